@@ -1,0 +1,249 @@
+"""squeeze-convert: the command line. `squeeze-convert deploy.prototxt` converts and verifies.
+
+Exit codes: 0 converted (and verified), 1 verification mismatch, 2 bad input or usage,
+3 an output could not be written. Heavy modules are imported only once a command runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from converter.errors import ConverterError
+
+SHAPE_HELP = "Input shape, e.g. 1,3,227,227 or data=2x3x224x224 (repeat for several inputs)."
+
+
+class DefaultToConvert(click.Group):
+    """A group whose first argument may be a prototxt: then the command is `convert`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["convert", *args]
+        return super().parse_args(ctx, args)
+
+
+def parse_input_shapes(values: tuple[str, ...]) -> dict[str, tuple[int, ...]] | list[tuple[int, ...]]:
+    named: dict[str, tuple[int, ...]] = {}
+    unnamed: list[tuple[int, ...]] = []
+    for value in values:
+        name, _, dims = value.rpartition("=")
+        try:
+            shape = tuple(int(d) for d in re.split(r"[,x\s]+", dims.strip()) if d)
+        except ValueError:
+            raise click.BadParameter(f"'{value}' is not a shape like 1,3,227,227",
+                                     param_hint="--input-shape") from None
+        if not shape or any(d <= 0 for d in shape):
+            raise click.BadParameter(f"'{value}' needs positive dimensions", param_hint="--input-shape")
+        if name:
+            named[name] = shape
+        else:
+            unnamed.append(shape)
+    if named and unnamed:
+        raise click.BadParameter("name every shape (data=...) or none", param_hint="--input-shape")
+    return named or unnamed
+
+
+def resolve_input_shapes(prototxt: Path, values: tuple[str, ...]) -> dict[str, tuple[int, ...]] | None:
+    shapes = parse_input_shapes(values)
+    if not shapes or isinstance(shapes, dict):
+        return shapes or None
+    from converter.caffe.loader import declared_input_names
+    from converter.caffe.prototxt import parse_prototxt
+
+    names = declared_input_names(parse_prototxt(prototxt))
+    if len(shapes) != len(names):
+        raise click.BadParameter(f"the net has inputs {names}; give {len(names)} shape(s) or name them",
+                                 param_hint="--input-shape")
+    return dict(zip(names, shapes, strict=True))
+
+
+def fail(error: ConverterError) -> None:
+    click.echo(f"error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+@click.group(cls=DefaultToConvert, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="squeeze-convert")
+def main() -> None:
+    """Convert Caffe models (SqueezeNet first) to ONNX and PyTorch, and verify them against Caffe.
+
+    \b
+      squeeze-convert deploy.prototxt              convert + verify (default command)
+      squeeze-convert verify deploy.prototxt       parity check only, JSON report
+      squeeze-convert inspect deploy.prototxt      architecture table
+      squeeze-convert make-weights deploy.prototxt deterministic demo weights
+
+    Exit codes: 0 ok, 1 verification mismatch, 2 bad input or usage, 3 output not writable.
+    """
+
+
+def _common_options(function: Any) -> Any:
+    options = [
+        click.argument("prototxt", type=click.Path(path_type=Path, dir_okay=False)),
+        click.option("--weights", "-w", type=click.Path(path_type=Path, dir_okay=False),
+                     help="The .caffemodel (or compressed .net). Default: the single .caffemodel beside "
+                          "the prototxt."),
+        click.option("--input-shape", "input_shape", multiple=True, help=SHAPE_HELP),
+        click.option("--opset", default=17, show_default=True, type=click.IntRange(13, 21),
+                     help="ONNX opset."),
+        click.option("--expect", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+                     help="Blobs real Caffe recorded (.npz: input|name, layer|layer|top, output|top) to "
+                          "verify against; its input is used."),
+        click.option("--tolerance", default=1e-4, show_default=True, type=float,
+                     help="Per blob: max|a-b| <= tolerance * max(1, max|b|)."),
+        click.option("--no-fire", is_flag=True, help="Do not fuse Fire modules."),
+        click.option("--fold-batchnorm", is_flag=True,
+                     help="Fold BatchNorm+Scale into the preceding convolution."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no_fire: bool,
+          fold_batchnorm: bool, need_weights: bool = True) -> Any:
+    from converter import pipeline
+
+    if not prototxt.exists():
+        raise ConverterError(f"{prototxt}: no such file")
+    if weights is None:
+        weights = pipeline.find_weights(prototxt)
+        if weights is None and need_weights:
+            raise ConverterError(f"no weights: no .caffemodel beside {prototxt}; pass --weights "
+                                 "(or create demo weights with `squeeze-convert make-weights`)")
+    elif not weights.exists():
+        raise ConverterError(f"{weights}: no such file")
+    shapes = resolve_input_shapes(prototxt, input_shape)
+    return pipeline.convert(prototxt, weights, input_shapes=shapes, fuse=not no_fire,
+                            fold_batchnorm=fold_batchnorm)
+
+
+def _verify_and_print(conversion: Any, opset: int, expect: Path | None, tolerance: float,
+                      backends: tuple[str, ...], verbose: bool) -> Any:
+    from converter import pipeline
+    from converter.verify import format_table
+
+    report = pipeline.run_verification(conversion, backends=backends, opset=opset, expect=expect,
+                                       tolerance=tolerance)
+    truth = "Caffe's recorded blobs" if report.truth == "caffe" else "the reference executor"
+    blobs = len({c.blob for c in report.comparisons})
+    if verbose or not report.passed:
+        click.echo(format_table(report, failures_only=not verbose and not report.passed))
+    worst = max((c.rel_err for c in report.comparisons), default=0.0)
+    if report.passed:
+        click.echo(f"verified: {blobs} blobs x {', '.join(('reference',) * (report.truth == 'caffe') + backends)}"
+                   f" against {truth}; worst rel err {worst:.2g} (tolerance {tolerance:g})")
+    else:
+        first = report.first_failure
+        click.echo(f"MISMATCH: first diverging layer '{first.blob.split('|')[0]}' (blob {first.blob}, "
+                   f"{first.backend}: rel err {first.rel_err:.3g} > {tolerance:g})", err=True)
+    return report
+
+
+@main.command()
+@_common_options
+@click.option("--out-dir", "-o", type=click.Path(path_type=Path, file_okay=False),
+              help="Where to write outputs. Default: beside the prototxt.")
+@click.option("--name", help="Output file stem. Default: from the prototxt (or its folder for deploy.prototxt).")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["onnx", "pytorch"]),
+              default=("onnx", "pytorch"), show_default=True, help="Outputs to write (repeatable).")
+@click.option("--no-verify", is_flag=True, help="Skip numerical verification.")
+@click.option("--force", is_flag=True, help="Replace existing outputs.")
+@click.option("--verbose", "-v", is_flag=True, help="Print the full per-blob table.")
+def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], opset: int,
+            expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,
+            out_dir: Path | None, name: str | None, formats: tuple[str, ...], no_verify: bool,
+            force: bool, verbose: bool) -> None:
+    """Convert PROTOTXT (+ weights) to ONNX and PyTorch, verify, and write the outputs."""
+    from converter import pipeline
+    from converter.ir import Fire
+
+    try:
+        conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm)
+        graph = conversion.graph
+        fires = list(graph.nodes_of(Fire))
+        click.echo(f"{prototxt}: {len(conversion.net.layers)} layers -> {len(graph.nodes)} IR nodes"
+                   + (f" ({len(fires)} Fire: " + ", ".join(
+                       f"{f.name}({f.s1x1},{f.e1x1},{f.e3x3})" for f in fires) + ")" if fires else ""))
+        stem = name or pipeline.output_stem(prototxt, conversion.net)
+        target = out_dir or prototxt.resolve().parent
+        planned = [target / f"{stem}.{ext}" for ext in ("onnx", "pth", "py", "report.json")]
+        pipeline.check_outputs(planned, conversion.net.source_files, force)
+        pipeline.emit(conversion, formats=formats, opset=opset)
+        report_json = None
+        if not no_verify:
+            backends = tuple(b for f, b in (("onnx", "onnxruntime"), ("pytorch", "pytorch")) if f in formats)
+            report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose)
+            report_json = report.to_json()
+            if not report.passed:
+                pipeline.save(conversion.__class__(conversion.net, conversion.graph), target, stem,
+                              force=force, report_json=report_json)
+                click.echo(f"no model written; report: {target / (stem + '.report.json')}", err=True)
+                sys.exit(1)
+        written = pipeline.save(conversion, target, stem, force=force, report_json=report_json)
+        if conversion.torch_export is not None:
+            for note in conversion.torch_export.notes:
+                click.echo(f"note: {note}")
+        for path in written:
+            click.echo(f"wrote {path}")
+    except ConverterError as error:
+        fail(error)
+
+
+@main.command("verify")
+@_common_options
+@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the JSON report here ('-' for stdout).")
+@click.option("--backend", "backends", multiple=True, type=click.Choice(["onnxruntime", "pytorch"]),
+              default=("onnxruntime", "pytorch"), show_default=True)
+@click.option("--verbose", "-v", is_flag=True, help="Print the full per-blob table.")
+def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], opset: int,
+                   expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,
+                   report_path: Path | None, backends: tuple[str, ...], verbose: bool) -> None:
+    """Parity check for CI: convert in memory, compare every blob, exit 1 on mismatch."""
+    from converter.fileio import write_bytes_atomic
+
+    try:
+        conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm)
+        report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose)
+        text = json.dumps(report.to_json(), indent=1)
+        if report_path is not None and str(report_path) == "-":
+            click.echo(text)
+        elif report_path is not None:
+            write_bytes_atomic(report_path, text.encode())
+        sys.exit(0 if report.passed else 1)
+    except ConverterError as error:
+        fail(error)
+
+
+@main.command("make-weights")
+@click.argument("prototxt", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False),
+              help="Default: <prototxt stem>.caffemodel beside it.")
+@click.option("--seed", default=0, show_default=True, help="Random seed.")
+@click.option("--input-shape", "input_shape", multiple=True, help=SHAPE_HELP)
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+def make_weights(prototxt: Path, output: Path | None, seed: int, input_shape: tuple[str, ...],
+                 force: bool) -> None:
+    """Write deterministic demo weights (He-uniform) for PROTOTXT as a caffemodel."""
+    from converter.caffe.synthetic import write_synthetic_weights
+    from converter.pipeline import check_outputs
+
+    try:
+        output = output or prototxt.with_suffix(".caffemodel")
+        check_outputs([output], [prototxt], force)
+        write_synthetic_weights(prototxt, output, seed=seed,
+                                input_shapes=resolve_input_shapes(prototxt, input_shape))
+        click.echo(f"wrote {output}")
+    except ConverterError as error:
+        fail(error)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Reading and writing .caffemodel files (binary NetParameter with weight blobs).
+
+Reading memory-maps the file and returns numpy views of its float runs: nothing is copied and
+the file is opened read-only. Writing streams each blob's bytes straight to disk.
+"""
+
+from __future__ import annotations
+
+import mmap
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from converter.caffe import caffe_pb2
+from converter.caffe.wire import (
+    NET_LAYER,
+    RawLayer,
+    WireError,
+    encode_blob_header,
+    encode_len_header,
+    encode_varint,
+    read_net_blobs,
+)
+from converter.errors import WeightsError
+from converter.fileio import atomic_output
+
+
+def read_caffemodel(path: str | Path) -> dict[str, RawLayer]:
+    """Layers of a caffemodel by name, with their blobs as read-only float32 arrays."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            size = f.seek(0, 2)
+            if size == 0:
+                raise WeightsError(f"{path}: empty file")
+            buf = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+    except OSError as error:
+        raise WeightsError(f"{path}: cannot read ({error.strerror or error})") from None
+    try:
+        layers = read_net_blobs(buf)
+    except WireError as error:
+        raise WeightsError(f"{path}: not a readable caffemodel ({error})") from None
+    named: dict[str, RawLayer] = {}
+    for layer in layers:
+        if layer.blobs and layer.name not in named:
+            named[layer.name] = layer
+    return named
+
+
+def _layer_bytes_without_blobs(layer: caffe_pb2.LayerParameter) -> bytes:
+    bare = caffe_pb2.LayerParameter()
+    bare.CopyFrom(layer)
+    del bare.blobs[:]
+    return bare.SerializeToString()
+
+
+def write_caffemodel(
+    path: str | Path,
+    net: caffe_pb2.NetParameter,
+    weights: Mapping[str, Sequence[np.ndarray]],
+) -> None:
+    """Write `net`'s layers with `weights[layer name]` as their blobs, atomically.
+
+    Each layer message is the serialized LayerParameter followed by its blob fields; protobuf
+    concatenation semantics make that one valid message, and big arrays go to disk without copies.
+    """
+    header = caffe_pb2.NetParameter()
+    header.CopyFrom(net)
+    del header.layer[:]
+    del header.layers[:]
+    with atomic_output(Path(path)) as f:
+        f.write(header.SerializeToString())
+        for layer in net.layer:
+            body = _layer_bytes_without_blobs(layer)
+            blobs = [np.ascontiguousarray(b, dtype="<f4") for b in weights.get(layer.name, ())]
+            blob_headers = [encode_blob_header(tuple(b.shape), b.size) for b in blobs]
+            blob_sizes = [len(h) + b.nbytes for h, b in zip(blob_headers, blobs, strict=True)]
+            layer_size = len(body) + sum(len(encode_len_header(7, s)) + s for s in blob_sizes)
+            f.write(encode_len_header(NET_LAYER, layer_size))
+            f.write(body)
+            for blob, blob_header, blob_size in zip(blobs, blob_headers, blob_sizes, strict=True):
+                f.write(encode_len_header(7, blob_size))
+                f.write(blob_header)
+                f.write(memoryview(blob).cast("B"))
+
+
+__all__ = ["read_caffemodel", "write_caffemodel", "encode_varint", "WireError"]

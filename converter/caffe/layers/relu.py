@@ -1,0 +1,18 @@
+"""ReLU: y = x where x > 0, else negative_slope * x (negative_slope defaults to 0)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from converter.caffe.layers import register
+from converter.caffe.layers.common import same_shape
+from converter.caffe.net import CaffeLayer
+
+
+def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    (x,) = inputs
+    slope = np.float32(layer.param.relu_param.negative_slope)
+    return [np.where(x > 0, x, x * slope).astype(np.float32)]
+
+
+register("ReLU", output_shapes=same_shape, forward=forward)

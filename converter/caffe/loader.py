@@ -1,0 +1,228 @@
+"""From files to a checked `CaffeNet`: parse, upgrade, select TEST-phase layers, find the inputs,
+infer every shape with Caffe's rules and attach weights by layer name, checking their shapes."""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from converter.caffe import caffe_pb2
+from converter.caffe.caffemodel import read_caffemodel
+from converter.caffe.layers import LAYER_TYPES
+from converter.caffe.net import CaffeLayer, CaffeNet, Shape
+from converter.caffe.prototxt import parse_prototxt
+from converter.caffe.upgrade import upgrade_net
+from converter.caffe.wire import RawLayer
+from converter.errors import ModelError, UnsupportedLayersError, WeightsError
+
+DATA_LAYER_TYPES = {
+    "Data", "ImageData", "HDF5Data", "MemoryData", "WindowData", "DummyData", "Python", "AnnotatedData",
+}
+TRAINING_ONLY_TYPES = {
+    "Accuracy", "SoftmaxWithLoss", "EuclideanLoss", "HingeLoss", "InfogainLoss",
+    "MultinomialLogisticLoss", "SigmoidCrossEntropyLoss", "ContrastiveLoss", "Silence", "HDF5Output",
+}
+# Refuse blobs beyond this many elements before allocating anything (8 GiB of float32).
+MAX_BLOB_ELEMENTS = 1 << 31
+
+
+def _rule_matches(rule: caffe_pb2.NetStateRule, phase: int) -> bool:
+    if rule.HasField("phase") and rule.phase != phase:
+        return False
+    if rule.HasField("min_level") and rule.min_level > 0:
+        return False
+    if rule.HasField("max_level") and rule.max_level < 0:
+        return False
+    return not rule.stage  # the deploy state has no stages
+
+
+def in_phase(layer: caffe_pb2.LayerParameter, phase: int = caffe_pb2.TEST) -> bool:
+    """Caffe's StateMeetsRule: any matching include admits; otherwise any matching exclude rejects."""
+    if layer.include:
+        return any(_rule_matches(rule, phase) for rule in layer.include)
+    return not any(_rule_matches(rule, phase) for rule in layer.exclude)
+
+
+def _declared_inputs(net: caffe_pb2.NetParameter) -> dict[str, Shape]:
+    inputs: dict[str, Shape] = {}
+    if net.input_shape:
+        if len(net.input_shape) != len(net.input):
+            raise ModelError(f"{len(net.input)} inputs but {len(net.input_shape)} input_shape entries")
+        for name, shape in zip(net.input, net.input_shape, strict=True):
+            inputs[name] = tuple(int(d) for d in shape.dim)
+    elif net.input_dim:
+        if len(net.input_dim) != 4 * len(net.input):
+            raise ModelError(f"{len(net.input)} inputs need {4 * len(net.input)} input_dim values, "
+                             f"found {len(net.input_dim)}")
+        for i, name in enumerate(net.input):
+            inputs[name] = tuple(int(d) for d in net.input_dim[4 * i : 4 * i + 4])
+    elif net.input:
+        inputs.update((name, ()) for name in net.input)
+    return inputs
+
+
+def _check_shape(shape: Shape, what: str, layer: str | None = None) -> None:
+    if not shape:
+        raise ModelError(f"{what} has no shape; give one with --input-shape", layer=layer)
+    if any(d <= 0 for d in shape):
+        raise ModelError(f"{what} has a non-positive dimension {list(shape)}", layer=layer)
+    if math.prod(shape) > MAX_BLOB_ELEMENTS:
+        raise ModelError(f"{what} of shape {list(shape)} has {math.prod(shape):,} elements, more than "
+                         f"the {MAX_BLOB_ELEMENTS:,} allowed", layer=layer)
+
+
+def _select(proto: caffe_pb2.NetParameter) -> tuple[dict[str, Shape], list[CaffeLayer]]:
+    """TEST-phase computing layers, and the inputs they read (shape () where the file gives none)."""
+    inputs = _declared_inputs(proto)
+    layers: list[CaffeLayer] = []
+    for param in proto.layer:
+        if not in_phase(param) or param.type in TRAINING_ONLY_TYPES:
+            continue
+        if param.type == "Input":
+            shapes = [tuple(int(d) for d in s.dim) for s in param.input_param.shape]
+            for i, top in enumerate(param.top):
+                inputs[top] = shapes[i] if i < len(shapes) else (shapes[0] if shapes else ())
+        elif param.type in DATA_LAYER_TYPES:
+            inputs.update((top, ()) for top in param.top)
+        else:
+            layers.append(CaffeLayer(param.name, param.type, list(param.bottom), list(param.top), param))
+    # Data-layer tops only read by dropped training layers (labels) are not inputs.
+    read = {bottom for layer in layers for bottom in layer.bottoms}
+    return {name: shape for name, shape in inputs.items() if name in read}, layers
+
+
+def declared_input_names(proto: caffe_pb2.NetParameter) -> list[str]:
+    return list(_select(upgrade_net(proto))[0])
+
+
+def build_net(
+    proto: caffe_pb2.NetParameter,
+    input_shapes: Mapping[str, Shape] | None = None,
+    source_files: Sequence[Path] = (),
+) -> CaffeNet:
+    """Select the TEST-phase layers, find inputs, check the types and infer every shape."""
+    proto = upgrade_net(proto)
+    inputs, layers = _select(proto)
+    unsupported: dict[str, list[str]] = {}
+    for layer in layers:
+        if layer.type not in LAYER_TYPES:
+            unsupported.setdefault(layer.type or "<no type>", []).append(layer.name)
+    if unsupported:
+        raise UnsupportedLayersError(unsupported)
+    for name, shape in (input_shapes or {}).items():
+        if name not in inputs:
+            raise ModelError(f"--input-shape names '{name}', but the net's inputs are {list(inputs)}")
+        inputs[name] = tuple(shape)
+    if not inputs:
+        raise ModelError("the net declares no input (input/input_shape, an Input layer or a data layer)")
+    for name, shape in inputs.items():
+        _check_shape(shape, f"input '{name}'")
+
+    _infer_shapes(layers, inputs)
+    return CaffeNet(proto.name, inputs, layers, list(source_files))
+
+
+def _infer_shapes(layers: list[CaffeLayer], inputs: Mapping[str, Shape]) -> None:
+    shapes: dict[str, Shape] = dict(inputs)
+    producer: dict[str, str] = {}
+    names: set[str] = set()
+    all_tops = {top: layer.name for layer in layers for top in layer.tops}
+    for layer in layers:
+        if layer.name in names:
+            raise ModelError("two layers have this name", layer=layer.name)
+        names.add(layer.name)
+        for bottom in layer.bottoms:
+            if bottom in shapes:
+                continue
+            if bottom in all_tops:
+                raise ModelError(f"bottom '{bottom}' is only produced later, by layer "
+                                 f"'{all_tops[bottom]}' (a cycle or layers out of order)", layer=layer.name)
+            near = difflib.get_close_matches(bottom, list(shapes), n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else ""
+            raise ModelError(f"bottom '{bottom}' is not produced by any earlier layer{hint}", layer=layer.name)
+        for top in layer.tops:
+            if top in shapes and top not in layer.bottoms:
+                by = producer.get(top, "the net input")
+                raise ModelError(f"top '{top}' is already produced by {by}, and this layer does not work "
+                                 "in place", layer=layer.name)
+        layer.bottom_shapes = [shapes[b] for b in layer.bottoms]
+        try:
+            top_shapes = LAYER_TYPES[layer.type].output_shapes(layer, layer.bottom_shapes)
+        except (IndexError, ValueError, ZeroDivisionError) as error:
+            raise ModelError(f"invalid parameters for {layer.type} ({error})", layer=layer.name) from None
+        if len(top_shapes) != len(layer.tops):
+            raise ModelError(f"{layer.type} makes {len(top_shapes)} tops, the layer names "
+                             f"{len(layer.tops)}", layer=layer.name)
+        for top, shape in zip(layer.tops, top_shapes, strict=True):
+            _check_shape(tuple(shape), f"top '{top}'", layer=layer.name)
+            shapes[top] = tuple(int(d) for d in shape)
+            producer[top] = f"layer '{layer.name}'"
+        layer.top_shapes = [shapes[t] for t in layer.tops]
+
+
+def _fit_blob(raw_shape: Shape, legacy: bool, data: np.ndarray, expected: Shape) -> np.ndarray | None:
+    """The blob reshaped to `expected` if Caffe would accept it, else None."""
+    if data.size != math.prod(raw_shape) or data.size != math.prod(expected):
+        return None
+    if tuple(raw_shape) == tuple(expected):
+        return data.reshape(expected)
+    # Old files give every blob as num/channels/height/width, e.g. a bias as (1, 1, 1, N).
+    if legacy and len(expected) <= 4 and tuple(raw_shape) == (1,) * (4 - len(expected)) + tuple(expected):
+        return data.reshape(expected)
+    return None
+
+
+def attach_weights(net: CaffeNet, weights: Mapping[str, RawLayer], origin: str) -> None:
+    wanted = [layer for layer in net.layers if LAYER_TYPES[layer.type].blob_shapes is not None]
+    if wanted and not any(layer.name in weights for layer in wanted):
+        raise WeightsError(f"{origin} has no weights for any layer of this net (it holds "
+                           f"{', '.join(list(weights)[:6]) or 'no layers with weights'}...): "
+                           "is it the caffemodel of another net?")
+    for layer in wanted:
+        blob_shapes = LAYER_TYPES[layer.type].blob_shapes
+        assert blob_shapes is not None
+        expected = [tuple(s) for s in blob_shapes(layer, layer.bottom_shapes)]
+        if not expected:
+            continue
+        raw = weights.get(layer.name)
+        if raw is None:
+            raise WeightsError(f"{origin} holds no weights for this layer", layer=layer.name)
+        if len(raw.blobs) != len(expected):
+            raise WeightsError(f"expected {len(expected)} blobs {[list(s) for s in expected]}, "
+                               f"{origin} holds {len(raw.blobs)} {[list(b.shape) for b in raw.blobs]}",
+                               layer=layer.name)
+        blobs = []
+        for i, (blob, shape) in enumerate(zip(raw.blobs, expected, strict=True)):
+            fitted = _fit_blob(blob.shape, blob.legacy, blob.data, shape)
+            if fitted is None:
+                raise WeightsError(f"blob {i} should have shape {list(shape)}, {origin} has "
+                                   f"{list(blob.shape)} ({blob.data.size} values)", layer=layer.name)
+            if not np.isfinite(fitted).all():
+                bad = int(np.size(fitted) - np.count_nonzero(np.isfinite(fitted)))
+                raise WeightsError(f"blob {i} holds {bad} NaN or infinite values", layer=layer.name)
+            blobs.append(fitted)
+        layer.blobs = blobs
+
+
+def load_net(
+    prototxt: str | Path,
+    weights: str | Path | None = None,
+    input_shapes: Mapping[str, Shape] | None = None,
+) -> CaffeNet:
+    """Read a deploy (or train_val) prototxt and, if given, its weights into a checked CaffeNet."""
+    prototxt = Path(prototxt)
+    net = build_net(parse_prototxt(prototxt), input_shapes, [prototxt])
+    if weights is not None:
+        weights = Path(weights)
+        attach_weights(net, read_weights(weights, net), str(weights))
+        net.source_files.append(weights)
+    return net
+
+
+def read_weights(path: Path, net: CaffeNet) -> Mapping[str, RawLayer]:
+    """Weights by layer name from a caffemodel (or another supported weights format)."""
+    return read_caffemodel(path)

@@ -1,0 +1,37 @@
+"""Parsing prototxt (protobuf text format) into caffe.NetParameter, with file:line:column errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from google.protobuf import text_format
+
+from converter.caffe import caffe_pb2
+from converter.errors import ConverterError, PrototxtSyntaxError
+
+
+def parse_prototxt(path: str | Path) -> caffe_pb2.NetParameter:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ConverterError(f"{path}: cannot read ({error.strerror or error})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        raise PrototxtSyntaxError(str(path), line, column, "not valid UTF-8 text") from None
+    return parse_prototxt_text(text, str(path))
+
+
+def parse_prototxt_text(text: str, origin: str = "<prototxt>") -> caffe_pb2.NetParameter:
+    net = caffe_pb2.NetParameter()
+    try:
+        text_format.Merge(text, net)
+    except text_format.ParseError as error:
+        message = re.sub(r"^\d+:\d+\s*:\s*", "", str(error))
+        line, column = error.GetLine() or 1, error.GetColumn() or 1
+        raise PrototxtSyntaxError(origin, line, column, message) from None
+    return net

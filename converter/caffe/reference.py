@@ -1,0 +1,30 @@
+"""The reference executor: runs a Caffe net with Caffe's semantics, in numpy.
+
+It records what every top held right after its layer ran, keyed by (layer name, top name), the
+same way `../shared/golden/*/blobs.npz` stores Caffe's own results (`layer|<layer>|<top>`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from converter.caffe.layers import LAYER_TYPES
+from converter.caffe.net import CaffeNet
+from converter.errors import ModelError
+
+
+def run_reference(
+    net: CaffeNet, inputs: dict[str, np.ndarray]
+) -> dict[tuple[str, str], np.ndarray]:
+    blobs: dict[str, np.ndarray] = {}
+    for name in net.inputs:
+        if name not in inputs:
+            raise ModelError(f"no value given for net input '{name}'")
+        blobs[name] = np.ascontiguousarray(inputs[name], dtype=np.float32)
+    recorded: dict[tuple[str, str], np.ndarray] = {}
+    for layer in net.layers:
+        outputs = LAYER_TYPES[layer.type].forward(layer, [blobs[b] for b in layer.bottoms])
+        for top, value in zip(layer.tops, outputs, strict=True):
+            blobs[top] = value
+            recorded[(layer.name, top)] = value
+    return recorded

@@ -1,0 +1,45 @@
+"""Graph and tensor containers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from converter.ir.ops import Node
+
+Shape = tuple[int, ...]
+
+
+@dataclass
+class Tensor:
+    name: str
+    shape: Shape
+    # Caffe (layer, top) pairs that hold this value: several when identities (Dropout, Split) or
+    # in-place layers that change nothing alias one value.
+    sources: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Graph:
+    name: str
+    inputs: list[str]
+    outputs: list[str]
+    nodes: list[Node]
+    tensors: dict[str, Tensor] = field(default_factory=dict)
+    # Free-form facts emitters record in their outputs (source files, hashes, input layout).
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def producer(self, tensor: str) -> Node | None:
+        for node in self.nodes:
+            if tensor in node.outputs:
+                return node
+        return None
+
+    def consumers(self, tensor: str) -> list[Node]:
+        return [node for node in self.nodes if tensor in node.inputs]
+
+    def nodes_of(self, kind: type[Node]) -> Iterator[Node]:
+        return (node for node in self.nodes if isinstance(node, kind))
+
+    def shape(self, tensor: str) -> Shape:
+        return self.tensors[tensor].shape

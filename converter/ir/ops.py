@@ -1,0 +1,274 @@
+"""IR op nodes. Each states its semantics in its docstring; arrays are float32 numpy.
+
+Spatial attributes are (height, width) pairs. Every node has a `name` (the Caffe layer it came
+from, or a name derived from the layers it fuses), input and output tensor names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+Pair = tuple[int, int]
+
+
+@dataclass(kw_only=True)
+class Node:
+    name: str
+    inputs: list[str]
+    outputs: list[str]
+
+
+@dataclass(kw_only=True)
+class Conv(Node):
+    """2-D cross-correlation: weight (out, in/group, kh, kw), optional bias (out,).
+
+    The input is zero padded by `pad` on each side; output size floor((in+2p-d(k-1)-1)/s)+1.
+    """
+
+    weight: np.ndarray
+    bias: np.ndarray | None
+    stride: Pair = (1, 1)
+    pad: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    group: int = 1
+
+    @property
+    def kernel(self) -> Pair:
+        return (int(self.weight.shape[2]), int(self.weight.shape[3]))
+
+    @property
+    def out_channels(self) -> int:
+        return int(self.weight.shape[0])
+
+
+@dataclass(kw_only=True)
+class ConvTranspose(Node):
+    """Transposed convolution: weight (in, out/group, kh, kw), optional bias (out,).
+
+    Output size (in-1)*s - 2p + d(k-1) + 1.
+    """
+
+    weight: np.ndarray
+    bias: np.ndarray | None
+    stride: Pair = (1, 1)
+    pad: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    group: int = 1
+
+    @property
+    def kernel(self) -> Pair:
+        return (int(self.weight.shape[2]), int(self.weight.shape[3]))
+
+
+@dataclass(kw_only=True)
+class Pool(Node):
+    """Max or average pooling over kernel windows moved by stride.
+
+    The input is padded by `pad` on each side, then by `extra_end` more cells at the bottom/right so
+    that floor rounding gives the output size (this is how ceil-rounded outputs are expressed).
+    Max ignores all padding. Average sums over the window and divides by the number of cells that
+    lie inside the input or the `pad` border: `extra_end` cells are never counted.
+    `global_pool` means one window covering the whole plane (kernel, pad, extra ignored).
+    """
+
+    kind: Literal["max", "avg"]
+    kernel: Pair
+    stride: Pair
+    pad: Pair = (0, 0)
+    extra_end: Pair = (0, 0)
+    global_pool: bool = False
+
+
+@dataclass(kw_only=True)
+class Relu(Node):
+    """y = x if x > 0 else negative_slope * x."""
+
+    negative_slope: float = 0.0
+
+
+@dataclass(kw_only=True)
+class PRelu(Node):
+    """y = x if x > 0 else slope[c] * x; slope has shape (channels,) or (1,) when shared."""
+
+    slope: np.ndarray
+
+
+@dataclass(kw_only=True)
+class Elu(Node):
+    """y = x if x > 0 else alpha * (exp(x) - 1)."""
+
+    alpha: float = 1.0
+
+
+@dataclass(kw_only=True)
+class Sigmoid(Node):
+    """y = 1 / (1 + exp(-x))."""
+
+
+@dataclass(kw_only=True)
+class Tanh(Node):
+    """y = tanh(x)."""
+
+
+@dataclass(kw_only=True)
+class Abs(Node):
+    """y = |x|."""
+
+
+@dataclass(kw_only=True)
+class Power(Node):
+    """y = (shift + scale * x) ** power."""
+
+    power: float = 1.0
+    scale: float = 1.0
+    shift: float = 0.0
+
+
+@dataclass(kw_only=True)
+class Exp(Node):
+    """y = base ** (shift + scale * x); base None means e."""
+
+    base: float | None = None
+    scale: float = 1.0
+    shift: float = 0.0
+
+
+@dataclass(kw_only=True)
+class Log(Node):
+    """y = log_base(shift + scale * x); base None means natural log."""
+
+    base: float | None = None
+    scale: float = 1.0
+    shift: float = 0.0
+
+
+@dataclass(kw_only=True)
+class Lrn(Node):
+    """Local response normalisation.
+
+    across_channels: y = x / (k + alpha/size * sum over `size` neighbouring channels of x^2)^beta.
+    otherwise: the sum runs over a size x size spatial window (zero padded) and alpha is divided by
+    size*size.
+    """
+
+    size: int
+    alpha: float
+    beta: float
+    k: float = 1.0
+    across_channels: bool = True
+
+
+@dataclass(kw_only=True)
+class BatchNorm(Node):
+    """y = (x - mean[c]) / sqrt(var[c] + eps), no affine part; statistics are already unscaled."""
+
+    mean: np.ndarray
+    var: np.ndarray
+    eps: float = 1e-5
+
+
+@dataclass(kw_only=True)
+class Scale(Node):
+    """y = x * gamma + beta, gamma/beta shaped like x's dims axis..axis+k-1 and broadcast elsewhere.
+
+    With gamma None the factor is the second input (same broadcasting); beta None means no bias.
+    """
+
+    gamma: np.ndarray | None
+    beta: np.ndarray | None
+    axis: int = 1
+
+
+@dataclass(kw_only=True)
+class Bias(Node):
+    """y = x + beta, broadcast like Scale; with beta None the addend is the second input."""
+
+    beta: np.ndarray | None
+    axis: int = 1
+
+
+@dataclass(kw_only=True)
+class Eltwise(Node):
+    """Element-wise over all inputs: sum (each input times its coefficient), product or maximum."""
+
+    op: Literal["sum", "prod", "max"]
+    coeffs: list[float] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class Concat(Node):
+    """Concatenate inputs along `axis`."""
+
+    axis: int = 1
+
+
+@dataclass(kw_only=True)
+class Slice(Node):
+    """Split the input along `axis` into len(outputs) parts of the given `sizes`."""
+
+    axis: int
+    sizes: list[int]
+
+
+@dataclass(kw_only=True)
+class Flatten(Node):
+    """Merge dims axis..end_axis (inclusive, negative counts from the end) into one."""
+
+    axis: int = 1
+    end_axis: int = -1
+
+
+@dataclass(kw_only=True)
+class Reshape(Node):
+    """Reshape to `shape`; a 0 copies the input's dim at that index, one -1 is inferred."""
+
+    shape: tuple[int, ...]
+
+
+@dataclass(kw_only=True)
+class Dense(Node):
+    """Fully connected: flatten dims from `axis` on into K, y = x @ weight.T + bias.
+
+    weight is (out, K); the output shape is x.shape[:axis] + (out,).
+    """
+
+    weight: np.ndarray
+    bias: np.ndarray | None
+    axis: int = 1
+
+
+@dataclass(kw_only=True)
+class Softmax(Node):
+    """Softmax over `axis`."""
+
+    axis: int = 1
+
+
+@dataclass(kw_only=True)
+class Identity(Node):
+    """y = x (test-time Dropout, Split). Removed by the identity pass; kept only transiently."""
+
+
+@dataclass(kw_only=True)
+class Fire(Node):
+    """SqueezeNet's Fire module: squeeze 1x1 conv + ReLU, then expand 1x1 and expand 3x3 (pad 1)
+    convs each + ReLU, concatenated on channels as [expand1x1, expand3x3]."""
+
+    squeeze: Conv
+    expand1x1: Conv
+    expand3x3: Conv
+
+    @property
+    def s1x1(self) -> int:
+        return self.squeeze.out_channels
+
+    @property
+    def e1x1(self) -> int:
+        return self.expand1x1.out_channels
+
+    @property
+    def e3x3(self) -> int:
+        return self.expand3x3.out_channels

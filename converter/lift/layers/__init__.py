@@ -1,0 +1,1 @@
+"""One module per Caffe layer type, each registering its converter."""

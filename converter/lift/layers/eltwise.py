@@ -1,0 +1,15 @@
+"""Caffe Eltwise: SUM (with per-input coefficients), PROD, MAX."""
+
+from converter.caffe import caffe_pb2
+from converter.caffe.net import CaffeLayer
+from converter.ir import Eltwise
+from converter.lift.registry import converts, io
+
+_OPS = {caffe_pb2.EltwiseParameter.SUM: "sum", caffe_pb2.EltwiseParameter.PROD: "prod",
+        caffe_pb2.EltwiseParameter.MAX: "max"}
+
+
+@converts("Eltwise")
+def eltwise(layer: CaffeLayer) -> Eltwise:
+    p = layer.param.eltwise_param
+    return Eltwise(**io(layer), op=_OPS[p.operation], coeffs=list(p.coeff))

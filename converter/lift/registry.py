@@ -1,0 +1,32 @@
+"""The table of Caffe layer converters: one short function per Caffe layer type.
+
+A converter turns one CaffeLayer (already shape-checked, weights attached) into one IR node whose
+inputs and outputs are still Caffe blob names; `lift` then resolves in-place layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from converter.caffe.net import CaffeLayer
+from converter.ir import Node
+
+LayerConverter = Callable[[CaffeLayer], Node]
+
+CONVERTERS: dict[str, LayerConverter] = {}
+
+
+def converts(*caffe_types: str) -> Callable[[LayerConverter], LayerConverter]:
+    def register(function: LayerConverter) -> LayerConverter:
+        for caffe_type in caffe_types:
+            if caffe_type in CONVERTERS:
+                raise ValueError(f"two converters for Caffe type {caffe_type}")
+            CONVERTERS[caffe_type] = function
+        return function
+
+    return register
+
+
+def io(layer: CaffeLayer) -> dict[str, object]:
+    """The keyword arguments every node takes from its layer."""
+    return {"name": layer.name, "inputs": list(layer.bottoms), "outputs": list(layer.tops)}

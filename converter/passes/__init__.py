@@ -1,0 +1,1 @@
+"""Graph passes: each a function that rewrites an IR graph in place."""

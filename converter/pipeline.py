@@ -1,0 +1,235 @@
+"""The library entry points: load, build the IR, emit, verify. The CLI is a thin layer over these.
+
+Heavy libraries (onnx, onnxruntime, torch) are imported only by the steps that need them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from converter.caffe.loader import load_net
+from converter.caffe.net import CaffeNet, Shape
+from converter.errors import ConverterError, OutputError
+from converter.ir import Graph
+from converter.lift import lift
+from converter.passes.fire import fuse_fire
+from converter.passes.identity import remove_identities
+from converter.verify import DEFAULT_TOLERANCE, Backend, Report, default_inputs, load_recorded, verify
+
+if TYPE_CHECKING:
+    import onnx
+
+    from converter.emit.torch import TorchExport
+
+GENERIC_STEMS = {"deploy", "train_val", "trainval", "train", "test", "model", "net"}
+
+
+def build_graph(net: CaffeNet, *, fuse: bool = True, fold_batchnorm: bool = False) -> Graph:
+    """The canonical IR of a loaded net: in-place tops resolved, identities gone, Fires fused."""
+    graph = lift(net)
+    remove_identities(graph)
+    if fold_batchnorm:
+        from converter.passes.batchnorm import fold_batchnorm as fold
+
+        fold(graph)
+    if fuse:
+        fuse_fire(graph)
+    graph.metadata.update(_provenance(net))
+    return graph
+
+
+def _provenance(net: CaffeNet) -> dict[str, str]:
+    meta = {"converter": "squeeze-convert"}
+    for i, path in enumerate(net.source_files):
+        meta[f"source.{i}.file"] = path.name
+        meta[f"source.{i}.sha256"] = sha256_of(path)
+    for name, shape in net.inputs.items():
+        meta[f"input.{name}"] = "NCHW float32 " + "x".join(map(str, shape)) if len(shape) == 4 else str(shape)
+    return meta
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def onnx_backend(opset: int) -> Backend:
+    def run(graph: Graph, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        import onnxruntime as ort
+
+        from converter.emit.onnx import emit_onnx
+
+        hidden = [t for t in graph.tensors if t not in graph.inputs and t not in graph.outputs]
+        model = emit_onnx(graph, opset=opset, extra_outputs=hidden)
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        names = [o.name for o in session.get_outputs()]
+        return dict(zip(names, session.run(names, inputs), strict=True))
+
+    return run
+
+
+def torch_backend() -> Backend:
+    def run(graph: Graph, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        import torch
+
+        from converter.emit.torch import emit_torch, load_module
+
+        export = emit_torch(graph)
+        module = load_module(export)
+        seen: dict[str, np.ndarray] = {}
+        for path, tensor in export.taps.items():
+            def hook(_m: Any, _i: Any, out: Any, tensor: str = tensor) -> None:
+                seen[tensor] = out.detach().numpy().copy()
+
+            module.get_submodule(path).register_forward_hook(hook)
+        with torch.no_grad():
+            outs = module(*(torch.from_numpy(inputs[name]) for name in graph.inputs))
+        outs = outs if isinstance(outs, (tuple, list)) else (outs,)
+        seen.update((name, out.numpy()) for name, out in zip(graph.outputs, outs, strict=True))
+        return seen
+
+    return run
+
+
+@dataclass
+class Conversion:
+    net: CaffeNet
+    graph: Graph
+    onnx_model: onnx.ModelProto | None = None
+    torch_export: TorchExport | None = None
+    report: Report | None = None
+    written: list[Path] = field(default_factory=list)
+
+
+def output_stem(prototxt: Path, net: CaffeNet) -> str:
+    stem = prototxt.stem
+    if stem.lower() in GENERIC_STEMS:
+        stem = prototxt.resolve().parent.name or net.name or stem
+    stem = re.sub(r"\W+", "_", stem).strip("_") or "model"
+    return stem if not stem[0].isdigit() else f"model_{stem}"
+
+
+def find_weights(prototxt: Path) -> Path | None:
+    """The single .caffemodel beside the prototxt, if there is exactly one."""
+    found = sorted(prototxt.resolve().parent.glob("*.caffemodel"))
+    if len(found) > 1:
+        raise ConverterError(f"several .caffemodel files beside {prototxt}: "
+                             f"{', '.join(p.name for p in found)}; choose one with --weights")
+    return found[0] if found else None
+
+
+def run_verification(
+    conversion: Conversion,
+    *,
+    backends: Sequence[str] = ("onnxruntime", "pytorch"),
+    opset: int = 17,
+    inputs: Mapping[str, np.ndarray] | None = None,
+    expect: Path | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> Report:
+    net, graph = conversion.net, conversion.graph
+    recorded_layers: dict[tuple[str, str], np.ndarray] = {}
+    recorded_outputs: dict[str, np.ndarray] = {}
+    if expect is not None:
+        recorded_inputs, recorded_layers, recorded_outputs = load_recorded(expect)
+        missing = [name for name in net.inputs if name not in recorded_inputs]
+        if missing:
+            raise ConverterError(f"{expect} records no input for {', '.join(missing)}")
+        for name, shape in net.inputs.items():
+            if tuple(recorded_inputs[name].shape) != tuple(shape):
+                raise ConverterError(f"{expect} records input '{name}' of shape "
+                                     f"{list(recorded_inputs[name].shape)}, the net takes {list(shape)}; "
+                                     "pass the recorded shape with --input-shape")
+        inputs = {name: recorded_inputs[name] for name in net.inputs}
+    elif inputs is None:
+        inputs = default_inputs(net)
+    available = {"onnxruntime": lambda: onnx_backend(opset), "pytorch": torch_backend}
+    chosen = {name: available[name]() for name in backends}
+    report = verify(net, graph, chosen, dict(inputs), recorded_layers, recorded_outputs, tolerance,
+                    model=graph.name)
+    conversion.report = report
+    return report
+
+
+def check_outputs(outputs: Sequence[Path], inputs: Sequence[Path], force: bool) -> None:
+    """Refuse to overwrite an input, or an existing output without force."""
+    resolved_inputs = {p.resolve() for p in inputs}
+    for path in outputs:
+        if path.resolve() in resolved_inputs:
+            raise OutputError(f"output {path} is one of the inputs; choose another --out-dir or name")
+        if path.exists() and not force:
+            raise OutputError(f"{path} exists; pass --force to replace it")
+    if outputs and not outputs[0].parent.exists():
+        try:
+            outputs[0].parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OutputError(f"cannot create {outputs[0].parent}: {error.strerror or error}") from None
+
+
+def convert(
+    prototxt: str | Path,
+    weights: str | Path | None = None,
+    *,
+    input_shapes: Mapping[str, Shape] | None = None,
+    fuse: bool = True,
+    fold_batchnorm: bool = False,
+) -> Conversion:
+    """Load a Caffe model and build its IR (nothing written). Emit and verify with the functions below."""
+    net = load_net(prototxt, weights, input_shapes)
+    return Conversion(net=net, graph=build_graph(net, fuse=fuse, fold_batchnorm=fold_batchnorm))
+
+
+def emit(conversion: Conversion, *, formats: Sequence[str] = ("onnx", "pytorch"), opset: int = 17) -> None:
+    if "onnx" in formats:
+        from converter.emit.onnx import emit_onnx
+
+        conversion.onnx_model = emit_onnx(conversion.graph, opset=opset)
+    if "pytorch" in formats:
+        from converter.emit.torch import emit_torch
+
+        conversion.torch_export = emit_torch(conversion.graph)
+
+
+def save(conversion: Conversion, out_dir: Path, stem: str, *, force: bool = False,
+         report_json: dict[str, object] | None = None) -> list[Path]:
+    """Write what was emitted as <stem>.onnx, <stem>.pth + <stem>.py, <stem>.report.json."""
+    import json
+
+    from converter.fileio import write_bytes_atomic
+
+    planned: list[Path] = []
+    if conversion.onnx_model is not None:
+        planned.append(out_dir / f"{stem}.onnx")
+    if conversion.torch_export is not None:
+        planned += [out_dir / f"{stem}.pth", out_dir / f"{stem}.py"]
+    if report_json is not None:
+        planned.append(out_dir / f"{stem}.report.json")
+    check_outputs(planned, conversion.net.source_files, force)
+    written: list[Path] = []
+    if conversion.onnx_model is not None:
+        from converter.emit.onnx import save_onnx
+
+        save_onnx(conversion.onnx_model, out_dir / f"{stem}.onnx")
+        written.append(out_dir / f"{stem}.onnx")
+    if conversion.torch_export is not None:
+        from converter.emit.torch import save_torch
+
+        save_torch(conversion.torch_export, out_dir / f"{stem}.pth", out_dir / f"{stem}.py")
+        written += [out_dir / f"{stem}.pth", out_dir / f"{stem}.py"]
+    if report_json is not None:
+        write_bytes_atomic(out_dir / f"{stem}.report.json", json.dumps(report_json, indent=1).encode())
+        written.append(out_dir / f"{stem}.report.json")
+    conversion.written = written
+    return written

@@ -1,0 +1,172 @@
+"""Numerical verification: every Caffe top that survives in the IR, per backend, against Caffe.
+
+The truth for a blob is what real Caffe recorded for it when such a record is given (a golden
+`blobs.npz`: `input|<name>`, `layer|<layer>|<top>`, `output|<top>`), otherwise the built-in
+reference executor's value. The reference executor itself is checked against any record too.
+Agreement: max|a-b| <= tolerance * max(1, max|b|) per blob; `rel_err` below is that ratio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from converter.caffe.net import CaffeNet
+from converter.caffe.reference import run_reference
+from converter.errors import ConverterError
+from converter.ir import Graph
+
+DEFAULT_TOLERANCE = 1e-4
+
+Backend = Callable[[Graph, dict[str, np.ndarray]], dict[str, np.ndarray]]
+"""Runs the converted model; returns values by IR tensor name (as many as it can observe)."""
+
+
+@dataclass
+class Comparison:
+    blob: str  # "<layer>|<top>", the Caffe layer that wrote the value and the blob it wrote
+    backend: str
+    tensor: str  # the IR tensor holding it ("" for the reference executor)
+    shape: list[int]
+    max_abs_err: float
+    rel_err: float
+    ok: bool
+    truth: str  # "caffe" (recorded) or "reference"
+
+
+@dataclass
+class Report:
+    model: str
+    tolerance: float
+    inputs: dict[str, list[int]]
+    truth: str
+    comparisons: list[Comparison] = field(default_factory=list)
+    top5: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.ok for c in self.comparisons)
+
+    @property
+    def first_failure(self) -> Comparison | None:
+        return next((c for c in self.comparisons if not c.ok), None)
+
+    def to_json(self) -> dict[str, object]:
+        first = self.first_failure
+        return {
+            "model": self.model,
+            "passed": self.passed,
+            "tolerance": self.tolerance,
+            "rule": "max|a-b| <= tolerance * max(1, max|b|)",
+            "truth": self.truth,
+            "inputs": self.inputs,
+            "first_diverging_layer": first.blob.split("|")[0] if first else None,
+            "first_failure": asdict(first) if first else None,
+            "top5": self.top5,
+            "comparisons": [asdict(c) for c in self.comparisons],
+        }
+
+
+def compare(actual: np.ndarray, expected: np.ndarray, tolerance: float) -> tuple[float, float, bool]:
+    if actual.shape != expected.shape:
+        return float("inf"), float("inf"), False
+    diff = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
+    max_abs = float(diff.max()) if diff.size else 0.0
+    scale = max(1.0, float(np.abs(expected).max()) if expected.size else 0.0)
+    if not np.isfinite(max_abs):
+        return float("inf"), float("inf"), False
+    return max_abs, max_abs / scale, max_abs <= tolerance * scale
+
+
+def load_recorded(path: str | Path) -> tuple[dict[str, np.ndarray], dict[tuple[str, str], np.ndarray],
+                                               dict[str, np.ndarray]]:
+    """A golden blobs.npz as (inputs by name, layer blobs by (layer, top), outputs by top)."""
+    try:
+        archive = np.load(path)
+    except (OSError, ValueError) as error:
+        raise ConverterError(f"{path}: not a readable .npz of recorded blobs ({error})") from None
+    inputs, layers, outputs = {}, {}, {}
+    with archive:
+        for key in archive.files:
+            parts = key.split("|")
+            if parts[0] == "input" and len(parts) == 2:
+                inputs[parts[1]] = archive[key]
+            elif parts[0] == "layer" and len(parts) == 3:
+                layers[(parts[1], parts[2])] = archive[key]
+            elif parts[0] == "output" and len(parts) == 2:
+                outputs[parts[1]] = archive[key]
+    return inputs, layers, outputs
+
+
+def default_inputs(net: CaffeNet, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {name: rng.uniform(-1.0, 1.0, size=shape).astype(np.float32) for name, shape in net.inputs.items()}
+
+
+def top5(scores: np.ndarray) -> list[int]:
+    flat = scores.reshape(scores.shape[0], -1)[0]
+    return [int(i) for i in np.argsort(-flat, kind="stable")[:5]]
+
+
+def verify(
+    net: CaffeNet,
+    graph: Graph,
+    backends: Mapping[str, Backend],
+    inputs: dict[str, np.ndarray],
+    recorded_layers: Mapping[tuple[str, str], np.ndarray] | None = None,
+    recorded_outputs: Mapping[str, np.ndarray] | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    model: str = "",
+) -> Report:
+    recorded_layers = dict(recorded_layers or {})
+    for top, value in (recorded_outputs or {}).items():
+        # A network output is the last value its blob took.
+        writer = next((layer.name for layer in reversed(net.layers) if top in layer.tops), None)
+        if writer is not None:
+            recorded_layers.setdefault((writer, top), value)
+    report = Report(model, tolerance, {k: list(v.shape) for k, v in inputs.items()},
+                    "caffe" if recorded_layers else "reference")
+
+    reference = run_reference(net, inputs)
+    results = {name: run(graph, inputs) for name, run in backends.items()}
+
+    tensor_of: dict[tuple[str, str], str] = {}
+    for tensor in graph.tensors.values():
+        for source in tensor.sources:
+            tensor_of[source] = tensor.name
+
+    for layer in net.layers:
+        for top in layer.tops:
+            key = (layer.name, top)
+            recorded = recorded_layers.get(key)
+            truth, truth_kind = (recorded, "caffe") if recorded is not None else (reference[key], "reference")
+            rows: list[tuple[str, str, np.ndarray]] = []
+            if recorded is not None:
+                rows.append(("reference", "", reference[key]))
+            tensor = tensor_of.get(key)
+            if tensor is not None:
+                rows.extend((name, tensor, values[tensor]) for name, values in results.items()
+                            if tensor in values)
+            for backend, tensor_name, value in rows:
+                max_abs, rel, ok = compare(np.asarray(value), truth, tolerance)
+                report.comparisons.append(Comparison(f"{layer.name}|{top}", backend, tensor_name,
+                                                     list(truth.shape), max_abs, rel, ok, truth_kind))
+    for output in graph.outputs:
+        for name, values in results.items():
+            if output in values and values[output].ndim >= 2 and values[output].shape[1] >= 5:
+                report.top5[name] = top5(values[output])
+    return report
+
+
+def format_table(report: Report, failures_only: bool = False) -> str:
+    rows = [c for c in report.comparisons if c.ok is False or not failures_only]
+    width = max([len(c.blob) for c in rows] + [4])
+    lines = [f"{'blob':<{width}}  {'backend':<11} {'shape':<20} {'max abs err':>12} {'rel err':>10}  ok"]
+    for c in rows:
+        shape = "x".join(map(str, c.shape))
+        lines.append(f"{c.blob:<{width}}  {c.backend:<11} {shape:<20} {c.max_abs_err:>12.3g} "
+                     f"{c.rel_err:>10.3g}  {'yes' if c.ok else 'NO'}")
+    return "\n".join(lines)

@@ -1,0 +1,34 @@
+"""Shared test fixtures: where ../shared is, and the golden cases real Caffe computed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+GOLDEN = SHARED / "golden"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def golden_case(name: str) -> dict:
+    """case.json of a golden case, with absolute `prototxt_path`, `weights_path`, `blobs_path`."""
+    folder = GOLDEN / name
+    if not (folder / "case.json").exists():
+        pytest.skip(f"golden case {name} not found under {GOLDEN}")
+    case = json.loads((folder / "case.json").read_text())
+    case["prototxt_path"] = SHARED / case["prototxt"]
+    case["weights_path"] = folder / case["weights_file"]
+    case["blobs_path"] = folder / "blobs.npz"
+    return case
+
+
+@pytest.fixture
+def shared() -> Path:
+    if not SHARED.exists():
+        pytest.skip(f"{SHARED} not found")
+    return SHARED
