@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from conftest import ROOT, golden_case
 
 CASES = ["squeezenet_v1.0", "squeezenet_v1.1", "deep_compression_cat"]
