@@ -1,7 +1,8 @@
 """squeeze-convert: the command line. `squeeze-convert deploy.prototxt` converts and verifies.
 
 Exit codes: 0 converted (and verified), 1 verification mismatch, 2 bad input or usage,
-3 an output could not be written. Heavy modules are imported only once a command runs.
+3 an output could not be written, 4 an internal error (a bug: please report it with --debug's
+traceback). Heavy modules are imported only once a command runs.
 """
 
 from __future__ import annotations
@@ -19,13 +20,39 @@ from converter.errors import ConverterError
 SHAPE_HELP = "Input shape, e.g. 1,3,227,227 or data=2x3x224x224 (repeat for several inputs)."
 
 
+INTERNAL_ERROR = 4
+
+
 class DefaultToConvert(click.Group):
-    """A group whose first argument may be a prototxt: then the command is `convert`."""
+    """A group whose first argument may be a prototxt: then the command is `convert`.
+
+    Errors never reach the user as tracebacks: the project's own errors print as one message with
+    their exit code; anything else is a bug, reported as such (`--debug` shows the traceback).
+    """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version", "--debug"):
             args = ["convert", *args]
+        elif args[:1] == ["--debug"] and len(args) > 1 and args[1] not in self.commands:
+            args = ["--debug", "convert", *args[1:]]
         return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConverterError as error:
+            fail(error)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
+            raise
+        except MemoryError:
+            click.echo("error: out of memory (is an input shape too large?)", err=True)
+            sys.exit(2)
+        except Exception as error:  # noqa: BLE001 - the last line of defence, see the class docstring
+            if ctx.params.get("debug") or ctx.meta.get("debug"):
+                raise
+            click.echo(f"internal error: {type(error).__name__}: {error}\n"
+                       "this is a bug in squeeze-convert; rerun with --debug for the traceback", err=True)
+            sys.exit(INTERNAL_ERROR)
 
 
 def parse_input_shapes(values: tuple[str, ...]) -> dict[str, tuple[int, ...]] | list[tuple[int, ...]]:
@@ -70,7 +97,9 @@ def fail(error: ConverterError) -> None:
 
 @click.group(cls=DefaultToConvert, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="squeeze-convert")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Convert Caffe models (SqueezeNet first) to ONNX and PyTorch, and verify them against Caffe.
 
     \b
@@ -79,8 +108,10 @@ def main() -> None:
       squeeze-convert inspect deploy.prototxt      architecture table
       squeeze-convert make-weights deploy.prototxt deterministic demo weights
 
-    Exit codes: 0 ok, 1 verification mismatch, 2 bad input or usage, 3 output not writable.
+    Exit codes: 0 ok, 1 verification mismatch, 2 bad input or usage, 3 output not writable,
+    4 internal error.
     """
+    ctx.meta["debug"] = debug
 
 
 def _common_options(function: Any) -> Any:
@@ -164,36 +195,35 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
     from converter import pipeline
     from converter.ir import Fire
 
-    try:
-        conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm)
-        graph = conversion.graph
-        fires = list(graph.nodes_of(Fire))
-        click.echo(f"{prototxt}: {len(conversion.net.layers)} layers -> {len(graph.nodes)} IR nodes"
-                   + (f" ({len(fires)} Fire: " + ", ".join(
-                       f"{f.name}({f.s1x1},{f.e1x1},{f.e3x3})" for f in fires) + ")" if fires else ""))
-        stem = name or pipeline.output_stem(prototxt, conversion.net)
-        target = out_dir or prototxt.resolve().parent
-        planned = [target / f"{stem}.{ext}" for ext in ("onnx", "pth", "py", "report.json")]
-        pipeline.check_outputs(planned, conversion.net.source_files, force)
-        pipeline.emit(conversion, formats=formats, opset=opset)
-        report_json = None
-        if not no_verify:
-            backends = tuple(b for f, b in (("onnx", "onnxruntime"), ("pytorch", "pytorch")) if f in formats)
-            report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose)
-            report_json = report.to_json()
-            if not report.passed:
-                pipeline.save(conversion.__class__(conversion.net, conversion.graph), target, stem,
-                              force=force, report_json=report_json)
-                click.echo(f"no model written; report: {target / (stem + '.report.json')}", err=True)
-                sys.exit(1)
-        written = pipeline.save(conversion, target, stem, force=force, report_json=report_json)
-        if conversion.torch_export is not None:
-            for note in conversion.torch_export.notes:
-                click.echo(f"note: {note}")
-        for path in written:
-            click.echo(f"wrote {path}")
-    except ConverterError as error:
-        fail(error)
+    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm)
+    graph = conversion.graph
+    fires = list(graph.nodes_of(Fire))
+    click.echo(f"{prototxt}: {len(conversion.net.layers)} layers -> {len(graph.nodes)} IR nodes"
+               + (f" ({len(fires)} Fire: " + ", ".join(
+                   f"{f.name}({f.s1x1},{f.e1x1},{f.e3x3})" for f in fires) + ")" if fires else ""))
+    stem = name or pipeline.output_stem(prototxt, conversion.net)
+    target = out_dir or prototxt.resolve().parent
+    exts = [*(["onnx"] if "onnx" in formats else []), *(["pth", "py"] if "pytorch" in formats else []),
+            *([] if no_verify else ["report.json"])]
+    planned = [target / f"{stem}.{ext}" for ext in exts]
+    pipeline.check_outputs(planned, conversion.net.source_files, force)
+    pipeline.emit(conversion, formats=formats, opset=opset)
+    report_json = None
+    if not no_verify:
+        backends = tuple(b for f, b in (("onnx", "onnxruntime"), ("pytorch", "pytorch")) if f in formats)
+        report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose)
+        report_json = report.to_json()
+        if not report.passed:
+            pipeline.save(conversion.__class__(conversion.net, conversion.graph), target, stem,
+                          force=force, report_json=report_json)
+            click.echo(f"no model written; report: {target / (stem + '.report.json')}", err=True)
+            sys.exit(1)
+    written = pipeline.save(conversion, target, stem, force=force, report_json=report_json)
+    if conversion.torch_export is not None:
+        for note in conversion.torch_export.notes:
+            click.echo(f"note: {note}")
+    for path in written:
+        click.echo(f"wrote {path}")
 
 
 @main.command("verify")
@@ -209,17 +239,14 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
     """Parity check for CI: convert in memory, compare every blob, exit 1 on mismatch."""
     from converter.fileio import write_bytes_atomic
 
-    try:
-        conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm)
-        report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose)
-        text = json.dumps(report.to_json(), indent=1)
-        if report_path is not None and str(report_path) == "-":
-            click.echo(text)
-        elif report_path is not None:
-            write_bytes_atomic(report_path, text.encode())
-        sys.exit(0 if report.passed else 1)
-    except ConverterError as error:
-        fail(error)
+    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm)
+    report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose)
+    text = json.dumps(report.to_json(), indent=1)
+    if report_path is not None and str(report_path) == "-":
+        click.echo(text)
+    elif report_path is not None:
+        write_bytes_atomic(report_path, text.encode())
+    sys.exit(0 if report.passed else 1)
 
 
 @main.command("make-weights")
@@ -235,14 +262,11 @@ def make_weights(prototxt: Path, output: Path | None, seed: int, input_shape: tu
     from converter.caffe.synthetic import write_synthetic_weights
     from converter.pipeline import check_outputs
 
-    try:
-        output = output or prototxt.with_suffix(".caffemodel")
-        check_outputs([output], [prototxt], force)
-        write_synthetic_weights(prototxt, output, seed=seed,
-                                input_shapes=resolve_input_shapes(prototxt, input_shape))
-        click.echo(f"wrote {output}")
-    except ConverterError as error:
-        fail(error)
+    output = output or prototxt.with_suffix(".caffemodel")
+    check_outputs([output], [prototxt], force)
+    write_synthetic_weights(prototxt, output, seed=seed,
+                            input_shapes=resolve_input_shapes(prototxt, input_shape))
+    click.echo(f"wrote {output}")
 
 
 if __name__ == "__main__":

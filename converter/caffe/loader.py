@@ -78,6 +78,7 @@ def _check_shape(shape: Shape, what: str, layer: str | None = None) -> None:
 def _select(proto: caffe_pb2.NetParameter) -> tuple[dict[str, Shape], list[CaffeLayer]]:
     """TEST-phase computing layers, and the inputs they read (shape () where the file gives none)."""
     inputs = _declared_inputs(proto)
+    data_tops: dict[str, Shape] = {}
     layers: list[CaffeLayer] = []
     for param in proto.layer:
         if not in_phase(param) or param.type in TRAINING_ONLY_TYPES:
@@ -87,12 +88,13 @@ def _select(proto: caffe_pb2.NetParameter) -> tuple[dict[str, Shape], list[Caffe
             for i, top in enumerate(param.top):
                 inputs[top] = shapes[i] if i < len(shapes) else (shapes[0] if shapes else ())
         elif param.type in DATA_LAYER_TYPES:
-            inputs.update((top, ()) for top in param.top)
+            data_tops.update((top, ()) for top in param.top)
         else:
             layers.append(CaffeLayer(param.name, param.type, list(param.bottom), list(param.top), param))
     # Data-layer tops only read by dropped training layers (labels) are not inputs.
     read = {bottom for layer in layers for bottom in layer.bottoms}
-    return {name: shape for name, shape in inputs.items() if name in read}, layers
+    inputs.update((name, shape) for name, shape in data_tops.items() if name in read)
+    return inputs, layers
 
 
 def declared_input_names(proto: caffe_pb2.NetParameter) -> list[str]:

@@ -1,0 +1,213 @@
+"""Issue 6: malformed input gets a clear error naming what and where, a documented exit code,
+no traceback, no half-written output, and inputs left untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, golden_case
+from converter.caffe.loader import build_net, load_net
+from converter.caffe.prototxt import parse_prototxt, parse_prototxt_text
+from converter.errors import (
+    ModelError,
+    OutputError,
+    PrototxtSyntaxError,
+    UnsupportedLayersError,
+    WeightsError,
+)
+
+HEADER = 'input: "data"\ninput_shape { dim: 1 dim: 3 dim: 8 dim: 8 }\n'
+
+
+def conv(name: str, bottom: str, top: str, outputs: int = 4, kernel: int = 3) -> str:
+    return (f'layer {{ name: "{name}" type: "Convolution" bottom: "{bottom}" top: "{top}" '
+            f"convolution_param {{ num_output: {outputs} kernel_size: {kernel} }} }}\n")
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def test_syntax_error_reports_file_line_column(tmp_path):
+    path = tmp_path / "bad.prototxt"
+    path.write_text(HEADER + 'layer {\n  name: "c"\n  type: "ReLU"\n  bottom: "data" top: "data"\n  oops {\n}\n')
+    with pytest.raises(PrototxtSyntaxError) as caught:
+        parse_prototxt(path)
+    assert (caught.value.line, caught.value.column) == (7, 3)
+    assert str(caught.value).startswith(f"{path}:7:3: ")
+    done = run_cli(path, "--weights", path)
+    assert done.returncode == 2
+    assert f"{path}:7:3" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_unknown_field_is_a_syntax_error_with_its_position():
+    with pytest.raises(PrototxtSyntaxError, match=r"<t>:3:\d+: .*colour"):
+        parse_prototxt_text(HEADER + 'colour: "red"\n', "<t>")
+
+
+def test_invalid_utf8_is_located(tmp_path):
+    path = tmp_path / "bin.prototxt"
+    path.write_bytes(HEADER.encode() + b'name: "\xff"\n')
+    with pytest.raises(PrototxtSyntaxError, match=r"bin.prototxt:3:8: not valid UTF-8"):
+        parse_prototxt(path)
+
+
+def test_misspelled_bottom_names_layer_and_suggests():
+    net = parse_prototxt_text(HEADER + conv("c1", "dta", "c1"))
+    with pytest.raises(ModelError, match=r"layer 'c1': bottom 'dta' .* did you mean 'data'"):
+        build_net(net)
+
+
+def test_cycle_or_out_of_order_bottom():
+    net = parse_prototxt_text(HEADER + conv("c1", "c2", "c1") + conv("c2", "c1", "c2"))
+    with pytest.raises(ModelError, match=r"layer 'c1': bottom 'c2' is only produced later"):
+        build_net(net)
+
+
+def test_duplicate_top_not_in_place():
+    net = parse_prototxt_text(HEADER + conv("c1", "data", "x") + conv("c2", "data", "x"))
+    with pytest.raises(ModelError, match=r"layer 'c2': top 'x' is already produced by layer 'c1'"):
+        build_net(net)
+
+
+def test_every_unsupported_type_listed_at_once(tmp_path):
+    text = HEADER + "".join(
+        f'layer {{ name: "{n}" type: "{t}" bottom: "data" top: "{n}" }}\n'
+        for n, t in [("a", "Foo"), ("b", "Bar"), ("c", "Foo")])
+    with pytest.raises(UnsupportedLayersError) as caught:
+        build_net(parse_prototxt_text(text))
+    assert caught.value.unsupported == {"Foo": ["a", "c"], "Bar": ["b"]}
+    path = tmp_path / "u.prototxt"
+    path.write_text(text)
+    done = run_cli(path, "--weights", path, "--out-dir", tmp_path / "out")
+    assert done.returncode == 2
+    assert "Foo: a, c" in done.stderr and "Bar: b" in done.stderr
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("dims", ["1 dim: 3 dim: 0 dim: 8", "1 dim: 3 dim: -4 dim: 8",
+                                  "1000000000 dim: 3 dim: 227 dim: 227"])
+def test_bad_dimensions_refused_before_allocating(dims):
+    net = parse_prototxt_text(f'input: "data"\ninput_shape {{ dim: {dims} }}\n' + conv("c1", "data", "c1"))
+    with pytest.raises(ModelError, match="input 'data'"):
+        build_net(net)
+
+
+def test_kernel_larger_than_input_names_layer():
+    net = parse_prototxt_text(HEADER + conv("big", "data", "big", kernel=11))
+    with pytest.raises(ModelError, match="big"):
+        build_net(net)
+
+
+def _tiny(tmp_path: Path) -> tuple[Path, Path]:
+    from converter.caffe.synthetic import write_synthetic_weights
+
+    proto = tmp_path / "tiny.prototxt"
+    proto.write_text(HEADER + conv("c1", "data", "c1") + 'layer { name: "r" type: "ReLU" bottom: "c1" top: "c1" }\n')
+    weights = tmp_path / "tiny.caffemodel"
+    write_synthetic_weights(proto, weights)
+    return proto, weights
+
+
+def test_weights_of_the_wrong_shape_name_layer_expected_and_found(tmp_path):
+    proto, weights = _tiny(tmp_path)
+    other = tmp_path / "other.prototxt"
+    other.write_text(HEADER + conv("c1", "data", "c1", outputs=5))
+    with pytest.raises(WeightsError, match=r"layer 'c1': .*\[5, 3, 3, 3\].*\[4, 3, 3, 3\]"):
+        load_net(other, weights)
+
+
+def test_caffemodel_of_another_net(tmp_path):
+    _, weights = _tiny(tmp_path)
+    other = tmp_path / "other.prototxt"
+    other.write_text(HEADER + conv("zzz", "data", "zzz"))
+    with pytest.raises(WeightsError, match="another net"):
+        load_net(other, weights)
+
+
+def test_truncated_and_random_caffemodels(tmp_path):
+    proto, weights = _tiny(tmp_path)
+    data = weights.read_bytes()
+    for name, content in [("cut", data[: len(data) - 7]),
+                          ("noise", np.random.default_rng(3).bytes(len(data)))]:
+        path = tmp_path / f"{name}.caffemodel"
+        path.write_bytes(content)
+        with pytest.raises(WeightsError):
+            load_net(proto, path)
+
+
+def test_nan_weights_reported(tmp_path):
+    from converter.caffe import caffe_pb2
+
+    proto, weights = _tiny(tmp_path)
+    net = caffe_pb2.NetParameter()
+    net.ParseFromString(weights.read_bytes())
+    net.layer[0].blobs[0].data[3] = float("nan")
+    weights.write_bytes(net.SerializeToString())
+    with pytest.raises(WeightsError, match=r"layer 'c1': blob 0 holds 1 NaN"):
+        load_net(proto, weights)
+
+
+def _digest(paths: list[Path]) -> dict[Path, str]:
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+def test_outputs_never_overwrite_inputs_and_need_force(tmp_path):
+    proto, weights = _tiny(tmp_path)
+    before = _digest([proto, weights])
+    clash = run_cli(proto, "--weights", weights, "--name", "tiny", "--format", "onnx", "--no-verify",
+                    "--out-dir", tmp_path)
+    assert clash.returncode == 0, clash.stderr  # tiny.onnx does not clash with tiny.prototxt
+    again = run_cli(proto, "--weights", weights, "--name", "tiny", "--format", "onnx", "--no-verify",
+                    "--out-dir", tmp_path)
+    assert again.returncode == 3 and "--force" in again.stderr
+    forced = run_cli(proto, "--weights", weights, "--name", "tiny", "--format", "onnx", "--no-verify",
+                     "--out-dir", tmp_path, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert _digest([proto, weights]) == before
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_output_colliding_with_an_input_is_refused(tmp_path):
+    from converter.pipeline import check_outputs
+
+    proto, weights = _tiny(tmp_path)
+    with pytest.raises(OutputError, match="is one of the inputs"):
+        check_outputs([tmp_path / "tiny.caffemodel"], [proto, weights], force=True)
+
+
+@pytest.mark.skipif(sys.platform == "win32" or (hasattr(__import__("os"), "geteuid")
+                    and __import__("os").geteuid() == 0), reason="root can write anywhere")
+def test_unwritable_output_directory(tmp_path):
+    proto, weights = _tiny(tmp_path)
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    done = run_cli(proto, "--weights", weights, "--no-verify", "--out-dir", locked)
+    assert done.returncode == 3 and "Traceback" not in done.stderr
+
+
+def test_atomic_output_leaves_nothing_on_failure(tmp_path):
+    from converter.fileio import atomic_output
+
+    target = tmp_path / "model.onnx"
+    with pytest.raises(RuntimeError), atomic_output(target) as f:
+        f.write(b"half")
+        raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_golden_inputs_untouched_by_a_conversion(tmp_path):
+    case = golden_case("squeezenet_v1.1")
+    files = [case["prototxt_path"], case["weights_path"]]
+    before = _digest(files)
+    done = run_cli(case["prototxt_path"], "--weights", case["weights_path"], "--out-dir", tmp_path,
+                   "--no-verify", "--format", "onnx")
+    assert done.returncode == 0, done.stderr
+    assert _digest(files) == before
