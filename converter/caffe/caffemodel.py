@@ -14,10 +14,11 @@ import numpy as np
 
 from converter.caffe import caffe_pb2
 from converter.caffe.wire import (
+    LAYER_BLOBS,
     NET_LAYER,
     RawLayer,
     WireError,
-    encode_blob_header,
+    encode_blob,
     encode_len_header,
     encode_varint,
     read_net_blobs,
@@ -74,15 +75,16 @@ def write_caffemodel(
         for layer in net.layer:
             body = _layer_bytes_without_blobs(layer)
             blobs = [np.ascontiguousarray(b, dtype="<f4") for b in weights.get(layer.name, ())]
-            blob_headers = [encode_blob_header(tuple(b.shape), b.size) for b in blobs]
-            blob_sizes = [len(h) + b.nbytes for h, b in zip(blob_headers, blobs, strict=True)]
-            layer_size = len(body) + sum(len(encode_len_header(7, s)) + s for s in blob_sizes)
+            framing = [encode_blob(tuple(b.shape), b.size) for b in blobs]
+            blob_sizes = [len(head) + b.nbytes + len(tail) for (head, tail), b in zip(framing, blobs, strict=True)]
+            layer_size = len(body) + sum(len(encode_len_header(LAYER_BLOBS, s)) + s for s in blob_sizes)
             f.write(encode_len_header(NET_LAYER, layer_size))
             f.write(body)
-            for blob, blob_header, blob_size in zip(blobs, blob_headers, blob_sizes, strict=True):
-                f.write(encode_len_header(7, blob_size))
-                f.write(blob_header)
+            for blob, (head, tail), blob_size in zip(blobs, framing, blob_sizes, strict=True):
+                f.write(encode_len_header(LAYER_BLOBS, blob_size))
+                f.write(head)
                 f.write(memoryview(blob).cast("B"))
+                f.write(tail)
 
 
 __all__ = ["read_caffemodel", "write_caffemodel", "encode_varint", "WireError"]

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from converter.errors import WeightsError
-
 VARINT, FIXED64, LEN, FIXED32 = 0, 1, 2, 5
 
 # NetParameter
@@ -209,15 +207,11 @@ def encode_len_header(field: int, length: int) -> bytes:
     return encode_key(field, LEN) + encode_varint(length)
 
 
-def encode_blob_header(shape: tuple[int, ...], count: int) -> bytes:
-    """A BlobProto up to the start of its float data: shape, then the data field's header.
+def encode_blob(shape: tuple[int, ...], count: int) -> tuple[bytes, bytes]:
+    """A BlobProto around `count` float32 values, as the bytes before and after them.
 
-    The caller writes `count` little-endian float32 values right after it.
+    Fields go in number order (data 5, then shape 7), as protobuf itself writes them.
     """
     dims = b"".join(encode_varint(d) for d in shape)
     shape_msg = encode_len_header(SHAPE_DIM, len(dims)) + dims
-    return encode_len_header(BLOB_SHAPE, len(shape_msg)) + shape_msg + encode_len_header(BLOB_DATA, 4 * count)
-
-
-def raise_as_weights_error(error: WireError, path: str) -> WeightsError:
-    return WeightsError(f"{path}: not a readable caffemodel ({error})")
+    return encode_len_header(BLOB_DATA, 4 * count), encode_len_header(BLOB_SHAPE, len(shape_msg)) + shape_msg
