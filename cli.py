@@ -138,19 +138,23 @@ def _common_options(function: Any) -> Any:
 
 
 def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no_fire: bool,
-          fold_batchnorm: bool, need_weights: bool = True) -> Any:
+          fold_batchnorm: bool, expect: Path | None = None) -> Any:
     from converter import pipeline
 
     if not prototxt.exists():
         raise ConverterError(f"{prototxt}: no such file")
     if weights is None:
         weights = pipeline.find_weights(prototxt)
-        if weights is None and need_weights:
+        if weights is None:
             raise ConverterError(f"no weights: no .caffemodel beside {prototxt}; pass --weights "
                                  "(or create demo weights with `squeeze-convert make-weights`)")
     elif not weights.exists():
         raise ConverterError(f"{weights}: no such file")
     shapes = resolve_input_shapes(prototxt, input_shape)
+    if shapes is None and expect is not None:
+        from converter.verify import load_recorded
+
+        shapes = {name: tuple(value.shape) for name, value in load_recorded(expect)[0].items()}
     return pipeline.convert(prototxt, weights, input_shapes=shapes, fuse=not no_fire,
                             fold_batchnorm=fold_batchnorm)
 
@@ -195,7 +199,7 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
     from converter import pipeline
     from converter.ir import Fire
 
-    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm)
+    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect)
     graph = conversion.graph
     fires = list(graph.nodes_of(Fire))
     click.echo(f"{prototxt}: {len(conversion.net.layers)} layers -> {len(graph.nodes)} IR nodes"
@@ -230,8 +234,9 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
 @_common_options
 @click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the JSON report here ('-' for stdout).")
-@click.option("--backend", "backends", multiple=True, type=click.Choice(["onnxruntime", "pytorch"]),
-              default=("onnxruntime", "pytorch"), show_default=True)
+@click.option("--backend", "backends", multiple=True, type=click.Choice(["onnxruntime", "pytorch", "opencv"]),
+              default=("onnxruntime", "pytorch"), show_default=True,
+              help="Runs to compare (repeatable); opencv = OpenCV's own Caffe importer, outputs only.")
 @click.option("--verbose", "-v", is_flag=True, help="Print the full per-blob table.")
 def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], opset: int,
                    expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,
@@ -239,7 +244,7 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
     """Parity check for CI: convert in memory, compare every blob, exit 1 on mismatch."""
     from converter.fileio import write_bytes_atomic
 
-    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm)
+    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect)
     report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose)
     text = json.dumps(report.to_json(), indent=1)
     if report_path is not None and str(report_path) == "-":

@@ -103,6 +103,34 @@ def torch_backend() -> Backend:
     return run
 
 
+def opencv_backend(net: CaffeNet) -> Backend:
+    """OpenCV's own Caffe importer on the original files: an independent oracle for net outputs.
+
+    OpenCV fuses in-place layers, so only the network outputs are compared. Needs
+    opencv-python-headless<5 (OpenCV 5 dropped the importer) and a .caffemodel weights file.
+    """
+
+    def run(graph: Graph, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        try:
+            import cv2
+        except ImportError:
+            raise ConverterError("the opencv backend needs opencv-python-headless<5 installed") from None
+        if not hasattr(cv2, "dnn") or not hasattr(cv2.dnn, "readNetFromCaffe"):
+            raise ConverterError("this OpenCV has no Caffe importer (OpenCV 5 removed it)")
+        prototxt, *weights = net.source_files
+        if not weights or weights[0].suffix != ".caffemodel":
+            raise ConverterError("the opencv backend reads .caffemodel weights only")
+        cv_net = cv2.dnn.readNetFromCaffe(str(prototxt), str(weights[0]))
+        for name, value in inputs.items():
+            cv_net.setInput(value, name)
+        blobs = [top for _, top in (graph.tensors[t].sources[-1] for t in graph.outputs)]
+        values = cv_net.forward(blobs)
+        return {tensor: np.asarray(value).reshape(graph.tensors[tensor].shape)
+                for tensor, value in zip(graph.outputs, values, strict=True)}
+
+    return run
+
+
 @dataclass
 class Conversion:
     net: CaffeNet
@@ -155,7 +183,8 @@ def run_verification(
         inputs = {name: recorded_inputs[name] for name in net.inputs}
     elif inputs is None:
         inputs = default_inputs(net)
-    available = {"onnxruntime": lambda: onnx_backend(opset), "pytorch": torch_backend}
+    available = {"onnxruntime": lambda: onnx_backend(opset), "pytorch": torch_backend,
+                 "opencv": lambda: opencv_backend(net)}
     chosen = {name: available[name]() for name in backends}
     report = verify(net, graph, chosen, dict(inputs), recorded_layers, recorded_outputs, tolerance,
                     model=graph.name)
