@@ -11,8 +11,11 @@ from converter.caffe.net import CaffeLayer
 
 def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     (x,) = inputs
+    x = np.asarray(x, dtype=np.float32)
     slope = np.float32(layer.param.relu_param.negative_slope)
-    return [np.where(x > 0, x, x * slope).astype(np.float32)]
+    if slope == 0:
+        return [np.maximum(x, np.float32(0))]
+    return [np.where(x > 0, x, x * slope).astype(np.float32, copy=False)]
 
 
 register("ReLU", output_shapes=same_shape, forward=forward)

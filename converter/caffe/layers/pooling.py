@@ -1,0 +1,135 @@
+"""Pooling: MAX or AVE over 2-D windows of a 4-D (N, C, H, W) bottom.
+
+Caffe's rules (pooling_layer.cpp):
+- `kernel_size` or both `kernel_h`/`kernel_w`; `pad` or `pad_h`/`pad_w`; `stride` or `stride_h`/`stride_w`.
+- `global_pooling`: the kernel is the whole input; pad must be 0 and stride 1.
+- Output size rounds up (`round_mode` CEIL, the default) or down (FLOOR):
+  `out = ceil((in + 2*pad - kernel) / stride) + 1`; then, if either pad is nonzero, each axis whose
+  last window would start at or past `in + pad` loses that window.
+- MAX ignores padding (a window lying wholly outside the image gives -FLT_MAX).
+- AVE sums the window clipped to the image and divides by the window clipped to `[-pad, in + pad)`,
+  so padding counts in the divisor but the round-up overhang does not.
+- Padding is only allowed for MAX and AVE and must be smaller than the kernel. STOCHASTIC pooling is
+  not implemented on Caffe's CPU path and is rejected here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from converter.caffe import caffe_pb2
+from converter.caffe.layers import register
+from converter.caffe.layers.common import expect_count, fail, pad_hw, tap
+from converter.caffe.net import CaffeLayer, Shape
+
+MAX = caffe_pb2.PoolingParameter.MAX
+AVE = caffe_pb2.PoolingParameter.AVE
+FLT_MAX = np.float32(np.finfo(np.float32).max)
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    method: int
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    pad: tuple[int, int]
+    out: tuple[int, int]
+
+
+def geometry(layer: CaffeLayer, bottoms: list[Shape]) -> PoolGeometry:
+    expect_count(layer, bottoms)
+    p = layer.param.pooling_param
+    if len(bottoms[0]) != 4:
+        raise fail(layer, f"input must have 4 axes (num, channels, height, width), got {list(bottoms[0])}")
+    if p.pool not in (MAX, AVE):
+        raise fail(layer, "STOCHASTIC pooling is not implemented on Caffe's CPU path (only MAX and AVE)")
+    _, _, h, w = bottoms[0]
+    has_hw_kernel = p.HasField("kernel_h") or p.HasField("kernel_w")
+    if p.global_pooling:
+        if p.HasField("kernel_size") or has_hw_kernel:
+            raise fail(layer, "with global_pooling: true the filter size cannot be specified")
+        kernel = (h, w)
+    else:
+        if p.HasField("kernel_size") == has_hw_kernel:
+            raise fail(layer, "filter size is kernel_size OR kernel_h and kernel_w; not both")
+        if has_hw_kernel and not (p.HasField("kernel_h") and p.HasField("kernel_w")):
+            raise fail(layer, "for non-square filters both kernel_h and kernel_w are required")
+        kernel = (p.kernel_size, p.kernel_size) if p.HasField("kernel_size") else (p.kernel_h, p.kernel_w)
+    if min(kernel) <= 0:
+        raise fail(layer, f"filter dimensions must be greater than zero, got {list(kernel)}")
+    pad = _pair(layer, p, "pad", p.pad)
+    stride = _pair(layer, p, "stride", p.stride)
+    if min(stride) <= 0:
+        raise fail(layer, f"stride must be positive, got {list(stride)}")
+    if p.global_pooling and (pad != (0, 0) or stride != (1, 1)):
+        raise fail(layer, "with global_pooling: true only pad = 0 and stride = 1 are allowed")
+    if pad[0] >= kernel[0] or pad[1] >= kernel[1]:
+        raise fail(layer, f"pad {list(pad)} must be smaller than the kernel {list(kernel)}")
+    out = []
+    for axis, size in enumerate((h, w)):
+        span = size + 2 * pad[axis] - kernel[axis]
+        if span < 0:
+            raise fail(layer, f"kernel {kernel[axis]} exceeds the padded input size {size + 2 * pad[axis]} "
+                              f"along {'HW'[axis]}")
+        rounded = math.floor(span / stride[axis]) if p.round_mode == caffe_pb2.PoolingParameter.FLOOR \
+            else -(-span // stride[axis])
+        out.append(rounded + 1)
+    # Caffe applies this clip to both axes as soon as either pad is nonzero.
+    if pad != (0, 0):
+        for axis, size in enumerate((h, w)):
+            if (out[axis] - 1) * stride[axis] >= size + pad[axis]:
+                out[axis] -= 1
+    return PoolGeometry(p.pool, kernel, stride, pad, (out[0], out[1]))
+
+
+def _pair(layer: CaffeLayer, p: object, name: str, square: int) -> tuple[int, int]:
+    has_h, has_w = p.HasField(f"{name}_h"), p.HasField(f"{name}_w")  # type: ignore[attr-defined]
+    if not (has_h or has_w):
+        return int(square), int(square)
+    if p.HasField(name) or not (has_h and has_w):  # type: ignore[attr-defined]
+        raise fail(layer, f"{name} is {name} OR {name}_h and {name}_w are required")
+    return int(getattr(p, f"{name}_h")), int(getattr(p, f"{name}_w"))
+
+
+def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
+    g = geometry(layer, bottoms)
+    n, c, _, _ = bottoms[0]
+    return [(n, c, *g.out)]
+
+
+def _divisor(size: int, kernel: int, stride: int, pad: int, out: int) -> np.ndarray:
+    start = np.arange(out) * stride - pad
+    return (np.minimum(start + kernel, size + pad) - start).astype(np.float32)
+
+
+def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    (x,) = inputs
+    x = np.asarray(x, dtype=np.float32)
+    g = geometry(layer, [tuple(x.shape)])
+    _, _, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = g.kernel, g.stride, g.pad, g.out
+    # Pad so every window fits: left by pad, right up to the last window's end.
+    bottom = max(0, (oh - 1) * sh + kh - ph - h)
+    right = max(0, (ow - 1) * sw + kw - pw - w)
+    fill = -FLT_MAX if g.method == MAX else 0.0
+    xp = pad_hw(x, ph, bottom, pw, right, fill)
+    if (oh, ow) == (1, 1):
+        window = xp[:, :, :kh, :kw]
+        y = window.max(axis=(2, 3), keepdims=True) if g.method == MAX else window.sum(axis=(2, 3), keepdims=True)
+    else:
+        y = tap(xp, 0, 0, g.stride, g.out).copy()
+        reduce = np.maximum if g.method == MAX else np.add
+        for i in range(kh):
+            for j in range(kw):
+                if i or j:
+                    reduce(y, tap(xp, i, j, g.stride, g.out), out=y)
+    if g.method == AVE:
+        divisor = np.outer(_divisor(h, kh, sh, ph, oh), _divisor(w, kw, sw, pw, ow))
+        y = y / divisor
+    return [y.astype(np.float32, copy=False)]
+
+
+register("Pooling", output_shapes=output_shapes, forward=forward)
