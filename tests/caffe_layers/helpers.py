@@ -21,7 +21,7 @@ from converter.caffe.net import CaffeLayer, Shape
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 GOLDEN = SHARED / "golden"
-CASES = ["layer_zoo", "squeezenet_v1.1", "mobilenet_v1", "squeezenet_v1.0", "mobilenet_v2"]
+CASES = ["layer_zoo", "squeezenet_v1.1", "mobilenet_v1", "squeezenet_v1.0", "mobilenet_v2", "deep_compression_cat"]
 
 
 def assert_close(actual: np.ndarray, expected: np.ndarray, what: str = "top") -> None:
@@ -147,9 +147,11 @@ def opencv_forward(
     layer_text: str,
     inputs: dict[str, np.ndarray],
     blobs: Sequence[np.ndarray] = (),
-    outputs: Sequence[str] = (),
 ) -> list[np.ndarray]:
-    """Run one layer (prototxt body `layer_text`) in OpenCV's Caffe importer; inputs declared as Input layers."""
+    """Run one layer (prototxt body `layer_text`) in OpenCV's Caffe importer; inputs declared as Input layers.
+
+    Returns every output OpenCV gives that layer, in top order.
+    """
     cv2 = pytest.importorskip("cv2")
     net = caffe_pb2.NetParameter(name="oracle")
     for name, value in inputs.items():
@@ -169,5 +171,5 @@ def opencv_forward(
     cv_net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
     for name, value in inputs.items():
         cv_net.setInput(np.ascontiguousarray(value, np.float32), name)
-    names = list(outputs) or list(layer.top)
-    return [np.asarray(o) for o in cv_net.forward(names)]
+    (outputs,) = cv_net.forwardAndRetrieve([layer.name])
+    return [np.asarray(o) for o in outputs]

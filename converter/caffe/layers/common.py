@@ -103,3 +103,36 @@ def pad_hw(x: np.ndarray, top: int, bottom: int, left: int, right: int, value: f
     src = x[:, :, max(0, -top) : h - max(0, -bottom), max(0, -left) : w - max(0, -right)]
     out[:, :, max(0, top) : max(0, top) + src.shape[2], max(0, left) : max(0, left) + src.shape[3]] = src
     return out
+
+
+def broadcast_operand(
+    layer: CaffeLayer, bottoms: list[Shape], axis: int, num_axes: int
+) -> tuple[int, Shape]:
+    """Where a Scale/Bias operand sits in bottom[0]: (first axis, operand shape).
+
+    With one bottom the operand is a learned blob covering bottom[0]'s axes [axis, axis + num_axes)
+    (num_axes -1: to the end); with two, it is bottom[1], whose axes must match bottom[0]'s from
+    `axis` on. A scalar operand (no axes) applies everywhere.
+    """
+    expect_count(layer, bottoms, bottoms_n=(1, 2))
+    first = bottoms[0]
+    if len(bottoms) == 2:
+        operand = bottoms[1]
+        start = 0 if not operand else canonical_axis(layer, axis, len(first))
+    else:
+        start = canonical_axis(layer, axis, len(first))
+        if num_axes < -1:
+            raise fail(layer, f"num_axes must be non-negative, or -1 to extend to the end; got {num_axes}")
+        end = len(first) if num_axes == -1 else start + num_axes
+        if end > len(first):
+            raise fail(layer, f"operand of {num_axes} axes from axis {start} extends past bottom {list(first)}")
+        operand = first[start:end]
+        start = 0 if not operand else start
+    if len(first) < start + len(operand) or first[start : start + len(operand)] != operand:
+        raise fail(layer, f"operand shape {list(operand)} does not match bottom {list(first)} from axis {start}")
+    return start, operand
+
+
+def as_broadcast(value: np.ndarray, start: int, ndim: int) -> np.ndarray:
+    """`value` reshaped to broadcast against an `ndim`-D blob from axis `start` on."""
+    return value.reshape((1,) * start + value.shape + (1,) * (ndim - start - value.ndim))

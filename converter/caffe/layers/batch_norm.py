@@ -1,0 +1,52 @@
+"""BatchNorm: y = (x - mean) / sqrt(var + eps) per channel (axis 1); no affine part (a Scale follows).
+
+Blobs: mean (C,), variance (C,) and a one-element scale factor; the statistics used are the stored
+ones times 1 / factor (times 0 when the factor is 0). `eps` defaults to 1e-5. `use_global_stats`
+defaults to true in the TEST phase; set false, Caffe normalises with the batch's own mean and
+biased variance over (N, spatial) even at test time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from converter.caffe.layers import register
+from converter.caffe.layers.common import same_shape
+from converter.caffe.net import CaffeLayer, Shape
+
+
+def _channels(shape: Shape) -> int:
+    return 1 if len(shape) == 1 else shape[1]
+
+
+def blob_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
+    same_shape(layer, bottoms)
+    c = _channels(bottoms[0])
+    return [(c,), (c,), (1,)]
+
+
+def _uses_global_stats(layer: CaffeLayer) -> bool:
+    p = layer.param.batch_norm_param
+    return bool(p.use_global_stats) if p.HasField("use_global_stats") else True
+
+
+def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    (x,) = inputs
+    x = np.asarray(x, dtype=np.float32)
+    n, c = x.shape[0], _channels(x.shape)
+    flat = x.reshape(n, c, -1)
+    eps = np.float32(layer.param.batch_norm_param.eps)
+    if _uses_global_stats(layer):
+        stored = np.float32(np.asarray(layer.blobs[2]).reshape(-1)[0])
+        factor = np.float32(0) if stored == 0 else np.float32(1) / stored
+        mean = np.asarray(layer.blobs[0], np.float32).reshape(-1) * factor
+        var = np.asarray(layer.blobs[1], np.float32).reshape(-1) * factor
+    else:
+        mean = flat.mean(axis=(0, 2), dtype=np.float32)
+        var = np.square(flat - mean[None, :, None]).mean(axis=(0, 2), dtype=np.float32)
+    std = np.sqrt(var + eps)
+    y = (flat - mean[None, :, None]) / std[None, :, None]
+    return [y.reshape(x.shape).astype(np.float32, copy=False)]
+
+
+register("BatchNorm", output_shapes=same_shape, forward=forward, blob_shapes=blob_shapes)
