@@ -1,0 +1,36 @@
+"""Exp: y = base ^ (shift + scale * x); base -1 (the default) means e. Scale 1, shift 0 by default.
+
+Caffe computes it as base^shift * exp(ln(base) * scale * x); a base other than -1 must be positive.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from converter.caffe.layers import register
+from converter.caffe.layers.common import fail, same_shape
+from converter.caffe.net import CaffeLayer, Shape
+
+
+def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
+    base = layer.param.exp_param.base
+    if base != -1 and not base > 0:
+        raise fail(layer, f"base must be strictly positive (or -1 for e), got {base}")
+    return same_shape(layer, bottoms)
+
+
+def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    (x,) = inputs
+    p = layer.param.exp_param
+    log_base = 1.0 if p.base == -1 else math.log(p.base)
+    inner = np.float32(log_base * p.scale)
+    outer = np.float32(1.0 if p.shift == 0 else math.exp(log_base * p.shift))
+    y = np.exp(np.asarray(x, dtype=np.float32) * inner)
+    if outer != 1:
+        y *= outer
+    return [y.astype(np.float32, copy=False)]
+
+
+register("Exp", output_shapes=output_shapes, forward=forward)

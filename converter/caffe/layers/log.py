@@ -1,0 +1,39 @@
+"""Log: y = log_base(shift + scale * x); base -1 (the default) means e. Scale 1, shift 0 by default.
+
+A base other than -1 must be positive. Non-positive arguments give -inf or NaN, as in Caffe.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from converter.caffe.layers import register
+from converter.caffe.layers.common import fail, same_shape
+from converter.caffe.net import CaffeLayer, Shape
+
+
+def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
+    base = layer.param.log_param.base
+    if base != -1 and not base > 0:
+        raise fail(layer, f"base must be strictly positive (or -1 for e), got {base}")
+    return same_shape(layer, bottoms)
+
+
+def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    (x,) = inputs
+    p = layer.param.log_param
+    y = np.asarray(x, dtype=np.float32)
+    if p.scale != 1:
+        y = y * np.float32(p.scale)
+    if p.shift != 0:
+        y = y + np.float32(p.shift)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = np.log(y)
+    if p.base != -1:
+        y = y * np.float32(1 / math.log(p.base))
+    return [y.astype(np.float32, copy=False)]
+
+
+register("Log", output_shapes=output_shapes, forward=forward)

@@ -1,0 +1,33 @@
+"""Log (absent from the golden cases). OpenCV's importer runs it as a plain natural log (it ignores base,
+scale and shift), so it is the oracle only for the defaults; the rest is checked in closed form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from caffe_layers.helpers import assert_close, make_layer, opencv_forward, run
+from converter.caffe.layers import LAYER_TYPES
+from converter.errors import ModelError
+
+
+def test_default_matches_opencv(tmp_path) -> None:
+    x = np.abs(np.random.default_rng(18).standard_normal((2, 3, 4, 5))).astype(np.float32) + 0.01
+    text = 'name: "l" type: "Log" bottom: "x" top: "l"'
+    (expected,) = opencv_forward(tmp_path, text, {"x": x})
+    assert_close(run(make_layer(text), x)[0], expected)
+
+
+def test_closed_form() -> None:
+    x = np.array([0, 2, 47.5], np.float32)
+    (y,) = run(make_layer('type: "Log" top: "y" log_param { base: 10 scale: 2 shift: 5 }'), x)
+    np.testing.assert_allclose(y, [np.log10(5), np.log10(9), 2], rtol=1e-6)  # log10(5 + 2x)
+    (y,) = run(make_layer('type: "Log" top: "y" log_param { base: 2 }'), np.array([8, 0.25], np.float32))
+    np.testing.assert_allclose(y, [3, -2], rtol=1e-6)
+    (y,) = run(make_layer('type: "Log" top: "y"'), np.array([np.e, 0, -1], np.float32))
+    np.testing.assert_allclose(y, [1, -np.inf, np.nan], rtol=1e-6)
+
+
+def test_rejects_non_positive_base() -> None:
+    with pytest.raises(ModelError):
+        LAYER_TYPES["Log"].output_shapes(make_layer('name: "l" type: "Log" top: "y" log_param { base: 0 }'), [(1, 2)])
