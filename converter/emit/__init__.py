@@ -1,0 +1,1 @@
+"""Emitters: the IR to ONNX and PyTorch. They know nothing of Caffe."""
