@@ -26,6 +26,7 @@ from converter.verify import DEFAULT_TOLERANCE, Backend, Report, default_inputs,
 if TYPE_CHECKING:
     import onnx
 
+    from converter.emit.onnx import OnnxModel
     from converter.emit.torch import TorchExport
 
 GENERIC_STEMS = {"deploy", "train_val", "trainval", "train", "test", "model", "net"}
@@ -135,10 +136,15 @@ def opencv_backend(net: CaffeNet) -> Backend:
 class Conversion:
     net: CaffeNet
     graph: Graph
-    onnx_model: onnx.ModelProto | None = None
+    onnx_export: OnnxModel | None = None
     torch_export: TorchExport | None = None
     report: Report | None = None
     written: list[Path] = field(default_factory=list)
+
+    @property
+    def onnx_model(self) -> onnx.ModelProto | None:
+        """The emitted ONNX model as one in-memory ModelProto (weights copied in)."""
+        return self.onnx_export.to_proto() if self.onnx_export is not None else None
 
 
 def output_stem(prototxt: Path, net: CaffeNet) -> str:
@@ -222,9 +228,9 @@ def convert(
 
 def emit(conversion: Conversion, *, formats: Sequence[str] = ("onnx", "pytorch"), opset: int = 17) -> None:
     if "onnx" in formats:
-        from converter.emit.onnx import emit_onnx
+        from converter.emit.onnx import build_onnx
 
-        conversion.onnx_model = emit_onnx(conversion.graph, opset=opset)
+        conversion.onnx_export = build_onnx(conversion.graph, opset=opset)
     if "pytorch" in formats:
         from converter.emit.torch import emit_torch
 
@@ -239,7 +245,7 @@ def save(conversion: Conversion, out_dir: Path, stem: str, *, force: bool = Fals
     from converter.fileio import write_bytes_atomic
 
     planned: list[Path] = []
-    if conversion.onnx_model is not None:
+    if conversion.onnx_export is not None:
         planned.append(out_dir / f"{stem}.onnx")
     if conversion.torch_export is not None:
         planned += [out_dir / f"{stem}.pth", out_dir / f"{stem}.py"]
@@ -247,10 +253,8 @@ def save(conversion: Conversion, out_dir: Path, stem: str, *, force: bool = Fals
         planned.append(out_dir / f"{stem}.report.json")
     check_outputs(planned, conversion.net.source_files, force)
     written: list[Path] = []
-    if conversion.onnx_model is not None:
-        from converter.emit.onnx import save_onnx
-
-        save_onnx(conversion.onnx_model, out_dir / f"{stem}.onnx")
+    if conversion.onnx_export is not None:
+        conversion.onnx_export.save(out_dir / f"{stem}.onnx")
         written.append(out_dir / f"{stem}.onnx")
     if conversion.torch_export is not None:
         from converter.emit.torch import save_torch

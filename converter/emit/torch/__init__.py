@@ -596,8 +596,19 @@ def emit_torch(graph: Graph) -> TorchExport:
     import torch
 
     export = _torchvision_layout(graph) if _is_squeezenet(graph) else _generic_layout(graph)
-    export.state_dict = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in export.state_dict.items()}
+    export.state_dict = {k: _as_tensor(v, torch) for k, v in export.state_dict.items()}
     return export
+
+
+def _as_tensor(array: np.ndarray, torch: types.ModuleType) -> object:
+    """A tensor sharing the array's memory: weights are read-only views of the mapped caffemodel,
+    and nothing here writes to them, so no copy is made (torch warns about read-only memory)."""
+    import warnings
+
+    array = np.ascontiguousarray(array, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(array.reshape(array.shape))
 
 
 def load_module(export: TorchExport) -> object:
