@@ -7,7 +7,6 @@ traceback). Heavy modules are imported only once a command runs.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -242,6 +241,8 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
                    expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,
                    report_path: Path | None, backends: tuple[str, ...], verbose: bool) -> None:
     """Parity check for CI: convert in memory, compare every blob, exit 1 on mismatch."""
+    import json
+
     from converter.fileio import write_bytes_atomic
 
     conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect)

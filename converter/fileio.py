@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from converter.errors import OutputError
 
@@ -31,6 +32,23 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+class _NoBar:
+    def update(self, _n: int) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def progress(total_bytes: int, label: str, minimum: int = 64 << 20) -> Iterator[Any]:
+    """A tqdm progress bar for long steps, shown only on a terminal and for large amounts."""
+    if total_bytes < minimum or not sys.stderr.isatty():
+        yield _NoBar()
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total_bytes, unit="B", unit_scale=True, desc=label, leave=False) as bar:
+        yield bar
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

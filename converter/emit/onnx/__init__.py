@@ -15,6 +15,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from converter.fileio import progress
 from converter.ir import (
     Abs,
     BatchNorm,
@@ -414,10 +415,11 @@ class OnnxModel:
         if self.weight_bytes >= external_threshold:
             self._save_external(path, atomic_output)
             return
-        with atomic_output(path) as f:
+        with atomic_output(path) as f, progress(self.weight_bytes, f"writing {path.name}") as bar:
             f.write(self.skeleton.SerializeToString())
             for name, array in self.weights:
                 _write_initializer(f, name, array)
+                bar.update(array.nbytes)
 
     def _save_external(self, path: Path, atomic_output: Callable) -> None:
         data_name = f"{path.name}.data"
