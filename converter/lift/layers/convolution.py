@@ -1,33 +1,17 @@
-"""Caffe Convolution -> Conv; Deconvolution -> ConvTranspose."""
+"""Caffe Convolution -> Conv; Deconvolution -> ConvTranspose (geometry read as Caffe reads it)."""
 
 from __future__ import annotations
 
+from converter.caffe.layers.convolution import geometry
 from converter.caffe.net import CaffeLayer
 from converter.ir import Conv, ConvTranspose
 from converter.lift.registry import converts, io
 
 
-def spatial(param, name: str, default: int) -> tuple[int, int]:  # noqa: ANN001 - ConvolutionParameter
-    """Caffe's kernel/pad/stride/dilation: the *_h/*_w fields, else the repeated field (1 or 2 values)."""
-    if name != "dilation" and (param.HasField(f"{name}_h") or param.HasField(f"{name}_w")):
-        return (getattr(param, f"{name}_h"), getattr(param, f"{name}_w"))
-    values = list(getattr(param, "kernel_size" if name == "kernel" else name))
-    if not values:
-        return (default, default)
-    return (values[0], values[-1])
-
-
 def _common(layer: CaffeLayer) -> dict[str, object]:
-    param = layer.param.convolution_param
-    return {
-        **io(layer),
-        "weight": layer.blobs[0],
-        "bias": layer.blobs[1] if param.bias_term else None,
-        "stride": spatial(param, "stride", 1),
-        "pad": spatial(param, "pad", 0),
-        "dilation": spatial(param, "dilation", 1),
-        "group": param.group,
-    }
+    g = geometry(layer, layer.bottom_shapes)
+    return {**io(layer), "weight": layer.blobs[0], "bias": layer.blobs[1] if g.bias else None,
+            "stride": g.stride, "pad": g.pad, "dilation": g.dilation, "group": g.group}
 
 
 @converts("Convolution")
