@@ -513,7 +513,7 @@ def _torchvision_layout(graph: Graph) -> TorchExport:
     taps.update({"classifier.1": classifier[0].outputs[0], "classifier.2": classifier[1].outputs[0],
                  "classifier.3": classifier[2].outputs[0]})
     name = _class_name(graph)
-    source = HEADER.format(title=f"{graph.name}: SqueezeNet in torchvision's layout (features / classifier).")
+    source = HEADER.format(title=f"{name}: SqueezeNet in torchvision's layout (features / classifier).")
     source += "".join(HELPERS[h] for h in sorted(helpers))
     softmax_init = f"\n        self.softmax = nn.Softmax(dim={graph.nodes[-1].axis})" if softmax else ""
     forward = "self.softmax(self.classifier(self.features(x)))" if softmax else "self.classifier(self.features(x))"
@@ -573,7 +573,7 @@ def _generic_layout(graph: Graph) -> TorchExport:
         if len(node.outputs) == 1:
             taps[f"layers.{key}"] = node.outputs[0]
     name = _class_name(graph)
-    source = HEADER.format(title=f"{graph.name} as a PyTorch module.")
+    source = HEADER.format(title=f"{name}: a Caffe net as a PyTorch module.")
     source += "".join(HELPERS[h] for h in sorted(helpers))
     inputs = ", ".join(variables[t] for t in graph.inputs)
     results = ", ".join(variables[t] for t in graph.outputs)
