@@ -226,5 +226,15 @@ def load_net(
 
 
 def read_weights(path: Path, net: CaffeNet) -> Mapping[str, RawLayer]:
-    """Weights by layer name from a caffemodel (or another supported weights format)."""
-    return read_caffemodel(path)
+    """Weights by layer name from a caffemodel, or from a Deep Compression file, recognised by
+    content: its size is exactly what the layout predicts for this net's layers."""
+    from converter.caffe import deep_compression
+
+    if deep_compression.looks_like_deep_compression(path, net):
+        return deep_compression.read_deep_compression(path, net)
+    try:
+        return read_caffemodel(path)
+    except WeightsError:
+        if path.suffix == ".net":  # explain why it is not this net's Deep Compression file either
+            deep_compression.decode(path.read_bytes(), net, str(path))
+        raise
