@@ -189,11 +189,13 @@ def _verify_and_print(conversion: Any, opset: int, expect: Path | None, toleranc
               default=("onnx", "pytorch"), show_default=True, help="Outputs to write (repeatable).")
 @click.option("--no-verify", is_flag=True, help="Skip numerical verification.")
 @click.option("--force", is_flag=True, help="Replace existing outputs.")
+@click.option("--compact", is_flag=True,
+              help="Also write <name>.compact.onnx keeping Deep Compression's codebook form (uint8 codes).")
 @click.option("--verbose", "-v", is_flag=True, help="Print the full per-blob table.")
 def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], opset: int,
             expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,
             out_dir: Path | None, name: str | None, formats: tuple[str, ...], no_verify: bool,
-            force: bool, verbose: bool) -> None:
+            force: bool, compact: bool, verbose: bool) -> None:
     """Convert PROTOTXT (+ weights) to ONNX and PyTorch, verify, and write the outputs."""
     from converter import pipeline
     from converter.ir import Fire
@@ -222,6 +224,13 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
             click.echo(f"no model written; report: {target / (stem + '.report.json')}", err=True)
             sys.exit(1)
     written = pipeline.save(conversion, target, stem, force=force, report_json=report_json)
+    if compact:
+        from converter.fileio import write_bytes_atomic
+
+        compact_path = target / f"{stem}.compact.onnx"
+        pipeline.check_outputs([compact_path], conversion.net.source_files, force)
+        write_bytes_atomic(compact_path, pipeline.compact_onnx_for(conversion).SerializeToString())
+        written.append(compact_path)
     if conversion.torch_export is not None:
         for note in conversion.torch_export.notes:
             click.echo(f"note: {note}")

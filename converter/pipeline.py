@@ -237,6 +237,19 @@ def emit(conversion: Conversion, *, formats: Sequence[str] = ("onnx", "pytorch")
         conversion.torch_export = emit_torch(conversion.graph)
 
 
+def compact_onnx_for(conversion: Conversion) -> onnx.ModelProto:
+    """The ONNX model in codebook form, for nets whose weights came from a Deep Compression file."""
+    from converter.caffe.deep_compression import decode, looks_like_deep_compression
+    from converter.emit.onnx.compact import compact_onnx
+
+    weights = conversion.net.source_files[1:]
+    if conversion.onnx_export is None or not weights or not looks_like_deep_compression(weights[0], conversion.net):
+        raise ConverterError("--compact needs ONNX output and Deep Compression weights (.net)")
+    layers = decode(weights[0].read_bytes(), conversion.net, str(weights[0]))
+    codebooks = {f"{q.name}.weight": (q.codebook, q.codes.reshape(q.weight_shape)) for q in layers}
+    return compact_onnx(conversion.onnx_export, codebooks)
+
+
 def save(conversion: Conversion, out_dir: Path, stem: str, *, force: bool = False,
          report_json: dict[str, object] | None = None) -> list[Path]:
     """Write what was emitted as <stem>.onnx, <stem>.pth + <stem>.py, <stem>.report.json."""

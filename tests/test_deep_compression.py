@@ -74,3 +74,27 @@ def test_cat_top5_is_caffes(golden_weights):
     expected = blobs["output|pool_final"]
     assert np.abs(scores - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max())
     assert list(np.argsort(-scores.reshape(-1), kind="stable")[:5]) == case["top5"]
+
+
+def test_compact_onnx_keeps_codebook_form_small_and_exact(tmp_path):
+    import onnx
+    import onnxruntime as ort
+
+    case = golden_case("deep_compression_cat")
+    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), str(PROTOTXT), "--weights", str(NET_FILE),
+                           "--out-dir", str(tmp_path), "--name", "dc", "--compact", "--no-verify"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    compact, dense = tmp_path / "dc.compact.onnx", tmp_path / "dc.onnx"
+    assert compact.stat().st_size <= 2 * NET_FILE.stat().st_size < dense.stat().st_size
+    model = onnx.load(str(compact))
+    onnx.checker.check_model(model, full_check=True)
+    assert sum(t.data_type == onnx.TensorProto.UINT8 for t in model.graph.initializer) == 26
+    blobs = np.load(case["blobs_path"])
+    outputs = {}
+    for path in (compact, dense):
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        (outputs[path.name],) = session.run(["pool_final"], {"data": blobs["input|data"]})
+    expected = blobs["output|pool_final"]
+    assert np.abs(outputs["dc.compact.onnx"] - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max())
+    assert np.abs(outputs["dc.compact.onnx"] - outputs["dc.onnx"]).max() <= 1e-6 * np.abs(expected).max()
