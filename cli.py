@@ -284,5 +284,26 @@ def make_weights(prototxt: Path, output: Path | None, seed: int, input_shape: tu
     click.echo(f"wrote {output}")
 
 
+@main.command("inspect")
+@click.argument("prototxt", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--weights", "-w", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Adds per-layer sparsity and distinct weight values.")
+@click.option("--input-shape", "input_shape", multiple=True, help=SHAPE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--markdown", is_flag=True, help="A Markdown table, for reports.")
+def inspect_command(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], as_json: bool,
+                    markdown: bool) -> None:
+    """The SqueezeNet paper's Table 1 for PROTOTXT: sizes, Fire modules, parameters."""
+    from converter.inspect import format_markdown, format_text, inspect_net
+
+    table = inspect_net(prototxt, weights, resolve_input_shapes(prototxt, input_shape))
+    if as_json:
+        import json
+
+        click.echo(json.dumps(table.to_json(), indent=1))
+    else:
+        click.echo(format_markdown(table) if markdown else format_text(table))
+
+
 if __name__ == "__main__":
     main()
