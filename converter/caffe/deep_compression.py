@@ -84,6 +84,8 @@ def looks_like_deep_compression(path: Path, net: CaffeNet) -> bool:
         return False
     if not layers or len(head) < 4 * len(layers):
         return False
+    if any(len(LAYER_TYPES[layer.type].blob_shapes(layer, layer.bottom_shapes)) != 2 for layer in layers):
+        return False
     counts = np.frombuffer(head, "<u4", len(layers))
     if any(nz == 0 or nz > math.prod(_shapes(layer)[0]) for layer, nz in zip(layers, counts, strict=True)):
         return False

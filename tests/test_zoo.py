@@ -1,0 +1,129 @@
+"""Issue 4: beyond SqueezeNet. Golden MobileNets and layer_zoo against real Caffe's blobs (with and
+without BatchNorm folding), and the BVLC nets against OpenCV's own Caffe importer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import SHARED, golden_case
+from converter import pipeline
+
+
+def assert_close(actual: np.ndarray, expected: np.ndarray, what: str) -> None:
+    assert actual.shape == expected.shape, what
+    err = float(np.abs(actual.astype(np.float64) - expected).max())
+    assert err <= 1e-4 * max(1.0, float(np.abs(expected).max())), f"{what}: {err:.3g}"
+
+
+@pytest.mark.parametrize("fold", [False, True], ids=["plain", "folded"])
+@pytest.mark.parametrize("name", ["mobilenet_v1", "mobilenet_v2", "layer_zoo"])
+def test_golden_case_matches_caffe(name, fold):
+    import onnxruntime as ort
+    import torch
+
+    case = golden_case(name)
+    conversion = pipeline.convert(case["prototxt_path"], case["weights_path"],
+                                  input_shapes={case["input_name"]: tuple(case["input_shape"])}, fold_batchnorm=fold)
+    report = pipeline.run_verification(conversion, expect=case["blobs_path"])
+    assert report.passed, report.first_failure
+    assert {c.backend for c in report.comparisons} == {"reference", "onnxruntime", "pytorch"}
+    blobs = np.load(case["blobs_path"])
+    x = blobs[f"input|{case['input_name']}"]
+    pipeline.emit(conversion)
+    session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+    from converter.emit.torch import load_module
+
+    with torch.no_grad():
+        torch_out = load_module(conversion.torch_export)(torch.from_numpy(x))
+    torch_out = torch_out if isinstance(torch_out, tuple) else (torch_out,)
+    for i, top in enumerate(case["outputs"]):
+        (onnx_out,) = session.run([conversion.graph.outputs[i]], {case["input_name"]: x})
+        assert_close(onnx_out, blobs[f"output|{top}"], f"ONNX {top}")
+        assert_close(torch_out[i].numpy(), blobs[f"output|{top}"], f"PyTorch {top}")
+
+
+def test_folding_removes_batchnorm_and_scale():
+    from converter.ir import BatchNorm, Scale
+
+    case = golden_case("mobilenet_v1")
+    conversion = pipeline.convert(case["prototxt_path"], case["weights_path"], fold_batchnorm=True)
+    assert not list(conversion.graph.nodes_of(BatchNorm)) and not list(conversion.graph.nodes_of(Scale))
+
+
+BVLC = SHARED / "reference_models" / "bvlc"
+
+
+@pytest.mark.parametrize("model,output", [("bvlc_alexnet", "prob"), ("bvlc_reference_caffenet", "prob"),
+                                          ("bvlc_googlenet", "prob")])
+def test_bvlc_nets_match_opencv(model, output, tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    import onnxruntime as ort
+
+    from converter.caffe.synthetic import write_synthetic_weights
+    from converter.emit.onnx import emit_onnx
+
+    prototxt = BVLC / model / "deploy.prototxt"
+    if not prototxt.exists():
+        pytest.skip(f"{prototxt} not found")
+    shape = (1, 3, 224, 224) if model == "bvlc_googlenet" else (1, 3, 227, 227)
+    weights = tmp_path / "w.caffemodel"
+    write_synthetic_weights(prototxt, weights, seed=4, input_shapes={"data": shape})
+    conversion = pipeline.convert(prototxt, weights, input_shapes={"data": shape})
+    pipeline.emit(conversion, formats=("onnx",))
+    x = np.random.default_rng(2).uniform(-50, 50, shape).astype(np.float32)
+    net = cv2.dnn.readNetFromCaffe(str(prototxt), str(weights))
+    net.setInput(x)
+    expected = net.forward(output)
+    session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (actual,) = session.run([output], {"data": x})
+    assert_close(actual.reshape(expected.shape), expected, f"{model} {output}")
+    # A softmax over near-uniform scores hides errors: compare the logits too.
+    logits = conversion.graph.producer(output).inputs[0]
+    with_logits = emit_onnx(conversion.graph, extra_outputs=[logits]).SerializeToString()
+    (ours,) = ort.InferenceSession(with_logits, providers=["CPUExecutionProvider"]).run([logits], {"data": x})
+    caffe_top = conversion.graph.tensors[logits].sources[-1][1]
+    theirs = net.forward(caffe_top)
+    assert_close(ours.reshape(theirs.shape), theirs, f"{model} {caffe_top}")
+
+
+def test_train_val_converts_like_its_deploy_form(tmp_path):
+    """SqueezeNet-Residual's trainval: data layer -> input of the given shape, loss/accuracy dropped,
+    TEST phase; compared with OpenCV running a deploy rewrite the test makes itself."""
+    cv2 = pytest.importorskip("cv2")
+    import onnxruntime as ort
+    from google.protobuf import text_format
+
+    from converter.caffe import caffe_pb2
+    from converter.caffe.synthetic import write_synthetic_weights
+    from converter.ir import Eltwise, Fire
+
+    trainval = SHARED / "reference_models" / "squeezenet_residual" / "trainval.prototxt"
+    if not trainval.exists():
+        pytest.skip(f"{trainval} not found")
+    shape = (1, 3, 227, 227)
+    weights = tmp_path / "w.caffemodel"
+    write_synthetic_weights(trainval, weights, seed=6, input_shapes={"data": shape})
+    conversion = pipeline.convert(trainval, weights, input_shapes={"data": shape})
+    assert not {"Data", "SoftmaxWithLoss", "Accuracy"} & {layer.type for layer in conversion.net.layers}
+    assert len(list(conversion.graph.nodes_of(Fire))) == 8 and list(conversion.graph.nodes_of(Eltwise))
+
+    source = text_format.Parse(trainval.read_text(), caffe_pb2.NetParameter())
+    deploy = caffe_pb2.NetParameter(name="deploy", input=["data"])
+    deploy.input_shape.add().dim.extend(shape)
+    for layer in source.layer:
+        is_test = not layer.include or any(not rule.HasField("phase") or rule.phase == caffe_pb2.TEST
+                                           for rule in layer.include)
+        if is_test and layer.type not in ("Data", "SoftmaxWithLoss", "Accuracy"):
+            deploy.layer.add().CopyFrom(layer)
+    (tmp_path / "deploy.prototxt").write_text(text_format.MessageToString(deploy))
+
+    x = np.random.default_rng(8).uniform(-1, 1, shape).astype(np.float32)
+    net = cv2.dnn.readNetFromCaffe(str(tmp_path / "deploy.prototxt"), str(weights))
+    net.setInput(x)
+    (output,) = conversion.graph.outputs
+    expected = net.forward(output)
+    pipeline.emit(conversion, formats=("onnx",))
+    session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (actual,) = session.run([output], {"data": x})
+    assert_close(actual.reshape(expected.shape), expected, output)
