@@ -305,5 +305,30 @@ def inspect_command(prototxt: Path, weights: Path | None, input_shape: tuple[str
         click.echo(format_markdown(table) if markdown else format_text(table))
 
 
+@main.command("classify")
+@click.argument("prototxt", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("image", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--weights", "-w", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--labels", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="ImageNet synset words file, to print class names.")
+def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: Path | None) -> None:
+    """Top-5 classes of IMAGE with the converted model (ONNX Runtime), Caffe-style preprocessing."""
+    import onnxruntime as ort
+
+    from converter import demo, pipeline
+
+    conversion = _load(prototxt, weights, (), False, False)
+    (name,) = conversion.net.inputs
+    x = demo.load_image(image, conversion.net.inputs[name][2:])
+    conversion = _load(prototxt, weights, (f"{name}=" + ",".join(map(str, x.shape)),), False, False)
+    pipeline.emit(conversion, formats=("onnx",))
+    session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (scores,) = session.run([conversion.graph.outputs[0]], {name: x})
+    names = demo.class_names(labels)
+    for rank, index in enumerate(demo.top5(scores), start=1):
+        label = f"  {names[index]}" if names and index < len(names) else ""
+        click.echo(f"{rank}. {index:4d}  {float(scores.reshape(-1)[index]):.4f}{label}")
+
+
 if __name__ == "__main__":
     main()

@@ -98,3 +98,17 @@ def test_compact_onnx_keeps_codebook_form_small_and_exact(tmp_path):
     expected = blobs["output|pool_final"]
     assert np.abs(outputs["dc.compact.onnx"] - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max())
     assert np.abs(outputs["dc.compact.onnx"] - outputs["dc.onnx"]).max() <= 1e-6 * np.abs(expected).max()
+
+
+def test_classify_the_cat_from_the_jpeg_gives_caffes_top5():
+    """From cat.jpg itself (BGR, 227x227 bilinear, minus 104/117/123), as the golden case was made."""
+    pytest.importorskip("cv2")
+    case = golden_case("deep_compression_cat")
+    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "classify", str(PROTOTXT),
+                           str(SHARED / "reference_models" / "images" / "cat.jpg"), "--weights", str(NET_FILE),
+                           "--labels", str(SHARED / "reference_models" / "images" / "imagenet_synset_words.txt")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    ranked = [int(line.split()[1]) for line in done.stdout.splitlines()]
+    assert ranked == case["top5"]
+    assert "kit fox" in done.stdout.splitlines()[0] and "'" not in done.stdout
