@@ -360,7 +360,7 @@ def dense(node: Dense, ctx: Context) -> None:
         return
     product = ctx.unique(f"{y}/gemm")
     ctx.node("Gemm", inputs, [product], f"{node.name}/gemm", transB=1)
-    target = ctx.const(f"{node.name}.shape", np.array([0, *out_shape[1:]]), np.int64)
+    target = ctx.const(f"{node.name}.shape", np.array([-1, *out_shape[1:]]), np.int64)
     ctx.node("Reshape", [product, target], [y], node.name)
 
 
