@@ -1,81 +1,178 @@
 """Issue 3: the paper's Table 1 from any prototxt. Expected numbers come from the paper and the
-issue; sparsity is computed here from the golden caffemodel parsed independently with protobuf."""
+issue; sparsity and distinct values are computed here from the golden caffemodel parsed
+independently with protobuf, never by the code under test."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import ROOT, SHARED, golden_case
 from converter.caffe import caffe_pb2
-from converter.inspect import inspect_net
+from converter.inspect import Row, Table, inspect_net
 
 MODELS = SHARED / "reference_models"
 V10 = MODELS / "deepscale_squeezenet_v1.0" / "deploy.prototxt"
 V11 = MODELS / "deepscale_squeezenet_v1.1" / "deploy.prototxt"
 DC = MODELS / "deep_compression_squeezenet"
+DC_PROTOTXT = DC / "SqueezeNet_deploy.prototxt"
+DC_NET = DC / "compressed_SqueezeNet.net"
 SHAPE = {"data": (1, 3, 227, 227)}
 
+pytestmark = pytest.mark.skipif(not V10.exists(), reason=f"{MODELS} not found")
 
-def rows(table) -> dict:
+
+def rows(table: Table) -> dict[str, Row]:
     return {r.name: r for r in table.rows}
 
 
-def test_squeezenet_v10_matches_the_paper():
+def test_squeezenet_v10_matches_the_paper() -> None:
     table = inspect_net(V10, input_shapes=SHAPE)
     assert table.params == 1_248_424
+    assert table.totals()["fp32_bytes"] == 4 * 1_248_424
     r = rows(table)
     expected = {"conv1": 14_208, "fire2": 11_920, "fire3": 12_432, "fire4": 45_344, "fire5": 49_440,
                 "fire6": 104_880, "fire7": 111_024, "fire8": 188_992, "fire9": 197_184, "conv10": 513_000}
     assert {name: r[name].params for name in expected} == expected
     sizes = {"conv1": 111, "fire2": 55, "fire3": 55, "fire4": 55, "fire5": 27, "fire6": 27, "fire7": 27,
              "fire8": 27, "fire9": 13, "conv10": 15}
-    assert {name: int(r[name].output.split("x")[0]) for name in sizes} == sizes
-    assert (r["fire2"].s1x1, r["fire2"].e1x1, r["fire2"].e3x3, r["fire2"].depth) == (16, 64, 64, 2)
-    assert r["conv1"].filter == "7x7/2"
+    assert {name: r[name].output.split("x")[:2] for name in sizes} == {n: [str(s)] * 2 for n, s in sizes.items()}
+    assert r["conv1"].output == "111x111x96" and r["conv10"].output == "15x15x1000"
+    assert (r["fire2"].s1x1, r["fire2"].e1x1, r["fire2"].e3x3) == (16, 64, 64)
+    assert (r["fire9"].s1x1, r["fire9"].e1x1, r["fire9"].e3x3) == (64, 256, 256)
+    assert r["conv1"].filter == "7x7/2" and r["pool1"].filter == "3x3/2" and r["conv10"].filter == "1x1/1"
+    # Depth as in the paper: 1 per conv, 2 per Fire, 0 for pooling; 18 in all.
+    assert [r.depth for r in table.rows if r.depth] == [1] + [2] * 8 + [1]
+    assert r["pool1"].depth == 0 and table.totals()["depth"] == 18
+    # ReLUs are folded into the layer they follow; Dropout (an identity) has no row.
+    names = [row.name for row in table.rows]
+    assert not any("relu" in n or "drop" in n for n in names)
+    assert "relu_conv1" in r["conv1"].layers
+    assert all(row.sparsity is None and row.distinct is None for row in table.rows)  # no weights given
 
 
-def test_squeezenet_v11_totals_and_maps():
+def test_squeezenet_v11_totals_and_maps() -> None:
     table = inspect_net(V11, input_shapes=SHAPE)
     assert table.params == 1_235_496
     r = rows(table)
     assert [int(r[n].output.split("x")[0]) for n in ("conv1", "pool1", "pool3", "pool5")] == [113, 56, 28, 14]
+    assert [r[n].output.split("x")[0] for n in ("fire2", "fire4", "fire6", "fire9")] == ["56", "28", "14", "14"]
+
+
+def test_fire_parts_add_up() -> None:
+    for row in inspect_net(V10, input_shapes=SHAPE).rows:
+        if row.type == "fire":
+            assert row.parts is not None and [p.role for p in row.parts] == ["s1x1", "e1x1", "e3x3"]
+            assert sum(p.params for p in row.parts) == row.params
+
+
+def _golden_weights() -> dict[str, np.ndarray]:
+    """Blob 0 of every layer of the golden caffemodel, read with protobuf alone."""
+    case = golden_case("deep_compression_cat")
+    net = caffe_pb2.NetParameter()
+    net.ParseFromString(case["weights_path"].read_bytes())
+    layers = list(net.layer) or list(net.layers)
+    return {layer.name: np.array(layer.blobs[0].data, np.float32) for layer in layers if layer.blobs}
 
 
 @pytest.fixture(scope="module")
 def golden_dc_weights() -> dict[str, np.ndarray]:
-    case = golden_case("deep_compression_cat")
-    net = caffe_pb2.NetParameter()
-    net.ParseFromString(case["weights_path"].read_bytes())
-    return {layer.name: np.array(layer.blobs[0].data, np.float32) for layer in net.layer if layer.blobs}
+    return _golden_weights()
 
 
-@pytest.mark.parametrize("weights", ["golden", "net"])
-def test_deep_compression_sparsity_per_layer(golden_dc_weights, weights):
+def _check_against_golden(table: Table, golden: dict[str, np.ndarray]) -> None:
+    r = rows(table)
+    for row_name in ("conv1", "conv_final"):
+        w = golden[row_name]
+        assert r[row_name].sparsity == pytest.approx(np.mean(w == 0), abs=1e-12)
+        assert r[row_name].zeros == np.count_nonzero(w == 0)
+        assert r[row_name].distinct == np.unique(w).size
+    squeeze = next(p for p in r["fire2"].parts or [] if p.role == "s1x1")
+    assert squeeze.name == "fire2/conv1x1_1"
+    w = golden["fire2/conv1x1_1"]
+    assert squeeze.sparsity == pytest.approx(np.mean(w == 0), abs=1e-12)
+    assert squeeze.distinct == np.unique(w).size
+    fire = np.concatenate([golden[n] for n in ("fire2/conv1x1_1", "fire2/conv1x1_2", "fire2/conv3x3_2")])
+    assert r["fire2"].sparsity == pytest.approx(np.mean(fire == 0), abs=1e-12)
+    assert r["fire2"].distinct == np.unique(fire).size
+    # Whole model: every layer with blobs in this net is a convolution, blob 0 its weights.
+    everything = np.concatenate(list(golden.values()))
+    assert table.weights == everything.size
+    assert table.zeros == np.count_nonzero(everything == 0)
+    assert table.sparsity == pytest.approx(np.mean(everything == 0), abs=1e-12)
+    assert table.distinct == np.unique(everything).size
+    assert table.sparsity > 0.5  # the pruned model really is sparse
+
+
+def test_deep_compression_sparsity_from_caffemodel(golden_dc_weights: dict[str, np.ndarray]) -> None:
     golden = golden_case("deep_compression_cat")["weights_path"]
-    path = golden if weights == "golden" else DC / "compressed_SqueezeNet.net"
-    r = rows(inspect_net(DC / "SqueezeNet_deploy.prototxt", path))
-    for row_name, layers in [("conv1", ["conv1"]), ("conv_final", ["conv_final"]),
-                             ("fire2", ["fire2/conv1x1_1", "fire2/conv1x1_2", "fire2/conv3x3_2"])]:
-        flat = np.concatenate([golden_dc_weights[name] for name in layers])
-        assert r[row_name].sparsity == pytest.approx(np.mean(flat == 0), abs=1e-12)
-        assert r[row_name].distinct == np.unique(flat).size
-    assert r["fire2"].sparsity > 0.3  # the pruned model really is sparse
+    _check_against_golden(inspect_net(DC_PROTOTXT, golden), golden_dc_weights)
 
 
-def test_cli_outputs(tmp_path):
-    def run(*args):
-        done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "inspect", str(V10), *args],
-                              capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+def test_deep_compression_sparsity_from_compressed_net(golden_dc_weights: dict[str, np.ndarray]) -> None:
+    if importlib.util.find_spec("converter.caffe.deep_compression") is None:
+        pytest.skip("the Deep Compression decoder is not there yet")
+    if not DC_NET.exists():
+        pytest.skip(f"{DC_NET} not found")
+    _check_against_golden(inspect_net(DC_PROTOTXT, DC_NET), golden_dc_weights)
 
-    data = json.loads(run("--json", "--input-shape", "1,3,227,227"))
-    assert data["total_params"] == 1_248_424 and data["fp32_bytes"] == 4 * 1_248_424
-    markdown = run("--markdown")
-    assert markdown.splitlines()[0].startswith("| layer | type |") and markdown.splitlines()[1].startswith("|---")
-    assert "fire2" in run()
+
+def test_with_and_without_weights_agree() -> None:
+    """Placeholder weights give the same table as real ones, statistics apart."""
+    golden = golden_case("deep_compression_cat")["weights_path"]
+    columns = ("name", "type", "output", "filter", "depth", "s1x1", "e1x1", "e3x3", "params", "weights", "layers")
+
+    def strip(table: Table) -> list[tuple[object, ...]]:
+        return [tuple(getattr(row, c) for c in columns) for row in table.rows]
+
+    assert strip(inspect_net(DC_PROTOTXT, input_shapes=SHAPE)) == strip(inspect_net(DC_PROTOTXT, golden))
+
+
+def _cli(*args: str | Path) -> str:
+    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "inspect", *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_cli_json() -> None:
+    data = json.loads(_cli(V10, "--json", "--input-shape", "1,3,227,227"))
+    assert set(data) == {"model", "inputs", "with_weights", "rows", "totals"}
+    assert data["inputs"] == {"data": [1, 3, 227, 227]}
+    totals = data["totals"]
+    assert totals["params"] == 1_248_424 and totals["fp32_bytes"] == 4 * 1_248_424
+    assert totals["fp32_mb"] == pytest.approx(4.993696) and totals["depth"] == 18
+    assert totals["sparsity"] is None
+    fire2 = next(row for row in data["rows"] if row["name"] == "fire2")
+    assert (fire2["params"], fire2["output"], fire2["depth"]) == (11_920, "55x55x128", 2)
+
+
+def test_cli_json_with_weights(golden_dc_weights: dict[str, np.ndarray]) -> None:
+    golden = golden_case("deep_compression_cat")["weights_path"]
+    totals = json.loads(_cli(DC_PROTOTXT, "--weights", golden, "--json"))["totals"]
+    everything = np.concatenate(list(golden_dc_weights.values()))
+    assert totals["sparsity"] == pytest.approx(np.mean(everything == 0), abs=1e-12)
+    assert totals["distinct"] == np.unique(everything).size
+
+
+def test_cli_markdown_and_text() -> None:
+    lines = _cli(V10, "--markdown").splitlines()
+    assert lines[0].startswith("| layer | type | output HxWxC |") and lines[0].endswith("| params |")
+    assert set(lines[1]) <= set("|-") and lines[1].count("|") == lines[0].count("|")
+    assert any(line.startswith("| fire2 | fire | 55x55x128 |") for line in lines)
+    text = _cli(V10)
+    assert "fire2" in text and "1,248,424" in text
+
+
+def test_cli_bad_input_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.prototxt"
+    bad.write_text('layer { name: "c" type: "Convolution" bottom: "nowhere" top: "c" }\n')
+    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "inspect", str(bad)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
