@@ -296,6 +296,8 @@ def inspect_command(prototxt: Path, weights: Path | None, input_shape: tuple[str
     """The SqueezeNet paper's Table 1 for PROTOTXT: sizes, Fire modules, parameters."""
     from converter.inspect import format_markdown, format_text, inspect_net
 
+    if as_json and markdown:
+        raise click.UsageError("choose one of --json and --markdown")
     table = inspect_net(prototxt, weights, resolve_input_shapes(prototxt, input_shape))
     if as_json:
         import json
