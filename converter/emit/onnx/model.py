@@ -1,0 +1,135 @@
+"""An emitted ONNX model as a graph skeleton plus weight arrays, and its atomic, streaming writer.
+
+Weights are written straight from the arrays (no in-memory copy of the whole model). Past
+`EXTERNAL_DATA_THRESHOLD` bytes (protobuf cannot parse a message of 2 GiB or more) they go to
+`<file>.data` beside the model as ONNX external data; both files are written atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import onnx
+from onnx import TensorProto, numpy_helper
+
+from converter.fileio import atomic_output, progress
+
+EXTERNAL_DATA_THRESHOLD = 2**31 - 2**24  # protobuf's 2 GiB message limit, less room for the graph
+_ALIGNMENT = 64
+
+_DTYPES = {
+    np.dtype(np.float32): TensorProto.FLOAT,
+    np.dtype(np.int64): TensorProto.INT64,
+    np.dtype(np.int32): TensorProto.INT32,
+    np.dtype(np.uint8): TensorProto.UINT8,
+}
+
+
+@dataclass
+class OnnxModel:
+    """An emitted model kept as its graph skeleton (no initializers) plus the weight arrays.
+
+    `to_proto()` builds the whole ModelProto in memory; `save()` streams the arrays to disk.
+    """
+
+    skeleton: onnx.ModelProto
+    weights: list[tuple[str, np.ndarray]]
+
+    @classmethod
+    def from_proto(cls, model: onnx.ModelProto) -> OnnxModel:
+        weights = [(t.name, numpy_helper.to_array(t)) for t in model.graph.initializer]
+        skeleton = onnx.ModelProto()
+        skeleton.CopyFrom(model)
+        del skeleton.graph.initializer[:]
+        return cls(skeleton, weights)
+
+    def to_proto(self) -> onnx.ModelProto:
+        model = onnx.ModelProto()
+        model.CopyFrom(self.skeleton)
+        model.graph.initializer.extend(numpy_helper.from_array(a, name) for name, a in self.weights)
+        return model
+
+    @property
+    def weight_bytes(self) -> int:
+        return sum(a.nbytes for _, a in self.weights)
+
+    def save(self, path: Path, external_threshold: int = EXTERNAL_DATA_THRESHOLD) -> None:
+        """Write atomically; with `external_threshold` bytes of weights or more, as external data."""
+        path = Path(path)
+        if self.weight_bytes >= external_threshold:
+            self._save_external(path)
+            return
+        with atomic_output(path) as f, progress(self.weight_bytes, f"writing {path.name}") as bar:
+            f.write(self.skeleton.SerializeToString())
+            for name, array in self.weights:
+                _write_initializer(f, name, array)
+                bar.update(array.nbytes)
+
+    def _save_external(self, path: Path) -> None:
+        data_name = f"{path.name}.data"
+        model = onnx.ModelProto()
+        model.CopyFrom(self.skeleton)
+        offset = 0
+        with atomic_output(path.with_name(data_name)) as data, \
+                progress(self.weight_bytes, f"writing {data_name}") as bar:
+            for name, array in self.weights:
+                padding = -offset % _ALIGNMENT
+                data.write(b"\0" * padding)
+                offset += padding
+                _write_chunked(data, _le_bytes(array))
+                tensor = _tensor_header(name, array)
+                tensor.data_location = TensorProto.EXTERNAL
+                _set_external(tensor, (("location", data_name), ("offset", str(offset)),
+                                       ("length", str(array.nbytes))))
+                model.graph.initializer.append(tensor)
+                offset += array.nbytes
+                bar.update(array.nbytes)
+        with atomic_output(path) as f:
+            f.write(model.SerializeToString())
+
+
+def _set_external(tensor: onnx.TensorProto, entries: Iterable[tuple[str, str]]) -> None:
+    for key, value in entries:
+        entry = tensor.external_data.add()
+        entry.key, entry.value = key, value
+
+
+def _tensor_header(name: str, array: np.ndarray) -> onnx.TensorProto:
+    if array.dtype not in _DTYPES:
+        raise TypeError(f"initializer {name}: unsupported dtype {array.dtype}")
+    return TensorProto(name=name, data_type=_DTYPES[array.dtype], dims=array.shape)
+
+
+def _le_bytes(array: np.ndarray) -> memoryview:
+    return memoryview(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))).cast("B")
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((value & 0x7F) | (0x80 if value > 0x7F else 0))
+        value >>= 7
+        if not value:
+            return bytes(out)
+
+
+def _write_initializer(f: BinaryIO, name: str, array: np.ndarray) -> None:
+    """Append `ModelProto{graph{initializer{...}}}`: protobuf merges repeated occurrences of the
+    graph field on parse, so the file reads as one model, and the array goes to disk uncopied."""
+    header = _tensor_header(name, array).SerializeToString()
+    raw_key = bytes([9 << 3 | 2])  # TensorProto.raw_data
+    tensor_size = len(header) + 1 + len(_varint(array.nbytes)) + array.nbytes
+    initializer = bytes([5 << 3 | 2]) + _varint(tensor_size)  # GraphProto.initializer
+    f.write(bytes([7 << 3 | 2]) + _varint(len(initializer) + tensor_size))  # ModelProto.graph
+    f.write(initializer + header + raw_key + _varint(array.nbytes))
+    _write_chunked(f, _le_bytes(array))
+
+
+def _write_chunked(f: BinaryIO, data: memoryview, chunk: int = 1 << 24) -> None:
+    # Chunked writes from a memory-mapped source are much faster than one giant write.
+    for start in range(0, len(data), chunk):
+        f.write(data[start : start + chunk])

@@ -1,0 +1,71 @@
+"""Helpers shared by several converters."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from converter.emit.onnx.registry import Context
+from converter.ir import Conv, ConvTranspose, Node
+
+
+def conv_like(op: str, node: Conv | ConvTranspose, ctx: Context, x: str, y: str, name: str) -> None:
+    """A Conv or ConvTranspose node with the IR node's weights as "<name>.weight"/"<name>.bias"."""
+    inputs = [x, ctx.const(f"{name}.weight", node.weight)]
+    if node.bias is not None:
+        inputs.append(ctx.const(f"{name}.bias", node.bias))
+    (ph, pw), (kh, kw) = node.pad, node.kernel
+    ctx.node(op, inputs, [y], name, kernel_shape=[kh, kw], strides=list(node.stride), pads=[ph, pw, ph, pw],
+             dilations=list(node.dilation), group=node.group)
+
+
+def trailing_ones(shape: tuple[int, ...], axis: int, rank: int) -> tuple[int, ...]:
+    """`shape` (placed at `axis` of a rank-`rank` tensor) padded with 1s so it broadcasts from the right."""
+    axis %= rank
+    extra = rank - axis - len(shape)
+    if extra < 0:
+        raise ValueError(f"a {len(shape)}-D operand at axis {axis} does not fit a {rank}-D tensor")
+    return (*shape, *(1,) * extra)
+
+
+def broadcast(value: np.ndarray, axis: int, rank: int) -> np.ndarray:
+    """A constant covering dims axis..axis+k-1, shaped to broadcast against a rank-`rank` tensor."""
+    shape = tuple(value.shape) if value.ndim else (1,)
+    return value.reshape(trailing_ones(shape, axis, rank))
+
+
+def operand(ctx: Context, node: Node, value: np.ndarray | None, label: str, axis: int) -> str:
+    """Scale/Bias's operand: the constant `value`, or else the node's second input, reshaped with
+    trailing 1s (its own dims copied by 0s, so a batch dim stays symbolic) to broadcast at `axis`."""
+    rank = ctx.rank(node.inputs[0])
+    if value is not None:
+        return ctx.const(f"{node.name}.{label}", broadcast(value, axis, rank))
+    other = node.inputs[1]
+    own = ctx.shape(other)
+    target = trailing_ones(own, axis, rank)
+    if len(target) == len(own):
+        return other
+    shaped = ctx.tensor(f"{other}/{node.name}")
+    copy_own = [0] * len(own) + [1] * (len(target) - len(own))
+    target_name = ctx.ints(f"{node.name}.{label}_shape", copy_own)
+    ctx.node("Reshape", [other, target_name], [shaped], f"{node.name}/{label}_shape")
+    return shaped
+
+
+def affine(node: Node, ctx: Context, scale: float, shift: float, final: bool = False) -> str:
+    """shift + scale * input, leaving out the parts that are identities; returns the tensor holding it.
+
+    With `final` the result is the node's output (last part named after the node; Identity if no part).
+    """
+    steps = [(op, label, value) for op, label, value in (("Mul", "scale", scale), ("Add", "shift", shift))
+             if value != (1 if op == "Mul" else 0)]
+    x = node.inputs[0]
+    if final and not steps:
+        ctx.node("Identity", [x], node.outputs, node.name)
+        return node.outputs[0]
+    for i, (op, label, value) in enumerate(steps):
+        last = final and i == len(steps) - 1
+        out = node.outputs[0] if last else ctx.tensor(f"{node.outputs[0]}/{label}")
+        part = node.name if last else f"{node.name}/{label}"
+        ctx.node(op, [x, ctx.const(f"{node.name}.{label}", value)], [out], part)
+        x = out
+    return x

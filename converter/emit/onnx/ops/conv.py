@@ -1,0 +1,10 @@
+"""Conv -> ONNX Conv (symmetric pads, dilations, group)."""
+
+from converter.emit.onnx.ops._common import conv_like
+from converter.emit.onnx.registry import Context, converts
+from converter.ir import Conv
+
+
+@converts(Conv)
+def conv(node: Conv, ctx: Context) -> None:
+    conv_like("Conv", node, ctx, node.inputs[0], node.outputs[0], node.name)

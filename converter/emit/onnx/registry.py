@@ -1,0 +1,106 @@
+"""The converter table (IR op class -> function) and the context those functions build with.
+
+Each converter lives in its own module under `converter.emit.onnx.ops` and registers itself with
+`@converts(OpClass)`; `load_converters()` imports every such module (pkgutil), so adding an op
+needs no shared list.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+import onnx
+from onnx import helper
+
+from converter.ir import Graph, Node
+from converter.ir.graph import Shape
+
+N = TypeVar("N", bound=Node)
+Converter = Callable[[Any, "Context"], None]
+CONVERTERS: dict[type[Node], Converter] = {}
+
+
+def converts(kind: type[N]) -> Callable[[Callable[[N, Context], None]], Callable[[N, Context], None]]:
+    """Register the decorated function as the converter of IR op class `kind`."""
+
+    def register(function: Callable[[N, Context], None]) -> Callable[[N, Context], None]:
+        if kind in CONVERTERS and CONVERTERS[kind] is not function:
+            raise ValueError(f"two ONNX converters for {kind.__name__}")
+        CONVERTERS[kind] = function
+        return function
+
+    return register
+
+
+_loaded = False
+
+
+def load_converters() -> dict[type[Node], Converter]:
+    """Import every module of the `ops` package once (their decorators fill CONVERTERS)."""
+    global _loaded
+    if not _loaded:
+        from converter.emit.onnx import ops
+
+        for module in pkgutil.iter_modules(ops.__path__):
+            if not module.name.startswith("_"):
+                importlib.import_module(f"{ops.__name__}.{module.name}")
+        _loaded = True
+    return CONVERTERS
+
+
+@dataclass
+class Context:
+    """What a converter needs: the IR graph (for shapes), the opset, and sinks for nodes and weights.
+
+    Names handed out by `tensor()` and `const()` never clash with IR tensor names or each other.
+    """
+
+    graph: Graph
+    opset: int
+    nodes: list[onnx.NodeProto] = field(default_factory=list)
+    weights: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.names.update(self.graph.tensors)
+        self.names.update(self.graph.inputs)
+        self.names.update(t for node in self.graph.nodes for t in (*node.inputs, *node.outputs))
+
+    def node(self, op: str, inputs: Sequence[str], outputs: Sequence[str], name: str, **attrs: Any) -> None:
+        """Append an ONNX node (attributes as keyword arguments, None values dropped)."""
+        attrs = {key: value for key, value in attrs.items() if value is not None}
+        self.nodes.append(helper.make_node(op, list(inputs), list(outputs), name=name, **attrs))
+
+    def unique(self, name: str) -> str:
+        """`name`, or `name#2`, `name#3`, ... if taken; reserves the result."""
+        candidate, n = name, 1
+        while candidate in self.names:
+            n += 1
+            candidate = f"{name}#{n}"
+        self.names.add(candidate)
+        return candidate
+
+    def tensor(self, hint: str) -> str:
+        """A fresh name for an internal tensor."""
+        return self.unique(hint)
+
+    def const(self, name: str, value: np.ndarray | float | Sequence[float], dtype: type = np.float32) -> str:
+        """An initializer holding `value` (as `dtype`); returns its (unique) name."""
+        name = self.unique(name)
+        self.weights.append((name, np.ascontiguousarray(value, dtype=dtype)))
+        return name
+
+    def ints(self, name: str, values: Sequence[int]) -> str:
+        """A 1-D int64 initializer (shapes, pads, split sizes)."""
+        return self.const(name, np.array(list(values), dtype=np.int64).reshape(-1), np.int64)
+
+    def shape(self, tensor: str) -> Shape:
+        return self.graph.tensors[tensor].shape
+
+    def rank(self, tensor: str) -> int:
+        return len(self.shape(tensor))

@@ -1,0 +1,58 @@
+"""Lrn: across channels against torch.nn.functional.local_response_norm, within channel against a
+numpy loop of the IR docstring."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from converter.ir import Lrn
+from emit_onnx.helpers import check, graph_of, ops
+
+
+@pytest.mark.parametrize(("size", "alpha", "beta", "k"), [(5, 1e-4, 0.75, 1.0), (3, 0.5, 0.75, 2.0),
+                                                          (5, 2.0, 1.5, 1.0), (1, 0.3, 0.5, 1.5)])
+def test_across_channels(size: int, alpha: float, beta: float, k: float) -> None:
+    node = Lrn(name="norm1", inputs=["x"], outputs=["y"], size=size, alpha=alpha, beta=beta, k=k)
+    graph = graph_of(node, {"x": (2, 7, 4, 5), "y": (2, 7, 4, 5)})
+    model = check(graph, lambda x: F.local_response_norm(torch.from_numpy(x), size, alpha, beta, k).numpy())
+    assert ops(model) == ["LRN"]
+
+
+def test_across_channels_by_hand() -> None:
+    # y = x / (k + alpha/size * sum of x^2 over the channel and its neighbours)^beta, size 3.
+    node = Lrn(name="n", inputs=["x"], outputs=["y"], size=3, alpha=3.0, beta=1.0, k=1.0)
+    graph = graph_of(node, {"x": (1, 3, 1, 1), "y": (1, 3, 1, 1)})
+    x = np.array([1.0, 2.0, 3.0], np.float32).reshape(1, 3, 1, 1)
+    check(graph, lambda _: np.array([1 / (1 + 5), 2 / (1 + 14), 3 / (1 + 13)], np.float32).reshape(1, 3, 1, 1),
+          batches=(1,), inputs={"x": lambda s, seed: x})
+
+
+def within_loop(x: np.ndarray, size: int, alpha: float, beta: float) -> np.ndarray:
+    n, c, h, w = x.shape
+    half = (size - 1) // 2
+    y = np.empty_like(x)
+    for i in range(h):
+        for j in range(w):
+            window = x[:, :, max(i - half, 0) : i + half + 1, max(j - half, 0) : j + half + 1].astype(np.float64)
+            total = (window**2).sum(axis=(2, 3))
+            y[:, :, i, j] = x[:, :, i, j] / (1 + alpha / (size * size) * total) ** beta
+    return y
+
+
+@pytest.mark.parametrize(("size", "alpha", "beta"), [(3, 0.05, 0.75), (5, 1.0, 0.5), (1, 0.5, 1.0)])
+def test_within_channel(size: int, alpha: float, beta: float) -> None:
+    node = Lrn(name="norm", inputs=["x"], outputs=["y"], size=size, alpha=alpha, beta=beta, across_channels=False)
+    graph = graph_of(node, {"x": (2, 3, 6, 5), "y": (2, 3, 6, 5)})
+    model = check(graph, lambda x: within_loop(x, size, alpha, beta))
+    assert model.graph.node[-1].name == "norm"
+    assert all(n.name.startswith("norm/") for n in model.graph.node[:-1])
+
+
+def test_within_channel_constant_term_is_one() -> None:
+    # Like the source framework (and the PyTorch emitter), within-channel LRN does not use k.
+    node = Lrn(name="norm", inputs=["x"], outputs=["y"], size=3, alpha=0.5, beta=0.75, k=2.0, across_channels=False)
+    graph = graph_of(node, {"x": (1, 2, 4, 4), "y": (1, 2, 4, 4)})
+    check(graph, lambda x: within_loop(x, 3, 0.5, 0.75))

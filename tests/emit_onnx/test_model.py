@@ -1,0 +1,152 @@
+"""The model as a whole: opsets 13..21, metadata, names, extra outputs, the registry, saving."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import onnx
+import pytest
+import torch
+import torch.nn.functional as F
+
+from converter.emit.onnx import CONVERTERS, OnnxModel, build_onnx, emit_onnx, save_onnx
+from converter.emit.onnx.registry import load_converters
+from converter.ir import Conv, Dense, Lrn, Node, Pool, Relu, Softmax, ops
+from emit_onnx.helpers import emit_checked, graph_of, rand, run
+
+
+def small_net() -> tuple[object, dict]:
+    conv = Conv(name="conv1", inputs=["data"], outputs=["conv1"], weight=rand((4, 3, 3, 3), 1), bias=rand((4,), 2),
+                stride=(2, 2))
+    relu = Relu(name="relu1", inputs=["conv1"], outputs=["relu1"])
+    norm = Lrn(name="norm1", inputs=["relu1"], outputs=["norm1"], size=3, alpha=0.1, beta=0.75)
+    pool = Pool(name="pool1", inputs=["norm1"], outputs=["pool1"], kind="avg", kernel=(3, 3), stride=(2, 2),
+                pad=(1, 1), extra_end=(1, 1))
+    fc = Dense(name="fc", inputs=["pool1"], outputs=["fc"], weight=rand((5, 4 * 3 * 3), 3), bias=rand((5,), 4))
+    prob = Softmax(name="prob", inputs=["fc"], outputs=["prob"])
+    shapes = {"data": (1, 3, 11, 11), "conv1": (1, 4, 5, 5), "relu1": (1, 4, 5, 5), "norm1": (1, 4, 5, 5),
+              "pool1": (1, 4, 3, 3), "fc": (1, 5), "prob": (1, 5)}
+    graph = graph_of([conv, relu, norm, pool, fc, prob], shapes, inputs=["data"], outputs=["prob"], name="small")
+    graph.metadata.update({"source.0.sha256": "abc", "input.data": "NCHW float32 1x3x11x11"})
+    return graph, {"conv": conv, "fc": fc}
+
+
+def torch_small(net: dict, x: np.ndarray) -> dict[str, np.ndarray]:
+    conv, fc = net["conv"], net["fc"]
+    c = F.conv2d(torch.from_numpy(x), torch.from_numpy(conv.weight), torch.from_numpy(conv.bias), stride=2)
+    r = F.relu(c)
+    n = F.local_response_norm(r, 3, 0.1, 0.75, 1.0)
+    p = F.avg_pool2d(n, 3, 2, 1, ceil_mode=True, count_include_pad=True)
+    f = F.linear(p.flatten(1), torch.from_numpy(fc.weight), torch.from_numpy(fc.bias))
+    return {"conv1": c.numpy(), "relu1": r.numpy(), "pool1": p.numpy(), "fc": f.numpy(),
+            "prob": torch.softmax(f, 1).numpy()}
+
+
+@pytest.mark.parametrize("opset", range(13, 22))
+def test_every_supported_opset(opset: int) -> None:
+    graph, net = small_net()
+    model = emit_checked(graph, opset=opset)
+    assert model.opset_import[0].version == opset
+    assert model.ir_version == onnx.helper.find_min_ir_version_for([onnx.helper.make_opsetid("", opset)])
+    for batch in (1, 3):
+        x = rand((batch, 3, 11, 11), batch)
+        np.testing.assert_allclose(run(model, {"data": x})["prob"], torch_small(net, x)["prob"], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("opset", [12, 22])
+def test_unsupported_opset(opset: int) -> None:
+    graph, _ = small_net()
+    with pytest.raises(ValueError, match="opset"):
+        emit_onnx(graph, opset=opset)
+
+
+def test_metadata_and_producer() -> None:
+    graph, _ = small_net()
+    model = emit_onnx(graph)
+    assert model.producer_name == "squeeze-convert" and model.doc_string == "squeeze-convert"
+    assert model.graph.name == "small"
+    assert {p.key: p.value for p in model.metadata_props} == graph.metadata
+
+
+def test_names() -> None:
+    graph, _ = small_net()
+    model = emit_onnx(graph)
+    assert [i.name for i in model.graph.input] == ["data"] and [o.name for o in model.graph.output] == ["prob"]
+    names = {n.name for n in model.graph.node}
+    assert {"conv1", "relu1", "norm1", "pool1", "pool1/pad", "fc", "prob"} <= names
+    assert {"conv1.weight", "conv1.bias", "fc.weight", "fc.bias"} <= {t.name for t in model.graph.initializer}
+    produced = [o for n in model.graph.node for o in n.output]
+    assert len(produced) == len(set(produced)) and set(graph.tensors) - {"data"} <= set(produced)
+
+
+def test_extra_outputs_are_exposed_with_symbolic_batch() -> None:
+    graph, net = small_net()
+    model = emit_checked(graph, extra_outputs=["conv1", "pool1", "fc", "prob"])
+    assert [o.name for o in model.graph.output] == ["prob", "conv1", "pool1", "fc"]
+    dims = {o.name: [d.dim_param or d.dim_value for d in o.type.tensor_type.shape.dim] for o in model.graph.output}
+    assert dims["conv1"] == ["N", 4, 5, 5] and dims["pool1"] == ["N", 4, 3, 3] and dims["fc"] == ["N", 5]
+    x = rand((3, 3, 11, 11), 7)
+    got, want = run(model, {"data": x}), torch_small(net, x)
+    for name in ("conv1", "pool1", "fc", "prob"):
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def test_unknown_extra_output() -> None:
+    graph, _ = small_net()
+    with pytest.raises(KeyError, match="nope"):
+        emit_onnx(graph, extra_outputs=["nope"])
+
+
+def test_every_ir_op_has_a_converter() -> None:
+    kinds = {cls for _, cls in inspect.getmembers(ops, inspect.isclass)
+             if issubclass(cls, Node) and cls is not Node and cls.__module__ == ops.__name__}
+    assert kinds <= set(load_converters())
+    assert CONVERTERS is load_converters()
+
+
+def test_op_without_converter() -> None:
+    class Mystery(Node):
+        pass
+
+    graph = graph_of(Mystery(name="m", inputs=["x"], outputs=["y"]), {"x": (1, 2), "y": (1, 2)})
+    with pytest.raises(NotImplementedError, match="Mystery"):
+        emit_onnx(graph)
+
+
+def _same_model(path, graph, net) -> None:
+    loaded = onnx.load(str(path))
+    onnx.checker.check_model(loaded, full_check=True)
+    assert {p.key: p.value for p in loaded.metadata_props} == graph.metadata
+    x = rand((2, 3, 11, 11), 5)
+    np.testing.assert_allclose(run(loaded, {"data": x})["prob"], torch_small(net, x)["prob"], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_save_inline(tmp_path, streamed: bool) -> None:
+    graph, net = small_net()
+    path = tmp_path / "small.onnx"
+    save_onnx(build_onnx(graph) if streamed else emit_onnx(graph), path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.onnx"]
+    _same_model(path, graph, net)
+    assert onnx.load(str(path)) == emit_onnx(graph)
+
+
+def test_save_external_data(tmp_path) -> None:
+    graph, net = small_net()
+    path = tmp_path / "small.onnx"
+    save_onnx(emit_onnx(graph), path, size_threshold=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.onnx", "small.onnx.data"]
+    skeleton = onnx.load(str(path), load_external_data=False)
+    assert all(t.data_location == onnx.TensorProto.EXTERNAL for t in skeleton.graph.initializer)
+    assert path.stat().st_size < (tmp_path / "small.onnx.data").stat().st_size
+    _same_model(path, graph, net)
+
+
+def test_save_replaces_atomically(tmp_path) -> None:
+    graph, _ = small_net()
+    path = tmp_path / "small.onnx"
+    path.write_bytes(b"old")
+    save_onnx(OnnxModel.from_proto(emit_onnx(graph)), path)
+    assert onnx.load(str(path)).graph.name == "small"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.onnx"]  # no temporary files left

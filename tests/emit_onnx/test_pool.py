@@ -1,0 +1,150 @@
+"""Pool: ONNX Runtime against the IR docstring written out as loops, and against PyTorch's pooling
+with ceil_mode=True, count_include_pad=True (whose divisor clips windows at input+pad, like the IR)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from converter.ir import Pool
+from emit_onnx.helpers import check, graph_of, node_names, ops, rand, run
+
+Pair = tuple[int, int]
+
+
+def pool_loop(x: np.ndarray, kind: str, kernel: Pair, stride: Pair, pad: Pair, extra: Pair) -> np.ndarray:
+    """The IR docstring: windows over the input padded by `pad` each side and `extra` at the end,
+    floor-rounded; max over input cells only; average = input sum / cells inside input or `pad` border."""
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (eh, ew) = kernel, stride, pad, extra
+    oh, ow = (h + 2 * ph + eh - kh) // sh + 1, (w + 2 * pw + ew - kw) // sw + 1
+    y = np.empty((n, c, oh, ow), np.float32)
+    for i in range(oh):
+        for j in range(ow):
+            values, counted = [], 0
+            for a in range(i * sh - ph, i * sh - ph + kh):
+                for b in range(j * sw - pw, j * sw - pw + kw):
+                    if -ph <= a < h + ph and -pw <= b < w + pw:
+                        counted += 1
+                    if 0 <= a < h and 0 <= b < w:
+                        values.append(x[:, :, a, b].astype(np.float64))
+            if kind == "max":
+                y[:, :, i, j] = np.max(values, axis=0) if values else -np.inf
+            else:
+                y[:, :, i, j] = np.sum(values, axis=0) / counted
+    return y
+
+
+def pool_graph(kind: str, hw: Pair, kernel: Pair, stride: Pair, pad: Pair = (0, 0), extra: Pair = (0, 0),
+               name: str = "pool1") -> tuple[Pool, object]:
+    node = Pool(name=name, inputs=["data"], outputs=[f"{name}/out"], kind=kind, kernel=kernel, stride=stride,
+                pad=pad, extra_end=extra)
+    out = tuple((n + 2 * p + e - k) // s + 1 for n, k, s, p, e in zip(hw, kernel, stride, pad, extra, strict=True))
+    return node, graph_of(node, {"data": (2, 3, *hw), node.outputs[0]: (2, 3, *out)})
+
+
+# (input hw, kernel, stride, pad, extra_end): each the IR form of a ceil-rounded pooling that
+# PyTorch's ceil_mode=True reproduces.
+CEIL_CASES = {
+    "k3s2_6x6_overflow": ((6, 6), (3, 3), (2, 2), (0, 0), (1, 1)),
+    "k3s2_pad1_with_extra": ((6, 6), (3, 3), (2, 2), (1, 1), (1, 1)),
+    "k3s2_pad1_clipped_no_extra": ((5, 5), (3, 3), (2, 2), (1, 1), (0, 0)),
+    "k3s3_pad1_last_window_dropped": ((5, 5), (3, 3), (3, 3), (1, 1), (0, 0)),
+    "rectangular": ((8, 5), (3, 2), (2, 1), (1, 0), (1, 0)),
+    "squeezenet_113": ((113, 113), (3, 3), (2, 2), (0, 0), (1, 1)),
+}
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("case", CEIL_CASES.values(), ids=CEIL_CASES.keys())
+def test_matches_loop_and_torch_ceil_mode(kind: str, case: tuple) -> None:
+    hw, kernel, stride, pad, extra = case
+    _, graph = pool_graph(kind, hw, kernel, stride, pad, extra)
+
+    def torch_pool(x: np.ndarray) -> np.ndarray:
+        t = torch.from_numpy(x)
+        if kind == "max":
+            return F.max_pool2d(t, kernel, stride, pad, ceil_mode=True).numpy()
+        return F.avg_pool2d(t, kernel, stride, pad, ceil_mode=True, count_include_pad=True).numpy()
+
+    check(graph, torch_pool)
+    if hw[0] < 10:
+        check(graph, lambda x: pool_loop(x, kind, kernel, stride, pad, extra))
+
+
+def test_overflow_window_divisor_by_hand() -> None:
+    # 6x6 planes of ones except the last column: the 3rd window along W covers columns 4, 5 and one
+    # extra cell, so its average is over 2 cells, not 3 (extra cells are never counted).
+    x = np.ones((1, 3, 6, 6), np.float32)
+    x[..., 5] = 4.0
+    _, graph = pool_graph("avg", (6, 6), (3, 3), (2, 2), (0, 0), (1, 1))
+    y = run(check(graph, lambda x: pool_loop(x, "avg", (3, 3), (2, 2), (0, 0), (1, 1))), {"data": x})["pool1/out"]
+    assert y.shape == (1, 3, 3, 3)
+    np.testing.assert_allclose(y[0, 0, 0], [1.0, 1.0, 2.5], rtol=1e-6)
+
+
+def test_pad_border_counts_in_average() -> None:
+    # 1x1x5x5 of ones, k3 s2 pad 1: the corner window holds 4 input cells and 5 pad cells, all counted.
+    _, graph = pool_graph("avg", (5, 5), (3, 3), (2, 2), (1, 1), (0, 0))
+    model = check(graph, lambda x: pool_loop(x, "avg", (3, 3), (2, 2), (1, 1), (0, 0)))
+    y = run(model, {"data": np.ones((1, 3, 5, 5), np.float32)})["pool1/out"]
+    np.testing.assert_allclose(y[0, 0], [[4 / 9, 6 / 9, 4 / 9], [6 / 9, 1, 6 / 9], [4 / 9, 6 / 9, 4 / 9]], rtol=1e-6)
+
+
+def test_max_ignores_padding_even_for_negative_inputs() -> None:
+    _, graph = pool_graph("max", (6, 6), (3, 3), (2, 2), (1, 1), (1, 1))
+    check(graph, lambda x: pool_loop(x, "max", (3, 3), (2, 2), (1, 1), (1, 1)),
+          inputs={"data": lambda s, seed: rand(s, seed, -5.0, -1.0)})
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_extra_beyond_the_last_window_is_harmless(kind: str) -> None:
+    # extra_end 2 with kernel 2: as ONNX pads that would equal the kernel (onnxruntime refuses), but
+    # the last window never reaches it.
+    _, graph = pool_graph(kind, (5, 5), (2, 2), (3, 3), (0, 0), (2, 2))
+    check(graph, lambda x: pool_loop(x, kind, (2, 2), (3, 3), (0, 0), (2, 2)))
+
+
+def test_max_window_of_padding_only_uses_explicit_pad() -> None:
+    # The 3rd window lies wholly in the extra cells: an end pad >= kernel needs a -inf Pad first.
+    _, graph = pool_graph("max", (4, 4), (2, 2), (2, 2), (0, 0), (2, 2))
+    model = check(graph, lambda x: pool_loop(x, "max", (2, 2), (2, 2), (0, 0), (2, 2)))
+    assert ops(model) == ["Pad", "MaxPool"]
+
+
+def test_average_window_with_nothing_to_count_is_refused() -> None:
+    from converter.emit.onnx import emit_onnx
+
+    _, graph = pool_graph("avg", (4, 4), (2, 2), (2, 2), (0, 0), (2, 2))
+    with pytest.raises(ValueError, match="nothing to average"):
+        emit_onnx(graph)
+
+
+def test_structure_and_names() -> None:
+    _, graph = pool_graph("avg", (6, 6), (3, 3), (2, 2), (0, 0), (1, 1))
+    model = check(graph, lambda x: pool_loop(x, "avg", (3, 3), (2, 2), (0, 0), (1, 1)))
+    assert ops(model) == ["AveragePool"] and node_names(model) == ["pool1"]  # no pad: no Pad node
+    attrs = {a.name: a for a in model.graph.node[0].attribute}
+    assert list(attrs["pads"].ints) == [0, 0, 1, 1] and attrs["count_include_pad"].i == 0
+    assert attrs["ceil_mode"].i == 0
+
+    _, graph = pool_graph("avg", (5, 5), (3, 3), (2, 2), (1, 1), (0, 0))
+    model = check(graph, lambda x: pool_loop(x, "avg", (3, 3), (2, 2), (1, 1), (0, 0)))
+    assert ops(model) == ["Pad", "AveragePool"] and node_names(model) == ["pool1/pad", "pool1"]
+    assert list({a.name: a for a in model.graph.node[1].attribute}["pads"].ints) == [0, 0, 0, 0]
+
+    _, graph = pool_graph("max", (6, 6), (3, 3), (2, 2), (1, 1), (1, 1))
+    model = check(graph, lambda x: pool_loop(x, "max", (3, 3), (2, 2), (1, 1), (1, 1)))
+    assert ops(model) == ["MaxPool"]
+    assert list({a.name: a for a in model.graph.node[0].attribute}["pads"].ints) == [1, 1, 2, 2]
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_global(kind: str) -> None:
+    node = Pool(name="gp", inputs=["x"], outputs=["y"], kind=kind, kernel=(0, 0), stride=(1, 1), global_pool=True)
+    graph = graph_of(node, {"x": (2, 4, 5, 3), "y": (2, 4, 1, 1)})
+    reduce = np.max if kind == "max" else np.mean
+    model = check(graph, lambda x: reduce(x, axis=(2, 3), keepdims=True))
+    assert ops(model) == ["GlobalMaxPool" if kind == "max" else "GlobalAveragePool"]
