@@ -143,16 +143,32 @@ def test_truncated_and_random_caffemodels(tmp_path):
             load_net(proto, path)
 
 
-def test_nan_weights_reported(tmp_path):
+def _with_values(tmp_path, values: dict[int, float]) -> tuple[Path, Path]:
     from converter.caffe import caffe_pb2
 
     proto, weights = _tiny(tmp_path)
     net = caffe_pb2.NetParameter()
     net.ParseFromString(weights.read_bytes())
-    net.layer[0].blobs[0].data[3] = float("nan")
+    for index, value in values.items():
+        net.layer[0].blobs[0].data[index] = value
     weights.write_bytes(net.SerializeToString())
-    with pytest.raises(WeightsError, match=r"layer 'c1': blob 0 holds 1 NaN"):
+    return proto, weights
+
+
+@pytest.mark.parametrize("values", [{3: float("nan")}, {0: float("inf")}, {7: -float("inf")},
+                                    {1: float("inf"), 2: -float("inf")}, {5: float("nan"), 6: 3e38}])
+def test_nan_and_infinite_weights_reported(tmp_path, values):
+    proto, weights = _with_values(tmp_path, values)
+    count = sum(not np.isfinite(v) for v in values.values())
+    with pytest.raises(WeightsError, match=rf"layer 'c1': blob 0 holds {count} NaN or infinite"):
         load_net(proto, weights)
+
+
+def test_huge_finite_weights_accepted(tmp_path):
+    # Their float32 sum overflows: finiteness must still be judged value by value.
+    proto, weights = _with_values(tmp_path, {i: 3e38 for i in range(8)})
+    net = load_net(proto, weights)
+    assert np.isfinite(net.layers[0].blobs[0]).all() and net.layers[0].blobs[0].max() == np.float32(3e38)
 
 
 def _digest(paths: list[Path]) -> dict[Path, str]:

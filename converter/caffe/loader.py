@@ -178,6 +178,17 @@ def _fit_blob(raw_shape: Shape, legacy: bool, data: np.ndarray, expected: Shape)
     return None
 
 
+def _all_finite(data: np.ndarray) -> bool:
+    """Whether no value is NaN or infinite, without a boolean array the size of the blob.
+
+    A sum is NaN or infinite if any term is; one that overflows from finite terms alone is
+    rechecked value by value.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = data.sum()
+    return bool(np.isfinite(total)) or bool(np.isfinite(data).all())
+
+
 def attach_weights(net: CaffeNet, weights: Mapping[str, RawLayer], origin: str) -> None:
     wanted = [layer for layer in net.layers if LAYER_TYPES[layer.type].blob_shapes is not None]
     if wanted and not any(layer.name in weights for layer in wanted):
@@ -203,7 +214,7 @@ def attach_weights(net: CaffeNet, weights: Mapping[str, RawLayer], origin: str) 
             if fitted is None:
                 raise WeightsError(f"blob {i} should have shape {list(shape)}, {origin} has "
                                    f"{list(blob.shape)} ({blob.data.size} values)", layer=layer.name)
-            if not np.isfinite(fitted).all():
+            if not _all_finite(fitted):
                 bad = int(np.size(fitted) - np.count_nonzero(np.isfinite(fitted)))
                 raise WeightsError(f"blob {i} holds {bad} NaN or infinite values", layer=layer.name)
             blobs.append(fitted)
