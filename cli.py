@@ -138,6 +138,11 @@ def _common_options(function: Any) -> Any:
 
 def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no_fire: bool,
           fold_batchnorm: bool, expect: Path | None = None) -> Any:
+    from converter.fileio import FileDigest
+
+    # The sources' sha256 (for the outputs' metadata) is hashed on another core from here on,
+    # while the heavy imports below and the loading run.
+    digests = {path: FileDigest(path) for path in (prototxt, weights) if path is not None and path.is_file()}
     from converter import pipeline
 
     if not prototxt.exists():
@@ -155,7 +160,7 @@ def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no
 
         shapes = {name: tuple(value.shape) for name, value in load_recorded(expect)[0].items()}
     return pipeline.convert(prototxt, weights, input_shapes=shapes, fuse=not no_fire,
-                            fold_batchnorm=fold_batchnorm)
+                            fold_batchnorm=fold_batchnorm, digests=digests)
 
 
 def _verify_and_print(conversion: Any, opset: int, expect: Path | None, tolerance: float,

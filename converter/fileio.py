@@ -1,17 +1,27 @@
-"""Writing outputs safely: to a temporary file in the target directory, renamed into place only
-once complete, so a failure or interruption never leaves a half-written file."""
+"""Files: outputs written safely, progress bars for long writes, and source files hashed in the
+background.
+
+Outputs go to a temporary file in the target directory, renamed into place only once complete,
+so a failure or interruption never leaves a half-written file and no process ever reads a partial
+one. They are not fsync'ed, like `cp`, `torch.save` and `onnx.save`: flushing to the disk is left to
+the operating system, so a power cut shortly after a conversion can lose the new file (an
+existing file it replaced may then be lost as well on some file systems) but never exposes a
+half-written one under the final name.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from converter.errors import OutputError
+from converter.errors import ConverterError, OutputError
 
 
 @contextlib.contextmanager
@@ -25,8 +35,6 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
-            f.flush()
-            os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
@@ -54,3 +62,60 @@ def progress(total_bytes: int, label: str, minimum: int = 64 << 20) -> Iterator[
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     with atomic_output(path) as f:
         f.write(data)
+
+
+class FileDigest:
+    """The sha256 of a file, hashed on a background thread from the moment this is made.
+
+    hashlib releases the GIL while it hashes, so a big caffemodel is hashed on another core while
+    the model is loaded, built and written; `hexdigest()` (and `str()`) wait for the result. The
+    file is read in small chunks: hashing through a memory map would count the whole file in the
+    process's resident memory a second time.
+    """
+
+    _CHUNK = 1 << 20
+    _INLINE_BELOW = 4 << 20  # small files are hashed at once: a thread would cost more than it saves
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._hex: str | None = None
+        self._error: OSError | None = None
+        self._thread: threading.Thread | None = None
+        try:
+            small = self.path.stat().st_size < self._INLINE_BELOW
+        except OSError as error:
+            self._error = error
+            return
+        if small:
+            self._hash()
+        else:
+            self._thread = threading.Thread(target=self._hash, name=f"sha256 {self.path.name}", daemon=True)
+            self._thread.start()
+
+    def _hash(self) -> None:
+        digest = hashlib.sha256()
+        chunk = bytearray(self._CHUNK)
+        view = memoryview(chunk)
+        try:
+            with self.path.open("rb", buffering=0) as f:
+                while read := f.readinto(chunk):
+                    digest.update(view[:read])
+        except OSError as error:
+            self._error = error
+            return
+        self._hex = digest.hexdigest()
+
+    def hexdigest(self) -> str:
+        if self._thread is not None:
+            self._thread.join()
+        if self._hex is None:
+            reason = self._error.strerror if self._error is not None and self._error.strerror else self._error
+            raise ConverterError(f"{self.path}: cannot read it to record its sha256 ({reason})")
+        return self._hex
+
+    def __str__(self) -> str:
+        return self.hexdigest()
+
+    def __repr__(self) -> str:
+        state = self._hex or ("hashing" if self._thread is not None and self._thread.is_alive() else "failed")
+        return f"FileDigest({str(self.path)!r}: {state})"

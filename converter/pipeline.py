@@ -5,7 +5,6 @@ Heavy libraries (onnx, onnxruntime, torch) are imported only by the steps that n
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ import numpy as np
 from converter.caffe.loader import load_net
 from converter.caffe.net import CaffeNet, Shape
 from converter.errors import ConverterError, OutputError
+from converter.fileio import FileDigest
 from converter.ir import Graph
 from converter.lift import lift
 from converter.passes.fire import fuse_fire
@@ -32,8 +32,13 @@ if TYPE_CHECKING:
 GENERIC_STEMS = {"deploy", "train_val", "trainval", "train", "test", "model", "net"}
 
 
-def build_graph(net: CaffeNet, *, fuse: bool = True, fold_batchnorm: bool = False) -> Graph:
-    """The canonical IR of a loaded net: in-place tops resolved, identities gone, Fires fused."""
+def build_graph(net: CaffeNet, *, fuse: bool = True, fold_batchnorm: bool = False,
+                digests: Mapping[Path, FileDigest] | None = None) -> Graph:
+    """The canonical IR of a loaded net: in-place tops resolved, identities gone, Fires fused.
+
+    Its metadata records the source files and their sha256 (`digests` already started, by path;
+    the others are started here), and the input layout.
+    """
     graph = lift(net)
     remove_identities(graph)
     if fold_batchnorm:
@@ -42,26 +47,18 @@ def build_graph(net: CaffeNet, *, fuse: bool = True, fold_batchnorm: bool = Fals
         fold(graph)
     if fuse:
         fuse_fire(graph)
-    graph.metadata.update(_provenance(net))
+    graph.metadata.update(_provenance(net, digests or {}))
     return graph
 
 
-def _provenance(net: CaffeNet) -> dict[str, str]:
-    meta = {"converter": "squeeze-convert"}
+def _provenance(net: CaffeNet, digests: Mapping[Path, FileDigest]) -> dict[str, object]:
+    meta: dict[str, object] = {"converter": "squeeze-convert"}
     for i, path in enumerate(net.source_files):
         meta[f"source.{i}.file"] = path.name
-        meta[f"source.{i}.sha256"] = sha256_of(path)
+        meta[f"source.{i}.sha256"] = digests.get(path) or FileDigest(path)
     for name, shape in net.inputs.items():
         meta[f"input.{name}"] = "NCHW float32 " + "x".join(map(str, shape)) if len(shape) == 4 else str(shape)
     return meta
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def onnx_backend(opset: int) -> Backend:
@@ -220,10 +217,18 @@ def convert(
     input_shapes: Mapping[str, Shape] | None = None,
     fuse: bool = True,
     fold_batchnorm: bool = False,
+    digests: Mapping[Path, FileDigest] | None = None,
 ) -> Conversion:
-    """Load a Caffe model and build its IR (nothing written). Emit and verify with the functions below."""
+    """Load a Caffe model and build its IR (nothing written). Emit and verify with the functions below.
+
+    The source files' sha256 (for the metadata) is computed in the background from here on (or
+    from earlier: `digests` already started, by path), and waited for only when the metadata is
+    written: last, after a streamed ONNX file's weights.
+    """
+    sources = [Path(prototxt), *([Path(weights)] if weights is not None else [])]
+    digests = {path: (digests or {}).get(path) or FileDigest(path) for path in sources}
     net = load_net(prototxt, weights, input_shapes)
-    return Conversion(net=net, graph=build_graph(net, fuse=fuse, fold_batchnorm=fold_batchnorm))
+    return Conversion(net=net, graph=build_graph(net, fuse=fuse, fold_batchnorm=fold_batchnorm, digests=digests))
 
 
 def emit(conversion: Conversion, *, formats: Sequence[str] = ("onnx", "pytorch"), opset: int = 17) -> None:

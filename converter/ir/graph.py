@@ -26,8 +26,10 @@ class Graph:
     outputs: list[str]
     nodes: list[Node]
     tensors: dict[str, Tensor] = field(default_factory=dict)
-    # Free-form facts emitters record in their outputs (source files, hashes, input layout).
-    metadata: dict[str, str] = field(default_factory=dict)
+    # Free-form facts emitters record in their outputs (source files, hashes, input layout), as
+    # str(value). A value may still be computing (a source file's sha256 is hashed in the
+    # background), so emitters call str() as late as they can.
+    metadata: dict[str, object] = field(default_factory=dict)
 
     def producer(self, tensor: str) -> Node | None:
         for node in self.nodes:

@@ -150,3 +150,31 @@ def test_save_replaces_atomically(tmp_path) -> None:
     save_onnx(OnnxModel.from_proto(emit_onnx(graph)), path)
     assert onnx.load(str(path)).graph.name == "small"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["small.onnx"]  # no temporary files left
+
+
+def test_metadata_rendered_late_and_written_after_the_weights(tmp_path) -> None:
+    """Metadata values become text only when the model is written (a source file's sha256 may still
+    be computing), and a streamed file puts them last, after every weight."""
+    graph, net = small_net()
+    rendered: list[str] = []
+
+    class Late:
+        def __str__(self) -> str:
+            rendered.append("late")
+            return "computed"
+
+    graph.metadata["source.1.sha256"] = Late()
+    model = build_onnx(graph)
+    assert rendered == []
+    path = tmp_path / "small.onnx"
+    model.save(path)
+    assert rendered == ["late"]
+    tail = onnx.ModelProto()
+    for key, value in graph.metadata.items():
+        tail.metadata_props.add(key=key, value=str(value))
+    data = path.read_bytes()
+    assert data.endswith(tail.SerializeToString())
+    assert data.rfind(net["fc"].bias.tobytes()) < len(data) - len(tail.SerializeToString())
+    loaded = onnx.load(str(path))
+    assert {p.key: p.value for p in loaded.metadata_props}["source.1.sha256"] == "computed"
+    assert loaded == emit_onnx(graph)

@@ -69,8 +69,7 @@ def build_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence
     opsets = [helper.make_opsetid("", opset)]
     model = helper.make_model(onnx_graph, opset_imports=opsets, producer_name=PRODUCER, doc_string=PRODUCER)
     model.ir_version = helper.find_min_ir_version_for(opsets)
-    helper.set_model_props(model, {str(k): str(v) for k, v in graph.metadata.items()})
-    return OnnxModel(model, ctx.weights)
+    return OnnxModel(model, ctx.weights, dict(graph.metadata))
 
 
 def emit_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence[str] = ()) -> onnx.ModelProto:
@@ -78,7 +77,7 @@ def emit_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence[
     return build_onnx(graph, opset, extra_outputs).to_proto()
 
 
-def save_onnx(model: onnx.ModelProto | OnnxModel, path: Path, size_threshold: int = EXTERNAL_DATA_THRESHOLD) -> None:
+def save_onnx(model: onnx.ModelProto | OnnxModel, path: Path, size_threshold: int | None = None) -> None:
     """Write `model` to `path` atomically. With `size_threshold` bytes of weights or more (default:
     just under protobuf's 2 GiB limit) the weights go to `<path name>.data` as ONNX external data."""
     if isinstance(model, onnx.ModelProto):

@@ -15,8 +15,7 @@ from converter.emit.onnx import OnnxModel
 def compact_onnx(model: OnnxModel, codebooks: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> onnx.ModelProto:
     """`model` with each initializer named in `codebooks` ({name: (table, codes)}, codes uint8 with
     the initializer's shape) replaced by Cast(codes) -> Gather(table) producing the same tensor."""
-    compact = onnx.ModelProto()
-    compact.CopyFrom(model.skeleton)
+    compact = model.header()
     expansions = []
     for name, array in model.weights:
         if name not in codebooks:

@@ -1,14 +1,16 @@
 """An emitted ONNX model as a graph skeleton plus weight arrays, and its atomic, streaming writer.
 
-Weights are written straight from the arrays (no in-memory copy of the whole model). Past
+Weights are written straight from the arrays (no in-memory copy of the whole model), and the
+metadata last of all, so a source file's sha256 still being computed in the background holds the
+writer up as little as possible (protobuf accepts a message's fields in any order). Past
 `EXTERNAL_DATA_THRESHOLD` bytes (protobuf cannot parse a message of 2 GiB or more) they go to
 `<file>.data` beside the model as ONNX external data; both files are written atomically.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,13 +33,15 @@ _DTYPES = {
 
 @dataclass
 class OnnxModel:
-    """An emitted model kept as its graph skeleton (no initializers) plus the weight arrays.
+    """An emitted model kept as its graph skeleton (no initializers) plus the weight arrays, and
+    metadata_props still to add (values written as str(value), as late as possible).
 
     `to_proto()` builds the whole ModelProto in memory; `save()` streams the arrays to disk.
     """
 
     skeleton: onnx.ModelProto
     weights: list[tuple[str, np.ndarray]]
+    metadata: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def from_proto(cls, model: onnx.ModelProto) -> OnnxModel:
@@ -47,9 +51,15 @@ class OnnxModel:
         del skeleton.graph.initializer[:]
         return cls(skeleton, weights)
 
-    def to_proto(self) -> onnx.ModelProto:
+    def header(self) -> onnx.ModelProto:
+        """The skeleton with the metadata added: everything but the initializers."""
         model = onnx.ModelProto()
         model.CopyFrom(self.skeleton)
+        _add_metadata(model, self.metadata)
+        return model
+
+    def to_proto(self) -> onnx.ModelProto:
+        model = self.header()
         model.graph.initializer.extend(numpy_helper.from_array(a, name) for name, a in self.weights)
         return model
 
@@ -57,9 +67,12 @@ class OnnxModel:
     def weight_bytes(self) -> int:
         return sum(a.nbytes for _, a in self.weights)
 
-    def save(self, path: Path, external_threshold: int = EXTERNAL_DATA_THRESHOLD) -> None:
-        """Write atomically; with `external_threshold` bytes of weights or more, as external data."""
+    def save(self, path: Path, external_threshold: int | None = None) -> None:
+        """Write atomically; with `external_threshold` bytes of weights or more (default:
+        `EXTERNAL_DATA_THRESHOLD`), as external data."""
         path = Path(path)
+        if external_threshold is None:
+            external_threshold = EXTERNAL_DATA_THRESHOLD
         if self.weight_bytes >= external_threshold:
             self._save_external(path)
             return
@@ -68,6 +81,7 @@ class OnnxModel:
             for name, array in self.weights:
                 _write_initializer(f, name, array)
                 bar.update(array.nbytes)
+            f.write(_add_metadata(onnx.ModelProto(), self.metadata).SerializeToString())
 
     def _save_external(self, path: Path) -> None:
         data_name = f"{path.name}.data"
@@ -88,8 +102,15 @@ class OnnxModel:
                 model.graph.initializer.append(tensor)
                 offset += array.nbytes
                 bar.update(array.nbytes)
+        _add_metadata(model, self.metadata)
         with atomic_output(path) as f:
             f.write(model.SerializeToString())
+
+
+def _add_metadata(model: onnx.ModelProto, metadata: Mapping[str, object]) -> onnx.ModelProto:
+    for key, value in metadata.items():
+        model.metadata_props.add(key=str(key), value=str(value))
+    return model
 
 
 def _set_external(tensor: onnx.TensorProto, entries: Iterable[tuple[str, str]]) -> None:
