@@ -106,6 +106,7 @@ def main() -> None:
             print(f"generated {caffemodel.name}: {caffemodel.stat().st_size / 1e6:.0f} MB in {generate.best:.1f} s")
         size = caffemodel.stat().st_size
         warm_page_cache(caffemodel)
+        load_before = os.getloadavg()[0]
 
         out = work / "out"
         out.mkdir(exist_ok=True)
@@ -150,7 +151,8 @@ def main() -> None:
         verify_seconds = min(verify_runs)
 
         print(f"\ncaffemodel: {size / 1e6:.0f} MB (VGG-16, {VGG16_PARAMETERS:,} parameters); "
-              f"{args.rounds} interleaved rounds, best time and highest peak of each step\n")
+              f"{args.rounds} interleaved rounds, best time and highest peak of each step; "
+              f"{os.cpu_count()} CPUs, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n")
         print(f"{'step':<20} {'wall s':>7} {'(worst)':>8} {'x cp time':>10} {'peak RSS MB':>12} {'VmHWM MB':>9} "
               f"{'RSS / file':>11}")
         for step in heavy:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import mmap
 import os
 import sys
 import tempfile
@@ -59,6 +60,22 @@ def progress(total_bytes: int, label: str, minimum: int = 64 << 20) -> Iterator[
         yield bar
 
 
+class ProgressWriter:
+    """A binary file that advances a progress bar by the bytes written through it (for writers,
+    such as torch.save, that take a file and report no progress themselves)."""
+
+    def __init__(self, file: BinaryIO, bar: Any) -> None:
+        self._file, self._bar = file, bar
+
+    def write(self, data: Any) -> int:
+        written = self._file.write(data)
+        self._bar.update(memoryview(data).nbytes)
+        return written
+
+    def flush(self) -> None:
+        self._file.flush()
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     with atomic_output(path) as f:
         f.write(data)
@@ -69,11 +86,13 @@ class FileDigest:
 
     hashlib releases the GIL while it hashes, so a big caffemodel is hashed on another core while
     the model is loaded, built and written; `hexdigest()` (and `str()`) wait for the result. The
-    file is read in small chunks: hashing through a memory map would count the whole file in the
-    process's resident memory a second time.
+    file is hashed through a memory map in large slices: each slice is one GIL-free call (a
+    thread that needs the GIL back every few hundred KB waits up to the interpreter's 5 ms switch
+    interval each time while the main thread runs Python), and each hashed slice is unmapped again,
+    so the file is not counted in the process's resident memory a second time.
     """
 
-    _CHUNK = 1 << 20
+    _SLICE = 64 << 20
     _INLINE_BELOW = 4 << 20  # small files are hashed at once: a thread would cost more than it saves
 
     def __init__(self, path: Path) -> None:
@@ -94,12 +113,12 @@ class FileDigest:
 
     def _hash(self) -> None:
         digest = hashlib.sha256()
-        chunk = bytearray(self._CHUNK)
-        view = memoryview(chunk)
         try:
-            with self.path.open("rb", buffering=0) as f:
-                while read := f.readinto(chunk):
-                    digest.update(view[:read])
+            with self.path.open("rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size:
+                    with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                        _hash_mapped(digest, mapped, size, self._SLICE)
         except OSError as error:
             self._error = error
             return
@@ -119,3 +138,15 @@ class FileDigest:
     def __repr__(self) -> str:
         state = self._hex or ("hashing" if self._thread is not None and self._thread.is_alive() else "failed")
         return f"FileDigest({str(self.path)!r}: {state})"
+
+
+def _hash_mapped(digest: Any, mapped: mmap.mmap, size: int, slice_bytes: int) -> None:
+    view = memoryview(mapped)
+    try:
+        for start in range(0, size, slice_bytes):
+            length = min(slice_bytes, size - start)
+            digest.update(view[start : start + length])
+            if hasattr(mapped, "madvise"):  # drop the hashed pages from this mapping (not from the cache)
+                mapped.madvise(mmap.MADV_DONTNEED, start, length)
+    finally:
+        view.release()

@@ -58,3 +58,15 @@ def test_saving_a_large_model_shows_a_bar_on_a_terminal(tmp_path, monkeypatch):
     model.save(tmp_path / "big.onnx")
     assert "writing big.onnx" in sys.stderr.getvalue()
     assert onnx.load(str(tmp_path / "big.onnx")).graph.initializer[0].dims == [64 << 18]
+
+
+def test_saving_a_large_checkpoint_shows_a_bar_on_a_terminal(tmp_path, monkeypatch):
+    import torch
+
+    from converter.emit.torch import TorchExport, save_torch
+
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    weights = torch.arange(64 << 18, dtype=torch.float32)
+    save_torch(TorchExport("", {"w": weights}, {}, "M"), tmp_path / "big.pth", tmp_path / "big.py")
+    assert "writing big.pth" in sys.stderr.getvalue()
+    assert torch.equal(torch.load(tmp_path / "big.pth", weights_only=True)["w"], weights)

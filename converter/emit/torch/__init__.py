@@ -623,9 +623,11 @@ def load_module(export: TorchExport) -> object:
 def save_torch(export: TorchExport, checkpoint_path: Path, module_path: Path) -> None:
     import torch
 
-    from converter.fileio import atomic_output
+    from converter.fileio import ProgressWriter, atomic_output, progress
 
-    with atomic_output(Path(checkpoint_path)) as f:
-        torch.save(export.state_dict, f)
+    checkpoint_path = Path(checkpoint_path)
+    total = sum(t.numel() * t.element_size() for t in export.state_dict.values())
+    with atomic_output(checkpoint_path) as f, progress(total, f"writing {checkpoint_path.name}") as bar:
+        torch.save(export.state_dict, ProgressWriter(f, bar))
     with atomic_output(Path(module_path)) as f:
         f.write(export.source.encode())
