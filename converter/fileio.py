@@ -98,7 +98,7 @@ class FileDigest:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._hex: str | None = None
-        self._error: OSError | None = None
+        self._error: Exception | None = None
         self._thread: threading.Thread | None = None
         try:
             small = self.path.stat().st_size < self._INLINE_BELOW
@@ -119,7 +119,7 @@ class FileDigest:
                 if size:
                     with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
                         _hash_mapped(digest, mapped, size, self._SLICE)
-        except OSError as error:
+        except (OSError, ValueError) as error:  # ValueError: mmap of a file that shrank meanwhile
             self._error = error
             return
         self._hex = digest.hexdigest()
@@ -128,7 +128,7 @@ class FileDigest:
         if self._thread is not None:
             self._thread.join()
         if self._hex is None:
-            reason = self._error.strerror if self._error is not None and self._error.strerror else self._error
+            reason = getattr(self._error, "strerror", None) or self._error
             raise ConverterError(f"{self.path}: cannot read it to record its sha256 ({reason})")
         return self._hex
 
