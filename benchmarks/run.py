@@ -6,15 +6,18 @@ Generates VGG-16 (138M parameters, ~553 MB) with the project's own caffemodel wr
 each step as a fresh process under `peak_rss.py`, which reads that process's own wall time and
 peak RSS: copying the same file with `cp`, a plain protobuf parse of it (`ParseFromString`),
 conversion to ONNX and to PyTorch. The page cache is warmed first (by chunked reads, which keep
-this process small), so every step reads the file from memory. `cp` and the conversions write new
-files (their previous outputs are deleted, untimed, before each run); the "over existing" rows
-repeat `cp` and the ONNX conversion onto the files the previous run left, which adds the cost of
-dropping a 553 MB file (often still being written back to the disk) to both. The steps run in
-interleaved rounds, so a busy machine slows all of them alike, and each step's figure is its best
-time and its highest peak over the rounds. Python steps may cache their bytecode, as on a user's
-machine (PYTHONDONTWRITEBYTECODE is dropped from their environment), and each step runs once
-untimed first. Prints the figures, the ratios the targets are stated in, and a final line of
-targets met/missed.
+this process small), so every step reads the file from memory, and what earlier steps wrote is
+flushed (an untimed `sync`) before each, so none is held up by another's writeback. `cp` and the
+conversions write new files (their previous outputs are deleted, untimed, before each run); the
+"over existing" rows repeat `cp` and the ONNX conversion onto the files the previous run left,
+which adds the file system's cost of dropping a 553 MB file to both. The steps run in
+interleaved rounds, so a busy machine slows all of them alike, and each step's figure is its
+best time and its highest peak over the rounds. Python steps may cache their bytecode, as on a
+user's machine (PYTHONDONTWRITEBYTECODE is dropped from their environment), and each step runs
+once untimed first. Prints the figures, the ratios the targets are stated in, and a final line
+of targets met/missed. The conversion uses two cores (the sha256 of the source for the metadata
+is computed beside the writing), so on a machine busy with other work its ratio suffers more than
+`cp`'s: the load average is printed with the figures.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class Step:
     def run(self) -> None:
         for path in self.fresh:
             path.unlink(missing_ok=True)
+        os.sync()  # no step is slowed by writing back what the one before it wrote
         done = subprocess.run([sys.executable, "-S", "-I", str(ROOT / "benchmarks" / "peak_rss.py"), *self.argv],
                               capture_output=True, text=True, env=STEP_ENV)
         if done.returncode != 0 or not done.stdout.strip():
