@@ -1,6 +1,6 @@
 """Speed and memory of squeeze-convert on a VGG-16-sized caffemodel, measured in one run.
 
-    python benchmarks/run.py [--workdir DIR] [--keep] [--rounds N]
+    python benchmarks/run.py [--workdir DIR] [--keep] [--rounds N] [--quiet-wait SECONDS]
 
 Generates VGG-16 (138M parameters, ~553 MB) with the project's own caffemodel writer, then runs
 each step as a fresh process under `peak_rss.py`, which reads that process's own wall time and
@@ -10,14 +10,16 @@ this process small), so every step reads the file from memory, and what earlier 
 flushed (an untimed `sync`) before each, so none is held up by another's writeback. `cp` and the
 conversions write new files (their previous outputs are deleted, untimed, before each run); the
 "over existing" rows repeat `cp` and the ONNX conversion onto the files the previous run left,
-which adds the file system's cost of dropping a 553 MB file to both. The steps run in
-interleaved rounds, so a busy machine slows all of them alike, and each step's figure is its
-best time and its highest peak over the rounds. Python steps may cache their bytecode, as on a
-user's machine (PYTHONDONTWRITEBYTECODE is dropped from their environment), and each step runs
-once untimed first. Prints the figures, the ratios the targets are stated in, and a final line
-of targets met/missed. The conversion uses two cores (the sha256 of the source for the metadata
-is computed beside the writing), so on a machine busy with other work its ratio suffers more than
-`cp`'s: the load average is printed with the figures.
+which adds the file system's cost of dropping a 553 MB file to both.
+
+The steps run in interleaved rounds, each run started once the CPUs are idle (waiting up to
+--quiet-wait seconds): the machine may be shared, and the conversion uses two cores (the
+source's sha256 for the metadata is computed beside the writing), so other work slows it more
+than `cp`. Each step's figure is its best time and its highest peak over the rounds; the load
+average is printed with them. Python steps may cache their bytecode, as on a user's machine
+(PYTHONDONTWRITEBYTECODE is dropped from their environment), and each step runs once untimed
+first. Prints the figures, the ratios the targets are stated in, and a final line of targets
+met/missed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,10 +85,39 @@ def warm_page_cache(path: Path) -> None:
             pass
 
 
-def rounds_of(steps: list[Step], rounds: int) -> None:
+def _cpu_idle_fraction(seconds: float) -> float:
+    def idle_and_total() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            ticks = [int(t) for t in stat.readline().split()[1:]]
+        return ticks[3] + ticks[4], sum(ticks)  # idle + iowait, all
+
+    idle, total = idle_and_total()
+    time.sleep(seconds)
+    idle_after, total_after = idle_and_total()
+    return (idle_after - idle) / max(1, total_after - total)
+
+
+def wait_for_quiet(limit: float) -> bool:
+    """Wait (up to `limit` seconds) until the CPUs sit idle for half a second: the machine may be
+    shared, and the conversion uses two cores. Whether it was quiet, or False without /proc/stat."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            if _cpu_idle_fraction(0.5) >= 0.9:
+                return True
+        except OSError:
+            return False
+    return False
+
+
+def rounds_of(steps: list[Step], rounds: int, quiet_wait: float) -> int:
+    """Runs the steps `rounds` times, interleaved; how many runs started on a quiet machine."""
+    quiet = 0
     for _ in range(rounds):
         for step in steps:
+            quiet += quiet_wait > 0 and wait_for_quiet(quiet_wait)
             step.run()
+    return quiet
 
 
 def main() -> None:
@@ -93,6 +125,9 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="where to put the generated files (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the VGG-16 steps (default: 5)")
+    parser.add_argument("--quiet-wait", type=float, default=20.0,
+                        help="seconds to wait, before each run of a VGG-16 step, for the CPUs to be idle "
+                             "(default: 20; 0: no wait)")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="squeeze-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -127,11 +162,11 @@ def main() -> None:
         heavy = [cp, protobuf, to_onnx, to_torch, cp_over, onnx_over]
         for step in heavy:  # one untimed run each (imports compiled, files in place)
             subprocess.run([*step.argv], check=True, stdout=subprocess.DEVNULL, env=STEP_ENV)
-        rounds_of(heavy, args.rounds)
+        quiet_runs = rounds_of(heavy, args.rounds, args.quiet_wait)
         bare = Step("python -c pass", [python, "-c", "pass"])
         helps = Step("squeeze-convert --help", [*cli, "--help"])
         subprocess.run(helps.argv, check=True, stdout=subprocess.DEVNULL, env=STEP_ENV)
-        rounds_of([bare, helps], 9)
+        rounds_of([bare, helps], 9, 0)
 
         verify_code = (  # noqa: UP031 - a program text with slots
             "import sys, time; sys.path.insert(0, %r)\n"
@@ -155,7 +190,8 @@ def main() -> None:
         verify_seconds = min(verify_runs)
 
         print(f"\ncaffemodel: {size / 1e6:.0f} MB (VGG-16, {VGG16_PARAMETERS:,} parameters); "
-              f"{args.rounds} interleaved rounds, best time and highest peak of each step; "
+              f"{args.rounds} interleaved rounds ({quiet_runs}/{args.rounds * len(heavy)} runs started on idle CPUs), "
+              "best time and highest peak of each step; "
               f"{os.cpu_count()} CPUs, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n")
         print(f"{'step':<20} {'wall s':>7} {'(worst)':>8} {'x cp time':>10} {'peak RSS MB':>12} {'VmHWM MB':>9} "
               f"{'RSS / file':>11}")
