@@ -242,9 +242,11 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
 @_common_options
 @click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the JSON report here ('-' for stdout).")
-@click.option("--backend", "backends", multiple=True, type=click.Choice(["onnxruntime", "pytorch", "opencv"]),
+@click.option("--backend", "backends", multiple=True,
+              type=click.Choice(["onnxruntime", "pytorch", "opencv", "pycaffe"]),
               default=("onnxruntime", "pytorch"), show_default=True,
-              help="Runs to compare (repeatable); opencv = OpenCV's own Caffe importer, outputs only.")
+              help="Runs to compare (repeatable); opencv = OpenCV's own Caffe importer (outputs only), "
+                   "pycaffe = BVLC Caffe itself where installed (every blob's final value).")
 @click.option("--verbose", "-v", is_flag=True, help="Print the full per-blob table.")
 def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], opset: int,
                    expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,

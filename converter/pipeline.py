@@ -132,6 +132,39 @@ def opencv_backend(net: CaffeNet) -> Backend:
     return run
 
 
+def pycaffe_backend(net: CaffeNet) -> Backend:
+    """BVLC Caffe itself through pycaffe, when it is importable: every blob's final value.
+
+    Caffe overwrites in-place blobs, so each blob holds the value its last writer left there; in
+    the IR that value carries the blob's own name. Needs `import caffe` and .caffemodel weights.
+    """
+
+    def run(graph: Graph, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        import os
+
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        try:
+            import caffe
+        except ImportError:
+            raise ConverterError("the pycaffe backend needs BVLC Caffe's Python module (import caffe)") from None
+        prototxt, *weights = net.source_files
+        if not weights or weights[0].suffix != ".caffemodel":
+            raise ConverterError("the pycaffe backend reads .caffemodel weights only")
+        caffe.set_mode_cpu()
+        try:
+            caffe_net = caffe.Net(str(prototxt), str(weights[0]), caffe.TEST)
+            for name, value in inputs.items():
+                caffe_net.blobs[name].reshape(*value.shape)
+                caffe_net.blobs[name].data[...] = value
+            caffe_net.forward()
+        except Exception as error:  # noqa: BLE001 - pycaffe raises plain exceptions for any failure
+            raise ConverterError(f"pycaffe could not run {prototxt}: {error}") from None
+        return {name: np.array(caffe_net.blobs[name].data, dtype=np.float32) for name in graph.tensors
+                if name in caffe_net.blobs and name not in graph.inputs}
+
+    return run
+
+
 @dataclass
 class Conversion:
     net: CaffeNet
@@ -190,7 +223,7 @@ def run_verification(
     elif inputs is None:
         inputs = default_inputs(net)
     available = {"onnxruntime": lambda: onnx_backend(opset), "pytorch": torch_backend,
-                 "opencv": lambda: opencv_backend(net)}
+                 "opencv": lambda: opencv_backend(net), "pycaffe": lambda: pycaffe_backend(net)}
     chosen = {name: available[name]() for name in backends}
     report = verify(net, graph, chosen, dict(inputs), recorded_layers, recorded_outputs, tolerance,
                     model=graph.name)

@@ -19,7 +19,7 @@ def golden_case(name: str) -> dict:
     """case.json of a golden case, with absolute `prototxt_path`, `weights_path`, `blobs_path`."""
     folder = GOLDEN / name
     if not (folder / "case.json").exists():
-        pytest.skip(f"golden case {name} not found under {GOLDEN}")
+        pytest.fail(f"golden case {name} not found under {GOLDEN}: the tests need ../shared beside the repo")
     case = json.loads((folder / "case.json").read_text())
     case["prototxt_path"] = SHARED / case["prototxt"]
     case["weights_path"] = folder / case["weights_file"]
@@ -30,5 +30,5 @@ def golden_case(name: str) -> dict:
 @pytest.fixture
 def shared() -> Path:
     if not SHARED.exists():
-        pytest.skip(f"{SHARED} not found")
+        pytest.fail(f"{SHARED} not found: the tests need ../shared beside the repo")
     return SHARED
