@@ -121,11 +121,15 @@ def opencv_backend(net: CaffeNet) -> Backend:
         prototxt, *weights = net.source_files
         if not weights or weights[0].suffix != ".caffemodel":
             raise ConverterError("the opencv backend reads .caffemodel weights only")
-        cv_net = cv2.dnn.readNetFromCaffe(str(prototxt), str(weights[0]))
-        for name, value in inputs.items():
-            cv_net.setInput(value, name)
         blobs = [top for _, top in (graph.tensors[t].sources[-1] for t in graph.outputs)]
-        values = cv_net.forward(blobs)
+        try:
+            cv_net = cv2.dnn.readNetFromCaffe(str(prototxt), str(weights[0]))
+            for name, value in inputs.items():
+                cv_net.setInput(value, name)
+            values = cv_net.forward(blobs)
+        except cv2.error as error:
+            message = str(error).strip().splitlines()[-1]
+            raise ConverterError(f"OpenCV's Caffe importer could not run {prototxt}: {message}") from None
         return {tensor: np.asarray(value).reshape(graph.tensors[tensor].shape)
                 for tensor, value in zip(graph.outputs, values, strict=True)}
 
