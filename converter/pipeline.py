@@ -244,10 +244,10 @@ def compact_onnx_for(conversion: Conversion) -> onnx.ModelProto:
 
     weights = conversion.net.source_files[1:]
     if conversion.onnx_export is None or not weights or not looks_like_deep_compression(weights[0], conversion.net):
-        raise ConverterError("--compact needs ONNX output and Deep Compression weights (.net)")
+        raise ConverterError("--compact keeps the stored form of Deep Compression weights: it needs ONNX output "
+                             "and a Deep Compression file (.net) as --weights")
     layers = decode(weights[0].read_bytes(), conversion.net, str(weights[0]))
-    codebooks = {f"{q.name}.weight": (q.codebook, q.codes.reshape(q.weight_shape)) for q in layers}
-    return compact_onnx(conversion.onnx_export, codebooks)
+    return compact_onnx(conversion.onnx_export, {f"{q.name}.weight": q for q in layers})
 
 
 def save(conversion: Conversion, out_dir: Path, stem: str, *, force: bool = False,
