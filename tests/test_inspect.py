@@ -4,7 +4,6 @@ independently with protobuf, never by the code under test."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -116,8 +115,6 @@ def test_deep_compression_sparsity_from_caffemodel(golden_dc_weights: dict[str, 
 
 
 def test_deep_compression_sparsity_from_compressed_net(golden_dc_weights: dict[str, np.ndarray]) -> None:
-    if importlib.util.find_spec("converter.caffe.deep_compression") is None:
-        pytest.skip("the Deep Compression decoder is not there yet")
     if not DC_NET.exists():
         pytest.skip(f"{DC_NET} not found")
     _check_against_golden(inspect_net(DC_PROTOTXT, DC_NET), golden_dc_weights)
