@@ -284,3 +284,18 @@ def test_compact_onnx_rebuilds_4_bit_and_8_bit_layers_exactly(tiny):
     x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 6, 6)).astype(np.float32)
     for name, value in zip(expected, session.run(names, {"data": x}), strict=True):
         assert value.tobytes() == expected[name][0].tobytes(), name
+
+
+def test_compact_refuses_weights_that_conversion_changed(tiny):
+    """If a pass rewrote a stored weight (as --fold-batchnorm rescales convolutions), the stored
+    form is no longer the model's weight: refuse rather than write a different model."""
+    from converter import pipeline
+    from converter.errors import ConverterError
+
+    prototxt, net_file, _ = tiny
+    conversion = pipeline.convert(prototxt, net_file)
+    pipeline.emit(conversion, formats=("onnx",))
+    weights = conversion.onnx_export.weights
+    weights[:] = [(name, array * 2 if name == "fc_b.weight" else array) for name, array in weights]
+    with pytest.raises(ConverterError, match="fc_b.weight"):
+        pipeline.compact_onnx_for(conversion)
