@@ -190,7 +190,8 @@ def _verify_and_print(conversion: Any, opset: int, expect: Path | None, toleranc
 @click.option("--no-verify", is_flag=True, help="Skip numerical verification.")
 @click.option("--force", is_flag=True, help="Replace existing outputs.")
 @click.option("--compact", is_flag=True,
-              help="Also write <name>.compact.onnx keeping Deep Compression's codebook form (uint8 codes).")
+              help="Also write <name>.compact.onnx keeping Deep Compression's stored form (codebooks, "
+                   "uint8 codes and gaps, expanded in the graph): about the .net's size.")
 @click.option("--verbose", "-v", is_flag=True, help="Print the full per-blob table.")
 def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], opset: int,
             expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,
@@ -209,10 +210,11 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
     stem = name or pipeline.output_stem(prototxt, conversion.net)
     target = out_dir or prototxt.resolve().parent
     exts = [*(["onnx"] if "onnx" in formats else []), *(["pth", "py"] if "pytorch" in formats else []),
-            *([] if no_verify else ["report.json"])]
+            *([] if no_verify else ["report.json"]), *(["compact.onnx"] if compact else [])]
     planned = [target / f"{stem}.{ext}" for ext in exts]
     pipeline.check_outputs(planned, conversion.net.source_files, force)
     pipeline.emit(conversion, formats=formats, opset=opset)
+    compact_model = pipeline.compact_onnx_for(conversion) if compact else None
     report_json = None
     if not no_verify:
         backends = tuple(b for f, b in (("onnx", "onnxruntime"), ("pytorch", "pytorch")) if f in formats)
@@ -223,19 +225,52 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
                           force=force, report_json=report_json)
             click.echo(f"no model written; report: {target / (stem + '.report.json')}", err=True)
             sys.exit(1)
+        if compact_model is not None:
+            _verify_compact(compact_model, conversion)
     written = pipeline.save(conversion, target, stem, force=force, report_json=report_json)
-    if compact:
+    if compact_model is not None:
         from converter.fileio import write_bytes_atomic
 
         compact_path = target / f"{stem}.compact.onnx"
-        pipeline.check_outputs([compact_path], conversion.net.source_files, force)
-        write_bytes_atomic(compact_path, pipeline.compact_onnx_for(conversion).SerializeToString())
+        write_bytes_atomic(compact_path, compact_model.SerializeToString())
         written.append(compact_path)
     if conversion.torch_export is not None:
         for note in conversion.torch_export.notes:
             click.echo(f"note: {note}")
     for path in written:
         click.echo(f"wrote {path}")
+    if compact_model is not None:
+        _print_compact_sizes(conversion.net.source_files[1], target / f"{stem}.compact.onnx", target / f"{stem}.onnx")
+
+
+def _verify_compact(compact_model: Any, conversion: Any) -> None:
+    """The compact model's expanded weights must be the dense model's, bit for bit (the rest of
+    the graph is the same, so its outputs are then the verified dense model's)."""
+    import numpy as np
+
+    from converter.emit.onnx.compact import EXPANSION, expanded_weights
+    from converter.errors import VerificationError
+
+    dense = dict(conversion.onnx_export.weights)
+    names = sorted({node.output[0] for node in compact_model.graph.node
+                    if node.name.startswith(EXPANSION) and node.output[0] in dense})
+    expanded = expanded_weights(compact_model, names)
+    differing = [name for name in names if expanded[name].tobytes() != np.ascontiguousarray(dense[name]).tobytes()]
+    if differing:
+        raise VerificationError(f"compact ONNX: the expanded weights differ from the dense ones for "
+                                f"{', '.join(differing)}; nothing compact written")
+    click.echo(f"verified: compact ONNX expands its {len(names)} codebook weights bit for bit to the dense ones")
+
+
+def _print_compact_sizes(source: Path, compact_path: Path, dense_path: Path) -> None:
+    source_size = source.stat().st_size
+    compact_size = compact_path.stat().st_size
+    line = (f"sizes: {compact_path.name} {compact_size:,} bytes = {compact_size / source_size:.2f}x "
+            f"{source.name} ({source_size:,} bytes)")
+    if dense_path.exists():
+        dense_size = dense_path.stat().st_size
+        line += f"; dense {dense_path.name} {dense_size:,} bytes = {dense_size / source_size:.2f}x"
+    click.echo(line)
 
 
 @main.command("verify")
@@ -322,7 +357,11 @@ def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: 
     from converter import demo, pipeline
 
     conversion = _load(prototxt, weights, (), False, False)
-    (name,) = conversion.net.inputs
+    shapes = conversion.net.inputs
+    if len(shapes) != 1 or len(next(iter(shapes.values()))) != 4 or next(iter(shapes.values()))[1] != 3:
+        raise ConverterError(f"classify needs a net with one 3-channel image input (Nx3xHxW); {prototxt} takes "
+                             + ", ".join(f"{n} {'x'.join(map(str, s))}" for n, s in shapes.items()))
+    (name,) = shapes
     x = demo.load_image(image, conversion.net.inputs[name][2:])
     conversion = _load(prototxt, weights, (f"{name}=" + ",".join(map(str, x.shape)),), False, False)
     pipeline.emit(conversion, formats=("onnx",))

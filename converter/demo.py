@@ -12,17 +12,20 @@ IMAGENET_MEAN_BGR = (104.0, 117.0, 123.0)
 
 
 def load_image(path: Path, size: tuple[int, int], mean: tuple[float, float, float] = IMAGENET_MEAN_BGR) -> np.ndarray:
-    """A 1x3xHxW float32 BGR image minus the per-channel mean (how Caffe's ImageNet models were fed)."""
+    """A 1x3xHxW float32 BGR image minus the per-channel mean (how Caffe's ImageNet models were fed).
+
+    The pixels are resized as floats (bilinear, pixel centres aligned, as caffe.io and OpenCV do),
+    not as uint8: resizing uint8 rounds every interpolated value to an integer, up to 0.5 off the
+    input the golden case recorded."""
     try:
         import cv2
     except ImportError:
-        raise ConverterError("reading images needs opencv-python-headless (pip install 'opencv-python-headless<5')") \
-            from None
+        raise ConverterError("reading images needs OpenCV: pip install 'opencv-python-headless<5'") from None
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise ConverterError(f"{path}: not a readable image")
-    image = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    return (image - np.array(mean, np.float32)).transpose(2, 0, 1)[None].copy()
+        raise ConverterError(f"{path}: not an image OpenCV can read")
+    resized = cv2.resize(image.astype(np.float32), (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+    return (resized - np.array(mean, np.float32)).transpose(2, 0, 1)[None].copy()
 
 
 def top5(scores: np.ndarray) -> list[int]:

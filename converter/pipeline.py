@@ -281,10 +281,16 @@ def compact_onnx_for(conversion: Conversion) -> onnx.ModelProto:
 
     weights = conversion.net.source_files[1:]
     if conversion.onnx_export is None or not weights or not looks_like_deep_compression(weights[0], conversion.net):
-        raise ConverterError("--compact needs ONNX output and Deep Compression weights (.net)")
-    layers = decode(weights[0].read_bytes(), conversion.net, str(weights[0]))
-    codebooks = {f"{q.name}.weight": (q.codebook, q.codes.reshape(q.weight_shape)) for q in layers}
-    return compact_onnx(conversion.onnx_export, codebooks)
+        raise ConverterError("--compact keeps the stored form of Deep Compression weights: it needs ONNX output "
+                             "and a Deep Compression file (.net) as --weights")
+    layers = {f"{q.name}.weight": q for q in decode(weights[0].read_bytes(), conversion.net, str(weights[0]))}
+    dense = dict(conversion.onnx_export.weights)
+    changed = [name for name, q in layers.items()
+               if name not in dense or not np.array_equal(dense[name], q.weight(), equal_nan=True)]
+    if changed:  # e.g. --fold-batchnorm rescaled a convolution: its stored form is not the model's weight
+        raise ConverterError(f"--compact: conversion changed the stored weights of {', '.join(changed)} "
+                             "(--fold-batchnorm?), so they cannot be kept in their stored form")
+    return compact_onnx(conversion.onnx_export, layers)
 
 
 def save(conversion: Conversion, out_dir: Path, stem: str, *, force: bool = False,

@@ -227,7 +227,8 @@ def load_net(
 
 def read_weights(path: Path, net: CaffeNet) -> Mapping[str, RawLayer]:
     """Weights by layer name from a caffemodel, or from a Deep Compression file, recognised by
-    content: its size is exactly what the layout predicts for this net's layers."""
+    content (whatever the extension): its header fits this net's layers and its size is exactly
+    what the layout predicts."""
     from converter.caffe import deep_compression
 
     if deep_compression.looks_like_deep_compression(path, net):
@@ -235,6 +236,8 @@ def read_weights(path: Path, net: CaffeNet) -> Mapping[str, RawLayer]:
     try:
         return read_caffemodel(path)
     except WeightsError:
-        if path.suffix == ".net":  # explain why it is not this net's Deep Compression file either
+        # Explain why it is not this net's Deep Compression file either: named like one, or with a
+        # header that fits this net (then the size is what is wrong).
+        if path.suffix == ".net" or deep_compression.has_deep_compression_header(path, net):
             deep_compression.decode(path.read_bytes(), net, str(path))
         raise
