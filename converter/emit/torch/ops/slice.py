@@ -1,0 +1,19 @@
+"""Slice -> the Split helper (torch.split into the IR's sizes along `axis`)."""
+
+from converter.emit.torch.registry import Built, Helper, converts
+from converter.ir import Graph, Slice
+
+SPLIT = Helper("Split", '''
+class Split(nn.Module):
+    def __init__(self, sizes, dim):
+        super().__init__()
+        self.sizes, self.dim = sizes, dim
+
+    def forward(self, x):
+        return torch.split(x, self.sizes, self.dim)
+''')
+
+
+@converts(Slice)
+def slice_(node: Slice, graph: Graph) -> Built:
+    return Built(f"Split({list(node.sizes)}, {node.axis})", (SPLIT,))
