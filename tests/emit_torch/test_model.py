@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from converter.emit.torch import EMITTERS, converts, emit_torch, load_emitters, save_torch
-from converter.ir import Concat, Conv, Node, Relu, Slice, Softmax, ops
+from converter.ir import Concat, Conv, Dense, Eltwise, Node, Relu, Slice, Softmax, ops
 from emit_torch.helpers import check, emit, graph_of, rand
 
 
@@ -82,10 +82,45 @@ def test_taps_see_every_intermediate() -> None:
     np.testing.assert_allclose(seen["r"], np.maximum(conv, 0), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("net_name", ["", "123", "none", "ñ", "Fire"])
+@pytest.mark.parametrize("net_name", ["", "123", "none", "ñ"])
 def test_class_name_falls_back_when_the_net_name_is_unusable(net_name: str) -> None:
     graph = graph_of(Relu(name="r", inputs=["x"], outputs=["y"]), {"x": (1, 2), "y": (1, 2)}, name=net_name)
     assert emit(graph).export.class_name == "CaffeNet"
+
+
+@pytest.mark.parametrize(("net_name", "expected"), [("concat", "CaffeNet"), ("dense", "CaffeNet"), ("f", "CaffeNet"),
+                                                    ("nn", "Nn"), ("torch", "Torch")])
+def test_class_name_never_rebinds_a_name_the_file_uses(net_name: str, expected: str) -> None:
+    # The net's class is defined after the helpers: named Concat it would replace the Concat helper,
+    # named F it would replace torch.nn.functional, which the Dense helper calls.
+    weight = rand((3, 8), 1)
+    nodes = [Concat(name="cat", inputs=["x", "x"], outputs=["xx"], axis=1),
+             Dense(name="fc", inputs=["xx"], outputs=["y"], weight=weight, bias=None)]
+    graph = graph_of(nodes, {"x": (2, 4), "xx": (2, 8), "y": (2, 3)}, inputs=["x"], name=net_name)
+    emitted = check(graph, lambda x: np.concatenate([x, x], 1) @ weight.T, rtol=1e-5, atol=1e-5)
+    assert emitted.export.class_name == expected
+
+
+def test_layer_names_that_are_module_dict_attributes() -> None:
+    # ModuleDict refuses keys naming its own attributes ("keys", "train", "forward", ...).
+    names = ["train", "keys", "forward", "type", "training", "layer"]
+    nodes = [Relu(name=name, inputs=[f"x{i}"], outputs=[f"x{i + 1}"]) for i, name in enumerate(names)]
+    graph = graph_of(nodes, {f"x{i}": (1, 3) for i in range(len(names) + 1)})
+    emitted = check(graph, lambda x: np.maximum(x, 0))
+    keys = list(emitted.module.layers)
+    assert len(set(keys)) == len(names) and keys[-1] == "layer"
+    assert not set(keys) & set(dir(torch.nn.ModuleDict()))
+
+
+@pytest.mark.parametrize("input_name", ["t0", "t1_0", "t2"])
+def test_input_named_like_a_temporary_is_not_overwritten(input_name: str) -> None:
+    # The input is read again after the node whose output would take the same variable name.
+    nodes = [Relu(name="relu", inputs=[input_name], outputs=["r"]),
+             Slice(name="split", inputs=["r"], outputs=["a", "b"], axis=1, sizes=[1, 2]),
+             Concat(name="cat", inputs=["b", "a"], outputs=["ba"], axis=1),
+             Eltwise(name="sum", inputs=[input_name, "ba"], outputs=["y"], op="sum")]
+    shapes = {input_name: (1, 3), "r": (1, 3), "a": (1, 1), "b": (1, 2), "ba": (1, 3), "y": (1, 3)}
+    check(graph_of(nodes, shapes), lambda x: x + np.roll(np.maximum(x, 0), 2, axis=1))
 
 
 def test_duplicate_layer_names_get_distinct_keys() -> None:

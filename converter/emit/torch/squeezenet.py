@@ -63,7 +63,7 @@ def torchvision_layout(graph: Graph) -> TorchExport:
     state.update({f"classifier.1.{k}": v for k, v in final.params.items()})
     taps.update({"classifier.1": classifier[0].outputs[0], "classifier.2": classifier[1].outputs[0],
                  "classifier.3": classifier[2].outputs[0]})
-    name = class_name(graph.name)
+    name = class_name(graph.name, helpers)
     softmax_init = f"\n        self.softmax = nn.Softmax(dim={graph.nodes[-1].axis})" if softmax else ""
     forward = "self.softmax(self.classifier(self.features(x)))" if softmax else "self.classifier(self.features(x))"
     source = module_source(f"{name}: SqueezeNet in torchvision's layout (features / classifier).", helpers, f'''

@@ -10,7 +10,7 @@ from __future__ import annotations
 import keyword
 import re
 import types
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 '''
+IMPORTED = frozenset({"torch", "F", "nn"})
 
 
 @dataclass
@@ -53,11 +54,13 @@ def identifier(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def class_name(net_name: str) -> str:
-    """The generated class's name: the net's name as a capitalised identifier, else "CaffeNet"."""
+def class_name(net_name: str, helpers: Iterable[Helper]) -> str:
+    """The generated class's name: the net's name as a capitalised identifier, else "CaffeNet" (also
+    when it would rebind a helper class or an imported name the file uses)."""
     name = re.sub(r"\W", "", net_name.encode("ascii", "ignore").decode("ascii"))
     name = name[:1].upper() + name[1:] if name else ""
-    return name if name.isidentifier() and not keyword.iskeyword(name) and name != "Fire" else "CaffeNet"
+    taken: Collection[str] = IMPORTED | {helper.name for helper in helpers}
+    return name if name.isidentifier() and not keyword.iskeyword(name) and name not in taken else "CaffeNet"
 
 
 def module_source(title: str, helpers: Iterable[Helper], class_source: str) -> str:
