@@ -29,3 +29,13 @@ def test_two_fires_then_relu() -> None:
                                               "fire3/concat": (1, 8, 5, 5), "y": (1, 8, 5, 5)})
     emitted = check(graph, lambda x: np.maximum(torch_fire(second, torch_fire(first, x)), 0), rtol=1e-4, atol=1e-4)
     assert emitted.kinds() == ["Fire", "Fire", "ReLU"]
+
+
+def test_parts_without_bias_get_zero_biases() -> None:
+    # A Fire whose convolutions have no bias (Caffe's bias_term: false) still has torchvision's keys.
+    fire = fire_node(bias=False)
+    graph = graph_of(fire, {"x": (2, 4, 6, 5), "fire2/concat": (2, 8, 6, 5)})
+    emitted = check(graph, lambda x: torch_fire(fire, x), rtol=1e-4, atol=1e-4)
+    assert emitted.shapes()["layers.fire2.expand3x3.bias"] == (5,)
+    assert all(not emitted.export.state_dict[f"layers.fire2.{part}.bias"].any()
+               for part in ("squeeze", "expand1x1", "expand3x3"))

@@ -1,7 +1,9 @@
 """Fire -> the Fire helper, torchvision's Fire: attributes squeeze, expand1x1, expand3x3 (each a
-Conv2d followed by its ReLU), so its state_dict keys are torchvision's."""
+Conv2d followed by its ReLU), so its state_dict keys are torchvision's. Its convolutions always have
+a bias, as torchvision's do: a part without one gets zeros."""
 
-from converter.emit.torch.ops._common import conv_params
+import numpy as np
+
 from converter.emit.torch.registry import Built, Helper, converts
 from converter.ir import Fire, Graph
 
@@ -29,6 +31,7 @@ class Fire(nn.Module):
 def fire(node: Fire, graph: Graph) -> Built:
     params = {}
     for part, conv in (("squeeze", node.squeeze), ("expand1x1", node.expand1x1), ("expand3x3", node.expand3x3)):
-        params.update({f"{part}.{k}": v for k, v in conv_params(conv).items()})
+        params[f"{part}.weight"] = conv.weight
+        params[f"{part}.bias"] = conv.bias if conv.bias is not None else np.zeros(conv.out_channels, np.float32)
     cin = node.squeeze.weight.shape[1]
     return Built(f"Fire({cin}, {node.s1x1}, {node.e1x1}, {node.e3x3})", (FIRE,), params)
