@@ -1,4 +1,5 @@
-"""Slice -> the Split helper (torch.split into the IR's sizes along `axis`)."""
+"""Slice -> the Split helper (torch.split into the IR's sizes along `axis`). A Slice into one part
+(Caffe allows a single top) is the identity: a module returning one tensor, not a 1-tuple."""
 
 from converter.emit.torch.registry import Built, Helper, converts
 from converter.ir import Graph, Slice
@@ -16,4 +17,6 @@ class Split(nn.Module):
 
 @converts(Slice)
 def slice_(node: Slice, graph: Graph) -> Built:
+    if len(node.outputs) == 1:
+        return Built("nn.Identity()")
     return Built(f"Split({list(node.sizes)}, {node.axis})", (SPLIT,))
