@@ -71,6 +71,15 @@ def test_max_window_of_padding_only() -> None:
     assert emitted.kinds() == ["CaffePool"]
 
 
+def test_average_window_with_nothing_to_count_is_refused() -> None:
+    # As the ONNX emitter does: the 3rd window holds only extra cells, which are never counted.
+    from converter.emit.torch import emit_torch
+
+    _, graph = pool_graph("avg", (4, 4), (2, 2), (2, 2), (0, 0), (2, 2))
+    with pytest.raises(ValueError, match="pool1: .*nothing to average"):
+        emit_torch(graph)
+
+
 @pytest.mark.parametrize("kind", ["max", "avg"])
 def test_global(kind: str) -> None:
     emitted = check(*global_pool_graph(kind))
