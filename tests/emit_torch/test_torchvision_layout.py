@@ -101,6 +101,7 @@ def test_modules_are_torchvisions(squeezenet) -> None:
     padded = version == "1_0"
     assert final.padding == ((1, 1) if padded else (0, 0))
     assert any("pads by (1, 1)" in note for note in export.notes) == padded
+    assert any("flattens to N x classes" in note for note in export.notes)
 
 
 def torchvision_forward(state: dict[str, torch.Tensor], version: str, x: torch.Tensor,

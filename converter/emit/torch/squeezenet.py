@@ -32,7 +32,8 @@ def is_squeezenet(graph: Graph) -> bool:
 
 
 def _notes(final_conv: Conv, softmax: bool) -> list[str]:
-    notes = ["state_dict keys follow torchvision's SqueezeNet (features.N..., classifier.1)"]
+    notes = ["state_dict keys follow torchvision's SqueezeNet (features.N..., classifier.1)",
+             "the module returns Caffe's N x classes x 1 x 1; torchvision's SqueezeNet flattens to N x classes"]
     if final_conv.pad != (0, 0):
         notes.append(f"the final convolution pads by {final_conv.pad}, torchvision's has no padding: its keys "
                      "load into torchvision's SqueezeNet, but that class would compute different outputs "
