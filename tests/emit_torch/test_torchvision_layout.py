@@ -26,6 +26,9 @@ import torch
 import torch.nn.functional as F
 
 from conftest import golden_case
+from converter.ir import Conv, Pool, Relu
+from emit_common import fire_node, graph_of, rand, torch_fire
+from emit_torch.helpers import check
 
 POOL = "pool"
 TORCHVISION_FEATURES = {
@@ -144,3 +147,33 @@ def test_a_torchvision_checkpoint_loads_and_computes_torchvisions_function(squee
     np.testing.assert_allclose(logits.flatten(1).numpy(), expected.numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(probabilities.flatten(1).numpy(), torch.softmax(expected, 1).numpy(), atol=1e-6)
     assert np.allclose(expected.numpy(), unpadded.numpy(), rtol=1e-4, atol=1e-5) == (version == "1_1")
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.5])
+def test_a_small_squeezenet_shaped_graph_follows_the_graph_not_torchvision(slope: float) -> None:
+    # Conv, ReLU, MaxPool, Fire, Conv, ReLU, global AvgPool: torchvision's layout, but every module
+    # computes what its node says (here a leaky final ReLU, which torchvision's class has not).
+    fire = fire_node(cin=4, s1=2, e1=3, e3=3)
+    fire.inputs = ["p1"]
+    w1, b1, w10, b10 = rand((4, 3, 3, 3), 1), rand((4,), 2), rand((5, 6, 1, 1), 3), rand((5,), 4) - 3
+    nodes = [Conv(name="conv1", inputs=["data"], outputs=["c1"], weight=w1, bias=b1),
+             Relu(name="relu1", inputs=["c1"], outputs=["r1"]),
+             Pool(name="pool1", inputs=["r1"], outputs=["p1"], kind="max", kernel=(3, 3), stride=(2, 2),
+                  extra_end=(1, 1)),
+             fire,
+             Conv(name="conv10", inputs=["fire2/concat"], outputs=["c10"], weight=w10, bias=b10),
+             Relu(name="relu10", inputs=["c10"], outputs=["r10"], negative_slope=slope),
+             Pool(name="pool10", inputs=["r10"], outputs=["out"], kind="avg", kernel=(0, 0), stride=(1, 1),
+                  global_pool=True)]
+    shapes = {"data": (1, 3, 9, 9), "c1": (1, 4, 7, 7), "r1": (1, 4, 7, 7), "p1": (1, 4, 3, 3),
+              "fire2/concat": (1, 6, 3, 3), "c10": (1, 5, 3, 3), "r10": (1, 5, 3, 3), "out": (1, 5, 1, 1)}
+
+    def expected(x: np.ndarray) -> np.ndarray:
+        t = F.relu(F.conv2d(torch.from_numpy(x), torch.from_numpy(w1), torch.from_numpy(b1)))
+        t = torch.from_numpy(torch_fire(fire, F.max_pool2d(t, 3, 2, ceil_mode=True).numpy()))
+        t = F.leaky_relu(F.conv2d(t, torch.from_numpy(w10), torch.from_numpy(b10)), slope)
+        return t.mean(dim=(2, 3), keepdim=True).numpy()
+
+    emitted = check(graph_of(nodes, shapes), expected, rtol=1e-4, atol=1e-5)
+    assert set(emitted.shapes()) >= {"features.0.weight", "features.3.squeeze.weight", "classifier.1.weight"}
+    assert type(emitted.module.classifier[2]).__name__ == ("LeakyReLU" if slope else "ReLU")

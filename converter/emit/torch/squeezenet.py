@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from converter.emit.torch.registry import Built, Helper, build
+from converter.emit.torch.registry import Helper, build
 from converter.emit.torch.writer import TorchExport, class_name, module_source
 from converter.ir import Conv, Fire, Graph, Pool, Relu, Softmax
 
@@ -60,7 +60,7 @@ def torchvision_layout(graph: Graph) -> TorchExport:
         state.update({f"features.{i}.{k}": v for k, v in built.params.items()})
         taps[f"features.{i}"] = node.outputs[0]
     final_conv = classifier[0]
-    final: Built = build(final_conv, graph)
+    final, relu, pool = (build(node, graph) for node in classifier)
     state.update({f"classifier.1.{k}": v for k, v in final.params.items()})
     taps.update({"classifier.1": classifier[0].outputs[0], "classifier.2": classifier[1].outputs[0],
                  "classifier.3": classifier[2].outputs[0]})
@@ -78,8 +78,8 @@ class {name}(nn.Module):
         self.classifier = nn.Sequential(
             nn.Dropout(p=0.5),
             {final.code},
-            nn.ReLU(),
-            nn.AdaptiveAvgPool2d((1, 1)),
+            {relu.code},
+            {pool.code},
         ){softmax_init}
 
     def forward(self, x):
