@@ -37,8 +37,8 @@ def _notes(final_conv: Conv, softmax: bool) -> list[str]:
     if final_conv.pad != (0, 0):
         notes.append(f"the final convolution pads by {final_conv.pad}, torchvision's has no padding: its keys "
                      "load into torchvision's SqueezeNet, but that class would compute different outputs "
-                     "(the padded border "
-                     "cells become relu(bias) and enter the global average); use the generated module")
+                     "(the padded border cells become relu(bias) and enter the global average); "
+                     "use the generated module")
     if softmax:
         notes.append("the Caffe net ends in a softmax, which torchvision's SqueezeNet leaves out (it returns logits)")
     return notes
@@ -60,7 +60,8 @@ def torchvision_layout(graph: Graph) -> TorchExport:
         state.update({f"features.{i}.{k}": v for k, v in built.params.items()})
         taps[f"features.{i}"] = node.outputs[0]
     final_conv = classifier[0]
-    final, relu, pool = (build(node, graph) for node in classifier)
+    final, relu, pool = classified = [build(node, graph) for node in classifier]
+    helpers.extend(helper for built in classified for helper in built.helpers)
     state.update({f"classifier.1.{k}": v for k, v in final.params.items()})
     taps.update({"classifier.1": classifier[0].outputs[0], "classifier.2": classifier[1].outputs[0],
                  "classifier.3": classifier[2].outputs[0]})
