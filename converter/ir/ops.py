@@ -69,8 +69,9 @@ class Pool(Node):
 
     The input is padded by `pad` on each side, then by `extra_end` more cells at the bottom/right so
     that floor rounding gives the output size (this is how ceil-rounded outputs are expressed).
-    Max ignores all padding. Average sums over the window and divides by the number of cells that
-    lie inside the input or the `pad` border: `extra_end` cells are never counted.
+    Max ignores all padding; a window holding no input cell gives -FLT_MAX (the float32 minimum),
+    not -inf. Average sums over the window and divides by the number of cells that lie inside the
+    input or the `pad` border: `extra_end` cells are never counted.
     `global_pool` means one window covering the whole plane (kernel, pad, extra ignored).
     """
 

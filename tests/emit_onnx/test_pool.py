@@ -16,7 +16,8 @@ Pair = tuple[int, int]
 
 def pool_loop(x: np.ndarray, kind: str, kernel: Pair, stride: Pair, pad: Pair, extra: Pair) -> np.ndarray:
     """The IR docstring: windows over the input padded by `pad` each side and `extra` at the end,
-    floor-rounded; max over input cells only; average = input sum / cells inside input or `pad` border."""
+    floor-rounded; max over input cells only (-FLT_MAX when there are none); average = input sum /
+    cells inside input or `pad` border."""
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw), (eh, ew) = kernel, stride, pad, extra
     oh, ow = (h + 2 * ph + eh - kh) // sh + 1, (w + 2 * pw + ew - kw) // sw + 1
@@ -31,7 +32,7 @@ def pool_loop(x: np.ndarray, kind: str, kernel: Pair, stride: Pair, pad: Pair, e
                     if 0 <= a < h and 0 <= b < w:
                         values.append(x[:, :, a, b].astype(np.float64))
             if kind == "max":
-                y[:, :, i, j] = np.max(values, axis=0) if values else -np.inf
+                y[:, :, i, j] = np.max(values, axis=0) if values else np.finfo(np.float32).min
             else:
                 y[:, :, i, j] = np.sum(values, axis=0) / counted
     return y
@@ -108,10 +109,13 @@ def test_extra_beyond_the_last_window_is_harmless(kind: str) -> None:
 
 
 def test_max_window_of_padding_only_uses_explicit_pad() -> None:
-    # The 3rd window lies wholly in the extra cells: an end pad >= kernel needs a -inf Pad first.
+    # The 3rd window lies wholly in the extra cells: an end pad >= kernel needs a Pad first, and that
+    # window gives -FLT_MAX (Caffe's initial maximum), not -inf.
     _, graph = pool_graph("max", (4, 4), (2, 2), (2, 2), (0, 0), (2, 2))
     model = check(graph, lambda x: pool_loop(x, "max", (2, 2), (2, 2), (0, 0), (2, 2)))
     assert ops(model) == ["Pad", "MaxPool"]
+    y = run(model, {"data": rand((1, 3, 4, 4))})["pool1/out"]
+    assert (y[0, :, 2, :] == np.finfo(np.float32).min).all() and np.isfinite(y).all()
 
 
 def test_average_window_with_nothing_to_count_is_refused() -> None:

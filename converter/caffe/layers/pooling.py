@@ -5,8 +5,9 @@ Caffe's rules (pooling_layer.cpp):
 - `global_pooling`: the kernel is the whole input; pad must be 0 and stride 1.
 - Output size rounds up (`round_mode` CEIL, the default) or down (FLOOR):
   `out = ceil((in + 2*pad - kernel) / stride) + 1`; then, if either pad is nonzero, each axis whose
-  last window would start at or past `in + pad` loses that window.
-- MAX ignores padding (a window lying wholly outside the image gives -FLT_MAX).
+  last window would start at or past `in + pad` loses that window. A kernel larger than the padded
+  input is allowed as long as this gives an output (stride 2: ceil(-1 / 2) + 1 = 1 window).
+- MAX ignores padding (a window lying wholly outside the image gives -FLT_MAX, Caffe's initial value).
 - AVE sums the window clipped to the image and divides by the window clipped to `[-pad, in + pad)`,
   so padding counts in the divisor but the round-up overhang does not.
 - Padding is only allowed for MAX and AVE and must be smaller than the kernel. STOCHASTIC pooling is
@@ -70,10 +71,9 @@ def geometry(layer: CaffeLayer, bottoms: list[Shape]) -> PoolGeometry:
         raise fail(layer, f"pad {list(pad)} must be smaller than the kernel {list(kernel)}")
     out = []
     for axis, size in enumerate((h, w)):
+        # A kernel larger than the padded input still gives one window when the stride rounds the
+        # negative span up to 0 (ceil(-1 / 2) = 0), as Caffe's float ceil does.
         span = size + 2 * pad[axis] - kernel[axis]
-        if span < 0:
-            raise fail(layer, f"kernel {kernel[axis]} exceeds the padded input size {size + 2 * pad[axis]} "
-                              f"along {'HW'[axis]}")
         rounded = math.floor(span / stride[axis]) if p.round_mode == caffe_pb2.PoolingParameter.FLOOR \
             else -(-span // stride[axis])
         out.append(rounded + 1)
@@ -82,6 +82,10 @@ def geometry(layer: CaffeLayer, bottoms: list[Shape]) -> PoolGeometry:
         for axis, size in enumerate((h, w)):
             if (out[axis] - 1) * stride[axis] >= size + pad[axis]:
                 out[axis] -= 1
+    for axis, size in enumerate((h, w)):
+        if out[axis] <= 0:
+            raise fail(layer, f"kernel {kernel[axis]} exceeds the padded input size {size + 2 * pad[axis]} "
+                              f"along {'HW'[axis]}: no output")
     return PoolGeometry(p.pool, kernel, stride, pad, (out[0], out[1]))
 
 

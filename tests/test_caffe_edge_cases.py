@@ -1,0 +1,77 @@
+"""Caffe's edge cases through the whole conversion: tiny nets written here, converted, and the ONNX
+model (and the reference executor) compared with values worked out by hand from Caffe's source."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from converter import pipeline
+from converter.caffe.caffemodel import write_caffemodel
+from converter.caffe.prototxt import parse_prototxt
+from converter.errors import ModelError
+
+FLT_MAX = float(np.finfo(np.float32).max)
+
+
+def convert(folder: Path, body: str, shape: Sequence[int],
+            blobs: Mapping[str, Sequence[np.ndarray]] | None = None) -> pipeline.Conversion:
+    """A net of an Input `data` of `shape` and the layers in `body`, with `blobs` by layer name."""
+    dims = " ".join(f"dim: {d}" for d in shape)
+    prototxt = folder / "net.prototxt"
+    prototxt.write_text(f'name: "edge"\nlayer {{ name: "data" type: "Input" top: "data" '
+                        f"input_param {{ shape {{ {dims} }} }} }}\n{body}\n")
+    weights = None
+    if blobs is not None:
+        weights = folder / "net.caffemodel"
+        write_caffemodel(weights, parse_prototxt(prototxt), blobs)
+    return pipeline.convert(prototxt, weights)
+
+
+def run_onnx(conversion: pipeline.Conversion, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Every net output from ONNX Runtime, after checking the reference executor agrees with it."""
+    import onnxruntime as ort
+
+    report = pipeline.run_verification(conversion, backends=("onnxruntime",), inputs={"data": x})
+    assert report.passed, report.first_failure
+    pipeline.emit(conversion, formats=("onnx",))
+    session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+    outputs = conversion.graph.outputs
+    return dict(zip(outputs, session.run(outputs, {"data": x}), strict=True))
+
+
+# ------------------------------------------------------------------------------------------ Pooling
+
+
+@pytest.mark.parametrize("method", ["MAX", "AVE"])
+def test_pooling_kernel_larger_than_the_input(tmp_path: Path, method: str) -> None:
+    # ceil((2 - 3) / 2) + 1 = 1 window, clipped to the 2x2 image; AVE divides by 2 * 2.
+    conversion = convert(tmp_path, f'layer {{ name: "pool" type: "Pooling" bottom: "data" top: "pool" '
+                                   f"pooling_param {{ pool: {method} kernel_size: 3 stride: 2 }} }}", (1, 2, 2, 2))
+    x = np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)
+    (y,) = run_onnx(conversion, x).values()
+    expected = [3, 7] if method == "MAX" else [6 / 4, 22 / 4]
+    np.testing.assert_allclose(y.reshape(-1), expected, rtol=1e-6)
+
+
+def test_max_pooling_window_past_the_input_gives_minus_flt_max(tmp_path: Path) -> None:
+    # kernel 1 stride 2 on 4 rows: ceil(3 / 2) + 1 = 3 windows, the last starting at row 4, past the
+    # image; Caffe's maximum stays at its initial -FLT_MAX there.
+    conversion = convert(tmp_path, 'layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" '
+                                   "pooling_param { pool: MAX kernel_size: 1 stride: 2 } }", (1, 1, 4, 4))
+    x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    (y,) = run_onnx(conversion, x).values()
+    expected = np.full((3, 3), -FLT_MAX, np.float32)
+    expected[:2, :2] = [[0, 2], [8, 10]]
+    np.testing.assert_array_equal(y[0, 0], expected)
+
+
+def test_average_pooling_window_past_the_input_is_refused(tmp_path: Path) -> None:
+    # The same geometry for AVE: Caffe divides an empty sum by min(4 + 1, 4) - 4 = 0, giving NaN.
+    with pytest.raises(ModelError, match="AVE window .* past the input"):
+        convert(tmp_path, 'layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" '
+                          "pooling_param { pool: AVE kernel_size: 1 stride: 2 } }", (1, 1, 4, 4))
+
