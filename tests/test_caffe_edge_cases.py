@@ -75,3 +75,22 @@ def test_average_pooling_window_past_the_input_is_refused(tmp_path: Path) -> Non
         convert(tmp_path, 'layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" '
                           "pooling_param { pool: AVE kernel_size: 1 stride: 2 } }", (1, 1, 4, 4))
 
+
+
+# ---------------------------------------------------------------------------------- Eltwise, Log
+
+
+def test_eltwise_max_ignores_its_coefficients(tmp_path: Path) -> None:
+    # max(x, -x) = |x| whatever the coefficients: Caffe only refuses them for PROD.
+    conversion = convert(tmp_path, 'layer { name: "neg" type: "Power" bottom: "data" top: "neg" '
+                                   "power_param { scale: -1 } } "
+                                   'layer { name: "max" type: "Eltwise" bottom: "data" bottom: "neg" top: "max" '
+                                   "eltwise_param { operation: MAX coeff: 3 coeff: 5 } }", (2, 3))
+    x = np.array([[1, -2, 3], [-4, 5, -6]], np.float32)
+    (y,) = run_onnx(conversion, x).values()
+    np.testing.assert_array_equal(y, np.abs(x))
+
+
+def test_log_base_one_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="layer 'log'.*base 1"):
+        convert(tmp_path, 'layer { name: "log" type: "Log" bottom: "data" top: "log" log_param { base: 1 } }', (2, 3))

@@ -1,7 +1,7 @@
 """Eltwise: combine two or more same-shaped bottoms element by element.
 
 SUM (default): sum of coeff_i * x_i, one `coeff` per bottom or none (all 1). PROD: the product;
-coefficients are not allowed. MAX: the element-wise maximum.
+coefficients are not allowed. MAX: the element-wise maximum (coefficients allowed and ignored).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
     p = layer.param.eltwise_param
     if p.coeff and len(p.coeff) != len(bottoms):
         raise fail(layer, f"Eltwise takes one coefficient per bottom: {len(p.coeff)} for {len(bottoms)} bottoms")
-    if p.coeff and p.operation != Op.SUM:
+    # Caffe refuses coefficients only for PROD; MAX accepts and ignores them.
+    if p.coeff and p.operation == Op.PROD:
         raise fail(layer, "Eltwise only takes coefficients for summation")
     if any(shape != bottoms[0] for shape in bottoms):
         raise fail(layer, f"all bottoms must have the same shape, got {[list(s) for s in bottoms]}")
