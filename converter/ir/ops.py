@@ -121,7 +121,8 @@ class Abs(Node):
 
 @dataclass(kw_only=True)
 class Power(Node):
-    """y = (shift + scale * x) ** power."""
+    """y = (shift + scale * x) ** power, except that when power or scale is 0 the output is the
+    constant 1 (power 0) or shift ** power, whatever x holds (even inf or NaN)."""
 
     power: float = 1.0
     scale: float = 1.0
@@ -130,7 +131,11 @@ class Power(Node):
 
 @dataclass(kw_only=True)
 class Exp(Node):
-    """y = base ** (shift + scale * x); base None means e."""
+    """y = base ** (shift + scale * x); base None means e.
+
+    Computed as exp(ln(base) * scale * x) * base ** shift, in that order (so the exponential
+    overflows exactly where the source framework's does).
+    """
 
     base: float | None = None
     scale: float = 1.0
