@@ -94,3 +94,46 @@ def test_eltwise_max_ignores_its_coefficients(tmp_path: Path) -> None:
 def test_log_base_one_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="layer 'log'.*base 1"):
         convert(tmp_path, 'layer { name: "log" type: "Log" bottom: "data" top: "log" log_param { base: 1 } }', (2, 3))
+
+
+# -------------------------------------------------------------------------------- Convolution
+
+
+MULTI_BOTTOM = ('layer { name: "double" type: "Power" bottom: "data" top: "double" power_param { scale: 2 } } '
+                'layer { name: "conv" type: "{kind}" bottom: "data" bottom: "double" top: "once" top: "twice" '
+                "convolution_param { num_output: 2 kernel_size: 1 } }")
+
+
+@pytest.mark.parametrize("kind", ["Convolution", "Deconvolution"])
+def test_several_bottoms_share_the_weights(tmp_path: Path, kind: str) -> None:
+    # A 1x1 (de)convolution is a per-pixel matrix product: y[o] = sum_c W[o, c] x[c] + b[o] (Deconvolution
+    # stores W as (in, out)); each bottom gets its own top from the same weights.
+    weight = np.array([[1, 2, 3], [-1, 0, 0.5]], np.float32)
+    bias = np.array([10, -10], np.float32)
+    blob = weight.reshape(2, 3, 1, 1) if kind == "Convolution" else weight.T.reshape(3, 2, 1, 1)
+    conversion = convert(tmp_path, MULTI_BOTTOM.replace("{kind}", kind), (2, 3, 2, 2), {"conv": [blob, bias]})
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 3, 2, 2)).astype(np.float32)
+    outputs = run_onnx(conversion, x)
+    for top, factor in (("once", 1), ("twice", 2)):
+        expected = np.einsum("oc,nchw->nohw", weight, factor * x) + bias.reshape(1, 2, 1, 1)
+        np.testing.assert_allclose(outputs[top], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_batchnorm_folding_leaves_a_shared_convolution_alone(tmp_path: Path) -> None:
+    body = MULTI_BOTTOM.replace("{kind}", "Convolution") + (
+        ' layer { name: "bn" type: "BatchNorm" bottom: "once" top: "once" }')
+    weight = np.ones((2, 3, 1, 1), np.float32)
+    blobs = {"conv": [weight, np.zeros(2, np.float32)],
+             "bn": [np.array([1, 2], np.float32), np.array([4, 9], np.float32), np.array([1], np.float32)]}
+    dims = "dim: 1 dim: 3 dim: 1 dim: 1"
+    prototxt = tmp_path / "net.prototxt"
+    prototxt.write_text(f'layer {{ name: "data" type: "Input" top: "data" input_param {{ shape {{ {dims} }} }} }}\n'
+                        + body)
+    write_caffemodel(tmp_path / "w.caffemodel", parse_prototxt(prototxt), blobs)
+    conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel", fold_batchnorm=True)
+    x = np.array([1, 2, 3], np.float32).reshape(1, 3, 1, 1)
+    outputs = run_onnx(conversion, x)
+    # conv: 6 per channel for `once`, 12 for `twice`; BatchNorm on `once` only: (6 - mean) / sqrt(var + 1e-5).
+    np.testing.assert_allclose(outputs["once"].ravel(), [(6 - 1) / np.sqrt(4 + 1e-5), (6 - 2) / np.sqrt(9 + 1e-5)],
+                               rtol=1e-6)
+    np.testing.assert_allclose(outputs["twice"].ravel(), [12, 12], rtol=1e-6)

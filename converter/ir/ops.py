@@ -26,6 +26,8 @@ class Conv(Node):
     """2-D cross-correlation: weight (out, in/group, kh, kw), optional bias (out,).
 
     The input is zero padded by `pad` on each side; output size floor((in+2p-d(k-1)-1)/s)+1.
+    With several inputs (all of one shape), each is convolved with the same weights into the
+    output at its position.
     """
 
     weight: np.ndarray
@@ -48,7 +50,7 @@ class Conv(Node):
 class ConvTranspose(Node):
     """Transposed convolution: weight (in, out/group, kh, kw), optional bias (out,).
 
-    Output size (in-1)*s - 2p + d(k-1) + 1.
+    Output size (in-1)*s - 2p + d(k-1) + 1. Several inputs: as for Conv, one output each.
     """
 
     weight: np.ndarray
