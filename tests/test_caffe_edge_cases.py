@@ -137,3 +137,39 @@ def test_batchnorm_folding_leaves_a_shared_convolution_alone(tmp_path: Path) -> 
     np.testing.assert_allclose(outputs["once"].ravel(), [(6 - 1) / np.sqrt(4 + 1e-5), (6 - 2) / np.sqrt(9 + 1e-5)],
                                rtol=1e-6)
     np.testing.assert_allclose(outputs["twice"].ravel(), [12, 12], rtol=1e-6)
+
+
+# ------------------------------------------------------------------ Scalar blobs, blobless layers
+
+
+def test_scalar_operands_through_make_weights(tmp_path: Path) -> None:
+    # Shared PReLU slope and Scale/Bias with num_axes 0 hold 0-axis blobs: make-weights must write
+    # them as such, and the reader take them back. y = ((x * s + b) + c), then PReLU with slope a.
+    from converter.caffe.synthetic import write_synthetic_weights
+
+    body = ('layer { name: "scale" type: "Scale" bottom: "data" top: "s" scale_param { num_axes: 0 bias_term: true } } '
+            'layer { name: "bias" type: "Bias" bottom: "s" top: "b" bias_param { num_axes: 0 } } '
+            'layer { name: "prelu" type: "PReLU" bottom: "b" top: "p" prelu_param { channel_shared: true } }')
+    prototxt = tmp_path / "net.prototxt"
+    prototxt.write_text('layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 } } }\n'
+                        + body)
+    write_synthetic_weights(prototxt, tmp_path / "w.caffemodel")
+    conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel")
+    blobs = {layer.name: layer.blobs for layer in conversion.net.layers}
+    assert [b.shape for b in blobs["scale"] + blobs["bias"] + blobs["prelu"]] == [(), (), (), ()]
+    (s, b), (c,), (a,) = blobs["scale"], blobs["bias"], blobs["prelu"]
+    x = np.array([[-3, -1, 0], [1, 2, 5]], np.float32)
+    (y,) = run_onnx(conversion, x).values()
+    z = x * s + b + c
+    np.testing.assert_allclose(y, np.where(z > 0, z, a * z), rtol=1e-6)
+
+
+def test_net_whose_only_parametric_layers_have_no_blobs(tmp_path: Path) -> None:
+    # A two-bottom Bias takes its addend from bottom[1] and holds no blob: no caffemodel is needed,
+    # and an empty one is not "the caffemodel of another net".
+    body = ('layer { name: "half" type: "Power" bottom: "data" top: "half" power_param { scale: 0.5 } } '
+            'layer { name: "add" type: "Bias" bottom: "data" bottom: "half" top: "sum" bias_param { axis: 0 } }')
+    x = np.array([[2, -4, 6]], np.float32)
+    for blobs in (None, {}):
+        (y,) = run_onnx(convert(tmp_path, body, (1, 3), blobs), x).values()
+        np.testing.assert_allclose(y, 1.5 * x)

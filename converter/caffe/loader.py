@@ -178,18 +178,19 @@ def _fit_blob(raw_shape: Shape, legacy: bool, data: np.ndarray, expected: Shape)
     return None
 
 
+def _expected_blobs(layer: CaffeLayer) -> list[Shape]:
+    blob_shapes = LAYER_TYPES[layer.type].blob_shapes
+    return [] if blob_shapes is None else [tuple(s) for s in blob_shapes(layer, layer.bottom_shapes)]
+
+
 def attach_weights(net: CaffeNet, weights: Mapping[str, RawLayer], origin: str) -> None:
-    wanted = [layer for layer in net.layers if LAYER_TYPES[layer.type].blob_shapes is not None]
-    if wanted and not any(layer.name in weights for layer in wanted):
+    # Layers that hold blobs; a two-bottom Scale without bias or a two-bottom Bias has none.
+    wanted = [(layer, expected) for layer in net.layers if (expected := _expected_blobs(layer))]
+    if wanted and not any(layer.name in weights for layer, _ in wanted):
         raise WeightsError(f"{origin} has no weights for any layer of this net (it holds "
                            f"{', '.join(list(weights)[:6]) or 'no layers with weights'}...): "
                            "is it the caffemodel of another net?")
-    for layer in wanted:
-        blob_shapes = LAYER_TYPES[layer.type].blob_shapes
-        assert blob_shapes is not None
-        expected = [tuple(s) for s in blob_shapes(layer, layer.bottom_shapes)]
-        if not expected:
-            continue
+    for layer, expected in wanted:
         raw = weights.get(layer.name)
         if raw is None:
             raise WeightsError(f"{origin} holds no weights for this layer", layer=layer.name)
