@@ -159,3 +159,56 @@ def test_python_layer_with_bottoms_is_not_a_data_layer() -> None:
     with pytest.raises(UnsupportedLayersError) as error:
         net_of(text, {"data": (1, 4)})
     assert error.value.unsupported == {"Python": ["proposal"]}
+
+
+# ------------------------------------------------------------------------------------------ in place
+
+
+SQUARE_INPUT = ('layer { name: "data" type: "Input" top: "data" '
+                "input_param { shape { dim: 1 dim: 2 dim: 5 dim: 5 } } }\n")
+
+
+@pytest.mark.parametrize("layer", [
+    'type: "ReLU"', 'type: "Sigmoid"', 'type: "Dropout"', 'type: "Power" power_param { power: 2 }',
+    'type: "Softmax"', 'type: "BatchNorm"', 'type: "Scale"', 'type: "PReLU"',
+])
+def test_element_wise_layers_run_in_place(layer: str) -> None:
+    net = net_of(SQUARE_INPUT + f'layer {{ name: "x" bottom: "data" top: "data" {layer} }}')
+    assert net.layers[0].in_place
+
+
+@pytest.mark.parametrize("layer", [
+    'type: "Convolution" convolution_param { num_output: 2 kernel_size: 1 }',
+    'type: "Pooling" pooling_param { kernel_size: 1 }',
+    'type: "LRN" lrn_param { local_size: 1 }',
+    'type: "InnerProduct" inner_product_param { num_output: 2 }',
+])
+def test_layers_that_overwrite_their_input_are_refused_in_place(layer: str) -> None:
+    # E.g. pooling_layer.cpp fills the top with -FLT_MAX before reading the bottom: in place, the bottom
+    # is gone before it is read. Caffe runs such a net without complaint and computes garbage.
+    with pytest.raises(ModelError, match="layer 'x'.* in place .*give the top its own name"):
+        net_of(SQUARE_INPUT + f'layer {{ name: "x" bottom: "data" top: "data" {layer} }}')
+
+
+@pytest.mark.parametrize(("operation", "allowed"), [("SUM", False), ("MAX", False), ("PROD", True)])
+def test_eltwise_in_place_only_for_prod(operation: str, allowed: bool) -> None:
+    # eltwise_layer.cpp: SUM sets the top to 0 and MAX to -FLT_MAX before reading bottom[0]; PROD
+    # multiplies element by element, which is safe in place.
+    text = (SQUARE_INPUT + 'layer { name: "copy" type: "Power" bottom: "data" top: "a" } '
+            f'layer {{ name: "x" type: "Eltwise" bottom: "a" bottom: "data" top: "a" '
+            f"eltwise_param {{ operation: {operation} }} }}")
+    if allowed:
+        assert net_of(text).layers[1].in_place
+    else:
+        with pytest.raises(ModelError, match=f"layer 'x'.*{operation} in place"):
+            net_of(text)
+
+
+def test_a_top_reusing_another_bottoms_name_is_not_in_place() -> None:
+    # net.cpp AppendTop: only top i == bottom i is in place; otherwise the name is "produced by
+    # multiple sources".
+    text = (SQUARE_INPUT + 'layer { name: "copy" type: "Power" bottom: "data" top: "a" } '
+            'layer { name: "x" type: "Eltwise" bottom: "a" bottom: "data" top: "data" '
+            "eltwise_param { operation: PROD } }")
+    with pytest.raises(ModelError, match="layer 'x'.*top 'data' is already produced by the net input"):
+        net_of(text)

@@ -163,16 +163,25 @@ def _infer_shapes(layers: list[CaffeLayer], inputs: Mapping[str, Shape]) -> None
             near = difflib.get_close_matches(bottom, list(shapes), n=1)
             hint = f"; did you mean '{near[0]}'?" if near else ""
             raise ModelError(f"bottom '{bottom}' is not produced by any earlier layer{hint}", layer=layer.name)
-        for top in layer.tops:
-            if top in shapes and top not in layer.bottoms:
+        # Caffe runs a layer in place only where top i is bottom i; any other reuse of a name is
+        # "produced by multiple sources".
+        in_place = [i < len(layer.bottoms) and top == layer.bottoms[i] for i, top in enumerate(layer.tops)]
+        for top, shared in zip(layer.tops, in_place, strict=True):
+            if top in shapes and not shared:
                 by = producer.get(top, "the net input")
                 raise ModelError(f"top '{top}' is already produced by {by}, and this layer does not work "
-                                 "in place", layer=layer.name)
+                                 "in place (Caffe runs a layer in place only when top i is bottom i)",
+                                 layer=layer.name)
         layer.bottom_shapes = [shapes[b] for b in layer.bottoms]
         try:
             top_shapes = LAYER_TYPES[layer.type].output_shapes(layer, layer.bottom_shapes)
         except (IndexError, ValueError, ZeroDivisionError) as error:
             raise ModelError(f"invalid parameters for {layer.type} ({error})", layer=layer.name) from None
+        if any(in_place) and not LAYER_TYPES[layer.type].in_place:
+            top = layer.tops[in_place.index(True)]
+            raise ModelError(f"{layer.type} in place (top '{top}' is also its bottom): Caffe's {layer.type} "
+                             "reshapes or overwrites that blob while still reading it, so its output is not "
+                             "the layer's function; give the top its own name", layer=layer.name)
         if len(top_shapes) != len(layer.tops):
             raise ModelError(f"{layer.type} makes {len(top_shapes)} tops, the layer names "
                              f"{len(layer.tops)}", layer=layer.name)

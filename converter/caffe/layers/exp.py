@@ -33,4 +33,4 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [y.astype(np.float32, copy=False)]
 
 
-register("Exp", output_shapes=output_shapes, forward=forward)
+register("Exp", output_shapes=output_shapes, forward=forward, in_place=True)
