@@ -46,7 +46,8 @@ def geometry(layer: CaffeLayer, bottoms: list[Shape]) -> PoolGeometry:
     if len(bottoms[0]) != 4:
         raise fail(layer, f"input must have 4 axes (num, channels, height, width), got {list(bottoms[0])}")
     if p.pool not in (MAX, AVE):
-        raise fail(layer, "STOCHASTIC pooling is not implemented on Caffe's CPU path (only MAX and AVE)")
+        raise fail(layer, "STOCHASTIC pooling is not converted: Caffe's CPU path does not implement it (its GPU "
+                          "test pass takes sum(x^2) / sum(x) per window); only MAX and AVE are")
     _, _, h, w = bottoms[0]
     has_hw_kernel = p.HasField("kernel_h") or p.HasField("kernel_w")
     if p.global_pooling:
