@@ -129,13 +129,17 @@ def test_train_val_converts_like_its_deploy_form(tmp_path):
     assert_close(actual.reshape(expected.shape), expected, output)
 
 
-def test_opencv_backend_runs_a_train_val_net(tmp_path):
+@pytest.mark.parametrize("path", ["squeezenet_residual/trainval.prototxt",
+                                  "deepscale_squeezenet_v1.0/train_val.prototxt",
+                                  "deepscale_squeezenet_v1.1/train_val.prototxt",
+                                  "deep_compression_squeezenet/SqueezeNet_trainval.prototxt"])
+def test_opencv_backend_runs_a_train_val_net(tmp_path, path):
     """`verify --backend opencv` on a train_val: OpenCV ignores phases and cannot run data or loss
     layers, so it is handed the TEST-phase net (Input layers, then the kept layers)."""
     pytest.importorskip("cv2")
     from converter.caffe.synthetic import write_synthetic_weights
 
-    trainval = SHARED / "reference_models" / "squeezenet_residual" / "trainval.prototxt"
+    trainval = SHARED / "reference_models" / path
     if not trainval.exists():
         pytest.skip(f"{trainval} not found")
     shape = {"data": (1, 3, 227, 227)}
