@@ -173,3 +173,35 @@ def test_net_whose_only_parametric_layers_have_no_blobs(tmp_path: Path) -> None:
     for blobs in (None, {}):
         (y,) = run_onnx(convert(tmp_path, body, (1, 3), blobs), x).values()
         np.testing.assert_allclose(y, 1.5 * x)
+
+
+# -------------------------------------------------------------------------------------- BatchNorm
+
+
+@pytest.mark.parametrize("fold", [False, True], ids=["plain", "folded"])
+def test_batchnorm_scale_factor_zero_zeroes_the_statistics(tmp_path: Path, fold: bool) -> None:
+    # batch_norm_layer.cpp: scale_factor = blobs[2] == 0 ? 0 : 1 / blobs[2]; the stored mean and
+    # variance are multiplied by it, so y = (conv - 0) / sqrt(0 + eps) whatever they hold.
+    body = ('layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
+            "convolution_param { num_output: 2 kernel_size: 1 } } "
+            'layer { name: "bn" type: "BatchNorm" bottom: "conv" top: "conv" batch_norm_param { eps: 0.25 } }')
+    blobs = {"conv": [np.array([[1, 0], [1, 1]], np.float32).reshape(2, 2, 1, 1), np.array([0, 1], np.float32)],
+             "bn": [np.array([5, 7], np.float32), np.array([9, 3], np.float32), np.zeros(1, np.float32)]}
+    dims = "dim: 1 dim: 2 dim: 1 dim: 2"
+    prototxt = tmp_path / "net.prototxt"
+    prototxt.write_text(f'layer {{ name: "data" type: "Input" top: "data" input_param {{ shape {{ {dims} }} }} }}\n'
+                        + body)
+    write_caffemodel(tmp_path / "w.caffemodel", parse_prototxt(prototxt), blobs)
+    conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel", fold_batchnorm=fold)
+    x = np.array([[1, 2], [3, 4]], np.float32).reshape(1, 2, 1, 2)
+    (y,) = run_onnx(conversion, x).values()
+    conv = np.array([[1, 2], [1 + 3 + 1, 2 + 4 + 1]], np.float32)
+    np.testing.assert_allclose(y.reshape(2, 2), conv / np.sqrt(0.25), rtol=1e-6)
+
+
+def test_batchnorm_with_batch_statistics_is_refused(tmp_path: Path) -> None:
+    # use_global_stats: false makes Caffe normalise with each batch's own statistics even at test time.
+    with pytest.raises(ModelError, match="layer 'bn'.*use_global_stats: false"):
+        convert(tmp_path, 'layer { name: "bn" type: "BatchNorm" bottom: "data" top: "bn" '
+                          "batch_norm_param { use_global_stats: false } }", (2, 3),
+                {"bn": [np.zeros(3, np.float32), np.ones(3, np.float32), np.ones(1, np.float32)]})
