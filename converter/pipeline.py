@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,9 @@ def opencv_backend(net: CaffeNet) -> Backend:
 
     OpenCV fuses in-place layers, so only the network outputs are compared. Needs
     opencv-python-headless<5 (OpenCV 5 dropped the importer) and a .caffemodel weights file.
+    OpenCV ignores include/exclude rules and cannot run data or loss layers, so for a train_val
+    net it is given the TEST-phase net instead: Input layers of the given shapes, then the kept
+    layers as the file defines them.
     """
 
     def run(graph: Graph, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -123,13 +127,18 @@ def opencv_backend(net: CaffeNet) -> Backend:
             raise ConverterError("the opencv backend reads .caffemodel weights only")
         blobs = [top for _, top in (graph.tensors[t].sources[-1] for t in graph.outputs)]
         try:
-            cv_net = cv2.dnn.readNetFromCaffe(str(prototxt), str(weights[0]))
+            with tempfile.TemporaryDirectory(prefix="squeeze-convert-") as folder:
+                definition = prototxt
+                if _drops_layers(prototxt, net):
+                    definition = Path(folder) / "test_phase.prototxt"
+                    definition.write_text(_test_phase_prototxt(net))
+                cv_net = cv2.dnn.readNetFromCaffe(str(definition), str(weights[0]))
             for name, value in inputs.items():
                 cv_net.setInput(value, name)
             values = cv_net.forward(blobs)
         except cv2.error as error:
             message = str(error).strip().splitlines()[-1]
-            raise ConverterError(f"OpenCV's Caffe importer could not run {prototxt}: {message}") from None
+            raise ConverterError(f"OpenCV's Caffe importer cannot run this net: {message}") from None
         return {tensor: np.asarray(value).reshape(graph.tensors[tensor].shape)
                 for tensor, value in zip(graph.outputs, values, strict=True)}
 
@@ -167,6 +176,31 @@ def pycaffe_backend(net: CaffeNet) -> Backend:
                 if name in caffe_net.blobs and name not in graph.inputs}
 
     return run
+
+
+def _drops_layers(prototxt: Path, net: CaffeNet) -> bool:
+    """Whether the file holds layers the TEST-phase net leaves out (data, loss, other phases)."""
+    from converter.caffe.prototxt import parse_prototxt
+    from converter.caffe.upgrade import upgrade_net
+
+    kept = {layer.name for layer in net.layers}
+    layers = upgrade_net(parse_prototxt(prototxt)).layer
+    return any(layer.type != "Input" and layer.name not in kept for layer in layers)
+
+
+def _test_phase_prototxt(net: CaffeNet) -> str:
+    from google.protobuf import text_format
+
+    from converter.caffe import caffe_pb2
+
+    proto = caffe_pb2.NetParameter(name=net.name)
+    for name, shape in net.inputs.items():
+        proto.layer.add(name=f"input {name}", type="Input", top=[name]).input_param.shape.add(dim=list(shape))
+    for layer in net.layers:
+        kept = proto.layer.add()
+        kept.CopyFrom(layer.param)
+        del kept.include[:], kept.exclude[:]
+    return text_format.MessageToString(proto)
 
 
 @dataclass

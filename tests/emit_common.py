@@ -66,7 +66,8 @@ def compare_outputs(graph: Graph, run: Runner, oracle: Oracle, *, batches: Seque
 
 def pool_loop(x: np.ndarray, kind: str, kernel: Pair, stride: Pair, pad: Pair, extra: Pair) -> np.ndarray:
     """The IR docstring: windows over the input padded by `pad` each side and `extra` at the end,
-    floor-rounded; max over input cells only; average = input sum / cells inside input or `pad` border."""
+    floor-rounded; max over input cells only (-FLT_MAX when there are none); average = input sum /
+    cells inside input or `pad` border."""
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw), (eh, ew) = kernel, stride, pad, extra
     oh, ow = (h + 2 * ph + eh - kh) // sh + 1, (w + 2 * pw + ew - kw) // sw + 1
@@ -81,7 +82,7 @@ def pool_loop(x: np.ndarray, kind: str, kernel: Pair, stride: Pair, pad: Pair, e
                     if 0 <= a < h and 0 <= b < w:
                         values.append(x[:, :, a, b].astype(np.float64))
             if kind == "max":
-                y[:, :, i, j] = np.max(values, axis=0) if values else -np.inf
+                y[:, :, i, j] = np.max(values, axis=0) if values else np.finfo(np.float32).min
             else:
                 y[:, :, i, j] = np.sum(values, axis=0) / counted
     return y

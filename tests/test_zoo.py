@@ -127,3 +127,38 @@ def test_train_val_converts_like_its_deploy_form(tmp_path):
     session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
     (actual,) = session.run([output], {"data": x})
     assert_close(actual.reshape(expected.shape), expected, output)
+
+
+@pytest.mark.parametrize("path", ["squeezenet_residual/trainval.prototxt",
+                                  "deepscale_squeezenet_v1.0/train_val.prototxt",
+                                  "deepscale_squeezenet_v1.1/train_val.prototxt",
+                                  "deep_compression_squeezenet/SqueezeNet_trainval.prototxt"])
+def test_opencv_backend_runs_a_train_val_net(tmp_path, path):
+    """`verify --backend opencv` on a train_val: OpenCV ignores phases and cannot run data or loss
+    layers, so it is handed the TEST-phase net (Input layers, then the kept layers)."""
+    pytest.importorskip("cv2")
+    from converter.caffe.synthetic import write_synthetic_weights
+
+    trainval = SHARED / "reference_models" / path
+    if not trainval.exists():
+        pytest.skip(f"{trainval} not found")
+    shape = {"data": (1, 3, 227, 227)}
+    write_synthetic_weights(trainval, tmp_path / "w.caffemodel", seed=2, input_shapes=shape)
+    conversion = pipeline.convert(trainval, tmp_path / "w.caffemodel", input_shapes=shape)
+    report = pipeline.run_verification(conversion, backends=("opencv",))
+    assert report.passed, report.first_failure
+    assert [c.backend for c in report.comparisons if c.backend == "opencv"] == ["opencv"]
+
+
+def test_opencv_backend_names_what_opencv_cannot_run(tmp_path):
+    pytest.importorskip("cv2")
+    from converter.caffe.synthetic import write_synthetic_weights
+    from converter.errors import ConverterError
+
+    prototxt = tmp_path / "net.prototxt"
+    prototxt.write_text('layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 3 } } }\n'
+                        'layer { name: "shift" type: "Bias" bottom: "data" top: "shift" }\n')
+    write_synthetic_weights(prototxt, tmp_path / "w.caffemodel")
+    conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel")
+    with pytest.raises(ConverterError, match="OpenCV's Caffe importer cannot run this net: .*Bias"):
+        pipeline.run_verification(conversion, backends=("opencv",))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,21 +30,28 @@ TRAINING_ONLY_TYPES = {
 MAX_BLOB_ELEMENTS = 1 << 31
 
 
-def _rule_matches(rule: caffe_pb2.NetStateRule, phase: int) -> bool:
+def _rule_matches(rule: caffe_pb2.NetStateRule, phase: int, stages: Collection[str]) -> bool:
+    """Caffe's StateMeetsRule for a state of `phase`, level 0 and `stages`."""
     if rule.HasField("phase") and rule.phase != phase:
         return False
     if rule.HasField("min_level") and rule.min_level > 0:
         return False
     if rule.HasField("max_level") and rule.max_level < 0:
         return False
-    return not rule.stage  # the deploy state has no stages
+    return all(stage in stages for stage in rule.stage) and not any(stage in stages for stage in rule.not_stage)
 
 
-def in_phase(layer: caffe_pb2.LayerParameter, phase: int = caffe_pb2.TEST) -> bool:
-    """Caffe's StateMeetsRule: any matching include admits; otherwise any matching exclude rejects."""
+def in_phase(layer: caffe_pb2.LayerParameter, phase: int = caffe_pb2.TEST, stages: Collection[str] = ()) -> bool:
+    """Caffe's FilterNet: any matching include admits; otherwise any matching exclude rejects.
+
+    Like Caffe's Net(prototxt, phase) the state is the given phase at level 0; its stages are the
+    ones the file's own `state` lists.
+    """
+    if layer.include and layer.exclude:
+        raise ModelError("specify either include rules or exclude rules; not both", layer=layer.name)
     if layer.include:
-        return any(_rule_matches(rule, phase) for rule in layer.include)
-    return not any(_rule_matches(rule, phase) for rule in layer.exclude)
+        return any(_rule_matches(rule, phase, stages) for rule in layer.include)
+    return not any(_rule_matches(rule, phase, stages) for rule in layer.exclude)
 
 
 def _declared_inputs(net: caffe_pb2.NetParameter) -> dict[str, Shape]:
@@ -80,14 +87,15 @@ def _select(proto: caffe_pb2.NetParameter) -> tuple[dict[str, Shape], list[Caffe
     inputs = _declared_inputs(proto)
     data_tops: dict[str, Shape] = {}
     layers: list[CaffeLayer] = []
+    stages = set(proto.state.stage)
     for param in proto.layer:
-        if not in_phase(param) or param.type in TRAINING_ONLY_TYPES:
+        if not in_phase(param, caffe_pb2.TEST, stages) or param.type in TRAINING_ONLY_TYPES:
             continue
         if param.type == "Input":
-            shapes = [tuple(int(d) for d in s.dim) for s in param.input_param.shape]
-            for i, top in enumerate(param.top):
-                inputs[top] = shapes[i] if i < len(shapes) else (shapes[0] if shapes else ())
-        elif param.type in DATA_LAYER_TYPES:
+            inputs.update(_input_layer_shapes(param))
+        elif param.type in DATA_LAYER_TYPES and not (param.type == "Python" and param.bottom):
+            # A Python layer is a data layer only when it reads nothing; otherwise it computes
+            # something we cannot know, and is reported as unsupported.
             data_tops.update((top, ()) for top in param.top)
         else:
             layers.append(CaffeLayer(param.name, param.type, list(param.bottom), list(param.top), param))
@@ -95,6 +103,15 @@ def _select(proto: caffe_pb2.NetParameter) -> tuple[dict[str, Shape], list[Caffe
     read = {bottom for layer in layers for bottom in layer.bottoms}
     inputs.update((name, shape) for name, shape in data_tops.items() if name in read)
     return inputs, layers
+
+
+def _input_layer_shapes(param: caffe_pb2.LayerParameter) -> dict[str, Shape]:
+    """Caffe's InputLayer: `shape` given once (every top), once per top, or not at all."""
+    shapes = [tuple(int(d) for d in s.dim) for s in param.input_param.shape]
+    if len(shapes) not in (0, 1, len(param.top)):
+        raise ModelError(f"input_param must give 'shape' once, once per top or not at all: {len(param.top)} "
+                         f"tops, {len(shapes)} shapes", layer=param.name)
+    return {top: shapes[i if len(shapes) > 1 else 0] if shapes else () for i, top in enumerate(param.top)}
 
 
 def declared_input_names(proto: caffe_pb2.NetParameter) -> list[str]:
@@ -146,16 +163,25 @@ def _infer_shapes(layers: list[CaffeLayer], inputs: Mapping[str, Shape]) -> None
             near = difflib.get_close_matches(bottom, list(shapes), n=1)
             hint = f"; did you mean '{near[0]}'?" if near else ""
             raise ModelError(f"bottom '{bottom}' is not produced by any earlier layer{hint}", layer=layer.name)
-        for top in layer.tops:
-            if top in shapes and top not in layer.bottoms:
+        # Caffe runs a layer in place only where top i is bottom i; any other reuse of a name is
+        # "produced by multiple sources".
+        in_place = [i < len(layer.bottoms) and top == layer.bottoms[i] for i, top in enumerate(layer.tops)]
+        for top, shared in zip(layer.tops, in_place, strict=True):
+            if top in shapes and not shared:
                 by = producer.get(top, "the net input")
                 raise ModelError(f"top '{top}' is already produced by {by}, and this layer does not work "
-                                 "in place", layer=layer.name)
+                                 "in place (Caffe runs a layer in place only when top i is bottom i)",
+                                 layer=layer.name)
         layer.bottom_shapes = [shapes[b] for b in layer.bottoms]
         try:
             top_shapes = LAYER_TYPES[layer.type].output_shapes(layer, layer.bottom_shapes)
         except (IndexError, ValueError, ZeroDivisionError) as error:
             raise ModelError(f"invalid parameters for {layer.type} ({error})", layer=layer.name) from None
+        if any(in_place) and not LAYER_TYPES[layer.type].in_place:
+            top = layer.tops[in_place.index(True)]
+            raise ModelError(f"{layer.type} in place (top '{top}' is also its bottom): Caffe's {layer.type} "
+                             "reshapes or overwrites that blob while still reading it, so its output is not "
+                             "the layer's function; give the top its own name", layer=layer.name)
         if len(top_shapes) != len(layer.tops):
             raise ModelError(f"{layer.type} makes {len(top_shapes)} tops, the layer names "
                              f"{len(layer.tops)}", layer=layer.name)
@@ -178,18 +204,19 @@ def _fit_blob(raw_shape: Shape, legacy: bool, data: np.ndarray, expected: Shape)
     return None
 
 
+def _expected_blobs(layer: CaffeLayer) -> list[Shape]:
+    blob_shapes = LAYER_TYPES[layer.type].blob_shapes
+    return [] if blob_shapes is None else [tuple(s) for s in blob_shapes(layer, layer.bottom_shapes)]
+
+
 def attach_weights(net: CaffeNet, weights: Mapping[str, RawLayer], origin: str) -> None:
-    wanted = [layer for layer in net.layers if LAYER_TYPES[layer.type].blob_shapes is not None]
-    if wanted and not any(layer.name in weights for layer in wanted):
+    # Layers that hold blobs; a two-bottom Scale without bias or a two-bottom Bias has none.
+    wanted = [(layer, expected) for layer in net.layers if (expected := _expected_blobs(layer))]
+    if wanted and not any(layer.name in weights for layer, _ in wanted):
         raise WeightsError(f"{origin} has no weights for any layer of this net (it holds "
                            f"{', '.join(list(weights)[:6]) or 'no layers with weights'}...): "
                            "is it the caffemodel of another net?")
-    for layer in wanted:
-        blob_shapes = LAYER_TYPES[layer.type].blob_shapes
-        assert blob_shapes is not None
-        expected = [tuple(s) for s in blob_shapes(layer, layer.bottom_shapes)]
-        if not expected:
-            continue
+    for layer, expected in wanted:
         raw = weights.get(layer.name)
         if raw is None:
             raise WeightsError(f"{origin} holds no weights for this layer", layer=layer.name)

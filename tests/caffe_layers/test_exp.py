@@ -33,3 +33,13 @@ def test_rejects_non_positive_base(base: str) -> None:
     with pytest.raises(ModelError):
         LAYER_TYPES["Exp"].output_shapes(make_layer(f'name: "e" type: "Exp" top: "y" exp_param {{ base: {base} }}'),
                                          [(1, 2)])
+
+
+def test_shift_factor_is_applied_after_the_exponential() -> None:
+    # exp_layer.cpp: exp(inner_scale * x), then times outer_scale = e^shift; exp(95) overflows float32
+    # before the e^-10 factor could bring it back (exp(85) alone would be finite).
+    x = np.array([95, 0], np.float32)
+    with np.errstate(over="ignore"):
+        (y,) = run(make_layer('type: "Exp" top: "y" exp_param { shift: -10 }'), x)
+    assert y[0] == np.inf
+    np.testing.assert_allclose(y[1], math.exp(-10), rtol=1e-6)

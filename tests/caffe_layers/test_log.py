@@ -31,3 +31,9 @@ def test_closed_form() -> None:
 def test_rejects_non_positive_base() -> None:
     with pytest.raises(ModelError):
         LAYER_TYPES["Log"].output_shapes(make_layer('name: "l" type: "Log" top: "y" log_param { base: 0 }'), [(1, 2)])
+
+
+def test_rejects_base_one() -> None:
+    # log_layer.cpp: 1 / log(1) is infinite, and Caffe CHECKs that base_scale_ is finite.
+    with pytest.raises(ModelError, match="base"):
+        LAYER_TYPES["Log"].output_shapes(make_layer('name: "l" type: "Log" top: "y" log_param { base: 1 }'), [(1, 2)])

@@ -63,10 +63,13 @@ def test_extra_beyond_the_last_window_is_harmless(kind: str) -> None:
 
 
 def test_max_window_of_padding_only_uses_explicit_pad() -> None:
-    # The 3rd window lies wholly in the extra cells: an end pad >= kernel needs a -inf Pad first.
+    # The 3rd window lies wholly in the extra cells: an end pad >= kernel needs a Pad first, and that
+    # window gives -FLT_MAX (Caffe's initial maximum), not -inf.
     _, graph = pool_graph("max", (4, 4), (2, 2), (2, 2), (0, 0), (2, 2))
     model = check(graph, lambda x: pool_loop(x, "max", (2, 2), (2, 2), (0, 0), (2, 2)))
     assert ops(model) == ["Pad", "MaxPool"]
+    y = run(model, {"data": rand((1, 3, 4, 4))})["pool1/out"]
+    assert (y[0, :, 2, :] == np.finfo(np.float32).min).all() and np.isfinite(y).all()
 
 
 def test_average_window_with_nothing_to_count_is_refused() -> None:

@@ -49,4 +49,4 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [y.reshape(x.shape).astype(np.float32, copy=False)]
 
 
-register("BatchNorm", output_shapes=same_shape, forward=forward, blob_shapes=blob_shapes)
+register("BatchNorm", output_shapes=same_shape, forward=forward, blob_shapes=blob_shapes, in_place=True)

@@ -5,8 +5,6 @@ Caffe computes it as base^shift * exp(ln(base) * scale * x); a base other than -
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from converter.caffe.layers import register
@@ -24,13 +22,15 @@ def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
 def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     (x,) = inputs
     p = layer.param.exp_param
-    log_base = 1.0 if p.base == -1 else math.log(p.base)
-    inner = np.float32(log_base * p.scale)
-    outer = np.float32(1.0 if p.shift == 0 else math.exp(log_base * p.shift))
+    # Caffe's float arithmetic: log(base) * scale, and pow(base, shift) (exp(shift) for base e).
+    base, shift = np.float32(p.base), np.float32(p.shift)
+    log_base = np.float32(1) if p.base == -1 else np.log(base)
+    inner = log_base * np.float32(p.scale)
+    outer = np.float32(1) if shift == 0 else np.exp(shift) if p.base == -1 else np.power(base, shift)
     y = np.exp(np.asarray(x, dtype=np.float32) * inner)
     if outer != 1:
         y *= outer
     return [y.astype(np.float32, copy=False)]
 
 
-register("Exp", output_shapes=output_shapes, forward=forward)
+register("Exp", output_shapes=output_shapes, forward=forward, in_place=True)

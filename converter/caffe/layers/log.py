@@ -1,6 +1,6 @@
 """Log: y = log_base(shift + scale * x); base -1 (the default) means e. Scale 1, shift 0 by default.
 
-A base other than -1 must be positive. Non-positive arguments give -inf or NaN, as in Caffe.
+A base other than -1 must be positive and not 1. Non-positive arguments give -inf or NaN, as in Caffe.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
     base = layer.param.log_param.base
     if base != -1 and not base > 0:
         raise fail(layer, f"base must be strictly positive (or -1 for e), got {base}")
+    if base == 1:
+        raise fail(layer, "base 1 has no logarithm (1 / log(1) is infinite)")
     return same_shape(layer, bottoms)
 
 
@@ -36,4 +38,4 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [y.astype(np.float32, copy=False)]
 
 
-register("Log", output_shapes=output_shapes, forward=forward)
+register("Log", output_shapes=output_shapes, forward=forward, in_place=True)

@@ -11,7 +11,8 @@ from converter.ir import Graph, Pool
 CAFFE_POOL = Helper("CaffePool", '''
 class CaffePool(nn.Module):
     """Pooling with explicit padding: `pad` on each side (counted by average pooling), then
-    `extra` cells at the bottom/right that are never counted."""
+    `extra` cells at the bottom/right that are never counted. A max window holding no input cell
+    gives the lowest float, as Caffe's does."""
 
     def __init__(self, kind, kernel, stride, pad, extra):
         super().__init__()
@@ -20,7 +21,7 @@ class CaffePool(nn.Module):
     def forward(self, x):
         (ph, pw), (eh, ew) = self.pad, self.extra
         if self.kind == "max":
-            x = F.pad(x, (pw, pw + ew, ph, ph + eh), value=float("-inf"))
+            x = F.pad(x, (pw, pw + ew, ph, ph + eh), value=torch.finfo(x.dtype).min)
             return F.max_pool2d(x, self.kernel, self.stride)
         x = F.pad(x, (pw, pw + ew, ph, ph + eh))
         ones = F.pad(torch.ones_like(x[:1, :1, : x.shape[2] - eh, : x.shape[3] - ew]), (0, ew, 0, eh))

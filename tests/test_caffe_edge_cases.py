@@ -1,0 +1,207 @@
+"""Caffe's edge cases through the whole conversion: tiny nets written here, converted, and the ONNX
+model (and the reference executor) compared with values worked out by hand from Caffe's source."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from converter import pipeline
+from converter.caffe.caffemodel import write_caffemodel
+from converter.caffe.prototxt import parse_prototxt
+from converter.errors import ModelError
+
+FLT_MAX = float(np.finfo(np.float32).max)
+
+
+def convert(folder: Path, body: str, shape: Sequence[int],
+            blobs: Mapping[str, Sequence[np.ndarray]] | None = None) -> pipeline.Conversion:
+    """A net of an Input `data` of `shape` and the layers in `body`, with `blobs` by layer name."""
+    dims = " ".join(f"dim: {d}" for d in shape)
+    prototxt = folder / "net.prototxt"
+    prototxt.write_text(f'name: "edge"\nlayer {{ name: "data" type: "Input" top: "data" '
+                        f"input_param {{ shape {{ {dims} }} }} }}\n{body}\n")
+    weights = None
+    if blobs is not None:
+        weights = folder / "net.caffemodel"
+        write_caffemodel(weights, parse_prototxt(prototxt), blobs)
+    return pipeline.convert(prototxt, weights)
+
+
+def run_onnx(conversion: pipeline.Conversion, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Every net output from ONNX Runtime, after checking the reference executor agrees with it."""
+    import onnxruntime as ort
+
+    report = pipeline.run_verification(conversion, backends=("onnxruntime",), inputs={"data": x})
+    assert report.passed, report.first_failure
+    pipeline.emit(conversion, formats=("onnx",))
+    session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+    outputs = conversion.graph.outputs
+    return dict(zip(outputs, session.run(outputs, {"data": x}), strict=True))
+
+
+# ------------------------------------------------------------------------------------------ Pooling
+
+
+@pytest.mark.parametrize("method", ["MAX", "AVE"])
+def test_pooling_kernel_larger_than_the_input(tmp_path: Path, method: str) -> None:
+    # ceil((2 - 3) / 2) + 1 = 1 window, clipped to the 2x2 image; AVE divides by 2 * 2.
+    conversion = convert(tmp_path, f'layer {{ name: "pool" type: "Pooling" bottom: "data" top: "pool" '
+                                   f"pooling_param {{ pool: {method} kernel_size: 3 stride: 2 }} }}", (1, 2, 2, 2))
+    x = np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)
+    (y,) = run_onnx(conversion, x).values()
+    expected = [3, 7] if method == "MAX" else [6 / 4, 22 / 4]
+    np.testing.assert_allclose(y.reshape(-1), expected, rtol=1e-6)
+
+
+def test_max_pooling_window_past_the_input_gives_minus_flt_max(tmp_path: Path) -> None:
+    # kernel 1 stride 2 on 4 rows: ceil(3 / 2) + 1 = 3 windows, the last starting at row 4, past the
+    # image; Caffe's maximum stays at its initial -FLT_MAX there.
+    conversion = convert(tmp_path, 'layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" '
+                                   "pooling_param { pool: MAX kernel_size: 1 stride: 2 } }", (1, 1, 4, 4))
+    x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    (y,) = run_onnx(conversion, x).values()
+    expected = np.full((3, 3), -FLT_MAX, np.float32)
+    expected[:2, :2] = [[0, 2], [8, 10]]
+    np.testing.assert_array_equal(y[0, 0], expected)
+
+
+def test_average_pooling_window_past_the_input_is_refused(tmp_path: Path) -> None:
+    # The same geometry for AVE: Caffe divides an empty sum by min(4 + 1, 4) - 4 = 0, giving NaN.
+    with pytest.raises(ModelError, match="AVE window .* past the input"):
+        convert(tmp_path, 'layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" '
+                          "pooling_param { pool: AVE kernel_size: 1 stride: 2 } }", (1, 1, 4, 4))
+
+
+
+# ---------------------------------------------------------------------------------- Eltwise, Log
+
+
+def test_eltwise_max_ignores_its_coefficients(tmp_path: Path) -> None:
+    # max(x, -x) = |x| whatever the coefficients: Caffe only refuses them for PROD.
+    conversion = convert(tmp_path, 'layer { name: "neg" type: "Power" bottom: "data" top: "neg" '
+                                   "power_param { scale: -1 } } "
+                                   'layer { name: "max" type: "Eltwise" bottom: "data" bottom: "neg" top: "max" '
+                                   "eltwise_param { operation: MAX coeff: 3 coeff: 5 } }", (2, 3))
+    x = np.array([[1, -2, 3], [-4, 5, -6]], np.float32)
+    (y,) = run_onnx(conversion, x).values()
+    np.testing.assert_array_equal(y, np.abs(x))
+
+
+def test_log_base_one_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="layer 'log'.*base 1"):
+        convert(tmp_path, 'layer { name: "log" type: "Log" bottom: "data" top: "log" log_param { base: 1 } }', (2, 3))
+
+
+# -------------------------------------------------------------------------------- Convolution
+
+
+MULTI_BOTTOM = ('layer { name: "double" type: "Power" bottom: "data" top: "double" power_param { scale: 2 } } '
+                'layer { name: "conv" type: "{kind}" bottom: "data" bottom: "double" top: "once" top: "twice" '
+                "convolution_param { num_output: 2 kernel_size: 1 } }")
+
+
+@pytest.mark.parametrize("kind", ["Convolution", "Deconvolution"])
+def test_several_bottoms_share_the_weights(tmp_path: Path, kind: str) -> None:
+    # A 1x1 (de)convolution is a per-pixel matrix product: y[o] = sum_c W[o, c] x[c] + b[o] (Deconvolution
+    # stores W as (in, out)); each bottom gets its own top from the same weights.
+    weight = np.array([[1, 2, 3], [-1, 0, 0.5]], np.float32)
+    bias = np.array([10, -10], np.float32)
+    blob = weight.reshape(2, 3, 1, 1) if kind == "Convolution" else weight.T.reshape(3, 2, 1, 1)
+    conversion = convert(tmp_path, MULTI_BOTTOM.replace("{kind}", kind), (2, 3, 2, 2), {"conv": [blob, bias]})
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 3, 2, 2)).astype(np.float32)
+    outputs = run_onnx(conversion, x)
+    for top, factor in (("once", 1), ("twice", 2)):
+        expected = np.einsum("oc,nchw->nohw", weight, factor * x) + bias.reshape(1, 2, 1, 1)
+        np.testing.assert_allclose(outputs[top], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_batchnorm_folding_leaves_a_shared_convolution_alone(tmp_path: Path) -> None:
+    body = MULTI_BOTTOM.replace("{kind}", "Convolution") + (
+        ' layer { name: "bn" type: "BatchNorm" bottom: "once" top: "once" }')
+    weight = np.ones((2, 3, 1, 1), np.float32)
+    blobs = {"conv": [weight, np.zeros(2, np.float32)],
+             "bn": [np.array([1, 2], np.float32), np.array([4, 9], np.float32), np.array([1], np.float32)]}
+    dims = "dim: 1 dim: 3 dim: 1 dim: 1"
+    prototxt = tmp_path / "net.prototxt"
+    prototxt.write_text(f'layer {{ name: "data" type: "Input" top: "data" input_param {{ shape {{ {dims} }} }} }}\n'
+                        + body)
+    write_caffemodel(tmp_path / "w.caffemodel", parse_prototxt(prototxt), blobs)
+    conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel", fold_batchnorm=True)
+    x = np.array([1, 2, 3], np.float32).reshape(1, 3, 1, 1)
+    outputs = run_onnx(conversion, x)
+    # conv: 6 per channel for `once`, 12 for `twice`; BatchNorm on `once` only: (6 - mean) / sqrt(var + 1e-5).
+    np.testing.assert_allclose(outputs["once"].ravel(), [(6 - 1) / np.sqrt(4 + 1e-5), (6 - 2) / np.sqrt(9 + 1e-5)],
+                               rtol=1e-6)
+    np.testing.assert_allclose(outputs["twice"].ravel(), [12, 12], rtol=1e-6)
+
+
+# ------------------------------------------------------------------ Scalar blobs, blobless layers
+
+
+def test_scalar_operands_through_make_weights(tmp_path: Path) -> None:
+    # Shared PReLU slope and Scale/Bias with num_axes 0 hold 0-axis blobs: make-weights must write
+    # them as such, and the reader take them back. y = ((x * s + b) + c), then PReLU with slope a.
+    from converter.caffe.synthetic import write_synthetic_weights
+
+    body = ('layer { name: "scale" type: "Scale" bottom: "data" top: "s" scale_param { num_axes: 0 bias_term: true } } '
+            'layer { name: "bias" type: "Bias" bottom: "s" top: "b" bias_param { num_axes: 0 } } '
+            'layer { name: "prelu" type: "PReLU" bottom: "b" top: "p" prelu_param { channel_shared: true } }')
+    prototxt = tmp_path / "net.prototxt"
+    prototxt.write_text('layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 } } }\n'
+                        + body)
+    write_synthetic_weights(prototxt, tmp_path / "w.caffemodel")
+    conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel")
+    blobs = {layer.name: layer.blobs for layer in conversion.net.layers}
+    assert [b.shape for b in blobs["scale"] + blobs["bias"] + blobs["prelu"]] == [(), (), (), ()]
+    (s, b), (c,), (a,) = blobs["scale"], blobs["bias"], blobs["prelu"]
+    x = np.array([[-3, -1, 0], [1, 2, 5]], np.float32)
+    (y,) = run_onnx(conversion, x).values()
+    z = x * s + b + c
+    np.testing.assert_allclose(y, np.where(z > 0, z, a * z), rtol=1e-6)
+
+
+def test_net_whose_only_parametric_layers_have_no_blobs(tmp_path: Path) -> None:
+    # A two-bottom Bias takes its addend from bottom[1] and holds no blob: no caffemodel is needed,
+    # and an empty one is not "the caffemodel of another net".
+    body = ('layer { name: "half" type: "Power" bottom: "data" top: "half" power_param { scale: 0.5 } } '
+            'layer { name: "add" type: "Bias" bottom: "data" bottom: "half" top: "sum" bias_param { axis: 0 } }')
+    x = np.array([[2, -4, 6]], np.float32)
+    for blobs in (None, {}):
+        (y,) = run_onnx(convert(tmp_path, body, (1, 3), blobs), x).values()
+        np.testing.assert_allclose(y, 1.5 * x)
+
+
+# -------------------------------------------------------------------------------------- BatchNorm
+
+
+@pytest.mark.parametrize("fold", [False, True], ids=["plain", "folded"])
+def test_batchnorm_scale_factor_zero_zeroes_the_statistics(tmp_path: Path, fold: bool) -> None:
+    # batch_norm_layer.cpp: scale_factor = blobs[2] == 0 ? 0 : 1 / blobs[2]; the stored mean and
+    # variance are multiplied by it, so y = (conv - 0) / sqrt(0 + eps) whatever they hold.
+    body = ('layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
+            "convolution_param { num_output: 2 kernel_size: 1 } } "
+            'layer { name: "bn" type: "BatchNorm" bottom: "conv" top: "conv" batch_norm_param { eps: 0.25 } }')
+    blobs = {"conv": [np.array([[1, 0], [1, 1]], np.float32).reshape(2, 2, 1, 1), np.array([0, 1], np.float32)],
+             "bn": [np.array([5, 7], np.float32), np.array([9, 3], np.float32), np.zeros(1, np.float32)]}
+    dims = "dim: 1 dim: 2 dim: 1 dim: 2"
+    prototxt = tmp_path / "net.prototxt"
+    prototxt.write_text(f'layer {{ name: "data" type: "Input" top: "data" input_param {{ shape {{ {dims} }} }} }}\n'
+                        + body)
+    write_caffemodel(tmp_path / "w.caffemodel", parse_prototxt(prototxt), blobs)
+    conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel", fold_batchnorm=fold)
+    x = np.array([[1, 2], [3, 4]], np.float32).reshape(1, 2, 1, 2)
+    (y,) = run_onnx(conversion, x).values()
+    conv = np.array([[1, 2], [1 + 3 + 1, 2 + 4 + 1]], np.float32)
+    np.testing.assert_allclose(y.reshape(2, 2), conv / np.sqrt(0.25), rtol=1e-6)
+
+
+def test_batchnorm_with_batch_statistics_is_refused(tmp_path: Path) -> None:
+    # use_global_stats: false makes Caffe normalise with each batch's own statistics even at test time.
+    with pytest.raises(ModelError, match="layer 'bn'.*use_global_stats: false"):
+        convert(tmp_path, 'layer { name: "bn" type: "BatchNorm" bottom: "data" top: "bn" '
+                          "batch_norm_param { use_global_stats: false } }", (2, 3),
+                {"bn": [np.zeros(3, np.float32), np.ones(3, np.float32), np.ones(1, np.float32)]})
