@@ -136,3 +136,13 @@ def test_cli_verify_with_the_opencv_backend_writes_a_passing_report(tmp_path):
     rows = json.loads(report.read_text())["comparisons"]
     assert {r["backend"] for r in rows} == {"reference", "opencv", "onnxruntime"}
 
+
+
+def test_the_cli_offers_every_backend():
+    import click
+
+    import cli
+    from converter.backends import BACKENDS
+
+    (option,) = [p for p in cli.verify_command.params if p.name == "backends"]
+    assert isinstance(option.type, click.Choice) and list(option.type.choices) == list(BACKENDS)
