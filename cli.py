@@ -143,10 +143,7 @@ def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no
     if not prototxt.exists():
         raise ConverterError(f"{prototxt}: no such file")
     if weights is None:
-        weights = pipeline.find_weights(prototxt)
-        if weights is None:
-            raise ConverterError(f"no weights: no .caffemodel beside {prototxt}; pass --weights "
-                                 "(or create demo weights with `squeeze-convert make-weights`)")
+        weights = pipeline.find_weights(prototxt)  # None is fine for a net without parameters
     elif not weights.exists():
         raise ConverterError(f"{weights}: no such file")
     shapes = resolve_input_shapes(prototxt, input_shape)

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from converter.backends import BACKENDS
-from converter.caffe.loader import load_net
+from converter.caffe.loader import layers_with_parameters, load_net
 from converter.caffe.net import CaffeNet, Shape
-from converter.errors import ConverterError, OutputError
+from converter.errors import ConverterError, OutputError, WeightsError
 from converter.ir import Graph
 from converter.lift import lift
 from converter.passes.fire import fuse_fire
@@ -157,6 +157,11 @@ def convert(
 ) -> Conversion:
     """Load a Caffe model and build its IR (nothing written). Emit and verify with the functions below."""
     net = load_net(prototxt, weights, input_shapes)
+    if weights is None and (needing := layers_with_parameters(net)):
+        shown = ", ".join(needing[:4]) + (f" and {len(needing) - 4} more" if len(needing) > 4 else "")
+        raise WeightsError(f"no weights given, and {len(needing)} layers hold parameters ({shown}): "
+                           "pass a .caffemodel (--weights, or the only one beside the prototxt; demo weights: "
+                           "`squeeze-convert make-weights`)")
     return Conversion(net=net, graph=build_graph(net, fuse=fuse, fold_batchnorm=fold_batchnorm))
 
 

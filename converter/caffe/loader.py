@@ -209,6 +209,11 @@ def _expected_blobs(layer: CaffeLayer) -> list[Shape]:
     return [] if blob_shapes is None else [tuple(s) for s in blob_shapes(layer, layer.bottom_shapes)]
 
 
+def layers_with_parameters(net: CaffeNet) -> list[str]:
+    """The layers whose weights a caffemodel must supply."""
+    return [layer.name for layer in net.layers if _expected_blobs(layer)]
+
+
 def attach_weights(net: CaffeNet, weights: Mapping[str, RawLayer], origin: str) -> None:
     # Layers that hold blobs; a two-bottom Scale without bias or a two-bottom Bias has none.
     wanted = [(layer, expected) for layer in net.layers if (expected := _expected_blobs(layer))]
