@@ -91,3 +91,15 @@ def test_damaged_files_raise_weights_error(tmp_path, damage):
     path.write_bytes(data)
     with pytest.raises(WeightsError, match="bad.caffemodel"):
         read_caffemodel(path)
+
+
+def test_of_two_layers_with_one_name_the_last_wins(tmp_path):
+    """Caffe's Net::CopyTrainedLayersFrom copies source layers in file order: the later overwrites."""
+    net = caffe_pb2.NetParameter(name="twice")
+    for value in (1.0, 2.0):
+        blob = net.layer.add(name="ip", type="InnerProduct").blobs.add()
+        blob.shape.dim.extend([2])
+        blob.data.extend([value, value])
+    path = tmp_path / "twice.caffemodel"
+    path.write_bytes(net.SerializeToString())
+    assert read_caffemodel(path)["ip"].blobs[0].data.tolist() == [2.0, 2.0]

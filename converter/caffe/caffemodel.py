@@ -42,11 +42,8 @@ def read_caffemodel(path: str | Path) -> dict[str, RawLayer]:
         layers = read_net_blobs(buf)
     except WireError as error:
         raise WeightsError(f"{path}: not a readable caffemodel ({error})") from None
-    named: dict[str, RawLayer] = {}
-    for layer in layers:
-        if layer.blobs and layer.name not in named:
-            named[layer.name] = layer
-    return named
+    # Caffe copies the source layers in file order, so of two layers with one name the last wins.
+    return {layer.name: layer for layer in layers if layer.blobs}
 
 
 def _layer_bytes_without_blobs(layer: caffe_pb2.LayerParameter) -> bytes:
