@@ -2,11 +2,13 @@
 
 Exit codes: 0 converted (and verified), 1 verification mismatch, 2 bad input or usage,
 3 an output could not be written, 4 an internal error (a bug: please report it with --debug's
-traceback). Heavy modules are imported only once a command runs.
+traceback), 130 interrupted. Heavy modules are imported only once a command runs.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import sys
 from pathlib import Path
@@ -20,6 +22,7 @@ SHAPE_HELP = "Input shape, e.g. 1,3,227,227 or data=2x3x224x224 (repeat for seve
 
 
 INTERNAL_ERROR = 4
+INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
 
 
 class DefaultToConvert(click.Group):
@@ -41,7 +44,11 @@ class DefaultToConvert(click.Group):
             return super().invoke(ctx)
         except ConverterError as error:
             fail(error)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            # click would exit 1, which here means a verification mismatch.
+            click.echo("interrupted: no output was written", err=True)
+            sys.exit(INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except MemoryError:
             click.echo("error: out of memory (is an input shape too large?)", err=True)
@@ -89,6 +96,23 @@ def resolve_input_shapes(prototxt: Path, values: tuple[str, ...]) -> dict[str, t
     return dict(zip(names, shapes, strict=True))
 
 
+def check_stem(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """--name is a file name stem: no folders (no separators, '.' or '..'), nothing invisible."""
+    if value is None:
+        return None
+    separators = {"/", os.sep, *([os.altsep] if os.altsep else [])}
+    if (not value or value in (".", "..") or any(s in value for s in separators)
+            or any(not c.isprintable() for c in value)):
+        raise click.BadParameter(f"{value!r} is not a plain file name stem (use --out-dir for the folder)")
+    return value
+
+
+def check_tolerance(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise click.BadParameter(f"{value} is not a finite, non-negative tolerance")
+    return value
+
+
 def fail(error: ConverterError) -> None:
     click.echo(f"error: {error}", err=True)
     sys.exit(error.exit_code)
@@ -108,7 +132,7 @@ def main(ctx: click.Context, debug: bool) -> None:
       squeeze-convert make-weights deploy.prototxt deterministic demo weights
 
     Exit codes: 0 ok, 1 verification mismatch, 2 bad input or usage, 3 output not writable,
-    4 internal error.
+    4 internal error, 130 interrupted.
     """
     ctx.meta["debug"] = debug
 
@@ -125,7 +149,7 @@ def _common_options(function: Any) -> Any:
         click.option("--expect", type=click.Path(path_type=Path, exists=True, dir_okay=False),
                      help="Blobs real Caffe recorded (.npz: input|name, layer|layer|top, output|top) to "
                           "verify against; its input is used."),
-        click.option("--tolerance", default=1e-4, show_default=True, type=float,
+        click.option("--tolerance", default=1e-4, show_default=True, type=float, callback=check_tolerance,
                      help="Per blob: max|a-b| <= tolerance * max(1, max|b|)."),
         click.option("--no-fire", is_flag=True, help="Do not fuse Fire modules."),
         click.option("--fold-batchnorm", is_flag=True,
@@ -184,7 +208,8 @@ def _verify_and_print(conversion: Any, opset: int, expect: Path | None, toleranc
 @_common_options
 @click.option("--out-dir", "-o", type=click.Path(path_type=Path, file_okay=False),
               help="Where to write outputs. Default: beside the prototxt.")
-@click.option("--name", help="Output file stem. Default: from the prototxt (or its folder for deploy.prototxt).")
+@click.option("--name", callback=check_stem,
+              help="Output file stem. Default: from the prototxt (or its folder for deploy.prototxt).")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["onnx", "pytorch"]),
               default=("onnx", "pytorch"), show_default=True, help="Outputs to write (repeatable).")
 @click.option("--no-verify", is_flag=True, help="Skip numerical verification.")
@@ -208,29 +233,30 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
                    f"{f.name}({f.s1x1},{f.e1x1},{f.e3x3})" for f in fires) + ")" if fires else ""))
     stem = name or pipeline.output_stem(prototxt, conversion.net)
     target = out_dir or prototxt.resolve().parent
-    exts = [*(["onnx"] if "onnx" in formats else []), *(["pth", "py"] if "pytorch" in formats else []),
-            *([] if no_verify else ["report.json"])]
-    planned = [target / f"{stem}.{ext}" for ext in exts]
-    pipeline.check_outputs(planned, conversion.net.source_files, force)
+    if expect is not None:
+        conversion.other_inputs.append(expect)
     pipeline.emit(conversion, formats=formats, opset=opset)
+    compact_path = target / f"{stem}.compact.onnx"
+    planned = pipeline.planned_outputs(conversion, target, stem, report=not no_verify) + [compact_path] * compact
+    pipeline.check_outputs(planned, conversion.input_files, force)
+    compact_model = pipeline.compact_onnx_for(conversion) if compact else None
     report_json = None
     if not no_verify:
         backends = tuple(b for f, b in (("onnx", "onnxruntime"), ("pytorch", "pytorch")) if f in formats)
         report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose)
         report_json = report.to_json()
         if not report.passed:
-            pipeline.save(conversion.__class__(conversion.net, conversion.graph), target, stem,
-                          force=force, report_json=report_json)
+            pipeline.save(pipeline.Conversion(conversion.net, conversion.graph, other_inputs=conversion.other_inputs),
+                          target, stem, force=force, report_json=report_json)
             click.echo(f"no model written; report: {target / (stem + '.report.json')}", err=True)
             sys.exit(1)
-    written = pipeline.save(conversion, target, stem, force=force, report_json=report_json)
-    if compact:
-        from converter.fileio import write_bytes_atomic
+    from converter.fileio import all_or_nothing, write_bytes_atomic
 
-        compact_path = target / f"{stem}.compact.onnx"
-        pipeline.check_outputs([compact_path], conversion.net.source_files, force)
-        write_bytes_atomic(compact_path, pipeline.compact_onnx_for(conversion).SerializeToString())
-        written.append(compact_path)
+    with all_or_nothing():
+        written = pipeline.save(conversion, target, stem, force=force, report_json=report_json)
+        if compact_model is not None:
+            write_bytes_atomic(compact_path, compact_model.SerializeToString())
+            written.append(compact_path)
     if conversion.torch_export is not None:
         for note in conversion.torch_export.notes:
             click.echo(f"note: {note}")
@@ -246,15 +272,19 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
               default=("onnxruntime", "pytorch"), show_default=True,
               help="Runs to compare (repeatable); opencv = OpenCV's own Caffe importer, outputs only.")
 @click.option("--verbose", "-v", is_flag=True, help="Print the full per-blob table.")
+@click.option("--force", is_flag=True, help="Replace an existing report.")
 def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], opset: int,
                    expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,
-                   report_path: Path | None, backends: tuple[str, ...], verbose: bool) -> None:
+                   report_path: Path | None, backends: tuple[str, ...], verbose: bool, force: bool) -> None:
     """Parity check for CI: convert in memory, compare every blob, exit 1 on mismatch."""
     import json
 
     from converter.fileio import write_bytes_atomic
+    from converter.pipeline import check_outputs
 
     conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect)
+    if report_path is not None and str(report_path) != "-":
+        check_outputs([report_path], [*conversion.input_files, *([expect] if expect else [])], force)
     report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose)
     text = json.dumps(report.to_json(), indent=1)
     if report_path is not None and str(report_path) == "-":
@@ -320,6 +350,10 @@ def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: 
     from converter import demo, pipeline
 
     conversion = _load(prototxt, weights, (), False, False)
+    shapes = list(conversion.net.inputs.values())
+    if len(shapes) != 1 or len(shapes[0]) != 4 or shapes[0][1] != 3:
+        raise ConverterError(f"classify needs a net with one N,3,H,W image input; {prototxt} takes "
+                             + ", ".join(f"'{n}' {list(s)}" for n, s in conversion.net.inputs.items()))
     (name,) = conversion.net.inputs
     x = demo.load_image(image, conversion.net.inputs[name][2:])
     conversion = _load(prototxt, weights, (f"{name}=" + ",".join(map(str, x.shape)),), False, False)
