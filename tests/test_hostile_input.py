@@ -210,3 +210,71 @@ def test_golden_inputs_untouched_by_a_conversion(tmp_path):
                    "--no-verify", "--format", "onnx")
     assert done.returncode == 0, done.stderr
     assert _digest(files) == before
+
+
+def _layer(name: str, kind: str, bottom: str, top: str, extra: str = "") -> str:
+    return f'layer {{ name: "{name}" type: "{kind}" bottom: "{bottom}" top: "{top}" {extra} }}\n'
+
+
+def test_negative_batchnorm_eps_names_the_layer():
+    net = parse_prototxt_text(HEADER + _layer("bn", "BatchNorm", "data", "bn", "batch_norm_param { eps: -1 }"))
+    with pytest.raises(ModelError, match=r"layer 'bn': eps must be non-negative"):
+        build_net(net)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_parameters_name_layer_and_field(value):
+    net = parse_prototxt_text(HEADER + _layer("p", "Power", "data", "p", f"power_param {{ scale: {value} }}"))
+    with pytest.raises(ModelError, match=rf"layer 'p': power_param.scale is {value}"):
+        build_net(net)
+
+
+def test_more_axes_than_caffe_allows():
+    dims = " ".join(["dim: 1"] * 33)
+    net = parse_prototxt_text(f'input: "data"\ninput_shape {{ {dims} }}\n' + _layer("r", "ReLU", "data", "r"))
+    with pytest.raises(ModelError, match="33 axes; Caffe allows at most 32"):
+        build_net(net)
+
+
+@pytest.mark.parametrize("text", [
+    HEADER.replace('input: "data"\n', 'input: "data"\ninput: "data"\n') + HEADER.split("\n")[1] + "\n",
+    HEADER + 'layer { name: "in" type: "Input" top: "data" input_param { shape { dim: 1 dim: 3 dim: 8 dim: 8 } } }\n',
+])
+def test_an_input_declared_twice(text):
+    with pytest.raises(ModelError, match=r"'data' .*(more than once|already a net input)"):
+        build_net(parse_prototxt_text(text + _layer("r", "ReLU", "data", "r")))
+
+
+def test_input_layer_needs_one_shape_or_one_per_top():
+    text = ('layer { name: "in" type: "Input" top: "a" input_param { shape { dim: 1 dim: 2 } shape { dim: 1 } '
+            "shape { dim: 3 } } }\n" + _layer("r", "ReLU", "a", "r"))
+    with pytest.raises(ModelError, match=r"layer 'in': 3 input shapes for 1 tops"):
+        build_net(parse_prototxt_text(text))
+
+
+@pytest.mark.parametrize("layer", [
+    _layer("p", "Pooling", "data", "data", "pooling_param { pool: MAX kernel_size: 2 stride: 2 }"),
+    conv("c", "data", "data"),
+])
+def test_in_place_layer_that_changes_the_shape(layer):
+    with pytest.raises(ModelError, match=r"works in place on 'data' but changes its shape"):
+        build_net(parse_prototxt_text(HEADER + layer))
+
+
+def test_empty_blob_names_are_refused():
+    with pytest.raises(ModelError, match=r"layer 'r': a top has an empty name"):
+        build_net(parse_prototxt_text(HEADER + _layer("r", "ReLU", "data", "")))
+
+
+@pytest.mark.parametrize("layer", [
+    _layer("ip", "InnerProduct", "data", "ip", "inner_product_param { num_output: 2000000000 }"),
+    'layer { name: "d" type: "Deconvolution" bottom: "data" top: "d" '
+    "convolution_param { num_output: 4 kernel_size: 20000 } }\n",
+])
+def test_weight_blobs_no_caffemodel_could_hold_are_refused_before_allocating(tmp_path, layer):
+    proto = tmp_path / "huge.prototxt"
+    proto.write_text(HEADER + layer)
+    done = run_cli("make-weights", proto)
+    assert done.returncode == 2, done.stderr
+    assert "a caffemodel can hold" in done.stderr and "out of memory" not in done.stderr
+    assert not proto.with_suffix(".caffemodel").exists()
