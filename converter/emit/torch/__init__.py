@@ -490,7 +490,9 @@ def _is_squeezenet(graph: Graph) -> bool:
 def _class_name(graph: Graph) -> str:
     name = re.sub(r"\W", "", graph.name.encode("ascii", "ignore").decode("ascii"))
     name = name[:1].upper() + name[1:] if name else ""
-    return name if name.isidentifier() and not keyword.iskeyword(name) and name != "Fire" else "CaffeNet"
+    # The class must not replace a name the module's code uses (a helper class, torch's F).
+    taken = {*HELPERS, "F"}
+    return name if name.isidentifier() and not keyword.iskeyword(name) and name not in taken else "CaffeNet"
 
 
 def _torchvision_layout(graph: Graph) -> TorchExport:
@@ -549,15 +551,21 @@ class {name}(nn.Module):
 
 
 def _generic_layout(graph: Graph) -> TorchExport:
+    import torch
+
     helpers: set[str] = set()
     state: dict[str, np.ndarray] = {}
     taps: dict[str, str] = {}
-    taken: set[str] = set()
+    # ModuleDict keys must not shadow its own attributes ("training", "keys", "to", ...).
+    taken: set[str] = set(dir(torch.nn.ModuleDict()))
     variables: dict[str, str] = {}
     init, forward = [], []
     argument_names: set[str] = {"self"}
     for tensor in graph.inputs:
-        variables[tensor] = identifier(tensor, argument_names)
+        argument = identifier(tensor, argument_names)
+        if re.fullmatch(r"t\d+(_\d+)?", argument):  # the names of the intermediate results below
+            argument = identifier(f"in_{argument}", argument_names)
+        variables[tensor] = argument
     for i, node in enumerate(graph.nodes):
         key = identifier(node.name, taken)
         built = BUILDERS[type(node)](node, graph)
