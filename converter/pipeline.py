@@ -194,6 +194,12 @@ def run_verification(
                                      f"{list(recorded_inputs[name].shape)}, the net takes {list(shape)}; "
                                      "pass the recorded shape with --input-shape")
         inputs = {name: recorded_inputs[name] for name in net.inputs}
+        for layer in net.layers:
+            for top, shape in zip(layer.tops, layer.top_shapes, strict=True):
+                value = recorded_layers.get((layer.name, top))
+                if value is not None and tuple(value.shape) != tuple(shape):
+                    raise ConverterError(f"{expect} records layer|{layer.name}|{top} of shape {list(value.shape)}, "
+                                         f"the net makes {list(shape)}: blobs of another net or input size?")
     elif inputs is None:
         inputs = default_inputs(net)
     available = {"onnxruntime": lambda: onnx_backend(opset), "pytorch": torch_backend,

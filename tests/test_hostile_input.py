@@ -278,3 +278,61 @@ def test_weight_blobs_no_caffemodel_could_hold_are_refused_before_allocating(tmp
     assert done.returncode == 2, done.stderr
     assert "a caffemodel can hold" in done.stderr and "out of memory" not in done.stderr
     assert not proto.with_suffix(".caffemodel").exists()
+
+
+def _npz_with_member(path: Path, name: str, header: dict, data: bytes) -> None:
+    import zipfile
+
+    from numpy.lib import format as npy
+
+    with zipfile.ZipFile(path, "w") as archive, archive.open(name, "w") as member:
+        npy.write_array_header_1_0(member, header)
+        member.write(data)
+
+
+def test_recorded_blobs_that_are_not_a_readable_npz(tmp_path):
+    from converter.errors import ConverterError
+    from converter.verify import load_recorded
+
+    good = tmp_path / "good.npz"
+    np.savez(good, **{"input|data": np.ones((1, 3, 8, 8), np.float32)})
+    cases = {"cut.npz": good.read_bytes()[:300], "text.npz": b"hello"}
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+    np.savez(tmp_path / "objects.npz", **{"input|data": np.array([object()], dtype=object)})
+    np.savez(tmp_path / "strings.npz", **{"input|data": np.array(["a"])})
+    np.savez(tmp_path / "nan.npz", **{"input|data": np.full((1, 3, 8, 8), np.nan, np.float32)})
+    huge = {"descr": "<f4", "fortran_order": False, "shape": (100000, 100000, 100000)}
+    _npz_with_member(tmp_path / "huge.npz", "input|data.npy", huge, b"\0" * 64)
+    small = {"descr": "<f4", "fortran_order": False, "shape": (1, 3, 8, 8)}
+    _npz_with_member(tmp_path / "short.npz", "input|data.npy", small, b"\0" * 64)
+    _npz_with_member(tmp_path / "long.npz", "input|data.npy", small, b"\0" * (1 << 20))
+    expected = {"cut.npz": "not a readable", "text.npz": "not a readable", "objects.npz": "object values",
+                "strings.npz": "not numbers", "nan.npz": "NaN", "huge.npz": "larger than any blob",
+                "short.npz": "bytes of data", "long.npz": "bytes of data"}
+    for name, message in expected.items():
+        with pytest.raises(ConverterError, match=message):
+            load_recorded(tmp_path / name)
+
+
+def test_recorded_integer_blobs_become_float32(tmp_path):
+    from converter.verify import load_recorded
+
+    path = tmp_path / "ints.npz"
+    np.savez(path, **{"input|data": np.arange(6, dtype=np.int64).reshape(1, 6)})
+    inputs, _, _ = load_recorded(path)
+    assert inputs["data"].dtype == np.float32
+    np.testing.assert_array_equal(inputs["data"], [[0, 1, 2, 3, 4, 5]])
+
+
+def test_recorded_blob_of_another_shape_is_bad_input(tmp_path):
+    from converter import pipeline
+    from converter.errors import ConverterError
+
+    proto, weights = _tiny(tmp_path)
+    recorded = tmp_path / "blobs.npz"
+    np.savez(recorded, **{"input|data": np.ones((1, 3, 8, 8), np.float32),
+                          "layer|c1|c1": np.ones((3,), np.float32)})
+    conversion = pipeline.convert(proto, weights)
+    with pytest.raises(ConverterError, match=r"records layer\|c1\|c1 of shape \[3\], the net makes \[1, 4, 6, 6\]"):
+        pipeline.run_verification(conversion, backends=(), expect=recorded)
