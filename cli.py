@@ -355,6 +355,9 @@ def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: 
         raise ConverterError(f"classify needs a net with one N,3,H,W image input; {prototxt} takes "
                              + ", ".join(f"'{n}' {list(s)}" for n, s in conversion.net.inputs.items()))
     (name,) = conversion.net.inputs
+    from converter.memory import check_fits
+
+    check_fits(conversion.net, 1, "classification")
     x = demo.load_image(image, conversion.net.inputs[name][2:])
     conversion = _load(prototxt, weights, (f"{name}=" + ",".join(map(str, x.shape)),), False, False)
     pipeline.emit(conversion, formats=("onnx",))

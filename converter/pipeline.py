@@ -179,7 +179,10 @@ def run_verification(
     expect: Path | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> Report:
+    from converter.memory import check_fits
+
     net, graph = conversion.net, conversion.graph
+    check_fits(net, 1 + len(backends), "verification")
     recorded_layers: dict[tuple[str, str], np.ndarray] = {}
     recorded_outputs: dict[str, np.ndarray] = {}
     if expect is not None:
