@@ -56,7 +56,7 @@ class DefaultToConvert(click.Group):
         except Exception as error:  # noqa: BLE001 - the last line of defence, see the class docstring
             if ctx.params.get("debug") or ctx.meta.get("debug"):
                 raise
-            click.echo(f"internal error: {type(error).__name__}: {error}\n"
+            click.echo(f"internal error: {type(error).__name__}: {printable(str(error))}\n"
                        "this is a bug in squeeze-convert; rerun with --debug for the traceback", err=True)
             sys.exit(INTERNAL_ERROR)
 
@@ -113,8 +113,14 @@ def check_tolerance(_ctx: click.Context, _param: click.Parameter, value: float) 
     return value
 
 
+def printable(text: str) -> str:
+    """Names from a stranger's file shown escaped where they would be invisible or move the cursor
+    (NUL, escape sequences, right-to-left overrides)."""
+    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
+
+
 def fail(error: ConverterError) -> None:
-    click.echo(f"error: {error}", err=True)
+    click.echo(f"error: {printable(str(error))}", err=True)
     sys.exit(error.exit_code)
 
 

@@ -336,3 +336,57 @@ def test_recorded_blob_of_another_shape_is_bad_input(tmp_path):
     conversion = pipeline.convert(proto, weights)
     with pytest.raises(ConverterError, match=r"records layer\|c1\|c1 of shape \[3\], the net makes \[1, 4, 6, 6\]"):
         pipeline.run_verification(conversion, backends=(), expect=recorded)
+
+
+def test_byte_order_mark_is_accepted_and_positions_stay_right(tmp_path):
+    path = tmp_path / "bom.prototxt"
+    path.write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + conv("c1", "data", "c1").encode())
+    assert [layer.name for layer in build_net(parse_prototxt(path)).layers] == ["c1"]
+    path.write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + b"oops {\n")
+    with pytest.raises(PrototxtSyntaxError, match=r"bom.prototxt:3:1: "):
+        parse_prototxt(path)
+
+
+def test_syntax_error_quotes_at_most_the_start_of_a_long_line():
+    with pytest.raises(PrototxtSyntaxError) as caught:
+        parse_prototxt_text("layer " + "{ " * 50000 + "}" * 50000, "<t>")
+    assert (caught.value.line, caught.value.column) == (1, 9)
+    assert len(str(caught.value)) < 200 and "..." in str(caught.value)
+
+
+def test_invisible_characters_in_names_are_shown_escaped(tmp_path):
+    path = tmp_path / "names.prototxt"
+    path.write_text(HEADER + conv("evil\u202e\x1b[2J", "nowhere", "x"))
+    done = run_cli("inspect", path)
+    assert done.returncode == 2
+    assert "evil\\u202e\\x1b[2J" in done.stderr
+    assert "\u202e" not in done.stderr and "\x1b" not in done.stderr
+
+
+def test_double_data_is_read_as_caffe_reads_it(tmp_path):
+    from converter.caffe import caffe_pb2
+
+    proto, weights = _tiny(tmp_path)
+    net = caffe_pb2.NetParameter()
+    net.ParseFromString(weights.read_bytes())
+    bias = net.layer[0].blobs[1]
+    bias.double_data.extend([1.5, 2.5, 3.5, 4.5])  # Blob::FromProto prefers double_data to data
+    weights.write_bytes(net.SerializeToString())
+    np.testing.assert_array_equal(load_net(proto, weights).layers[0].blobs[1], [1.5, 2.5, 3.5, 4.5])
+    del bias.double_data[:]
+    bias.double_data.extend([1e300, 0, 0, 0])
+    weights.write_bytes(net.SerializeToString())
+    with pytest.raises(WeightsError, match=r"layer 'c1': blob 1 holds 1 NaN or infinite"):
+        load_net(proto, weights)
+
+
+def test_negative_blob_dimensions_are_shown_as_negative(tmp_path):
+    from converter.caffe import caffe_pb2
+
+    proto, weights = _tiny(tmp_path)
+    net = caffe_pb2.NetParameter()
+    net.ParseFromString(weights.read_bytes())
+    net.layer[0].blobs[0].shape.dim[0] = -4
+    weights.write_bytes(net.SerializeToString())
+    with pytest.raises(WeightsError, match=r"should have shape \[4, 3, 3, 3\], .* has \[-4, 3, 3, 3\]"):
+        load_net(proto, weights)
