@@ -390,3 +390,15 @@ def test_negative_blob_dimensions_are_shown_as_negative(tmp_path):
     weights.write_bytes(net.SerializeToString())
     with pytest.raises(WeightsError, match=r"should have shape \[4, 3, 3, 3\], .* has \[-4, 3, 3, 3\]"):
         load_net(proto, weights)
+
+
+def test_blob_whose_values_do_not_fill_its_own_shape(tmp_path):
+    from converter.caffe import caffe_pb2
+
+    proto, weights = _tiny(tmp_path)
+    net = caffe_pb2.NetParameter()
+    net.ParseFromString(weights.read_bytes())
+    del net.layer[0].blobs[0].data[100:]  # shape still says 4x3x3x3
+    weights.write_bytes(net.SerializeToString())
+    with pytest.raises(WeightsError, match=r"layer 'c1': blob 0 .* has \[4, 3, 3, 3\] \(but 100 values, not the 108"):
+        load_net(proto, weights)

@@ -261,8 +261,10 @@ def attach_weights(net: CaffeNet, weights: Mapping[str, RawLayer], origin: str) 
         for i, (blob, shape) in enumerate(zip(raw.blobs, expected, strict=True)):
             fitted = _fit_blob(blob.shape, blob.legacy, blob.data, shape)
             if fitted is None:
+                count = (f"{blob.data.size} values" if blob.data.size == math.prod(blob.shape) else
+                         f"but {blob.data.size} values, not the {math.prod(blob.shape)} that shape holds")
                 raise WeightsError(f"blob {i} should have shape {list(shape)}, {origin} has "
-                                   f"{list(blob.shape)} ({blob.data.size} values)", layer=layer.name)
+                                   f"{list(blob.shape)} ({count})", layer=layer.name)
             if not np.isfinite(fitted).all():
                 bad = int(np.size(fitted) - np.count_nonzero(np.isfinite(fitted)))
                 raise WeightsError(f"blob {i} holds {bad} NaN or infinite values", layer=layer.name)
