@@ -2,11 +2,13 @@
 
 Exit codes: 0 converted (and verified), 1 verification mismatch, 2 bad input or usage,
 3 an output could not be written, 4 an internal error (a bug: please report it with --debug's
-traceback). Heavy modules are imported only once a command runs.
+traceback), 130 interrupted. Heavy modules are imported only once a command runs.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import sys
 from pathlib import Path
@@ -20,6 +22,7 @@ SHAPE_HELP = "Input shape, e.g. 1,3,227,227 or data=2x3x224x224 (repeat for seve
 
 
 INTERNAL_ERROR = 4
+INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
 
 
 class DefaultToConvert(click.Group):
@@ -41,7 +44,11 @@ class DefaultToConvert(click.Group):
             return super().invoke(ctx)
         except ConverterError as error:
             fail(error)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            # click would exit 1, which here means a verification mismatch.
+            click.echo("interrupted: no output was written", err=True)
+            sys.exit(INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except MemoryError:
             click.echo("error: out of memory (is an input shape too large?)", err=True)
@@ -49,7 +56,7 @@ class DefaultToConvert(click.Group):
         except Exception as error:  # noqa: BLE001 - the last line of defence, see the class docstring
             if ctx.params.get("debug") or ctx.meta.get("debug"):
                 raise
-            click.echo(f"internal error: {type(error).__name__}: {error}\n"
+            click.echo(f"internal error: {type(error).__name__}: {printable(str(error))}\n"
                        "this is a bug in squeeze-convert; rerun with --debug for the traceback", err=True)
             sys.exit(INTERNAL_ERROR)
 
@@ -89,8 +96,31 @@ def resolve_input_shapes(prototxt: Path, values: tuple[str, ...]) -> dict[str, t
     return dict(zip(names, shapes, strict=True))
 
 
+def check_stem(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """--name is a file name stem: no folders (no separators, '.' or '..'), nothing invisible."""
+    if value is None:
+        return None
+    separators = {"/", os.sep, *([os.altsep] if os.altsep else [])}
+    if (not value or value in (".", "..") or any(s in value for s in separators)
+            or any(not c.isprintable() for c in value)):
+        raise click.BadParameter(f"{value!r} is not a plain file name stem (use --out-dir for the folder)")
+    return value
+
+
+def check_tolerance(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise click.BadParameter(f"{value} is not a finite, non-negative tolerance")
+    return value
+
+
+def printable(text: str) -> str:
+    """Names from a stranger's file shown escaped where they would be invisible or move the cursor
+    (NUL, escape sequences, right-to-left overrides)."""
+    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
+
+
 def fail(error: ConverterError) -> None:
-    click.echo(f"error: {error}", err=True)
+    click.echo(f"error: {printable(str(error))}", err=True)
     sys.exit(error.exit_code)
 
 
@@ -108,7 +138,7 @@ def main(ctx: click.Context, debug: bool) -> None:
       squeeze-convert make-weights deploy.prototxt deterministic demo weights
 
     Exit codes: 0 ok, 1 verification mismatch, 2 bad input or usage, 3 output not writable,
-    4 internal error.
+    4 internal error, 130 interrupted.
     """
     ctx.meta["debug"] = debug
 
@@ -125,7 +155,7 @@ def _common_options(function: Any) -> Any:
         click.option("--expect", type=click.Path(path_type=Path, exists=True, dir_okay=False),
                      help="Blobs real Caffe recorded (.npz: input|name, layer|layer|top, output|top) to "
                           "verify against; its input is used."),
-        click.option("--tolerance", default=1e-4, show_default=True, type=float,
+        click.option("--tolerance", default=1e-4, show_default=True, type=float, callback=check_tolerance,
                      help="Per blob: max|a-b| <= tolerance * max(1, max|b|)."),
         click.option("--no-fire", is_flag=True, help="Do not fuse Fire modules."),
         click.option("--fold-batchnorm", is_flag=True,
@@ -181,7 +211,8 @@ def _verify_and_print(conversion: Any, opset: int, expect: Path | None, toleranc
 @_common_options
 @click.option("--out-dir", "-o", type=click.Path(path_type=Path, file_okay=False),
               help="Where to write outputs. Default: beside the prototxt.")
-@click.option("--name", help="Output file stem. Default: from the prototxt (or its folder for deploy.prototxt).")
+@click.option("--name", callback=check_stem,
+              help="Output file stem. Default: from the prototxt (or its folder for deploy.prototxt).")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["onnx", "pytorch"]),
               default=("onnx", "pytorch"), show_default=True, help="Outputs to write (repeatable).")
 @click.option("--no-verify", is_flag=True, help="Skip numerical verification.")
@@ -206,11 +237,12 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
                    f"{f.name}({f.s1x1},{f.e1x1},{f.e3x3})" for f in fires) + ")" if fires else ""))
     stem = name or pipeline.output_stem(prototxt, conversion.net)
     target = out_dir or prototxt.resolve().parent
-    exts = [*(["onnx"] if "onnx" in formats else []), *(["pth", "py"] if "pytorch" in formats else []),
-            *([] if no_verify else ["report.json"]), *(["compact.onnx"] if compact else [])]
-    planned = [target / f"{stem}.{ext}" for ext in exts]
-    pipeline.check_outputs(planned, conversion.net.source_files, force)
+    if expect is not None:
+        conversion.other_inputs.append(expect)
     pipeline.emit(conversion, formats=formats, opset=opset)
+    compact_path = target / f"{stem}.compact.onnx"
+    planned = pipeline.planned_outputs(conversion, target, stem, report=not no_verify) + [compact_path] * compact
+    pipeline.check_outputs(planned, conversion.input_files, force)
     compact_model = pipeline.compact_onnx_for(conversion) if compact else None
     report_json = None
     if not no_verify:
@@ -218,19 +250,19 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
         report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose)
         report_json = report.to_json()
         if not report.passed:
-            pipeline.save(conversion.__class__(conversion.net, conversion.graph), target, stem,
-                          force=force, report_json=report_json)
+            pipeline.save(pipeline.Conversion(conversion.net, conversion.graph, other_inputs=conversion.other_inputs),
+                          target, stem, force=force, report_json=report_json)
             click.echo(f"no model written; report: {target / (stem + '.report.json')}", err=True)
             sys.exit(1)
         if compact_model is not None:
             _verify_compact(compact_model, conversion)
-    written = pipeline.save(conversion, target, stem, force=force, report_json=report_json)
-    if compact_model is not None:
-        from converter.fileio import write_bytes_atomic
+    from converter.fileio import all_or_nothing, write_bytes_atomic
 
-        compact_path = target / f"{stem}.compact.onnx"
-        write_bytes_atomic(compact_path, compact_model.SerializeToString())
-        written.append(compact_path)
+    with all_or_nothing():
+        written = pipeline.save(conversion, target, stem, force=force, report_json=report_json)
+        if compact_model is not None:
+            write_bytes_atomic(compact_path, compact_model.SerializeToString())
+            written.append(compact_path)
     if conversion.torch_export is not None:
         for note in conversion.torch_export.notes:
             click.echo(f"note: {note}")
@@ -280,15 +312,19 @@ def _print_compact_sizes(source: Path, compact_path: Path, dense_path: Path) -> 
               help="Runs to compare (repeatable); opencv = OpenCV's own Caffe importer (outputs only), "
                    "pycaffe = BVLC Caffe itself where installed (every blob's final value).")
 @click.option("--verbose", "-v", is_flag=True, help="Print the full per-blob table.")
+@click.option("--force", is_flag=True, help="Replace an existing report.")
 def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], opset: int,
                    expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,
-                   report_path: Path | None, backends: tuple[str, ...], verbose: bool) -> None:
+                   report_path: Path | None, backends: tuple[str, ...], verbose: bool, force: bool) -> None:
     """Parity check for CI: convert in memory, compare every blob, exit 1 on mismatch."""
     import json
 
     from converter.fileio import write_bytes_atomic
+    from converter.pipeline import check_outputs
 
     conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect)
+    if report_path is not None and str(report_path) != "-":
+        check_outputs([report_path], [*conversion.input_files, *([expect] if expect else [])], force)
     report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose)
     text = json.dumps(report.to_json(), indent=1)
     if report_path is not None and str(report_path) == "-":
@@ -354,11 +390,14 @@ def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: 
     from converter import demo, pipeline
 
     conversion = _load(prototxt, weights, (), False, False)
-    shapes = conversion.net.inputs
-    if len(shapes) != 1 or len(next(iter(shapes.values()))) != 4 or next(iter(shapes.values()))[1] != 3:
-        raise ConverterError(f"classify needs a net with one 3-channel image input (Nx3xHxW); {prototxt} takes "
-                             + ", ".join(f"{n} {'x'.join(map(str, s))}" for n, s in shapes.items()))
-    (name,) = shapes
+    shapes = list(conversion.net.inputs.values())
+    if len(shapes) != 1 or len(shapes[0]) != 4 or shapes[0][1] != 3:
+        raise ConverterError(f"classify needs a net with one N,3,H,W image input; {prototxt} takes "
+                             + ", ".join(f"'{n}' {list(s)}" for n, s in conversion.net.inputs.items()))
+    (name,) = conversion.net.inputs
+    from converter.memory import check_fits
+
+    check_fits(conversion.net, 1, "classification")
     x = demo.load_image(image, conversion.net.inputs[name][2:])
     conversion = _load(prototxt, weights, (f"{name}=" + ",".join(map(str, x.shape)),), False, False)
     pipeline.emit(conversion, formats=("onnx",))

@@ -73,6 +73,12 @@ class Conversion:
     torch_export: TorchExport | None = None
     report: Report | None = None
     written: list[Path] = field(default_factory=list)
+    # Other files the conversion read (recorded blobs): outputs must never replace them either.
+    other_inputs: list[Path] = field(default_factory=list)
+
+    @property
+    def input_files(self) -> list[Path]:
+        return [*self.net.source_files, *self.other_inputs]
 
     @property
     def onnx_model(self) -> onnx.ModelProto | None:
@@ -106,10 +112,14 @@ def run_verification(
     expect: Path | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> Report:
+    from converter.memory import check_fits
+
     net, graph = conversion.net, conversion.graph
+    check_fits(net, 1 + len(backends), "verification")
     recorded_layers: dict[tuple[str, str], np.ndarray] = {}
     recorded_outputs: dict[str, np.ndarray] = {}
     if expect is not None:
+        conversion.other_inputs.append(Path(expect))
         recorded_inputs, recorded_layers, recorded_outputs = load_recorded(expect)
         missing = [name for name in net.inputs if name not in recorded_inputs]
         if missing:
@@ -120,6 +130,12 @@ def run_verification(
                                      f"{list(recorded_inputs[name].shape)}, the net takes {list(shape)}; "
                                      "pass the recorded shape with --input-shape")
         inputs = {name: recorded_inputs[name] for name in net.inputs}
+        for layer in net.layers:
+            for top, shape in zip(layer.tops, layer.top_shapes, strict=True):
+                value = recorded_layers.get((layer.name, top))
+                if value is not None and tuple(value.shape) != tuple(shape):
+                    raise ConverterError(f"{expect} records layer|{layer.name}|{top} of shape {list(value.shape)}, "
+                                         f"the net makes {list(shape)}: blobs of another net or input size?")
     elif inputs is None:
         inputs = default_inputs(net)
     unknown = sorted(set(backends) - set(BACKENDS))
@@ -132,11 +148,19 @@ def run_verification(
     return report
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two existing paths name one file (hard links included)."""
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
+
+
 def check_outputs(outputs: Sequence[Path], inputs: Sequence[Path], force: bool) -> None:
     """Refuse to overwrite an input, or an existing output without force."""
     resolved_inputs = {p.resolve() for p in inputs}
     for path in outputs:
-        if path.resolve() in resolved_inputs:
+        if path.resolve() in resolved_inputs or any(_same_file(path, p) for p in inputs):
             raise OutputError(f"output {path} is one of the inputs; choose another --out-dir or name")
         if path.exists() and not force:
             raise OutputError(f"{path} exists; pass --force to replace it")
@@ -195,32 +219,40 @@ def compact_onnx_for(conversion: Conversion) -> onnx.ModelProto:
     return compact_onnx(conversion.onnx_export, layers)
 
 
-def save(conversion: Conversion, out_dir: Path, stem: str, *, force: bool = False,
-         report_json: dict[str, object] | None = None) -> list[Path]:
-    """Write what was emitted as <stem>.onnx, <stem>.pth + <stem>.py, <stem>.report.json."""
-    import json
-
-    from converter.fileio import write_bytes_atomic
+def planned_outputs(conversion: Conversion, out_dir: Path, stem: str, report: bool) -> list[Path]:
+    """Every file `save` writes for what was emitted (the ONNX external data file included)."""
+    from converter.emit.onnx import EXTERNAL_DATA_THRESHOLD
 
     planned: list[Path] = []
     if conversion.onnx_export is not None:
         planned.append(out_dir / f"{stem}.onnx")
+        if conversion.onnx_export.weight_bytes >= EXTERNAL_DATA_THRESHOLD:
+            planned.append(out_dir / f"{stem}.onnx.data")
     if conversion.torch_export is not None:
         planned += [out_dir / f"{stem}.pth", out_dir / f"{stem}.py"]
-    if report_json is not None:
+    if report:
         planned.append(out_dir / f"{stem}.report.json")
-    check_outputs(planned, conversion.net.source_files, force)
-    written: list[Path] = []
-    if conversion.onnx_export is not None:
-        conversion.onnx_export.save(out_dir / f"{stem}.onnx")
-        written.append(out_dir / f"{stem}.onnx")
-    if conversion.torch_export is not None:
-        from converter.emit.torch import save_torch
+    return planned
 
-        save_torch(conversion.torch_export, out_dir / f"{stem}.pth", out_dir / f"{stem}.py")
-        written += [out_dir / f"{stem}.pth", out_dir / f"{stem}.py"]
-    if report_json is not None:
-        write_bytes_atomic(out_dir / f"{stem}.report.json", json.dumps(report_json, indent=1).encode())
-        written.append(out_dir / f"{stem}.report.json")
-    conversion.written = written
-    return written
+
+def save(conversion: Conversion, out_dir: Path, stem: str, *, force: bool = False,
+         report_json: dict[str, object] | None = None) -> list[Path]:
+    """Write what was emitted as <stem>.onnx, <stem>.pth + <stem>.py, <stem>.report.json: all of
+    them, or none if anything fails on the way."""
+    import json
+
+    from converter.fileio import all_or_nothing, write_bytes_atomic
+
+    planned = planned_outputs(conversion, out_dir, stem, report_json is not None)
+    check_outputs(planned, conversion.input_files, force)
+    with all_or_nothing():
+        if conversion.onnx_export is not None:
+            conversion.onnx_export.save(out_dir / f"{stem}.onnx")
+        if conversion.torch_export is not None:
+            from converter.emit.torch import save_torch
+
+            save_torch(conversion.torch_export, out_dir / f"{stem}.pth", out_dir / f"{stem}.py")
+        if report_json is not None:
+            write_bytes_atomic(out_dir / f"{stem}.report.json", json.dumps(report_json, indent=1).encode())
+    conversion.written = planned
+    return planned

@@ -19,7 +19,9 @@ PROTOTXT = ROOT / "reference_models" / "squeezenet_v1.1" / "deploy.prototxt"
 SEED_TEXT = PROTOTXT.read_text()
 TOKENS = ["layer {", "}", "{", 'bottom: "', 'top: "conv1"', "dim: 0", "dim: -1", "dim: 99999999",
           "kernel_size: 0", "stride: 0", "pad: 9", "num_output: 0", 'type: "Nope"', "group: 7", '"', ":",
-          "input_dim: 1", "pool: AVE", "global_pooling: true", "\x00", "é", "#", "\n"]
+          "input_dim: 1", "pool: AVE", "global_pooling: true", "\x00", "é", "#", "\n",
+          'top: "data"', 'input: "data"', "power_param { power: nan }", "scale: inf", "eps: -1",
+          "local_size: 999999999", "\ufeff", "\u202e", 'bottom: ""', "dim: 2147483647"]
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

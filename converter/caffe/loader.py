@@ -9,6 +9,8 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
 
 from converter.caffe import caffe_pb2
 from converter.caffe.caffemodel import read_caffemodel
@@ -28,6 +30,10 @@ TRAINING_ONLY_TYPES = {
 }
 # Refuse blobs beyond this many elements before allocating anything (8 GiB of float32).
 MAX_BLOB_ELEMENTS = 1 << 31
+# A weight blob must fit in a caffemodel, which Caffe reads only up to 2 GiB (protobuf's limit).
+MAX_WEIGHT_ELEMENTS = 1 << 29
+# Caffe's kMaxBlobAxes.
+MAX_BLOB_AXES = 32
 
 
 def _rule_matches(rule: caffe_pb2.NetStateRule, phase: int, stages: Collection[str]) -> bool:
@@ -56,6 +62,9 @@ def in_phase(layer: caffe_pb2.LayerParameter, phase: int = caffe_pb2.TEST, stage
 
 def _declared_inputs(net: caffe_pb2.NetParameter) -> dict[str, Shape]:
     inputs: dict[str, Shape] = {}
+    twice = sorted({name for name in net.input if list(net.input).count(name) > 1})
+    if twice:
+        raise ModelError(f"input {', '.join(repr(n) for n in twice)} is declared more than once")
     if net.input_shape:
         if len(net.input_shape) != len(net.input):
             raise ModelError(f"{len(net.input)} inputs but {len(net.input_shape)} input_shape entries")
@@ -75,6 +84,8 @@ def _declared_inputs(net: caffe_pb2.NetParameter) -> dict[str, Shape]:
 def _check_shape(shape: Shape, what: str, layer: str | None = None) -> None:
     if not shape:
         raise ModelError(f"{what} has no shape; give one with --input-shape", layer=layer)
+    if len(shape) > MAX_BLOB_AXES:
+        raise ModelError(f"{what} has {len(shape)} axes; Caffe allows at most {MAX_BLOB_AXES}", layer=layer)
     if any(d <= 0 for d in shape):
         raise ModelError(f"{what} has a non-positive dimension {list(shape)}", layer=layer)
     if math.prod(shape) > MAX_BLOB_ELEMENTS:
@@ -91,6 +102,10 @@ def _select(proto: caffe_pb2.NetParameter) -> tuple[dict[str, Shape], list[Caffe
     for param in proto.layer:
         if not in_phase(param, caffe_pb2.TEST, stages) or param.type in TRAINING_ONLY_TYPES:
             continue
+        if param.type in DATA_LAYER_TYPES or param.type == "Input":
+            for top in param.top:
+                if top in inputs or top in data_tops:
+                    raise ModelError(f"top '{top}' is already a net input", layer=param.name)
         if param.type == "Input":
             inputs.update(_input_layer_shapes(param))
         elif param.type in DATA_LAYER_TYPES and not (param.type == "Python" and param.bottom):
@@ -132,6 +147,8 @@ def build_net(
             unsupported.setdefault(layer.type or "<no type>", []).append(layer.name)
     if unsupported:
         raise UnsupportedLayersError(unsupported)
+    for layer in layers:
+        _check_finite(layer.param, layer.name)
     for name, shape in (input_shapes or {}).items():
         if name not in inputs:
             raise ModelError(f"--input-shape names '{name}', but the net's inputs are {list(inputs)}")
@@ -145,6 +162,22 @@ def build_net(
     return CaffeNet(proto.name, inputs, layers, list(source_files))
 
 
+def _check_finite(message: Message, layer: str, prefix: str = "") -> None:
+    """Every float parameter of the layer is a number: a NaN or infinity would reach the outputs."""
+    for field, value in message.ListFields():
+        if field.name == "blobs":
+            continue
+        path = f"{prefix}{field.name}"
+        values = value if field.is_repeated else [value]
+        if field.type == FieldDescriptor.TYPE_MESSAGE:
+            for item in values:
+                _check_finite(item, layer, f"{path}.")
+        elif field.type in (FieldDescriptor.TYPE_FLOAT, FieldDescriptor.TYPE_DOUBLE):
+            bad = next((v for v in values if not math.isfinite(v)), None)
+            if bad is not None:
+                raise ModelError(f"{path} is {bad}; parameters must be finite numbers", layer=layer)
+
+
 def _infer_shapes(layers: list[CaffeLayer], inputs: Mapping[str, Shape]) -> None:
     shapes: dict[str, Shape] = dict(inputs)
     producer: dict[str, str] = {}
@@ -154,6 +187,9 @@ def _infer_shapes(layers: list[CaffeLayer], inputs: Mapping[str, Shape]) -> None
         if layer.name in names:
             raise ModelError("two layers have this name", layer=layer.name)
         names.add(layer.name)
+        for kind, blob in [*(("bottom", b) for b in layer.bottoms), *(("top", t) for t in layer.tops)]:
+            if not blob:
+                raise ModelError(f"a {kind} has an empty name", layer=layer.name)
         for bottom in layer.bottoms:
             if bottom in shapes:
                 continue
@@ -187,9 +223,30 @@ def _infer_shapes(layers: list[CaffeLayer], inputs: Mapping[str, Shape]) -> None
                              f"{len(layer.tops)}", layer=layer.name)
         for top, shape in zip(layer.tops, top_shapes, strict=True):
             _check_shape(tuple(shape), f"top '{top}'", layer=layer.name)
+            if top in layer.bottoms and tuple(shape) != shapes[top]:
+                # In Caffe the top reshapes the very blob the layer is reading: garbage, not a result.
+                raise ModelError(f"works in place on '{top}' but changes its shape from {list(shapes[top])} to "
+                                 f"{list(shape)}; give the top its own name", layer=layer.name)
+        for top, shape in zip(layer.tops, top_shapes, strict=True):
             shapes[top] = tuple(int(d) for d in shape)
             producer[top] = f"layer '{layer.name}'"
         layer.top_shapes = [shapes[t] for t in layer.tops]
+        _check_weight_shapes(layer)
+
+
+def _check_weight_shapes(layer: CaffeLayer) -> None:
+    """Weight blobs a caffemodel could hold, checked before anything (make-weights) allocates them."""
+    blob_shapes = LAYER_TYPES[layer.type].blob_shapes
+    if blob_shapes is None:
+        return
+    try:
+        shapes = blob_shapes(layer, layer.bottom_shapes)
+    except (IndexError, ValueError, ZeroDivisionError) as error:
+        raise ModelError(f"invalid parameters for {layer.type} ({error})", layer=layer.name) from None
+    for i, shape in enumerate(shapes):
+        if math.prod(shape) > MAX_WEIGHT_ELEMENTS:
+            raise ModelError(f"weight blob {i} of shape {list(shape)} has {math.prod(shape):,} values, more than "
+                             f"the {MAX_WEIGHT_ELEMENTS:,} a caffemodel can hold", layer=layer.name)
 
 
 def _fit_blob(raw_shape: Shape, legacy: bool, data: np.ndarray, expected: Shape) -> np.ndarray | None:
@@ -233,8 +290,10 @@ def attach_weights(net: CaffeNet, weights: Mapping[str, RawLayer], origin: str) 
         for i, (blob, shape) in enumerate(zip(raw.blobs, expected, strict=True)):
             fitted = _fit_blob(blob.shape, blob.legacy, blob.data, shape)
             if fitted is None:
+                count = (f"{blob.data.size} values" if blob.data.size == math.prod(blob.shape) else
+                         f"but {blob.data.size} values, not the {math.prod(blob.shape)} that shape holds")
                 raise WeightsError(f"blob {i} should have shape {list(shape)}, {origin} has "
-                                   f"{list(blob.shape)} ({blob.data.size} values)", layer=layer.name)
+                                   f"{list(blob.shape)} ({count})", layer=layer.name)
             if not np.isfinite(fitted).all():
                 bad = int(np.size(fitted) - np.count_nonzero(np.isfinite(fitted)))
                 raise WeightsError(f"blob {i} holds {bad} NaN or infinite values", layer=layer.name)

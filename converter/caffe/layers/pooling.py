@@ -121,9 +121,13 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     right = max(0, (ow - 1) * sw + kw - pw - w)
     fill = -FLT_MAX if g.method == MAX else 0.0
     xp = pad_hw(x, ph, bottom, pw, right, fill)
-    if (oh, ow) == (1, 1):
-        window = xp[:, :, :kh, :kw]
-        y = window.max(axis=(2, 3), keepdims=True) if g.method == MAX else window.sum(axis=(2, 3), keepdims=True)
+    if oh * ow <= kh * kw:
+        # Few, large windows: one reduction per output cell costs fewer Python steps than one per tap.
+        y = np.empty((*x.shape[:2], oh, ow), np.float32)
+        for i in range(oh):
+            for j in range(ow):
+                window = xp[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw]
+                y[:, :, i, j] = window.max(axis=(2, 3)) if g.method == MAX else window.sum(axis=(2, 3))
     else:
         y = tap(xp, 0, 0, g.stride, g.out).copy()
         reduce = np.maximum if g.method == MAX else np.add
