@@ -56,6 +56,7 @@ def _cannot_write(path: Path, error: OSError) -> OutputError:
 def atomic_output(path: Path) -> Iterator[BinaryIO]:
     directory = path.parent if str(path.parent) else Path(".")
     try:
+        directory.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=directory)
     except OSError as error:
         raise OutputError(f"cannot write in {directory}: {error.strerror or error}") from None

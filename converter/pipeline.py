@@ -6,6 +6,7 @@ Heavy libraries (onnx, onnxruntime, torch) are imported only by the steps that n
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -164,11 +165,13 @@ def check_outputs(outputs: Sequence[Path], inputs: Sequence[Path], force: bool) 
             raise OutputError(f"output {path} is one of the inputs; choose another --out-dir or name")
         if path.exists() and not force:
             raise OutputError(f"{path} exists; pass --force to replace it")
-    if outputs and not outputs[0].parent.exists():
-        try:
-            outputs[0].parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise OutputError(f"cannot create {outputs[0].parent}: {error.strerror or error}") from None
+    for folder in {path.parent for path in outputs}:
+        # The folder is made only when the first file is written; here only that it can be.
+        existing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
+        if not existing.is_dir():
+            raise OutputError(f"cannot create {folder}: {existing} is not a directory")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise OutputError(f"cannot write in {existing}: permission denied")
 
 
 def convert(

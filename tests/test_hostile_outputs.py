@@ -197,6 +197,17 @@ def test_interrupt_exits_130_and_writes_nothing(tiny, tmp_path, monkeypatch):
     assert list((tmp_path / "out").iterdir()) == []  # the ONNX file, complete by then, went too
 
 
+def test_a_refused_conversion_leaves_no_new_folder(tiny, tmp_path):
+    proto, weights = tiny
+    out = tmp_path / "new" / "deeper"
+    done = cli(proto, "-w", weights, "--no-verify", "-o", out, "--compact")  # refused: not a .net
+    assert done.exit_code == 2
+    assert not (tmp_path / "new").exists()
+    done = cli(proto, "-w", weights, "--no-verify", "-o", out)
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in out.iterdir()) == ["tiny.onnx", "tiny.pth", "tiny.py"]
+
+
 def test_compact_output_is_checked_before_anything_is_written(tiny, tmp_path):
     proto, weights = tiny
     out = tmp_path / "out"
