@@ -82,14 +82,18 @@ def parse_input_shapes(values: tuple[str, ...]) -> dict[str, tuple[int, ...]] | 
     return named or unnamed
 
 
+def declared_inputs(prototxt: Path) -> dict[str, tuple[int, ...]]:
+    from converter.caffe.loader import declared_inputs as declared
+    from converter.caffe.prototxt import parse_prototxt
+
+    return declared(parse_prototxt(prototxt))
+
+
 def resolve_input_shapes(prototxt: Path, values: tuple[str, ...]) -> dict[str, tuple[int, ...]] | None:
     shapes = parse_input_shapes(values)
     if not shapes or isinstance(shapes, dict):
         return shapes or None
-    from converter.caffe.loader import declared_input_names
-    from converter.caffe.prototxt import parse_prototxt
-
-    names = declared_input_names(parse_prototxt(prototxt))
+    names = list(declared_inputs(prototxt))
     if len(shapes) != len(names):
         raise click.BadParameter(f"the net has inputs {names}; give {len(names)} shape(s) or name them",
                                  param_hint="--input-shape")
@@ -383,30 +387,48 @@ def inspect_command(prototxt: Path, weights: Path | None, input_shape: tuple[str
 @click.option("--weights", "-w", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--labels", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="ImageNet synset words file, to print class names.")
-def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: Path | None) -> None:
-    """Top-5 classes of IMAGE with the converted model (ONNX Runtime), Caffe-style preprocessing."""
+@click.option("--input-shape", "input_shape", multiple=True,
+              help="The image size the net takes, e.g. 1,3,227,227 (needed for a train_val net). "
+                   "Default: the prototxt's input shape.")
+@click.option("--mean", default="104,117,123", show_default=True,
+              help="Per-channel B,G,R mean subtracted from the pixels.")
+def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: Path | None,
+                     input_shape: tuple[str, ...], mean: str) -> None:
+    """Top-5 classes of IMAGE with the converted model (ONNX Runtime), Caffe-style preprocessing:
+    BGR pixels resized bilinearly to the input size, minus the mean."""
     import onnxruntime as ort
 
     from converter import demo, pipeline
-
-    conversion = _load(prototxt, weights, (), False, False)
-    shapes = list(conversion.net.inputs.values())
-    if len(shapes) != 1 or len(shapes[0]) != 4 or shapes[0][1] != 3:
-        raise ConverterError(f"classify needs a net with one N,3,H,W image input; {prototxt} takes "
-                             + ", ".join(f"'{n}' {list(s)}" for n, s in conversion.net.inputs.items()))
-    (name,) = conversion.net.inputs
     from converter.memory import check_fits
+    from converter.verify import top5
 
+    bgr_mean = _parse_mean(mean)
+    shapes = resolve_input_shapes(prototxt, input_shape) or declared_inputs(prototxt)
+    if len(shapes) != 1 or len(shape := next(iter(shapes.values()))) != 4 or shape[1] != 3:
+        raise ConverterError(f"classify needs a net with one N,3,H,W image input; {prototxt} takes "
+                             + ", ".join(f"'{n}' {list(s) or '(no shape: give --input-shape)'}"
+                                         for n, s in shapes.items()))
+    (name,) = shapes
+    conversion = _load(prototxt, weights, (f"{name}=1,3,{shape[2]},{shape[3]}",), False, False)
     check_fits(conversion.net, 1, "classification")
-    x = demo.load_image(image, conversion.net.inputs[name][2:])
-    conversion = _load(prototxt, weights, (f"{name}=" + ",".join(map(str, x.shape)),), False, False)
+    x = demo.load_image(image, shape[2:], bgr_mean)
     pipeline.emit(conversion, formats=("onnx",))
     session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
     (scores,) = session.run([conversion.graph.outputs[0]], {name: x})
     names = demo.class_names(labels)
-    for rank, index in enumerate(demo.top5(scores), start=1):
+    for rank, index in enumerate(top5(scores), start=1):
         label = f"  {names[index]}" if names and index < len(names) else ""
         click.echo(f"{rank}. {index:4d}  {float(scores.reshape(-1)[index]):.4f}{label}")
+
+
+def _parse_mean(text: str) -> tuple[float, float, float]:
+    try:
+        values = tuple(float(v) for v in re.split(r"[,\s]+", text.strip()) if v)
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not all(math.isfinite(v) for v in values):
+        raise click.BadParameter(f"'{text}' is not three numbers B,G,R", param_hint="--mean")
+    return values[0], values[1], values[2]
 
 
 if __name__ == "__main__":

@@ -74,7 +74,8 @@ def opencv_backend(net: CaffeNet) -> Backend:
         try:
             import cv2
         except ImportError:
-            raise ConverterError("the opencv backend needs opencv-python-headless<5 installed") from None
+            raise ConverterError("the opencv backend needs OpenCV: pip install 'squeeze-convert[opencv]' "
+                                 "(or 'opencv-python-headless<5')") from None
         if not hasattr(cv2, "dnn") or not hasattr(cv2.dnn, "readNetFromCaffe"):
             raise ConverterError("this OpenCV has no Caffe importer (OpenCV 5 removed it)")
         weights = _caffemodel(net, "opencv")

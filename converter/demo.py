@@ -25,7 +25,8 @@ def load_image(path: Path, size: tuple[int, int], mean: tuple[float, float, floa
     try:
         import cv2
     except ImportError:
-        raise ConverterError("reading images needs OpenCV: pip install 'opencv-python-headless<5'") from None
+        raise ConverterError("reading images needs OpenCV: pip install 'squeeze-convert[opencv]' "
+                             "(or 'opencv-python-headless<5')") from None
     try:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     except cv2.error:
@@ -34,10 +35,6 @@ def load_image(path: Path, size: tuple[int, int], mean: tuple[float, float, floa
         raise ConverterError(f"{path}: not an image OpenCV can read")
     resized = cv2.resize(image.astype(np.float32), (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
     return (resized - np.array(mean, np.float32)).transpose(2, 0, 1)[None].copy()
-
-
-def top5(scores: np.ndarray) -> list[int]:
-    return [int(i) for i in np.argsort(-scores.reshape(-1), kind="stable")[:5]]
 
 
 def class_names(path: Path | None) -> list[str] | None:

@@ -154,6 +154,24 @@ def test_classify_the_cat_from_the_jpeg_gives_caffes_top5():
 
 
 
+def test_classify_a_train_val_net_given_its_input_size():
+    """The train_val form of the same net reads images through a data layer: the size comes from
+    --input-shape; a wrong --mean changes the ranking (so the option really reaches the pixels)."""
+    case = golden_case("deep_compression_cat")
+    trainval = PROTOTXT.parent / "SqueezeNet_trainval.prototxt"
+    cat = SHARED / "reference_models" / "images" / "cat.jpg"
+    args = [sys.executable, str(ROOT / "cli.py"), "classify", str(trainval), str(cat), "-w", str(NET_FILE)]
+    done = subprocess.run(args, capture_output=True, text=True)
+    assert done.returncode == 2 and "give --input-shape" in done.stderr
+    done = subprocess.run([*args, "--input-shape", "1,3,227,227"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert [int(line.split()[1]) for line in done.stdout.splitlines()] == case["top5"]
+    done = subprocess.run([*args, "--input-shape", "1,3,227,227", "--mean", "0,0,255"], capture_output=True, text=True)
+    assert done.returncode == 0 and [int(line.split()[1]) for line in done.stdout.splitlines()] != case["top5"]
+    done = subprocess.run([*args, "--mean", "1,2"], capture_output=True, text=True)
+    assert done.returncode == 2 and "three numbers" in done.stderr
+
+
 def test_the_image_is_prepared_as_the_golden_case_was():
     """BGR, 227x227 bilinear, minus 104/117/123: the input Caffe was given, to float32 rounding."""
     pytest.importorskip("cv2")

@@ -129,8 +129,9 @@ def _input_layer_shapes(param: caffe_pb2.LayerParameter) -> dict[str, Shape]:
     return {top: shapes[i if len(shapes) > 1 else 0] if shapes else () for i, top in enumerate(param.top)}
 
 
-def declared_input_names(proto: caffe_pb2.NetParameter) -> list[str]:
-    return list(_select(upgrade_net(proto))[0])
+def declared_inputs(proto: caffe_pb2.NetParameter) -> dict[str, Shape]:
+    """The net's inputs with the shapes the file gives them (() where it gives none: data layers)."""
+    return _select(upgrade_net(proto))[0]
 
 
 def build_net(
