@@ -105,6 +105,20 @@ def test_log_base_one_is_refused(tmp_path: Path) -> None:
         convert(tmp_path, 'layer { name: "log" type: "Log" bottom: "data" top: "log" log_param { base: 1 } }', (2, 3))
 
 
+# ---------------------------------------------------------------------------------------- Flatten
+
+
+def test_flatten_with_end_axis_just_before_axis_inserts_an_axis(tmp_path: Path) -> None:
+    # flatten_layer.cpp merges axes [axis, end_axis]: none when end_axis = axis - 1, so the count of
+    # that empty range, 1, becomes a new axis at `axis`.
+    conversion = convert(tmp_path, 'layer { name: "flat" type: "Flatten" bottom: "data" top: "flat" '
+                                   "flatten_param { axis: 2 end_axis: 1 } }", (2, 3, 4))
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    for backend, outputs in run_backends(conversion, x):
+        assert outputs["flat"].shape == (2, 3, 1, 4), backend
+        np.testing.assert_array_equal(outputs["flat"][:, :, 0], x, err_msg=backend)
+
+
 # -------------------------------------------------------------------------------- Convolution
 
 
