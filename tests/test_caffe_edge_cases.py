@@ -142,6 +142,25 @@ def test_several_bottoms_share_the_weights(tmp_path: Path, kind: str) -> None:
             np.testing.assert_allclose(outputs[top], expected, rtol=1e-5, atol=1e-5, err_msg=f"{backend} {top}")
 
 
+def test_verification_compares_every_top_of_a_multi_top_layer(tmp_path: Path) -> None:
+    # The shared convolution's and the slice's tops feed later layers (they are not net outputs):
+    # each backend's value of each of them is still compared with the reference.
+    body = MULTI_BOTTOM.replace("{kind}", "Convolution") + (
+        ' layer { name: "split" type: "Slice" bottom: "twice" top: "left" top: "right" '
+        "slice_param { axis: 1 slice_point: 1 } } "
+        'layer { name: "max" type: "Eltwise" bottom: "left" bottom: "right" top: "max" '
+        "eltwise_param { operation: MAX } } "
+        'layer { name: "relu" type: "ReLU" bottom: "once" top: "relu" }')
+    blobs = {"conv": [np.ones((2, 3, 1, 1), np.float32), np.zeros(2, np.float32)]}
+    conversion = convert(tmp_path, body, (1, 3, 2, 2), blobs)
+    x = np.random.default_rng(1).uniform(-1, 1, (1, 3, 2, 2)).astype(np.float32)
+    report = pipeline.run_verification(conversion, backends=("onnxruntime", "pytorch"), inputs={"data": x})
+    assert report.passed, report.first_failure
+    compared = {(c.blob, c.backend) for c in report.comparisons}
+    for blob in ("conv|once", "conv|twice", "split|left", "split|right", "max|max", "relu|relu"):
+        assert {(blob, "onnxruntime"), (blob, "pytorch")} <= compared, blob
+
+
 def test_batchnorm_folding_leaves_a_shared_convolution_alone(tmp_path: Path) -> None:
     body = MULTI_BOTTOM.replace("{kind}", "Convolution") + (
         ' layer { name: "bn" type: "BatchNorm" bottom: "once" top: "once" }')

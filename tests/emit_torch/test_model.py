@@ -63,7 +63,7 @@ def test_generic_layout_keys_taps_and_class_name() -> None:
     assert export.class_name == "Smallnet"
     assert list(emitted.module.layers) == ["conv1_3x3", "relu", "l_class"]
     assert emitted.shapes() == {"layers.conv1_3x3.weight": (4, 3, 3, 3), "layers.conv1_3x3.bias": (4,)}
-    assert export.taps == {"layers.conv1_3x3": "c", "layers.relu": "r", "layers.l_class": "prob"}
+    assert export.taps == {"layers.conv1_3x3": ("c",), "layers.relu": ("r",), "layers.l_class": ("prob",)}
     assert export.notes == []
 
 
@@ -71,7 +71,7 @@ def test_taps_see_every_intermediate() -> None:
     graph, params = small_net()
     emitted = emit(graph)
     seen = {}
-    for path, tensor in emitted.export.taps.items():
+    for path, (tensor,) in emitted.export.taps.items():
         emitted.module.get_submodule(path).register_forward_hook(
             lambda _m, _i, out, tensor=tensor: seen.__setitem__(tensor, out.detach().numpy()))
     x = rand((2, 3, 5, 5), 3)
@@ -136,7 +136,8 @@ def test_several_inputs_and_outputs_in_graph_order() -> None:
     graph = graph_of(nodes, shapes, inputs=["a", "b"], outputs=["rest", "ba", "first"])
     emitted = check(graph, lambda a, b: (np.concatenate([b, a], 1)[:, 1:], np.concatenate([b, a], 1), b[:, :1]))
     assert "def forward(self, a, b):" in emitted.export.source
-    assert emitted.export.taps == {"layers.cat": "ba"}  # a module returning several tensors is not tapped
+    # A module returning several tensors is tapped for each (helpers.run checks the taps against the outputs).
+    assert emitted.export.taps == {"layers.cat": ("ba",), "layers.split": ("first", "rest")}
 
 
 def test_save_writes_a_standalone_module_and_checkpoint(tmp_path) -> None:

@@ -32,12 +32,13 @@ IMPORTED = frozenset({"torch", "F", "nn"})
 
 @dataclass
 class TorchExport:
-    """The generated module's source, its state_dict, and `taps`: submodule path -> the IR tensor
-    that submodule outputs (verification hooks them)."""
+    """The generated module's source, its state_dict, and `taps`: submodule path -> the IR tensors
+    that submodule outputs, one per element of the tuple it returns, or the one tensor it returns
+    (verification hooks them)."""
 
     source: str
     state_dict: dict[str, object]
-    taps: dict[str, str]
+    taps: dict[str, tuple[str, ...]]
     class_name: str
     notes: list[str] = field(default_factory=list)
 
