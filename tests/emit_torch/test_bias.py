@@ -34,3 +34,9 @@ def test_scalar_beta() -> None:
     node = Bias(name="bias", inputs=["x"], outputs=["y"], beta=beta, axis=1)
     emitted = check(graph_of(node, {"x": (2, 3, 4), "y": (2, 3, 4)}), lambda x: x + np.float32(0.75))
     assert emitted.shapes() == {"layers.bias.beta": ()}
+
+
+def test_negative_axis_counts_from_the_end() -> None:
+    beta = rand((4, 5), 1)
+    node = Bias(name="bias", inputs=["x"], outputs=["y"], beta=beta, axis=-2)
+    check(graph_of(node, {"x": (2, 3, 4, 5), "y": (2, 3, 4, 5)}), lambda x: x + beta)

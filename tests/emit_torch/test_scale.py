@@ -64,3 +64,9 @@ def test_scalar_factor_from_second_input() -> None:
     node = Scale(name="scale", inputs=["x", "f"], outputs=["y"], gamma=None, beta=None, axis=1)
     graph = graph_of(node, {"x": (2, 3, 4), "f": (), "y": (2, 3, 4)})
     check(graph, lambda x, f: x * f, batches=(1,), inputs={"f": lambda s, seed: np.array(3.0, np.float32)})
+
+
+def test_negative_axis_counts_from_the_end() -> None:
+    gamma, beta = rand((5,), 1), rand((5,), 2)
+    node = Scale(name="scale", inputs=["x"], outputs=["y"], gamma=gamma, beta=beta, axis=-1)
+    check(graph_of(node, {"x": (2, 3, 4, 5), "y": (2, 3, 4, 5)}), lambda x: x * gamma + beta)
