@@ -49,9 +49,10 @@ def torch_backend() -> Backend:
         export = emit_torch(graph)
         module = load_module(export)
         seen: dict[str, np.ndarray] = {}
-        for path, tensor in export.taps.items():
-            def hook(_m: Any, _i: Any, out: Any, tensor: str = tensor) -> None:
-                seen[tensor] = out.detach().numpy().copy()
+        for path, tensors in export.taps.items():
+            def hook(_m: Any, _i: Any, out: Any, tensors: tuple[str, ...] = tensors) -> None:
+                values = out if isinstance(out, tuple) else (out,)
+                seen.update((name, value.detach().numpy().copy()) for name, value in zip(tensors, values, strict=True))
 
             module.get_submodule(path).register_forward_hook(hook)
         with torch.no_grad():

@@ -1,5 +1,6 @@
 """Caffe's edge cases through the whole conversion: tiny nets written here, converted, and the ONNX
-model (and the reference executor) compared with values worked out by hand from Caffe's source."""
+model, the PyTorch module (and the reference executor) compared with values worked out by hand from
+Caffe's source."""
 
 from __future__ import annotations
 
@@ -31,16 +32,24 @@ def convert(folder: Path, body: str, shape: Sequence[int],
     return pipeline.convert(prototxt, weights)
 
 
-def run_onnx(conversion: pipeline.Conversion, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Every net output from ONNX Runtime, after checking the reference executor agrees with it."""
+def run_backends(conversion: pipeline.Conversion, x: np.ndarray) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """Every net output from ONNX Runtime and from the generated PyTorch module, as (backend,
+    outputs by top), after checking the reference executor agrees with both."""
     import onnxruntime as ort
+    import torch
 
-    report = pipeline.run_verification(conversion, backends=("onnxruntime",), inputs={"data": x})
+    from converter.emit.torch import load_module
+
+    report = pipeline.run_verification(conversion, backends=("onnxruntime", "pytorch"), inputs={"data": x})
     assert report.passed, report.first_failure
-    pipeline.emit(conversion, formats=("onnx",))
+    pipeline.emit(conversion)
     session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
     outputs = conversion.graph.outputs
-    return dict(zip(outputs, session.run(outputs, {"data": x}), strict=True))
+    with torch.no_grad():
+        module_outputs = load_module(conversion.torch_export)(torch.from_numpy(x))
+    module_outputs = module_outputs if isinstance(module_outputs, tuple) else (module_outputs,)
+    return [("onnx", dict(zip(outputs, session.run(outputs, {"data": x}), strict=True))),
+            ("pytorch", {top: y.numpy() for top, y in zip(outputs, module_outputs, strict=True)})]
 
 
 # ------------------------------------------------------------------------------------------ Pooling
@@ -52,9 +61,9 @@ def test_pooling_kernel_larger_than_the_input(tmp_path: Path, method: str) -> No
     conversion = convert(tmp_path, f'layer {{ name: "pool" type: "Pooling" bottom: "data" top: "pool" '
                                    f"pooling_param {{ pool: {method} kernel_size: 3 stride: 2 }} }}", (1, 2, 2, 2))
     x = np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)
-    (y,) = run_onnx(conversion, x).values()
     expected = [3, 7] if method == "MAX" else [6 / 4, 22 / 4]
-    np.testing.assert_allclose(y.reshape(-1), expected, rtol=1e-6)
+    for backend, outputs in run_backends(conversion, x):
+        np.testing.assert_allclose(outputs["pool"].reshape(-1), expected, rtol=1e-6, err_msg=backend)
 
 
 def test_max_pooling_window_past_the_input_gives_minus_flt_max(tmp_path: Path) -> None:
@@ -63,10 +72,10 @@ def test_max_pooling_window_past_the_input_gives_minus_flt_max(tmp_path: Path) -
     conversion = convert(tmp_path, 'layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" '
                                    "pooling_param { pool: MAX kernel_size: 1 stride: 2 } }", (1, 1, 4, 4))
     x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
-    (y,) = run_onnx(conversion, x).values()
     expected = np.full((3, 3), -FLT_MAX, np.float32)
     expected[:2, :2] = [[0, 2], [8, 10]]
-    np.testing.assert_array_equal(y[0, 0], expected)
+    for backend, outputs in run_backends(conversion, x):
+        np.testing.assert_array_equal(outputs["pool"][0, 0], expected, err_msg=backend)
 
 
 def test_average_pooling_window_past_the_input_is_refused(tmp_path: Path) -> None:
@@ -87,13 +96,27 @@ def test_eltwise_max_ignores_its_coefficients(tmp_path: Path) -> None:
                                    'layer { name: "max" type: "Eltwise" bottom: "data" bottom: "neg" top: "max" '
                                    "eltwise_param { operation: MAX coeff: 3 coeff: 5 } }", (2, 3))
     x = np.array([[1, -2, 3], [-4, 5, -6]], np.float32)
-    (y,) = run_onnx(conversion, x).values()
-    np.testing.assert_array_equal(y, np.abs(x))
+    for backend, outputs in run_backends(conversion, x):
+        np.testing.assert_array_equal(outputs["max"], np.abs(x), err_msg=backend)
 
 
 def test_log_base_one_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="layer 'log'.*base 1"):
         convert(tmp_path, 'layer { name: "log" type: "Log" bottom: "data" top: "log" log_param { base: 1 } }', (2, 3))
+
+
+# ---------------------------------------------------------------------------------------- Flatten
+
+
+def test_flatten_with_end_axis_just_before_axis_inserts_an_axis(tmp_path: Path) -> None:
+    # flatten_layer.cpp merges axes [axis, end_axis]: none when end_axis = axis - 1, so the count of
+    # that empty range, 1, becomes a new axis at `axis`.
+    conversion = convert(tmp_path, 'layer { name: "flat" type: "Flatten" bottom: "data" top: "flat" '
+                                   "flatten_param { axis: 2 end_axis: 1 } }", (2, 3, 4))
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    for backend, outputs in run_backends(conversion, x):
+        assert outputs["flat"].shape == (2, 3, 1, 4), backend
+        np.testing.assert_array_equal(outputs["flat"][:, :, 0], x, err_msg=backend)
 
 
 # -------------------------------------------------------------------------------- Convolution
@@ -113,10 +136,29 @@ def test_several_bottoms_share_the_weights(tmp_path: Path, kind: str) -> None:
     blob = weight.reshape(2, 3, 1, 1) if kind == "Convolution" else weight.T.reshape(3, 2, 1, 1)
     conversion = convert(tmp_path, MULTI_BOTTOM.replace("{kind}", kind), (2, 3, 2, 2), {"conv": [blob, bias]})
     x = np.random.default_rng(0).uniform(-1, 1, (2, 3, 2, 2)).astype(np.float32)
-    outputs = run_onnx(conversion, x)
-    for top, factor in (("once", 1), ("twice", 2)):
-        expected = np.einsum("oc,nchw->nohw", weight, factor * x) + bias.reshape(1, 2, 1, 1)
-        np.testing.assert_allclose(outputs[top], expected, rtol=1e-5, atol=1e-5)
+    for backend, outputs in run_backends(conversion, x):
+        for top, factor in (("once", 1), ("twice", 2)):
+            expected = np.einsum("oc,nchw->nohw", weight, factor * x) + bias.reshape(1, 2, 1, 1)
+            np.testing.assert_allclose(outputs[top], expected, rtol=1e-5, atol=1e-5, err_msg=f"{backend} {top}")
+
+
+def test_verification_compares_every_top_of_a_multi_top_layer(tmp_path: Path) -> None:
+    # The shared convolution's and the slice's tops feed later layers (they are not net outputs):
+    # each backend's value of each of them is still compared with the reference.
+    body = MULTI_BOTTOM.replace("{kind}", "Convolution") + (
+        ' layer { name: "split" type: "Slice" bottom: "twice" top: "left" top: "right" '
+        "slice_param { axis: 1 slice_point: 1 } } "
+        'layer { name: "max" type: "Eltwise" bottom: "left" bottom: "right" top: "max" '
+        "eltwise_param { operation: MAX } } "
+        'layer { name: "relu" type: "ReLU" bottom: "once" top: "relu" }')
+    blobs = {"conv": [np.ones((2, 3, 1, 1), np.float32), np.zeros(2, np.float32)]}
+    conversion = convert(tmp_path, body, (1, 3, 2, 2), blobs)
+    x = np.random.default_rng(1).uniform(-1, 1, (1, 3, 2, 2)).astype(np.float32)
+    report = pipeline.run_verification(conversion, backends=("onnxruntime", "pytorch"), inputs={"data": x})
+    assert report.passed, report.first_failure
+    compared = {(c.blob, c.backend) for c in report.comparisons}
+    for blob in ("conv|once", "conv|twice", "split|left", "split|right", "max|max", "relu|relu"):
+        assert {(blob, "onnxruntime"), (blob, "pytorch")} <= compared, blob
 
 
 def test_batchnorm_folding_leaves_a_shared_convolution_alone(tmp_path: Path) -> None:
@@ -132,11 +174,12 @@ def test_batchnorm_folding_leaves_a_shared_convolution_alone(tmp_path: Path) -> 
     write_caffemodel(tmp_path / "w.caffemodel", parse_prototxt(prototxt), blobs)
     conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel", fold_batchnorm=True)
     x = np.array([1, 2, 3], np.float32).reshape(1, 3, 1, 1)
-    outputs = run_onnx(conversion, x)
     # conv: 6 per channel for `once`, 12 for `twice`; BatchNorm on `once` only: (6 - mean) / sqrt(var + 1e-5).
-    np.testing.assert_allclose(outputs["once"].ravel(), [(6 - 1) / np.sqrt(4 + 1e-5), (6 - 2) / np.sqrt(9 + 1e-5)],
-                               rtol=1e-6)
-    np.testing.assert_allclose(outputs["twice"].ravel(), [12, 12], rtol=1e-6)
+    for backend, outputs in run_backends(conversion, x):
+        np.testing.assert_allclose(outputs["once"].ravel(),
+                                   [(6 - 1) / np.sqrt(4 + 1e-5), (6 - 2) / np.sqrt(9 + 1e-5)], rtol=1e-6,
+                                   err_msg=backend)
+        np.testing.assert_allclose(outputs["twice"].ravel(), [12, 12], rtol=1e-6, err_msg=backend)
 
 
 # ------------------------------------------------------------------ Scalar blobs, blobless layers
@@ -159,9 +202,9 @@ def test_scalar_operands_through_make_weights(tmp_path: Path) -> None:
     assert [b.shape for b in blobs["scale"] + blobs["bias"] + blobs["prelu"]] == [(), (), (), ()]
     (s, b), (c,), (a,) = blobs["scale"], blobs["bias"], blobs["prelu"]
     x = np.array([[-3, -1, 0], [1, 2, 5]], np.float32)
-    (y,) = run_onnx(conversion, x).values()
     z = x * s + b + c
-    np.testing.assert_allclose(y, np.where(z > 0, z, a * z), rtol=1e-6)
+    for backend, outputs in run_backends(conversion, x):
+        np.testing.assert_allclose(outputs["p"], np.where(z > 0, z, a * z), rtol=1e-6, err_msg=backend)
 
 
 def test_net_whose_only_parametric_layers_have_no_blobs(tmp_path: Path) -> None:
@@ -171,8 +214,8 @@ def test_net_whose_only_parametric_layers_have_no_blobs(tmp_path: Path) -> None:
             'layer { name: "add" type: "Bias" bottom: "data" bottom: "half" top: "sum" bias_param { axis: 0 } }')
     x = np.array([[2, -4, 6]], np.float32)
     for blobs in (None, {}):
-        (y,) = run_onnx(convert(tmp_path, body, (1, 3), blobs), x).values()
-        np.testing.assert_allclose(y, 1.5 * x)
+        for backend, outputs in run_backends(convert(tmp_path, body, (1, 3), blobs), x):
+            np.testing.assert_allclose(outputs["sum"], 1.5 * x, err_msg=backend)
 
 
 # -------------------------------------------------------------------------------------- BatchNorm
@@ -194,9 +237,9 @@ def test_batchnorm_scale_factor_zero_zeroes_the_statistics(tmp_path: Path, fold:
     write_caffemodel(tmp_path / "w.caffemodel", parse_prototxt(prototxt), blobs)
     conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel", fold_batchnorm=fold)
     x = np.array([[1, 2], [3, 4]], np.float32).reshape(1, 2, 1, 2)
-    (y,) = run_onnx(conversion, x).values()
     conv = np.array([[1, 2], [1 + 3 + 1, 2 + 4 + 1]], np.float32)
-    np.testing.assert_allclose(y.reshape(2, 2), conv / np.sqrt(0.25), rtol=1e-6)
+    for backend, outputs in run_backends(conversion, x):
+        np.testing.assert_allclose(outputs["conv"].reshape(2, 2), conv / np.sqrt(0.25), rtol=1e-6, err_msg=backend)
 
 
 def test_batchnorm_with_batch_statistics_is_refused(tmp_path: Path) -> None:

@@ -223,7 +223,8 @@ class Slice(Node):
 
 @dataclass(kw_only=True)
 class Flatten(Node):
-    """Merge dims axis..end_axis (inclusive, negative counts from the end) into one."""
+    """Merge dims axis..end_axis (inclusive, negative counts from the end) into one; end_axis just
+    before axis merges nothing and inserts a dim of size 1 at axis."""
 
     axis: int = 1
     end_axis: int = -1

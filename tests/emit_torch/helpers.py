@@ -45,9 +45,10 @@ def run(emitted: Emitted, graph: Graph, feeds: Mapping[str, np.ndarray]) -> dict
     """The module's outputs by graph output name, and every tapped tensor its hook saw."""
     seen: dict[str, np.ndarray] = {}
     handles = []
-    for path, tensor in emitted.export.taps.items():
-        def hook(_m: object, _i: object, out: torch.Tensor, tensor: str = tensor) -> None:
-            seen[tensor] = out.detach().numpy().copy()
+    for path, tensors in emitted.export.taps.items():
+        def hook(_m: object, _i: object, out: object, tensors: tuple[str, ...] = tensors) -> None:
+            values = out if isinstance(out, tuple) else (out,)
+            seen.update((name, value.detach().numpy().copy()) for name, value in zip(tensors, values, strict=True))
 
         handles.append(emitted.module.get_submodule(path).register_forward_hook(hook))
     with torch.no_grad():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from converter.ir import Bias
 from emit_torch.helpers import check, graph_of, rand
 
@@ -24,3 +26,17 @@ def test_second_input_with_batch() -> None:
     graph = graph_of(node, {"x": (2, 3, 4, 5), "b": (2, 3), "y": (2, 3, 4, 5)})
     emitted = check(graph, lambda x, b: x + b[:, :, None, None])
     assert emitted.export.state_dict == {}
+
+
+def test_scalar_beta() -> None:
+    # num_axes 0: a 0-axis blob added to every element.
+    beta = np.array(0.75, np.float32)
+    node = Bias(name="bias", inputs=["x"], outputs=["y"], beta=beta, axis=1)
+    emitted = check(graph_of(node, {"x": (2, 3, 4), "y": (2, 3, 4)}), lambda x: x + np.float32(0.75))
+    assert emitted.shapes() == {"layers.bias.beta": ()}
+
+
+def test_negative_axis_counts_from_the_end() -> None:
+    beta = rand((4, 5), 1)
+    node = Bias(name="bias", inputs=["x"], outputs=["y"], beta=beta, axis=-2)
+    check(graph_of(node, {"x": (2, 3, 4, 5), "y": (2, 3, 4, 5)}), lambda x: x + beta)

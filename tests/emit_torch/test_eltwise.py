@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from converter.emit.torch import emit_torch
 from emit_common import eltwise_graph
 from emit_torch.helpers import check
 
@@ -27,3 +29,13 @@ def test_prod_of_one() -> None:
 
 def test_max() -> None:
     check(eltwise_graph("max", 3), lambda a, b, c: np.maximum(np.maximum(a, b), c))
+
+
+def test_max_ignores_coefficients() -> None:
+    # Caffe accepts coefficients with MAX and does not use them.
+    check(eltwise_graph("max", 2, [3.0, -5.0]), lambda a, b: np.maximum(a, b))
+
+
+def test_sum_with_a_coefficient_count_other_than_the_inputs_is_refused() -> None:
+    with pytest.raises(ValueError, match="elt: 2 coefficients for 3 inputs"):
+        emit_torch(eltwise_graph("sum", 3, [1.0, 2.0]))

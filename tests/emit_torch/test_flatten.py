@@ -13,6 +13,12 @@ CASES = {  # (input shape, axis, end_axis, output shape)
     "from_2": ((2, 3, 4, 5), 2, 3, (2, 3, 20)),
     "one_dim": ((2, 3, 4, 5), 2, 2, (2, 3, 4, 5)),
     "with_batch": ((2, 3, 4), 0, 1, (6, 4)),
+    "negative_axes": ((2, 3, 4, 5), -3, -2, (2, 12, 5)),
+    # end_axis just before axis (Caffe allows it): an axis of size 1 is inserted at `axis`.
+    "insert_at_2": ((2, 3, 4, 5), 2, 1, (2, 3, 1, 4, 5)),
+    "insert_at_1": ((2, 3, 4), 1, 0, (2, 1, 3, 4)),
+    "insert_before_last": ((2, 3, 4, 5), 3, 2, (2, 3, 4, 1, 5)),
+    "insert_2d": ((2, 3), 1, 0, (2, 1, 3)),
 }
 
 

@@ -50,3 +50,28 @@ def test_within_channel_constant_term_is_one() -> None:
     # Like the source framework (and the ONNX emitter), within-channel LRN does not use k.
     node = Lrn(name="norm", inputs=["x"], outputs=["y"], size=3, alpha=0.5, beta=0.75, k=2.0, across_channels=False)
     check(graph_of(node, {"x": (1, 2, 4, 4), "y": (1, 2, 4, 4)}), lambda x: lrn_within_loop(x, 3, 0.5, 0.75))
+
+
+@pytest.mark.parametrize(("alpha", "beta", "k"), [(0.0, 0.75, 2.0), (1.0, 0.0, 1.0), (0.5, -0.5, 1.0),
+                                                  (-0.1, 0.75, 3.0), (-1.0, 0.5, 1.0)])
+def test_across_channels_with_alpha_or_beta_not_positive(alpha: float, beta: float, k: float) -> None:
+    # Caffe computes these (onnxruntime's LRN refuses them); a negative base raised to a fractional
+    # power is NaN there as here.
+    node = Lrn(name="norm", inputs=["x"], outputs=["y"], size=3, alpha=alpha, beta=beta, k=k)
+
+    def expected(x: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return across_loop(x, 3, alpha, beta, k)
+
+    check(graph_of(node, {"x": (2, 5, 3, 4), "y": (2, 5, 3, 4)}), expected)
+
+
+@pytest.mark.parametrize(("alpha", "beta"), [(0.0, 0.75), (1.0, 0.0), (0.5, -0.5), (-0.3, 0.75)])
+def test_within_channel_with_alpha_or_beta_not_positive(alpha: float, beta: float) -> None:
+    node = Lrn(name="norm", inputs=["x"], outputs=["y"], size=3, alpha=alpha, beta=beta, across_channels=False)
+
+    def expected(x: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return lrn_within_loop(x, 3, alpha, beta)
+
+    check(graph_of(node, {"x": (2, 3, 4, 5), "y": (2, 3, 4, 5)}), expected)

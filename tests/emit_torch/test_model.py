@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from converter.emit.torch import EMITTERS, converts, emit_torch, load_emitters, save_torch
-from converter.ir import Concat, Conv, Dense, Eltwise, Node, Relu, Slice, Softmax, ops
+from converter.ir import BatchNorm, Concat, Conv, Dense, Eltwise, Elu, Lrn, Node, Power, Relu, Slice, Softmax, ops
 from emit_torch.helpers import check, emit, graph_of, rand
 
 
@@ -63,7 +63,7 @@ def test_generic_layout_keys_taps_and_class_name() -> None:
     assert export.class_name == "Smallnet"
     assert list(emitted.module.layers) == ["conv1_3x3", "relu", "l_class"]
     assert emitted.shapes() == {"layers.conv1_3x3.weight": (4, 3, 3, 3), "layers.conv1_3x3.bias": (4,)}
-    assert export.taps == {"layers.conv1_3x3": "c", "layers.relu": "r", "layers.l_class": "prob"}
+    assert export.taps == {"layers.conv1_3x3": ("c",), "layers.relu": ("r",), "layers.l_class": ("prob",)}
     assert export.notes == []
 
 
@@ -71,7 +71,7 @@ def test_taps_see_every_intermediate() -> None:
     graph, params = small_net()
     emitted = emit(graph)
     seen = {}
-    for path, tensor in emitted.export.taps.items():
+    for path, (tensor,) in emitted.export.taps.items():
         emitted.module.get_submodule(path).register_forward_hook(
             lambda _m, _i, out, tensor=tensor: seen.__setitem__(tensor, out.detach().numpy()))
     x = rand((2, 3, 5, 5), 3)
@@ -136,7 +136,8 @@ def test_several_inputs_and_outputs_in_graph_order() -> None:
     graph = graph_of(nodes, shapes, inputs=["a", "b"], outputs=["rest", "ba", "first"])
     emitted = check(graph, lambda a, b: (np.concatenate([b, a], 1)[:, 1:], np.concatenate([b, a], 1), b[:, :1]))
     assert "def forward(self, a, b):" in emitted.export.source
-    assert emitted.export.taps == {"layers.cat": "ba"}  # a module returning several tensors is not tapped
+    # A module returning several tensors is tapped for each (helpers.run checks the taps against the outputs).
+    assert emitted.export.taps == {"layers.cat": ("ba",), "layers.split": ("first", "rest")}
 
 
 def test_save_writes_a_standalone_module_and_checkpoint(tmp_path) -> None:
@@ -162,3 +163,27 @@ def test_save_replaces_atomically(tmp_path) -> None:
     save_torch(emit_torch(graph), tmp_path / "small.pth", tmp_path / "small.py")
     assert (tmp_path / "small.py").read_text().startswith('"""Smallnet')
     assert sorted(p.name for p in tmp_path.iterdir()) == ["small.pth", "small.py"]  # no temporary files left
+
+
+INF, NAN = float("inf"), float("nan")
+NON_FINITE = {  # a node with an infinite or NaN parameter (a prototxt may say inf or nan), and its closed form
+    "relu_slope": (Relu(name="op", inputs=["x"], outputs=["y"], negative_slope=-INF),
+                   lambda x: np.where(x > 0, x, -np.inf * x)),
+    "elu_alpha": (Elu(name="op", inputs=["x"], outputs=["y"], alpha=NAN), lambda x: np.where(x > 0, x, np.nan)),
+    "lrn_k": (Lrn(name="op", inputs=["x"], outputs=["y"], size=3, alpha=1.0, beta=0.5, k=INF),
+              lambda x: np.zeros_like(x)),
+    "batch_norm_eps": (BatchNorm(name="op", inputs=["x"], outputs=["y"], mean=np.zeros(3, np.float32),
+                                 var=np.ones(3, np.float32), eps=INF), lambda x: np.zeros_like(x)),
+    "eltwise_coeff": (Eltwise(name="op", inputs=["x", "x"], outputs=["y"], op="sum", coeffs=[INF, 1.0]),
+                      lambda x: np.inf * x + x),
+    "power_shift": (Power(name="op", inputs=["x"], outputs=["y"], shift=-INF), lambda x: np.full_like(x, -np.inf)),
+}
+
+
+@pytest.mark.parametrize("case", NON_FINITE.values(), ids=NON_FINITE.keys())
+def test_non_finite_parameters_are_written_as_floats(case: tuple) -> None:
+    # repr(inf) is "inf", a name the generated file does not define: loading failed with NameError.
+    node, expected = case
+    emitted = check(graph_of(node, {"x": (2, 3, 4, 5), "y": (2, 3, 4, 5)}, inputs=["x"]),
+                    lambda x: expected(x.astype(np.float64)).astype(np.float32))
+    assert "float('" in emitted.export.source

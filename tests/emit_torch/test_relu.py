@@ -11,7 +11,7 @@ from emit_torch.helpers import check, graph_of
 def test_relu() -> None:
     graph = graph_of(Relu(name="relu1", inputs=["x"], outputs=["y"]), {"x": (2, 3, 4, 5), "y": (2, 3, 4, 5)})
     emitted = check(graph, lambda x: np.maximum(x, 0))
-    assert emitted.kinds() == ["ReLU"] and emitted.export.taps == {"layers.relu1": "y"}
+    assert emitted.kinds() == ["ReLU"] and emitted.export.taps == {"layers.relu1": ("y",)}
 
 
 def test_negative_slope_is_leaky_relu() -> None:

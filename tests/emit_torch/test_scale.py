@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from converter.ir import Scale
 from emit_torch.helpers import check, graph_of, rand
 
@@ -48,3 +50,23 @@ def test_factor_from_second_input_at_axis_1_with_bias() -> None:
     graph = graph_of(node, {"x": (2, 3, 4, 5), "f": (3,), "y": (2, 3, 4, 5)})
     check(graph, lambda x, f: x * factor.reshape(1, 3, 1, 1) + beta.reshape(1, 3, 1, 1),
           inputs={"f": lambda s, seed: factor})
+
+
+def test_scalar_gamma_and_beta() -> None:
+    # num_axes 0: 0-axis blobs, one factor and one addend for every element.
+    gamma, beta = np.array(1.5, np.float32), np.array(-0.25, np.float32)
+    node = Scale(name="scale", inputs=["x"], outputs=["y"], gamma=gamma, beta=beta, axis=1)
+    emitted = check(graph_of(node, {"x": (2, 3, 4), "y": (2, 3, 4)}), lambda x: x * np.float32(1.5) - np.float32(0.25))
+    assert emitted.shapes() == {"layers.scale.gamma": (), "layers.scale.beta": ()}
+
+
+def test_scalar_factor_from_second_input() -> None:
+    node = Scale(name="scale", inputs=["x", "f"], outputs=["y"], gamma=None, beta=None, axis=1)
+    graph = graph_of(node, {"x": (2, 3, 4), "f": (), "y": (2, 3, 4)})
+    check(graph, lambda x, f: x * f, batches=(1,), inputs={"f": lambda s, seed: np.array(3.0, np.float32)})
+
+
+def test_negative_axis_counts_from_the_end() -> None:
+    gamma, beta = rand((5,), 1), rand((5,), 2)
+    node = Scale(name="scale", inputs=["x"], outputs=["y"], gamma=gamma, beta=beta, axis=-1)
+    check(graph_of(node, {"x": (2, 3, 4, 5), "y": (2, 3, 4, 5)}), lambda x: x * gamma + beta)

@@ -44,7 +44,8 @@ def emit_torch(graph: Graph) -> TorchExport:
 def _as_tensor(array: np.ndarray, torch: types.ModuleType) -> object:
     """A tensor sharing the array's memory: weights are read-only views of the mapped caffemodel,
     and nothing here writes to them, so no copy is made (torch warns about read-only memory)."""
-    array = np.ascontiguousarray(array, dtype=np.float32)
+    # ascontiguousarray makes a 0-axis array (a shared PReLU slope, a num_axes 0 Scale) 1-D: reshape back.
+    contiguous = np.ascontiguousarray(array, dtype=np.float32).reshape(np.shape(array))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return torch.from_numpy(array.reshape(array.shape))
+        return torch.from_numpy(contiguous)

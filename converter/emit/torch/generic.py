@@ -26,7 +26,7 @@ def _temporaries(graph: Graph) -> dict[str, str]:
 def generic_layout(graph: Graph) -> TorchExport:
     helpers: list[Helper] = []
     state: dict[str, np.ndarray] = {}
-    taps: dict[str, str] = {}
+    taps: dict[str, tuple[str, ...]] = {}
     taken = _module_dict_attributes()
     temporaries = _temporaries(graph)
     # Graph inputs are forward's arguments: never a temporary's name, or a later read would see
@@ -44,8 +44,7 @@ def generic_layout(graph: Graph) -> TorchExport:
         outs = [temporaries[t] for t in node.outputs]
         variables.update(zip(node.outputs, outs, strict=True))
         forward.append(f"        {', '.join(outs)}{',' if len(outs) > 1 else ''} = self.layers[{key!r}]({args})")
-        if len(node.outputs) == 1:
-            taps[f"layers.{key}"] = node.outputs[0]
+        taps[f"layers.{key}"] = tuple(node.outputs)
     name = class_name(graph.name, helpers)
     inputs = ", ".join(variables[t] for t in graph.inputs)
     results = ", ".join(variables[t] for t in graph.outputs)

@@ -51,20 +51,19 @@ def torchvision_layout(graph: Graph) -> TorchExport:
     features, classifier = body[:-3], body[-3:]
     helpers: list[Helper] = []
     state: dict[str, np.ndarray] = {}
-    taps: dict[str, str] = {}
+    taps: dict[str, tuple[str, ...]] = {}
     lines = []
     for i, node in enumerate(features):
         built = build(node, graph)
         helpers.extend(built.helpers)
         lines.append(f"            {built.code},")
         state.update({f"features.{i}.{k}": v for k, v in built.params.items()})
-        taps[f"features.{i}"] = node.outputs[0]
+        taps[f"features.{i}"] = (node.outputs[0],)
     final_conv = classifier[0]
     final, relu, pool = classified = [build(node, graph) for node in classifier]
     helpers.extend(helper for built in classified for helper in built.helpers)
     state.update({f"classifier.1.{k}": v for k, v in final.params.items()})
-    taps.update({"classifier.1": classifier[0].outputs[0], "classifier.2": classifier[1].outputs[0],
-                 "classifier.3": classifier[2].outputs[0]})
+    taps.update({f"classifier.{i}": (node.outputs[0],) for i, node in enumerate(classifier, start=1)})
     name = class_name(graph.name, helpers)
     softmax_init = f"\n        self.softmax = nn.Softmax(dim={graph.nodes[-1].axis})" if softmax else ""
     forward = "self.softmax(self.classifier(self.features(x)))" if softmax else "self.classifier(self.features(x))"
@@ -87,5 +86,5 @@ class {name}(nn.Module):
         return {forward}
 ''')
     if softmax:
-        taps["softmax"] = graph.nodes[-1].outputs[0]
+        taps["softmax"] = (graph.nodes[-1].outputs[0],)
     return TorchExport(source, state, taps, name, _notes(final_conv, softmax))

@@ -8,6 +8,7 @@ Layer and net names come from untrusted files: they only reach the generated cod
 from __future__ import annotations
 
 import keyword
+import math
 import re
 import types
 from collections.abc import Collection, Iterable
@@ -31,12 +32,13 @@ IMPORTED = frozenset({"torch", "F", "nn"})
 
 @dataclass
 class TorchExport:
-    """The generated module's source, its state_dict, and `taps`: submodule path -> the IR tensor
-    that submodule outputs (verification hooks them)."""
+    """The generated module's source, its state_dict, and `taps`: submodule path -> the IR tensors
+    that submodule outputs, one per element of the tuple it returns, or the one tensor it returns
+    (verification hooks them)."""
 
     source: str
     state_dict: dict[str, object]
-    taps: dict[str, str]
+    taps: dict[str, tuple[str, ...]]
     class_name: str
     notes: list[str] = field(default_factory=list)
 
@@ -52,6 +54,14 @@ def identifier(name: str, taken: set[str]) -> str:
         candidate = f"{base}_{n}"
     taken.add(candidate)
     return candidate
+
+
+def number(value: float) -> str:
+    """A float as source text that evaluates back to it: its repr, except that infinities and NaN
+    (a prototxt may hold them) are written float('inf'), float('-inf'), float('nan'), since their
+    reprs are names the generated file does not define."""
+    value = float(value)
+    return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
 
 
 def class_name(net_name: str, helpers: Iterable[Helper]) -> str:

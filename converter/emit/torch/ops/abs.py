@@ -1,10 +1,15 @@
-"""Abs -> the Elementwise helper's "abs"."""
+"""Abs -> the Abs helper (torch has no |x| module)."""
 
-from converter.emit.torch.ops._common import ELEMENTWISE
-from converter.emit.torch.registry import Built, converts
+from converter.emit.torch.registry import Built, Helper, converts
 from converter.ir import Abs, Graph
+
+ABS = Helper("Abs", '''
+class Abs(nn.Module):
+    def forward(self, x):
+        return x.abs()
+''')
 
 
 @converts(Abs)
 def abs_(node: Abs, graph: Graph) -> Built:
-    return Built('Elementwise("abs")', (ELEMENTWISE,))
+    return Built("Abs()", (ABS,))

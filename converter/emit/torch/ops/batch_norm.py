@@ -1,6 +1,9 @@
-"""BatchNorm -> the BatchNorm helper: F.batch_norm with the stored statistics and no affine part."""
+"""BatchNorm -> the BatchNorm helper: (x - mean) / sqrt(var + eps) with the stored statistics, in
+that order (F.batch_norm multiplies by 1 / sqrt(var + eps) and adds -mean / sqrt(var + eps) instead,
+NaN rather than +-inf when var + eps is 0 and mean is 0)."""
 
 from converter.emit.torch.registry import Built, Helper, converts
+from converter.emit.torch.writer import number
 from converter.ir import BatchNorm, Graph
 
 BATCH_NORM = Helper("BatchNorm", '''
@@ -14,10 +17,12 @@ class BatchNorm(nn.Module):
         self.register_buffer("var", torch.ones(channels))
 
     def forward(self, x):
-        return F.batch_norm(x, self.mean, self.var, None, None, False, 0.0, self.eps)
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        return (x - self.mean.reshape(shape)) / torch.sqrt(self.var.reshape(shape) + self.eps)
 ''')
 
 
 @converts(BatchNorm)
 def batch_norm(node: BatchNorm, graph: Graph) -> Built:
-    return Built(f"BatchNorm({node.mean.size}, {node.eps!r})", (BATCH_NORM,), {"mean": node.mean, "var": node.var})
+    return Built(f"BatchNorm({node.mean.size}, {number(node.eps)})", (BATCH_NORM,),
+                 {"mean": node.mean, "var": node.var})

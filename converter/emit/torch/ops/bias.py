@@ -23,4 +23,5 @@ class AddBias(nn.Module):
 def bias(node: Bias, graph: Graph) -> Built:
     shape = tuple(node.beta.shape) if node.beta is not None else None
     params = {"beta": node.beta} if node.beta is not None else {}
-    return Built(f"AddBias({shape}, {node.axis}, {input_rank(node, graph)})", (ADD_BIAS,), params)
+    rank = input_rank(node, graph)
+    return Built(f"AddBias({shape}, {node.axis % rank}, {rank})", (ADD_BIAS,), params)

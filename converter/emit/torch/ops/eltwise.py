@@ -1,6 +1,8 @@
-"""Eltwise -> the Eltwise helper: sum with coefficients, product or maximum of all inputs."""
+"""Eltwise -> the Eltwise helper: sum with coefficients, product or maximum of all inputs (MAX and
+PROD ignore coefficients, as the source framework's MAX does)."""
 
 from converter.emit.torch.registry import Built, Helper, converts
+from converter.emit.torch.writer import number
 from converter.ir import Eltwise, Graph
 
 ELTWISE = Helper("Eltwise", '''
@@ -26,4 +28,10 @@ class Eltwise(nn.Module):
 
 @converts(Eltwise)
 def eltwise(node: Eltwise, graph: Graph) -> Built:
-    return Built(f"Eltwise({node.op!r}, {[float(c) for c in node.coeffs]!r})", (ELTWISE,))
+    if node.op not in ("sum", "prod", "max"):
+        raise ValueError(f"{node.name}: unknown eltwise op {node.op!r}")
+    if node.op == "sum" and node.coeffs and len(node.coeffs) != len(node.inputs):
+        # zip would silently drop the inputs past the last coefficient.
+        raise ValueError(f"{node.name}: {len(node.coeffs)} coefficients for {len(node.inputs)} inputs")
+    coeffs = ", ".join(number(c) for c in node.coeffs)
+    return Built(f"Eltwise({node.op!r}, [{coeffs}])", (ELTWISE,))

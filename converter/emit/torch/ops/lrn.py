@@ -2,6 +2,7 @@
 window); within a channel, the LrnWithinChannel helper (mean of squares over a zero-padded window)."""
 
 from converter.emit.torch.registry import Built, Helper, converts
+from converter.emit.torch.writer import number
 from converter.ir import Graph, Lrn
 
 LRN_WITHIN_CHANNEL = Helper("LrnWithinChannel", '''
@@ -22,5 +23,6 @@ class LrnWithinChannel(nn.Module):
 @converts(Lrn)
 def lrn(node: Lrn, graph: Graph) -> Built:
     if node.across_channels:
-        return Built(f"nn.LocalResponseNorm({node.size}, alpha={node.alpha!r}, beta={node.beta!r}, k={node.k!r})")
-    return Built(f"LrnWithinChannel({node.size}, {node.alpha!r}, {node.beta!r})", (LRN_WITHIN_CHANNEL,))
+        return Built(f"nn.LocalResponseNorm({node.size}, alpha={number(node.alpha)}, beta={number(node.beta)}, "
+                     f"k={number(node.k)})")
+    return Built(f"LrnWithinChannel({node.size}, {number(node.alpha)}, {number(node.beta)})", (LRN_WITHIN_CHANNEL,))

@@ -30,4 +30,5 @@ class Affine(nn.Module):
 def scale(node: Scale, graph: Graph) -> Built:
     params = {k: v for k, v in (("gamma", node.gamma), ("beta", node.beta)) if v is not None}
     shapes = [tuple(v.shape) if v is not None else None for v in (node.gamma, node.beta)]
-    return Built(f"Affine({shapes[0]}, {shapes[1]}, {node.axis}, {input_rank(node, graph)})", (AFFINE,), params)
+    rank = input_rank(node, graph)
+    return Built(f"Affine({shapes[0]}, {shapes[1]}, {node.axis % rank}, {rank})", (AFFINE,), params)
