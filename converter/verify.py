@@ -74,13 +74,18 @@ class Report:
 
 
 def compare(actual: np.ndarray, expected: np.ndarray, tolerance: float) -> tuple[float, float, bool]:
+    """(max abs error, relative error, within tolerance). Non-finite values must match exactly
+    (inf of the same sign, NaN for NaN); the error is measured over the finite ones."""
     if actual.shape != expected.shape:
         return float("inf"), float("inf"), False
-    diff = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
-    max_abs = float(diff.max()) if diff.size else 0.0
-    scale = max(1.0, float(np.abs(expected).max()) if expected.size else 0.0)
-    if not np.isfinite(max_abs):
+    a, b = actual.astype(np.float64), expected.astype(np.float64)
+    finite = np.isfinite(b)
+    same_special = np.where(np.isnan(b), np.isnan(a), a == b)
+    if not np.all(np.isfinite(a) == finite) or not np.all(same_special | finite):
         return float("inf"), float("inf"), False
+    diff = np.abs(a[finite] - b[finite])
+    max_abs = float(diff.max()) if diff.size else 0.0
+    scale = max(1.0, float(np.abs(b[finite]).max()) if diff.size else 0.0)
     return max_abs, max_abs / scale, max_abs <= tolerance * scale
 
 

@@ -133,24 +133,20 @@ class Power(Node):
 
 @dataclass(kw_only=True)
 class Exp(Node):
-    """y = base ** (shift + scale * x); base None means e.
+    """y = exp(scale * x) * factor, in float32 and in that order: the factor comes after the
+    exponential, so exp(scale * x) overflows to inf whatever the factor."""
 
-    Computed as exp(ln(base) * scale * x) * base ** shift, in that order (so the exponential
-    overflows exactly where the source framework's does).
-    """
-
-    base: float | None = None
     scale: float = 1.0
-    shift: float = 0.0
+    factor: float = 1.0
 
 
 @dataclass(kw_only=True)
 class Log(Node):
-    """y = log_base(shift + scale * x); base None means natural log."""
+    """y = ln(scale * x + shift) * factor, in float32 (factor 1 / ln(base) for a logarithm to a base)."""
 
-    base: float | None = None
     scale: float = 1.0
     shift: float = 0.0
+    factor: float = 1.0
 
 
 @dataclass(kw_only=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from converter.caffe import caffe_pb2
 from converter.caffe.layers import register
 from converter.caffe.layers.common import fail, same_shape
 from converter.caffe.net import CaffeLayer, Shape
@@ -19,14 +20,20 @@ def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
     return same_shape(layer, bottoms)
 
 
+def scale_and_factor(param: caffe_pb2.ExpParameter) -> tuple[np.float32, np.float32]:
+    """Caffe's inner scale ln(base) * scale and outer factor base ^ shift (e ^ shift for base e),
+    in float32 as exp_layer.cpp computes them."""
+    base, shift = np.float32(param.base), np.float32(param.shift)
+    with np.errstate(all="ignore"):  # an infinite factor is the model's own
+        log_base = np.float32(1) if param.base == -1 else np.log(base)
+        inner = log_base * np.float32(param.scale)
+        outer = np.float32(1) if shift == 0 else np.exp(shift) if param.base == -1 else np.power(base, shift)
+    return np.float32(inner), np.float32(outer)
+
+
 def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     (x,) = inputs
-    p = layer.param.exp_param
-    # Caffe's float arithmetic: log(base) * scale, and pow(base, shift) (exp(shift) for base e).
-    base, shift = np.float32(p.base), np.float32(p.shift)
-    log_base = np.float32(1) if p.base == -1 else np.log(base)
-    inner = log_base * np.float32(p.scale)
-    outer = np.float32(1) if shift == 0 else np.exp(shift) if p.base == -1 else np.power(base, shift)
+    inner, outer = scale_and_factor(layer.param.exp_param)
     y = np.exp(np.asarray(x, dtype=np.float32) * inner)
     if outer != 1:
         y *= outer

@@ -5,8 +5,6 @@ A base other than -1 must be positive and not 1. Non-positive arguments give -in
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from converter.caffe.layers import register
@@ -33,9 +31,19 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
         y = y + np.float32(p.shift)
     with np.errstate(invalid="ignore", divide="ignore"):
         y = np.log(y)
-    if p.base != -1:
-        y = y * np.float32(1 / math.log(p.base))
+    factor = base_factor(p.base)
+    if factor != 1:
+        y = y * factor
     return [y.astype(np.float32, copy=False)]
+
+
+def base_factor(base: float) -> np.float32:
+    """1 / ln(base) as log_layer.cpp computes it, in float32 (base_scale_ = Dtype(1) / log(base));
+    1 for base -1, the natural logarithm."""
+    if base == -1:
+        return np.float32(1)
+    with np.errstate(all="ignore"):
+        return np.float32(np.float32(1) / np.log(np.float32(base)))
 
 
 register("Log", output_shapes=output_shapes, forward=forward, in_place=True)
