@@ -219,3 +219,19 @@ def test_untampered_weights_pass_the_cli_parity_check(tmp_path):
          str(case["weights_path"]), "--expect", str(case["blobs_path"]), "--report", "-"],
         capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_convert_on_a_mismatch_exits_1_and_writes_only_the_report(tmp_path):
+    """README: the default command exits 1 on a verification mismatch and writes no model."""
+    case = golden_case("squeezenet_v1.1")
+    tampered = tmp_path / "tampered.caffemodel"
+    _tamper(case["weights_path"], tampered, "fire6/expand3x3")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), str(case["prototxt_path"]), "--weights", str(tampered),
+         "--expect", str(case["blobs_path"]), "--out-dir", str(out)],
+        capture_output=True, text=True)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "first diverging layer 'fire6/expand3x3'" in done.stderr
+    written = sorted(p.name for p in out.iterdir())
+    assert len(written) == 1 and written[0].endswith(".report.json"), written
