@@ -27,6 +27,15 @@ def golden_case(name: str) -> dict:
     return case
 
 
+def shared_path(*parts: str | Path) -> Path:
+    """A file or folder under ../shared. A missing one fails the test (never skips it): the tests
+    need ../shared beside the repo."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(f"{path} not found: the tests need ../shared beside the repo")
+    return path
+
+
 @pytest.fixture
 def shared() -> Path:
     if not SHARED.exists():
