@@ -58,6 +58,8 @@ def run(layer: CaffeLayer, *inputs: np.ndarray) -> list[np.ndarray]:
 def golden(case: str) -> tuple[dict, dict[str, np.ndarray], dict[str, caffe_pb2.LayerParameter], dict]:
     """case.json, blobs.npz, prototxt layers by name, and caffemodel blobs by layer name."""
     folder = GOLDEN / case
+    if not (folder / "case.json").exists():
+        pytest.fail(f"golden case {case} not found under {GOLDEN}: the tests need ../shared beside the repo")
     info = json.loads((folder / "case.json").read_text())
     with np.load(folder / "blobs.npz") as npz:
         blobs = {k: npz[k] for k in npz.files}
