@@ -49,19 +49,40 @@ def test_eight_fire_nodes_with_the_papers_sizes(converted):
     assert [f.name for f in fires] == [f"fire{i}" for i in range(2, 10)]
 
 
+def stored_intermediates(conversion, blobs: dict[str, np.ndarray]) -> dict[str, str]:
+    """IR tensor -> the blobs.npz key Caffe stored for it, for every stored layer blob the IR keeps
+    (the pre-softmax scores among them: a softmax over near-uniform scores hides errors)."""
+    found = {}
+    for name, tensor in conversion.graph.tensors.items():
+        for layer, top in tensor.sources:
+            if f"layer|{layer}|{top}" in blobs:
+                found[name] = f"layer|{layer}|{top}"
+    (output,) = conversion.graph.outputs
+    assert conversion.graph.producer(output).inputs[0] in found, "the output's input is not compared"
+    return found
+
+
 def test_onnx_runtime_matches_caffe(converted):
     import onnx
     import onnxruntime as ort
 
-    case, _, out, blobs = converted
+    from converter.emit.onnx import emit_onnx
+
+    case, conversion, out, blobs = converted
     model = onnx.load(out / "model.onnx")
     onnx.checker.check_model(model, full_check=True)
     session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
     name = case["input_name"]
-    results = session.run(None, {name: blobs[f"input|{name}"]})
+    feed = {name: blobs[f"input|{name}"]}
+    results = session.run(None, feed)
     outputs = {o.name: r for o, r in zip(session.get_outputs(), results, strict=True)}
     for top in case["outputs"]:
         assert_close(outputs[top], blobs[f"output|{top}"], f"ONNX {top}")
+    stored = stored_intermediates(conversion, blobs)
+    tapped = emit_onnx(conversion.graph, extra_outputs=list(stored)).SerializeToString()
+    values = ort.InferenceSession(tapped, providers=["CPUExecutionProvider"]).run(list(stored), feed)
+    for tensor, value in zip(stored, values, strict=True):
+        assert_close(value, blobs[stored[tensor]], f"ONNX {stored[tensor]}")
 
 
 def test_pytorch_checkpoint_matches_caffe(converted):
@@ -73,11 +94,21 @@ def test_pytorch_checkpoint_matches_caffe(converted):
 
     module = load_module(conversion.torch_export)
     module.load_state_dict(state)
+    stored = stored_intermediates(conversion, blobs)
+    seen: dict[str, np.ndarray] = {}
+    for path, tensor in conversion.torch_export.taps.items():
+        if tensor in stored:
+            module.get_submodule(path).register_forward_hook(
+                lambda _m, _i, y, tensor=tensor: seen.__setitem__(tensor, y.detach().numpy().copy()))
     name = case["input_name"]
     with torch.no_grad():
         result = module(torch.from_numpy(blobs[f"input|{name}"]))
     (top,) = case["outputs"]
     assert_close(result.numpy(), blobs[f"output|{top}"], f"PyTorch {top}")
+    (output,) = conversion.graph.outputs
+    assert conversion.graph.producer(output).inputs[0] in seen
+    for tensor, value in seen.items():
+        assert_close(value, blobs[stored[tensor]], f"PyTorch {stored[tensor]}")
 
 
 def test_reference_executor_matches_every_stored_blob(converted):
