@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -187,7 +188,6 @@ def test_other_batch_keeps_each_item_exact():
 @pytest.mark.parametrize("case_name", ["squeezenet_v1.0", "squeezenet_v1.1"])
 def test_other_input_size_matches_opencv(case_name, tmp_path):
     """At an input size Caffe was not recorded at, OpenCV's Caffe importer is the oracle."""
-    cv2 = pytest.importorskip("cv2")
     from converter import pipeline
 
     case = golden_case(case_name)
@@ -207,14 +207,32 @@ def test_other_input_size_matches_opencv(case_name, tmp_path):
 
 
 def test_cli_converts_with_input_shape(tmp_path):
+    """The written .onnx at 2x3x163x163 computes what OpenCV's Caffe importer does on the same files."""
+    import onnx
+    import onnxruntime as ort
+
     case = golden_case("squeezenet_v1.1")
+    shape = (2, 3, 163, 163)
     done = subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), str(case["prototxt_path"]), "--weights",
-         str(case["weights_path"]), "--out-dir", str(tmp_path), "--input-shape", "2,3,163,163"],
+         str(case["weights_path"]), "--out-dir", str(tmp_path), "--input-shape", ",".join(map(str, shape))],
         capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert {p.suffix for p in tmp_path.iterdir()} == {".onnx", ".pth", ".py", ".json"}
     assert "verified" in done.stdout
+    (written,) = tmp_path.glob("*.onnx")
+    x = np.random.default_rng(11).uniform(-1, 1, shape).astype(np.float32)
+    net = cv2.dnn.readNetFromCaffe(str(case["prototxt_path"]), str(case["weights_path"]))
+    net.setInput(x)
+    expected = net.forward(["pool10", "prob"])
+    model = onnx.load(written)
+    # The pre-softmax scores too: the written graph's own tensor, exposed as an extra output.
+    model.graph.output.append(onnx.helper.make_tensor_value_info("pool10", onnx.TensorProto.FLOAT, None))
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    assert [tuple(i.shape) for i in session.get_inputs()] == [("N", *shape[1:])]
+    for top, actual, wanted in zip(["pool10", "prob"], session.run(["pool10", "prob"], {"data": x}), expected,
+                                   strict=True):
+        assert_close(actual.reshape(wanted.shape), wanted, f"written ONNX {top} vs OpenCV")
 
 
 def _tamper(weights: Path, out: Path, layer: str) -> None:
