@@ -16,12 +16,11 @@ import numpy as np
 import pytest
 from google.protobuf import text_format
 
+from conftest import GOLDEN, SHARED
 from converter.caffe import caffe_pb2
 from converter.caffe.layers import LAYER_TYPES
 from converter.caffe.net import CaffeLayer, Shape
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-GOLDEN = SHARED / "golden"
 CASES = ["layer_zoo", "squeezenet_v1.1", "mobilenet_v1", "squeezenet_v1.0", "mobilenet_v2", "deep_compression_cat"]
 
 
