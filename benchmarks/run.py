@@ -82,13 +82,22 @@ def main() -> None:
             "c = pipeline.convert(%r, %r)\n"
             "r = pipeline.run_verification(c)\n"
             "assert r.passed\n"
-            "print(time.perf_counter() - t, len(r.comparisons))\n")
+            "verify = time.perf_counter() - t\n"
+            "import numpy as np\n"
+            "from converter.caffe.reference import run_reference\n"
+            "x = {n: np.random.default_rng(0).uniform(-1, 1, s).astype(np.float32) for n, s in c.net.inputs.items()}\n"
+            "forwards = []\n"
+            "for _ in range(4):\n"
+            "    t = time.perf_counter()\n"
+            "    run_reference(c.net, x)\n"
+            "    forwards.append(time.perf_counter() - t)\n"
+            "print(verify, len(r.comparisons), min(forwards[1:]))\n")
         squeeze = ROOT / "reference_models" / "squeezenet_v1.1" / "deploy.prototxt"
         squeeze_weights = work / "squeezenet_v1.1.caffemodel"
         measure([*cli, "make-weights", str(squeeze), "-o", str(squeeze_weights), "--force"])
         done = subprocess.run([python, "-c", verify_code % (str(ROOT), str(squeeze), str(squeeze_weights))],
                               capture_output=True, text=True, check=True)
-        verify_seconds, comparisons = done.stdout.split()
+        verify_seconds, comparisons, forward_seconds = done.stdout.split()
 
         cp_time = rows[0][1]
         print(f"\ncaffemodel: {size / 1e6:.0f} MB (VGG-16, 138,357,544 parameters)\n")
@@ -98,6 +107,7 @@ def main() -> None:
         print(f"\n--help: {helps * 1e3:.0f} ms vs bare python {bare * 1e3:.0f} ms -> {helps / bare:.2f}x")
         print(f"verify SqueezeNet v1.1 (reference + onnxruntime + pytorch, {comparisons} comparisons) after "
               f"start-up: {float(verify_seconds):.2f} s")
+        print(f"reference executor (numpy) forward of SqueezeNet v1.1, 1x3x227x227: {float(forward_seconds):.2f} s")
         onnx_row, torch_row = rows[2], rows[3]
         print(f"\ntargets: ONNX <= 4x cp: {onnx_row[1] / cp_time:.2f}x; peak RSS <= 2x file: "
               f"ONNX {onnx_row[2] / size:.2f}x, PyTorch {torch_row[2] / size:.2f}x; --help <= 3x: "

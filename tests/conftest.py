@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +26,33 @@ def golden_case(name: str) -> dict:
     case["weights_path"] = folder / case["weights_file"]
     case["blobs_path"] = folder / "blobs.npz"
     return case
+
+
+def shared_path(*parts: str | Path) -> Path:
+    """A file or folder under ../shared. A missing one fails the test (never skips it): the tests
+    need ../shared beside the repo."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(f"{path} not found: the tests need ../shared beside the repo")
+    return path
+
+
+def caffemodel_blobs(path: Path) -> dict[str, list[np.ndarray]]:
+    """Each layer's weight blobs as protobuf's own parser reads the caffemodel: expected values built
+    from these do not depend on the reader under test."""
+    from converter.caffe import caffe_pb2
+
+    model = caffe_pb2.NetParameter()
+    model.ParseFromString(Path(path).read_bytes())
+    blobs: dict[str, list[np.ndarray]] = {}
+    for layer in [*model.layer, *model.layers]:
+        arrays = []
+        for blob in layer.blobs:
+            shape = tuple(blob.shape.dim) if blob.HasField("shape") else (blob.num, blob.channels, blob.height,
+                                                                           blob.width)
+            arrays.append(np.asarray(blob.data, np.float32).reshape(shape))
+        blobs[layer.name] = arrays
+    return blobs
 
 
 @pytest.fixture

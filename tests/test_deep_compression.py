@@ -141,7 +141,6 @@ def test_an_existing_compact_output_stops_before_anything_is_written(tmp_path):
 
 def test_classify_the_cat_from_the_jpeg_gives_caffes_top5():
     """From cat.jpg itself (BGR, 227x227 bilinear, minus 104/117/123), as the golden case was made."""
-    pytest.importorskip("cv2")
     case = golden_case("deep_compression_cat")
     done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "classify", str(PROTOTXT),
                            str(SHARED / "reference_models" / "images" / "cat.jpg"), "--weights", str(NET_FILE),
@@ -174,7 +173,6 @@ def test_classify_a_train_val_net_given_its_input_size():
 
 def test_the_image_is_prepared_as_the_golden_case_was():
     """BGR, 227x227 bilinear, minus 104/117/123: the input Caffe was given, to float32 rounding."""
-    pytest.importorskip("cv2")
     from converter import demo
 
     case = golden_case("deep_compression_cat")

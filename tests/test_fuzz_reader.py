@@ -5,11 +5,10 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, SHARED
+from conftest import ROOT, shared_path
 from converter.caffe.caffemodel import read_caffemodel
 from converter.caffe.loader import attach_weights, build_net
 from converter.caffe.prototxt import parse_prototxt_text
@@ -50,10 +49,7 @@ def test_mutated_prototxt_raises_only_converter_errors(text):
 
 
 def _weights_source() -> Path:
-    golden = SHARED / "golden" / "squeezenet_v1.1" / "weights.caffemodel"
-    if not golden.exists():
-        pytest.skip("golden squeezenet_v1.1 weights not found")
-    return golden
+    return shared_path("golden", "squeezenet_v1.1", "weights.caffemodel")
 
 
 @st.composite

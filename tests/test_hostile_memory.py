@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from conftest import ROOT
+from conftest import ROOT, shared_path
 from converter import memory
 from converter.caffe.loader import build_net
 from converter.caffe.prototxt import parse_prototxt_text
@@ -46,9 +46,7 @@ def test_verification_that_does_not_fit_is_refused_before_running(tmp_path, monk
 def test_classification_that_does_not_fit_is_refused(tmp_path, monkeypatch):
     proto, weights = _net_files(tmp_path, BIG_RELU)
     monkeypatch.setattr(memory, "available_bytes", lambda: 64 << 20)
-    image = ROOT.parent / "shared" / "reference_models" / "images" / "cat.jpg"
-    if not image.exists():
-        pytest.skip("cat.jpg not found")
+    image = shared_path("reference_models", "images", "cat.jpg")
     done = CliRunner().invoke(main, ["classify", str(proto), str(image), "-w", str(weights)])
     assert done.exit_code == 2, done.output
     assert "classification needs about" in done.output

@@ -146,6 +146,7 @@ def _full_disk_after(monkeypatch: pytest.MonkeyPatch, room: int, names: tuple[st
     """Writes to temporary files of the given output names fail after `room` bytes."""
     import converter.fileio as fileio
 
+    assert Path("/proc/self/fd").is_dir(), "the test needs /proc to tell the temporary files apart"
     real = fileio.os.fdopen
 
     def fdopen(fd: int, mode: str) -> object:
@@ -158,8 +159,6 @@ def _full_disk_after(monkeypatch: pytest.MonkeyPatch, room: int, names: tuple[st
 
 @pytest.mark.parametrize("full", ["tiny.onnx", "tiny.pth", "tiny.py"])
 def test_full_disk_is_an_output_error_and_leaves_nothing(tiny, tmp_path, monkeypatch, full):
-    if not Path("/proc/self/fd").exists():
-        pytest.skip("needs /proc to tell the temporary files apart")
     proto, weights = tiny
     out = tmp_path / "out"
     out.mkdir()
@@ -173,8 +172,6 @@ def test_full_disk_is_an_output_error_and_leaves_nothing(tiny, tmp_path, monkeyp
 
 
 def test_full_disk_through_the_cli_exits_3(tiny, tmp_path, monkeypatch):
-    if not Path("/proc/self/fd").exists():
-        pytest.skip("needs /proc to tell the temporary files apart")
     proto, weights = tiny
     _full_disk_after(monkeypatch, 0, ("tiny.report.json",))
     done = cli(proto, "-w", weights, "-o", tmp_path / "out")

@@ -3,15 +3,29 @@ shapes) convert to the same numbers Caffe computed for the current-format net.""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from google.protobuf import text_format
 
-from conftest import SHARED, golden_case
+from conftest import golden_case, shared_path
 from converter.caffe import caffe_pb2
 
-V1_TYPES = {"Convolution": "CONVOLUTION", "ReLU": "RELU", "Pooling": "POOLING", "Concat": "CONCAT",
-            "Dropout": "DROPOUT", "Softmax": "SOFTMAX"}
+# Caffe's UpgradeV1LayerType (src/caffe/util/upgrade_proto.cpp): the type string every V1 enum
+# value becomes. NONE becomes "" there, which no layer registry knows.
+CAFFE_V1_TYPES = {
+    "ABSVAL": "AbsVal", "ACCURACY": "Accuracy", "ARGMAX": "ArgMax", "BNLL": "BNLL", "CONCAT": "Concat",
+    "CONTRASTIVE_LOSS": "ContrastiveLoss", "CONVOLUTION": "Convolution", "DECONVOLUTION": "Deconvolution",
+    "DATA": "Data", "DROPOUT": "Dropout", "DUMMY_DATA": "DummyData", "EUCLIDEAN_LOSS": "EuclideanLoss",
+    "ELTWISE": "Eltwise", "EXP": "Exp", "FLATTEN": "Flatten", "HDF5_DATA": "HDF5Data",
+    "HDF5_OUTPUT": "HDF5Output", "HINGE_LOSS": "HingeLoss", "IM2COL": "Im2col", "IMAGE_DATA": "ImageData",
+    "INFOGAIN_LOSS": "InfogainLoss", "INNER_PRODUCT": "InnerProduct", "LRN": "LRN", "MEMORY_DATA": "MemoryData",
+    "MULTINOMIAL_LOGISTIC_LOSS": "MultinomialLogisticLoss", "MVN": "MVN", "POOLING": "Pooling",
+    "POWER": "Power", "RELU": "ReLU", "SIGMOID": "Sigmoid", "SIGMOID_CROSS_ENTROPY_LOSS": "SigmoidCrossEntropyLoss",
+    "SILENCE": "Silence", "SOFTMAX": "Softmax", "SOFTMAX_LOSS": "SoftmaxWithLoss", "SPLIT": "Split",
+    "SLICE": "Slice", "TANH": "TanH", "WINDOW_DATA": "WindowData", "THRESHOLD": "Threshold",
+}
+V1_ENUMS = {name: enum for enum, name in CAFFE_V1_TYPES.items()}
 
 
 def to_v1(deploy: caffe_pb2.NetParameter, weights: caffe_pb2.NetParameter,
@@ -26,7 +40,7 @@ def to_v1(deploy: caffe_pb2.NetParameter, weights: caffe_pb2.NetParameter,
             continue
         for target in (proto, model):
             v1 = target.layers.add(name=layer.name, bottom=layer.bottom, top=layer.top)
-            v1.type = caffe_pb2.V1LayerParameter.LayerType.Value(V1_TYPES[layer.type])
+            v1.type = caffe_pb2.V1LayerParameter.LayerType.Value(V1_ENUMS[layer.type])
             for field in ("convolution_param", "pooling_param", "concat_param", "dropout_param"):
                 if layer.HasField(field):
                     getattr(v1, field).CopyFrom(getattr(layer, field))
@@ -71,18 +85,14 @@ def test_v1_squeezenet_gives_caffes_numbers(v1_files):
     assert len(list(conversion.graph.nodes_of(Fire))) == 8
     report = pipeline.run_verification(conversion, expect=case["blobs_path"])
     assert report.passed, report.first_failure
+    for backend in ("reference", "onnxruntime", "pytorch"):
+        assert any(c.backend == backend and c.truth == "caffe" for c in report.comparisons), backend
     pipeline.emit(conversion)
     blobs = np.load(case["blobs_path"])
     session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
     (prob,) = session.run(["prob"], {"data": blobs["input|data"]})
     expected = blobs["output|prob"]
     assert np.abs(prob - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max())
-
-
-# V1 enum names of current type names, from Caffe's UpgradeV1LayerType (upgrade_proto.cpp).
-V1_ENUMS = {"Convolution": "CONVOLUTION", "ReLU": "RELU", "Pooling": "POOLING", "LRN": "LRN",
-            "InnerProduct": "INNER_PRODUCT", "Dropout": "DROPOUT", "Softmax": "SOFTMAX", "Concat": "CONCAT",
-            "Data": "DATA", "SoftmaxWithLoss": "SOFTMAX_LOSS", "Accuracy": "ACCURACY"}
 
 
 def _length_delimited(field: int, payload: bytes) -> bytes:
@@ -136,15 +146,12 @@ def any_to_v1(net: caffe_pb2.NetParameter, input_shape: list[int] | None = None)
     return v1_net
 
 
-BVLC = SHARED / "reference_models" / "bvlc"
-
-
-@pytest.mark.parametrize("model", ["bvlc_reference_caffenet", "bvlc_googlenet"])
-def test_v1_bvlc_nets_match_opencv_on_the_current_files(model, tmp_path):
+@pytest.mark.parametrize("model", ["bvlc_alexnet", "bvlc_reference_caffenet", "bvlc_googlenet"])
+def test_v1_bvlc_nets_match_opencv(model, tmp_path):
     """V1 enums CONVOLUTION, RELU, POOLING, LRN, INNER_PRODUCT, DROPOUT, CONCAT, SOFTMAX, with 4-D legacy
     blobs (InnerProduct weights as (1, 1, N, K), biases as (1, 1, 1, N)) and input_dim: the logits
-    OpenCV computes from the current-format files."""
-    cv2 = pytest.importorskip("cv2")
+    OpenCV computes, both from the current-format files and from the V1 files (OpenCV's importer
+    upgrades V1 itself)."""
     import onnxruntime as ort
 
     from converter import pipeline
@@ -152,12 +159,11 @@ def test_v1_bvlc_nets_match_opencv_on_the_current_files(model, tmp_path):
     from converter.caffe.loader import build_net
     from converter.caffe.synthetic import synthetic_blobs
 
-    prototxt = BVLC / model / "deploy.prototxt"
-    if not prototxt.exists():
-        pytest.skip(f"{prototxt} not found")
-    # CaffeNet at 99x99 leaves pool5 2x2, so fc6 holds 4 M weights instead of 38 M (test speed).
+    prototxt = shared_path("reference_models", "bvlc", model, "deploy.prototxt")
+    # AlexNet/CaffeNet at 99x99 leave pool5 2x2, so fc6 holds 4 M weights instead of 38 M (test speed).
     shape = [1, 3, 224, 224] if model == "bvlc_googlenet" else [2, 3, 99, 99]
     current = text_format.Parse(prototxt.read_text(), caffe_pb2.NetParameter())
+    assert {"LRN", "InnerProduct"} <= {layer.type for layer in current.layer}
     weights = synthetic_blobs(build_net(current, {"data": tuple(shape)}), seed=9)
     write_caffemodel(tmp_path / "w.caffemodel", current, weights)
     (tmp_path / "v1.prototxt").write_text(text_format.MessageToString(any_to_v1(current, input_shape=shape)))
@@ -172,12 +178,14 @@ def test_v1_bvlc_nets_match_opencv_on_the_current_files(model, tmp_path):
     model_proto = emit_onnx(conversion.graph, extra_outputs=[logits]).SerializeToString()
     x = np.random.default_rng(5).uniform(-50, 50, shape).astype(np.float32)
     ours = ort.InferenceSession(model_proto, providers=["CPUExecutionProvider"]).run([logits, "prob"], {"data": x})
-    cv_net = cv2.dnn.readNetFromCaffe(str(prototxt), str(tmp_path / "w.caffemodel"))
-    cv_net.setInput(x)
-    theirs = cv_net.forward([caffe_logits, "prob"])
-    for actual, expected in zip(ours, theirs, strict=True):
-        expected = np.asarray(expected)
-        assert np.abs(actual.reshape(expected.shape) - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max())
+    for files in ((prototxt, tmp_path / "w.caffemodel"), (tmp_path / "v1.prototxt", tmp_path / "v1.caffemodel")):
+        cv_net = cv2.dnn.readNetFromCaffe(*map(str, files))
+        cv_net.setInput(x)
+        theirs = cv_net.forward([caffe_logits, "prob"])
+        for actual, expected in zip(ours, theirs, strict=True):
+            expected = np.asarray(expected)
+            err = np.abs(actual.reshape(expected.shape) - expected).max()
+            assert err <= 1e-4 * max(1.0, np.abs(expected).max()), (files, err)
 
 
 def test_v1_train_val_keeps_the_test_phase_and_drops_training_layers(tmp_path):
@@ -185,9 +193,7 @@ def test_v1_train_val_keeps_the_test_phase_and_drops_training_layers(tmp_path):
     layers, input and outputs as the current-format file."""
     from converter.caffe.loader import build_net
 
-    path = SHARED / "reference_models" / "deepscale_squeezenet_v1.1" / "train_val.prototxt"
-    if not path.exists():
-        pytest.skip(f"{path} not found")
+    path = shared_path("reference_models", "deepscale_squeezenet_v1.1", "train_val.prototxt")
     current = text_format.Parse(path.read_text(), caffe_pb2.NetParameter())
     v1 = any_to_v1(current)
     assert [layer.type for layer in v1.layers[:2]] == [caffe_pb2.V1LayerParameter.DATA] * 2
@@ -197,3 +203,15 @@ def test_v1_train_val_keeps_the_test_phase_and_drops_training_layers(tmp_path):
         [(layer.name, layer.type, layer.top_shapes) for layer in new.layers]
     assert old.inputs == new.inputs == shapes and old.outputs == new.outputs
     assert not {"Data", "SoftmaxWithLoss", "Accuracy"} & {layer.type for layer in old.layers}
+
+
+def test_the_v1_enum_is_caffes():
+    assert set(caffe_pb2.V1LayerParameter.LayerType.keys()) == {"NONE", *CAFFE_V1_TYPES}
+
+
+@pytest.mark.parametrize("enum_name", sorted(CAFFE_V1_TYPES))
+def test_every_v1_type_upgrades_to_caffes_name(enum_name):
+    from converter.caffe.upgrade import upgrade_v1_layer
+
+    v1 = caffe_pb2.V1LayerParameter(name="l", type=caffe_pb2.V1LayerParameter.LayerType.Value(enum_name))
+    assert upgrade_v1_layer(v1).type == CAFFE_V1_TYPES[enum_name]

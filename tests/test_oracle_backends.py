@@ -116,7 +116,6 @@ def test_pycaffe_missing_is_a_clear_error(monkeypatch):
 
 @pytest.mark.parametrize("case_name", ["squeezenet_v1.0", "mobilenet_v1"])
 def test_opencv_outputs_agree_with_caffe_and_with_the_reference(case_name):
-    pytest.importorskip("cv2")
     for expect in (True, False):
         report = _verify(case_name, "opencv", expect=expect)
         rows = [c for c in report.comparisons if c.backend == "opencv"]
@@ -125,7 +124,6 @@ def test_opencv_outputs_agree_with_caffe_and_with_the_reference(case_name):
 
 
 def test_cli_verify_with_the_opencv_backend_writes_a_passing_report(tmp_path):
-    pytest.importorskip("cv2")
     case = golden_case("squeezenet_v1.1")
     report = tmp_path / "report.json"
     done = subprocess.run(

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import caffemodel_blobs
 from converter import pipeline
 from converter.caffe.synthetic import write_synthetic_weights
 
@@ -91,7 +92,7 @@ def _run(tmp_path, body: str, tops: list[str]) -> tuple[list[list[np.ndarray]], 
         torch_out = load_module(conversion.torch_export)(torch.from_numpy(x))
     torch_out = torch_out if isinstance(torch_out, tuple) else (torch_out,)
     outputs = [[o, t.numpy()] for o, t in zip(onnx_out, torch_out, strict=True)]
-    return outputs, [np.asarray(b) for b in conversion.net.layers[0].blobs]
+    return outputs, caffemodel_blobs(weights).get("op", [])
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

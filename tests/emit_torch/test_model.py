@@ -3,6 +3,7 @@ inputs and outputs), the generated class's name, and the files save_torch writes
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
 
@@ -187,3 +188,51 @@ def test_non_finite_parameters_are_written_as_floats(case: tuple) -> None:
     emitted = check(graph_of(node, {"x": (2, 3, 4, 5), "y": (2, 3, 4, 5)}, inputs=["x"]),
                     lambda x: expected(x.astype(np.float64)).astype(np.float32))
     assert "float('" in emitted.export.source
+
+
+class DiskFull(OSError):
+    pass
+
+
+def _old_files(folder) -> dict[str, bytes]:
+    olds = {name: f"old {name} that must survive".encode() for name in ("small.pth", "small.py")}
+    for name, data in olds.items():
+        (folder / name).write_bytes(data)
+    return olds
+
+
+def test_a_failed_checkpoint_write_keeps_the_old_files(tmp_path, monkeypatch) -> None:
+    graph, _ = small_net()
+    olds = _old_files(tmp_path)
+
+    def save_part_way(obj, f) -> None:
+        f.write(b"PK\x03\x04 part of a checkpoint")
+        raise DiskFull("disk full")
+
+    monkeypatch.setattr(torch, "save", save_part_way)
+    with pytest.raises(DiskFull):
+        save_torch(emit_torch(graph), tmp_path / "small.pth", tmp_path / "small.py")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == olds  # untouched, no *.partial left
+
+
+def test_a_failed_module_write_keeps_the_old_checkpoint_too(tmp_path, monkeypatch) -> None:
+    """The .pth is complete before the .py is written: a failure then must not leave a new .pth
+    beside the old .py (their parameter names go together)."""
+    import converter.fileio as fileio
+
+    graph, _ = small_net()
+    olds = _old_files(tmp_path)
+    real = fileio.atomic_output
+
+    @contextlib.contextmanager
+    def failing_for_the_module(path):
+        with real(path) as f:
+            if path.name == "small.py":
+                f.write(b'"""part of a module')
+                raise DiskFull("disk full")
+            yield f
+
+    monkeypatch.setattr(fileio, "atomic_output", failing_for_the_module)
+    with pytest.raises(DiskFull):
+        save_torch(emit_torch(graph), tmp_path / "small.pth", tmp_path / "small.py")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == olds

@@ -89,12 +89,14 @@ def load_module(export: TorchExport) -> object:
 
 
 def save_torch(export: TorchExport, checkpoint_path: Path, module_path: Path) -> None:
-    """The state_dict to `checkpoint_path` and the source to `module_path`, each written atomically."""
+    """The state_dict to `checkpoint_path` and the source to `module_path`, written atomically and
+    together (their parameter names go together): a failure leaves both old files as they were."""
     import torch
 
-    from converter.fileio import atomic_output
+    from converter.fileio import all_or_nothing, atomic_output
 
-    with atomic_output(Path(checkpoint_path)) as f:
-        torch.save(export.state_dict, f)
-    with atomic_output(Path(module_path)) as f:
-        f.write(export.source.encode())
+    with all_or_nothing():
+        with atomic_output(Path(checkpoint_path)) as f:
+            torch.save(export.state_dict, f)
+        with atomic_output(Path(module_path)) as f:
+            f.write(export.source.encode())
