@@ -190,25 +190,35 @@ def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no
 
 
 def _verify_and_print(conversion: Any, opset: int, expect: Path | None, tolerance: float,
-                      backends: tuple[str, ...], verbose: bool) -> Any:
+                      backends: tuple[str, ...], verbose: bool, to_stderr: bool = False) -> Any:
     from converter import pipeline
     from converter.verify import format_table
 
     report = pipeline.run_verification(conversion, backends=backends, opset=opset, expect=expect,
                                        tolerance=tolerance)
-    truth = "Caffe's recorded blobs" if report.truth == "caffe" else "the reference executor"
-    blobs = len({c.blob for c in report.comparisons})
     if verbose or not report.passed:
-        click.echo(format_table(report, failures_only=not verbose and not report.passed))
-    worst = max((c.rel_err for c in report.comparisons), default=0.0)
+        click.echo(format_table(report, failures_only=not verbose and not report.passed), err=to_stderr)
     if report.passed:
-        click.echo(f"verified: {blobs} blobs x {', '.join(('reference',) * (report.truth == 'caffe') + backends)}"
-                   f" against {truth}; worst rel err {worst:.2g} (tolerance {tolerance:g})")
+        click.echo(f"verified {summary(report)}", err=to_stderr)
     else:
         first = report.first_failure
         click.echo(f"MISMATCH: first diverging layer '{first.blob.split('|')[0]}' (blob {first.blob}, "
                    f"{first.backend}: rel err {first.rel_err:.3g} > {tolerance:g})", err=True)
     return report
+
+
+def summary(report: Any) -> str:
+    """What was compared with what: blobs per truth, blobs per run, the worst error."""
+    truths = {kind: len({c.blob for c in report.comparisons if c.truth == kind}) for kind in ("caffe", "reference")}
+    against = " and ".join(f"{label} ({truths[kind]})" for kind, label in
+                           (("caffe", "Caffe's recorded blobs"), ("reference", "the reference executor"))
+                           if truths[kind])
+    runs: dict[str, int] = {}
+    for c in report.comparisons:
+        runs[c.backend] = runs.get(c.backend, 0) + 1
+    worst = max((c.rel_err for c in report.comparisons), default=0.0)
+    counted = ", ".join(f"{name} {n} blob{'s' * (n != 1)}" for name, n in runs.items())
+    return f"against {against or 'nothing'}: {counted}; worst rel err {worst:.2g} (tolerance {report.tolerance:g})"
 
 
 @main.command()
@@ -329,12 +339,14 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
     conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect)
     if report_path is not None and str(report_path) != "-":
         check_outputs([report_path], [*conversion.input_files, *([expect] if expect else [])], force)
-    report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose)
+    to_stdout = report_path is not None and str(report_path) == "-"
+    report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose, to_stderr=to_stdout)
     text = json.dumps(report.to_json(), indent=1)
-    if report_path is not None and str(report_path) == "-":
+    if to_stdout:
         click.echo(text)
     elif report_path is not None:
         write_bytes_atomic(report_path, text.encode())
+        click.echo(f"wrote {report_path}")
     sys.exit(0 if report.passed else 1)
 
 

@@ -144,3 +144,19 @@ def test_the_cli_offers_every_backend():
 
     (option,) = [p for p in cli.verify_command.params if p.name == "backends"]
     assert isinstance(option.type, click.Choice) and list(option.type.choices) == list(BACKENDS)
+
+
+def test_verify_report_on_stdout_is_pure_json_and_the_summary_counts_truths(tmp_path):
+    """`--report -` is for piping: stdout holds the JSON alone; the summary goes to stderr and says
+    how many blobs Caffe recorded and how many only the reference executor vouches for."""
+    case = golden_case("squeezenet_v1.0")  # Caffe recorded a selection of its blobs
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "verify", str(case["prototxt_path"]), "-w", str(case["weights_path"]),
+         "--expect", str(case["blobs_path"]), "--report", "-"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    recorded = {c["blob"] for c in report["comparisons"] if c["truth"] == "caffe"}
+    others = {c["blob"] for c in report["comparisons"] if c["truth"] == "reference"}
+    assert recorded and others
+    assert (f"against Caffe's recorded blobs ({len(recorded)}) and the reference executor ({len(others)})"
+            in done.stderr)
