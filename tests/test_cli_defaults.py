@@ -56,3 +56,15 @@ def test_missing_weights_name_the_layers_that_need_them(tmp_path):
     assert "26 layers hold parameters (conv1, fire2/squeeze1x1, fire2/expand1x1, fire2/expand3x3" in done.stderr
     assert "Traceback" not in done.stderr
     assert sorted(p.name for p in Path(tmp_path).iterdir()) == ["deploy.prototxt"]
+
+
+def test_lifting_a_net_loaded_without_weights_names_the_first_layer_needing_them():
+    import pytest
+
+    from converter.caffe.loader import load_net
+    from converter.errors import WeightsError
+    from converter.lift import lift
+
+    net = load_net(golden_case("squeezenet_v1.1")["prototxt_path"])
+    with pytest.raises(WeightsError, match="layer 'conv1': the layer has no weights"):
+        lift(net)
