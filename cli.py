@@ -136,10 +136,11 @@ def main(ctx: click.Context, debug: bool) -> None:
     """Convert Caffe models (SqueezeNet first) to ONNX and PyTorch, and verify them against Caffe.
 
     \b
-      squeeze-convert deploy.prototxt              convert + verify (default command)
-      squeeze-convert verify deploy.prototxt       parity check only, JSON report
-      squeeze-convert inspect deploy.prototxt      architecture table
-      squeeze-convert make-weights deploy.prototxt deterministic demo weights
+      squeeze-convert deploy.prototxt                   convert + verify (default command)
+      squeeze-convert verify deploy.prototxt            parity check only, JSON report
+      squeeze-convert inspect deploy.prototxt           architecture table
+      squeeze-convert make-weights deploy.prototxt      deterministic demo weights
+      squeeze-convert classify deploy.prototxt cat.jpg  top-5 classes of an image
 
     Exit codes: 0 ok, 1 verification mismatch, 2 bad input or usage, 3 output not writable,
     4 internal error, 130 interrupted.
@@ -396,7 +397,8 @@ def inspect_command(prototxt: Path, weights: Path | None, input_shape: tuple[str
 @main.command("classify")
 @click.argument("prototxt", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.argument("image", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--weights", "-w", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--weights", "-w", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="The .caffemodel (or compressed .net). Default: the single .caffemodel beside the prototxt.")
 @click.option("--labels", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="ImageNet synset words file, to print class names.")
 @click.option("--input-shape", "input_shape", multiple=True,
