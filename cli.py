@@ -2,11 +2,13 @@
 
 Exit codes: 0 converted (and verified), 1 verification mismatch, 2 bad input or usage,
 3 an output could not be written, 4 an internal error (a bug: please report it with --debug's
-traceback). Heavy modules are imported only once a command runs.
+traceback), 130 interrupted. Heavy modules are imported only once a command runs.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import sys
 from pathlib import Path
@@ -20,6 +22,7 @@ SHAPE_HELP = "Input shape, e.g. 1,3,227,227 or data=2x3x224x224 (repeat for seve
 
 
 INTERNAL_ERROR = 4
+INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
 
 
 class DefaultToConvert(click.Group):
@@ -41,7 +44,11 @@ class DefaultToConvert(click.Group):
             return super().invoke(ctx)
         except ConverterError as error:
             fail(error)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            # click would exit 1, which here means a verification mismatch.
+            click.echo("interrupted: no output was written", err=True)
+            sys.exit(INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except MemoryError:
             click.echo("error: out of memory (is an input shape too large?)", err=True)
@@ -49,7 +56,7 @@ class DefaultToConvert(click.Group):
         except Exception as error:  # noqa: BLE001 - the last line of defence, see the class docstring
             if ctx.params.get("debug") or ctx.meta.get("debug"):
                 raise
-            click.echo(f"internal error: {type(error).__name__}: {error}\n"
+            click.echo(f"internal error: {type(error).__name__}: {printable(str(error))}\n"
                        "this is a bug in squeeze-convert; rerun with --debug for the traceback", err=True)
             sys.exit(INTERNAL_ERROR)
 
@@ -75,22 +82,49 @@ def parse_input_shapes(values: tuple[str, ...]) -> dict[str, tuple[int, ...]] | 
     return named or unnamed
 
 
+def declared_inputs(prototxt: Path) -> dict[str, tuple[int, ...]]:
+    from converter.caffe.loader import declared_inputs as declared
+    from converter.caffe.prototxt import parse_prototxt
+
+    return declared(parse_prototxt(prototxt))
+
+
 def resolve_input_shapes(prototxt: Path, values: tuple[str, ...]) -> dict[str, tuple[int, ...]] | None:
     shapes = parse_input_shapes(values)
     if not shapes or isinstance(shapes, dict):
         return shapes or None
-    from converter.caffe.loader import declared_input_names
-    from converter.caffe.prototxt import parse_prototxt
-
-    names = declared_input_names(parse_prototxt(prototxt))
+    names = list(declared_inputs(prototxt))
     if len(shapes) != len(names):
         raise click.BadParameter(f"the net has inputs {names}; give {len(names)} shape(s) or name them",
                                  param_hint="--input-shape")
     return dict(zip(names, shapes, strict=True))
 
 
+def check_stem(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """--name is a file name stem: no folders (no separators, '.' or '..'), nothing invisible."""
+    if value is None:
+        return None
+    separators = {"/", os.sep, *([os.altsep] if os.altsep else [])}
+    if (not value or value in (".", "..") or any(s in value for s in separators)
+            or any(not c.isprintable() for c in value)):
+        raise click.BadParameter(f"{value!r} is not a plain file name stem (use --out-dir for the folder)")
+    return value
+
+
+def check_tolerance(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise click.BadParameter(f"{value} is not a finite, non-negative tolerance")
+    return value
+
+
+def printable(text: str) -> str:
+    """Names from a stranger's file shown escaped where they would be invisible or move the cursor
+    (NUL, escape sequences, right-to-left overrides)."""
+    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
+
+
 def fail(error: ConverterError) -> None:
-    click.echo(f"error: {error}", err=True)
+    click.echo(f"error: {printable(str(error))}", err=True)
     sys.exit(error.exit_code)
 
 
@@ -102,13 +136,14 @@ def main(ctx: click.Context, debug: bool) -> None:
     """Convert Caffe models (SqueezeNet first) to ONNX and PyTorch, and verify them against Caffe.
 
     \b
-      squeeze-convert deploy.prototxt              convert + verify (default command)
-      squeeze-convert verify deploy.prototxt       parity check only, JSON report
-      squeeze-convert inspect deploy.prototxt      architecture table
-      squeeze-convert make-weights deploy.prototxt deterministic demo weights
+      squeeze-convert deploy.prototxt                   convert + verify (default command)
+      squeeze-convert verify deploy.prototxt            parity check only, JSON report
+      squeeze-convert inspect deploy.prototxt           architecture table
+      squeeze-convert make-weights deploy.prototxt      deterministic demo weights
+      squeeze-convert classify deploy.prototxt cat.jpg  top-5 classes of an image
 
     Exit codes: 0 ok, 1 verification mismatch, 2 bad input or usage, 3 output not writable,
-    4 internal error.
+    4 internal error, 130 interrupted.
     """
     ctx.meta["debug"] = debug
 
@@ -125,7 +160,7 @@ def _common_options(function: Any) -> Any:
         click.option("--expect", type=click.Path(path_type=Path, exists=True, dir_okay=False),
                      help="Blobs real Caffe recorded (.npz: input|name, layer|layer|top, output|top) to "
                           "verify against; its input is used."),
-        click.option("--tolerance", default=1e-4, show_default=True, type=float,
+        click.option("--tolerance", default=1e-4, show_default=True, type=float, callback=check_tolerance,
                      help="Per blob: max|a-b| <= tolerance * max(1, max|b|)."),
         click.option("--no-fire", is_flag=True, help="Do not fuse Fire modules."),
         click.option("--fold-batchnorm", is_flag=True,
@@ -148,10 +183,7 @@ def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no
     if not prototxt.exists():
         raise ConverterError(f"{prototxt}: no such file")
     if weights is None:
-        weights = pipeline.find_weights(prototxt)
-        if weights is None:
-            raise ConverterError(f"no weights: no .caffemodel beside {prototxt}; pass --weights "
-                                 "(or create demo weights with `squeeze-convert make-weights`)")
+        weights = pipeline.find_weights(prototxt)  # None is fine for a net without parameters
     elif not weights.exists():
         raise ConverterError(f"{weights}: no such file")
     shapes = resolve_input_shapes(prototxt, input_shape)
@@ -164,20 +196,16 @@ def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no
 
 
 def _verify_and_print(conversion: Any, opset: int, expect: Path | None, tolerance: float,
-                      backends: tuple[str, ...], verbose: bool) -> Any:
+                      backends: tuple[str, ...], verbose: bool, to_stderr: bool = False) -> Any:
     from converter import pipeline
     from converter.verify import format_table
 
     report = pipeline.run_verification(conversion, backends=backends, opset=opset, expect=expect,
                                        tolerance=tolerance)
-    truth = "Caffe's recorded blobs" if report.truth == "caffe" else "the reference executor"
-    blobs = len({c.blob for c in report.comparisons})
     if verbose or not report.passed:
-        click.echo(format_table(report, failures_only=not verbose and not report.passed))
-    worst = max((c.rel_err for c in report.comparisons), default=0.0)
+        click.echo(format_table(report, failures_only=not verbose and not report.passed), err=to_stderr)
     if report.passed:
-        click.echo(f"verified: {blobs} blobs x {', '.join(('reference',) * (report.truth == 'caffe') + backends)}"
-                   f" against {truth}; worst rel err {worst:.2g} (tolerance {tolerance:g})")
+        click.echo(f"verified {summary(report)}", err=to_stderr)
     else:
         first = report.first_failure
         click.echo(f"MISMATCH: first diverging layer '{first.blob.split('|')[0]}' (blob {first.blob}, "
@@ -185,17 +213,33 @@ def _verify_and_print(conversion: Any, opset: int, expect: Path | None, toleranc
     return report
 
 
+def summary(report: Any) -> str:
+    """What was compared with what: blobs per truth, blobs per run, the worst error."""
+    truths = {kind: len({c.blob for c in report.comparisons if c.truth == kind}) for kind in ("caffe", "reference")}
+    against = " and ".join(f"{label} ({truths[kind]})" for kind, label in
+                           (("caffe", "Caffe's recorded blobs"), ("reference", "the reference executor"))
+                           if truths[kind])
+    runs: dict[str, int] = {}
+    for c in report.comparisons:
+        runs[c.backend] = runs.get(c.backend, 0) + 1
+    worst = max((c.rel_err for c in report.comparisons), default=0.0)
+    counted = ", ".join(f"{name} {n} blob{'s' * (n != 1)}" for name, n in runs.items())
+    return f"against {against or 'nothing'}: {counted}; worst rel err {worst:.2g} (tolerance {report.tolerance:g})"
+
+
 @main.command()
 @_common_options
 @click.option("--out-dir", "-o", type=click.Path(path_type=Path, file_okay=False),
               help="Where to write outputs. Default: beside the prototxt.")
-@click.option("--name", help="Output file stem. Default: from the prototxt (or its folder for deploy.prototxt).")
+@click.option("--name", callback=check_stem,
+              help="Output file stem. Default: from the prototxt (or its folder for deploy.prototxt).")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["onnx", "pytorch"]),
               default=("onnx", "pytorch"), show_default=True, help="Outputs to write (repeatable).")
 @click.option("--no-verify", is_flag=True, help="Skip numerical verification.")
 @click.option("--force", is_flag=True, help="Replace existing outputs.")
 @click.option("--compact", is_flag=True,
-              help="Also write <name>.compact.onnx keeping Deep Compression's codebook form (uint8 codes).")
+              help="Also write <name>.compact.onnx keeping Deep Compression's stored form (codebooks, "
+                   "uint8 codes and gaps, expanded in the graph): about the .net's size.")
 @click.option("--verbose", "-v", is_flag=True, help="Print the full per-blob table.")
 def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], opset: int,
             expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,
@@ -213,59 +257,102 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
                    f"{f.name}({f.s1x1},{f.e1x1},{f.e3x3})" for f in fires) + ")" if fires else ""))
     stem = name or pipeline.output_stem(prototxt, conversion.net)
     target = out_dir or prototxt.resolve().parent
-    exts = [*(["onnx"] if "onnx" in formats else []), *(["pth", "py"] if "pytorch" in formats else []),
-            *([] if no_verify else ["report.json"])]
-    planned = [target / f"{stem}.{ext}" for ext in exts]
-    pipeline.check_outputs(planned, conversion.net.source_files, force)
+    if expect is not None:
+        conversion.other_inputs.append(expect)
     pipeline.emit(conversion, formats=formats, opset=opset)
+    compact_path = target / f"{stem}.compact.onnx"
+    planned = pipeline.planned_outputs(conversion, target, stem, report=not no_verify) + [compact_path] * compact
+    pipeline.check_outputs(planned, conversion.input_files, force)
+    compact_model = pipeline.compact_onnx_for(conversion) if compact else None
     report_json = None
     if not no_verify:
         backends = tuple(b for f, b in (("onnx", "onnxruntime"), ("pytorch", "pytorch")) if f in formats)
         report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose)
         report_json = report.to_json()
         if not report.passed:
-            pipeline.save(conversion.__class__(conversion.net, conversion.graph), target, stem,
-                          force=force, report_json=report_json)
+            pipeline.save(pipeline.Conversion(conversion.net, conversion.graph, other_inputs=conversion.other_inputs),
+                          target, stem, force=force, report_json=report_json)
             click.echo(f"no model written; report: {target / (stem + '.report.json')}", err=True)
             sys.exit(1)
-    written = pipeline.save(conversion, target, stem, force=force, report_json=report_json)
-    if compact:
-        from converter.fileio import write_bytes_atomic
+        if compact_model is not None:
+            _verify_compact(compact_model, conversion)
+    from converter.fileio import all_or_nothing, write_bytes_atomic
 
-        compact_path = target / f"{stem}.compact.onnx"
-        pipeline.check_outputs([compact_path], conversion.net.source_files, force)
-        write_bytes_atomic(compact_path, pipeline.compact_onnx_for(conversion).SerializeToString())
-        written.append(compact_path)
+    with all_or_nothing():
+        written = pipeline.save(conversion, target, stem, force=force, report_json=report_json)
+        if compact_model is not None:
+            write_bytes_atomic(compact_path, compact_model.SerializeToString())
+            written.append(compact_path)
     if conversion.torch_export is not None:
         for note in conversion.torch_export.notes:
             click.echo(f"note: {note}")
     for path in written:
         click.echo(f"wrote {path}")
+    if compact_model is not None:
+        _print_compact_sizes(conversion.net.source_files[1], target / f"{stem}.compact.onnx", target / f"{stem}.onnx")
+
+
+def _verify_compact(compact_model: Any, conversion: Any) -> None:
+    """The compact model's expanded weights must be the dense model's, bit for bit (the rest of
+    the graph is the same, so its outputs are then the verified dense model's)."""
+    import numpy as np
+
+    from converter.emit.onnx.compact import EXPANSION, expanded_weights
+    from converter.errors import VerificationError
+
+    dense = dict(conversion.onnx_export.weights)
+    names = sorted({node.output[0] for node in compact_model.graph.node
+                    if node.name.startswith(EXPANSION) and node.output[0] in dense})
+    expanded = expanded_weights(compact_model, names)
+    differing = [name for name in names if expanded[name].tobytes() != np.ascontiguousarray(dense[name]).tobytes()]
+    if differing:
+        raise VerificationError(f"compact ONNX: the expanded weights differ from the dense ones for "
+                                f"{', '.join(differing)}; nothing compact written")
+    click.echo(f"verified: compact ONNX expands its {len(names)} codebook weights bit for bit to the dense ones")
+
+
+def _print_compact_sizes(source: Path, compact_path: Path, dense_path: Path) -> None:
+    source_size = source.stat().st_size
+    compact_size = compact_path.stat().st_size
+    line = (f"sizes: {compact_path.name} {compact_size:,} bytes = {compact_size / source_size:.2f}x "
+            f"{source.name} ({source_size:,} bytes)")
+    if dense_path.exists():
+        dense_size = dense_path.stat().st_size
+        line += f"; dense {dense_path.name} {dense_size:,} bytes = {dense_size / source_size:.2f}x"
+    click.echo(line)
 
 
 @main.command("verify")
 @_common_options
 @click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the JSON report here ('-' for stdout).")
-@click.option("--backend", "backends", multiple=True, type=click.Choice(["onnxruntime", "pytorch", "opencv"]),
+@click.option("--backend", "backends", multiple=True,
+              type=click.Choice(["onnxruntime", "pytorch", "opencv", "pycaffe"]),
               default=("onnxruntime", "pytorch"), show_default=True,
-              help="Runs to compare (repeatable); opencv = OpenCV's own Caffe importer, outputs only.")
+              help="Runs to compare (repeatable); opencv = OpenCV's own Caffe importer (outputs only), "
+                   "pycaffe = BVLC Caffe itself where installed (every blob's final value).")
 @click.option("--verbose", "-v", is_flag=True, help="Print the full per-blob table.")
+@click.option("--force", is_flag=True, help="Replace an existing report.")
 def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], opset: int,
                    expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,
-                   report_path: Path | None, backends: tuple[str, ...], verbose: bool) -> None:
+                   report_path: Path | None, backends: tuple[str, ...], verbose: bool, force: bool) -> None:
     """Parity check for CI: convert in memory, compare every blob, exit 1 on mismatch."""
     import json
 
     from converter.fileio import write_bytes_atomic
+    from converter.pipeline import check_outputs
 
     conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect)
-    report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose)
+    if report_path is not None and str(report_path) != "-":
+        check_outputs([report_path], [*conversion.input_files, *([expect] if expect else [])], force)
+    to_stdout = report_path is not None and str(report_path) == "-"
+    report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose, to_stderr=to_stdout)
     text = json.dumps(report.to_json(), indent=1)
-    if report_path is not None and str(report_path) == "-":
+    if to_stdout:
         click.echo(text)
     elif report_path is not None:
         write_bytes_atomic(report_path, text.encode())
+        click.echo(f"wrote {report_path}")
     sys.exit(0 if report.passed else 1)
 
 
@@ -315,26 +402,52 @@ def inspect_command(prototxt: Path, weights: Path | None, input_shape: tuple[str
 @main.command("classify")
 @click.argument("prototxt", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.argument("image", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--weights", "-w", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--weights", "-w", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="The .caffemodel (or compressed .net). Default: the single .caffemodel beside the prototxt.")
 @click.option("--labels", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="ImageNet synset words file, to print class names.")
-def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: Path | None) -> None:
-    """Top-5 classes of IMAGE with the converted model (ONNX Runtime), Caffe-style preprocessing."""
+@click.option("--input-shape", "input_shape", multiple=True,
+              help="The image size the net takes, e.g. 1,3,227,227 (needed for a train_val net). "
+                   "Default: the prototxt's input shape.")
+@click.option("--mean", default="104,117,123", show_default=True,
+              help="Per-channel B,G,R mean subtracted from the pixels.")
+def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: Path | None,
+                     input_shape: tuple[str, ...], mean: str) -> None:
+    """Top-5 classes of IMAGE with the converted model (ONNX Runtime), Caffe-style preprocessing:
+    BGR pixels resized bilinearly to the input size, minus the mean."""
     import onnxruntime as ort
 
     from converter import demo, pipeline
+    from converter.memory import check_fits
+    from converter.verify import top5
 
-    conversion = _load(prototxt, weights, (), False, False)
-    (name,) = conversion.net.inputs
-    x = demo.load_image(image, conversion.net.inputs[name][2:])
-    conversion = _load(prototxt, weights, (f"{name}=" + ",".join(map(str, x.shape)),), False, False)
+    bgr_mean = _parse_mean(mean)
+    shapes = resolve_input_shapes(prototxt, input_shape) or declared_inputs(prototxt)
+    if len(shapes) != 1 or len(shape := next(iter(shapes.values()))) != 4 or shape[1] != 3:
+        raise ConverterError(f"classify needs a net with one N,3,H,W image input; {prototxt} takes "
+                             + ", ".join(f"'{n}' {list(s) or '(no shape: give --input-shape)'}"
+                                         for n, s in shapes.items()))
+    (name,) = shapes
+    conversion = _load(prototxt, weights, (f"{name}=1,3,{shape[2]},{shape[3]}",), False, False)
+    check_fits(conversion.net, 1, "classification")
+    x = demo.load_image(image, shape[2:], bgr_mean)
     pipeline.emit(conversion, formats=("onnx",))
     session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
     (scores,) = session.run([conversion.graph.outputs[0]], {name: x})
     names = demo.class_names(labels)
-    for rank, index in enumerate(demo.top5(scores), start=1):
+    for rank, index in enumerate(top5(scores), start=1):
         label = f"  {names[index]}" if names and index < len(names) else ""
         click.echo(f"{rank}. {index:4d}  {float(scores.reshape(-1)[index]):.4f}{label}")
+
+
+def _parse_mean(text: str) -> tuple[float, float, float]:
+    try:
+        values = tuple(float(v) for v in re.split(r"[,\s]+", text.strip()) if v)
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not all(math.isfinite(v) for v in values):
+        raise click.BadParameter(f"'{text}' is not three numbers B,G,R", param_hint="--mean")
+    return values[0], values[1], values[2]
 
 
 if __name__ == "__main__":

@@ -176,18 +176,28 @@ def main() -> None:
             "c = pipeline.convert(%r, %r)\n"
             "r = pipeline.run_verification(c)\n"
             "assert r.passed\n"
-            "print(time.perf_counter() - t, len(r.comparisons))\n")
+            "verify = time.perf_counter() - t\n"
+            "import numpy as np\n"
+            "from converter.caffe.reference import run_reference\n"
+            "x = {n: np.random.default_rng(0).uniform(-1, 1, s).astype(np.float32) for n, s in c.net.inputs.items()}\n"
+            "forwards = []\n"
+            "for _ in range(4):\n"
+            "    t = time.perf_counter()\n"
+            "    run_reference(c.net, x)\n"
+            "    forwards.append(time.perf_counter() - t)\n"
+            "print(verify, len(r.comparisons), min(forwards[1:]))\n")
         squeeze = ROOT / "reference_models" / "squeezenet_v1.1" / "deploy.prototxt"
         squeeze_weights = work / "squeezenet_v1.1.caffemodel"
         subprocess.run([*cli, "make-weights", str(squeeze), "-o", str(squeeze_weights), "--force"], check=True,
                        stdout=subprocess.DEVNULL)
-        verify_runs = []
+        verify_runs, forward_runs = [], []
         for _ in range(3):
             done = subprocess.run([python, "-c", verify_code % (str(ROOT), str(squeeze), str(squeeze_weights))],
                                   capture_output=True, text=True, check=True, env=STEP_ENV)
-            seconds, comparisons = done.stdout.split()
+            seconds, comparisons, forward = done.stdout.split()
             verify_runs.append(float(seconds))
-        verify_seconds = min(verify_runs)
+            forward_runs.append(float(forward))
+        verify_seconds, forward_seconds = min(verify_runs), min(forward_runs)
 
         print(f"\ncaffemodel: {size / 1e6:.0f} MB (VGG-16, {VGG16_PARAMETERS:,} parameters); "
               f"{args.rounds} interleaved rounds ({quiet_runs}/{args.rounds * len(heavy)} runs started on idle CPUs), "
@@ -207,6 +217,8 @@ def main() -> None:
         print(f"\n--help: {helps.best * 1e3:.0f} ms vs bare python {bare.best * 1e3:.0f} ms -> {help_ratio:.2f}x")
         print(f"verify SqueezeNet v1.1 (reference + onnxruntime + pytorch, {comparisons} comparisons) after "
               f"start-up: {verify_seconds:.2f} s (best of {len(verify_runs)})")
+        print(f"reference executor (numpy) forward of SqueezeNet v1.1, 1x3x227x227: {forward_seconds:.2f} s "
+              f"(best of {3 * len(forward_runs)})")
 
         onnx_ratio = to_onnx.best / cp.best
         over_ratio = onnx_over.best / cp_over.best

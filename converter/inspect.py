@@ -16,8 +16,14 @@ Conventions: an activation that reads the previous row's output is folded into t
 paper (its parameters, e.g. PReLU slopes, are added there). Depth is 1 for a weight layer
 (convolution, deconvolution, inner product), 2 for a Fire module and 0 otherwise, so SqueezeNet's
 depth totals 18 like the paper's. Sparsity is the fraction of weights exactly zero; a Fire row
-reports its three convolutions together, and `parts` gives each one (the paper's s1x1/e1x1/e3x3
-sparsity). "MB" is 10^6 bytes; MiB is also given (the paper's "4.8MB" is 4.76 MiB).
+reports its three convolutions together, and `parts` gives each one (printed under the Fire row).
+The paper's "sparsity" columns give the opposite, the fraction kept (100%, 33%, 20% where the
+Deep Compression model has 0.5%, 67%, 80% zeros). `nonzero` is the paper's "# parameter after
+pruning": parameters less the zero weights (biases count as kept). `bits` is the paper's "# bits":
+the width of an index into the layer's distinct weight values, ceil(log2(distinct)), when there are
+at most 256 of them and values repeat (a codebook); 32 (plain float32) otherwise; a Fire row gives
+its widest part.
+"MB" is 10^6 bytes; MiB is also given (the paper's "4.8MB" is 4.76 MiB).
 """
 
 from __future__ import annotations
@@ -46,8 +52,10 @@ class Stats:
     params: int
     weights: int  # how many of the params are weights (blob 0 of weight layers)
     zeros: int | None = None
+    nonzero: int | None = None  # params less the zero weights (the paper's "after pruning")
     sparsity: float | None = None
     distinct: int | None = None
+    bits: int | None = None  # codebook index width of the widest layer; 32 when not a codebook
 
 
 @dataclass
@@ -56,11 +64,15 @@ class Part:
 
     name: str
     role: str  # "s1x1", "e1x1" or "e3x3"
+    output: str
+    filter: str
     params: int
     weights: int
     zeros: int | None = None
+    nonzero: int | None = None
     sparsity: float | None = None
     distinct: int | None = None
+    bits: int | None = None
 
 
 @dataclass
@@ -78,8 +90,10 @@ class Row:
     params: int  # weights + biases + any other blobs
     weights: int  # blob 0 of weight layers
     zeros: int | None = None
+    nonzero: int | None = None  # params less the zero weights
     sparsity: float | None = None  # fraction of the weights exactly zero
     distinct: int | None = None  # distinct weight values
+    bits: int | None = None  # see the module docstring
     layers: list[str] = field(default_factory=list)  # the Caffe layers the row covers
     parts: list[Part] | None = None
 
@@ -91,6 +105,8 @@ class Table:
     with_weights: bool
     rows: list[Row] = field(default_factory=list)
     distinct: int | None = None  # distinct weight values over the whole model
+    weights_file: str | None = None
+    weights_file_bytes: int | None = None
 
     @property
     def params(self) -> int:
@@ -105,6 +121,11 @@ class Table:
         return sum(r.zeros or 0 for r in self.rows) if self.with_weights else None
 
     @property
+    def nonzero(self) -> int | None:
+        zeros = self.zeros
+        return self.params - zeros if zeros is not None else None
+
+    @property
     def sparsity(self) -> float | None:
         zeros = self.zeros
         return zeros / self.weights if zeros is not None and self.weights else None
@@ -113,7 +134,8 @@ class Table:
         return {"params": self.params, "weights": self.weights, "biases_and_other": self.params - self.weights,
                 "depth": sum(r.depth for r in self.rows), "fp32_bytes": 4 * self.params,
                 "fp32_mb": 4 * self.params / 1e6, "fp32_mib": 4 * self.params / 2**20,
-                "zeros": self.zeros, "sparsity": self.sparsity, "distinct": self.distinct}
+                "zeros": self.zeros, "nonzero": self.nonzero, "sparsity": self.sparsity, "distinct": self.distinct,
+                "weights_file": self.weights_file, "weights_file_bytes": self.weights_file_bytes}
 
     def to_json(self) -> dict[str, object]:
         """Stable keys: model, inputs, with_weights, rows (Row fields), totals."""
@@ -148,13 +170,23 @@ class _Counter:
         stats = Stats(sum(_param_count(layer) for layer in layers),
                       sum(math.prod(layer.blobs[0].shape) for layer in weighted))
         if self.with_weights and weighted:
-            flat = np.concatenate([np.asarray(layer.blobs[0]).reshape(-1) for layer in weighted])
-            unique = np.unique(flat)
+            flats = [np.asarray(layer.blobs[0]).reshape(-1) for layer in weighted]
+            per_layer = [np.unique(flat) for flat in flats]
+            unique = np.unique(np.concatenate(per_layer))
             self.values.append(unique)
-            stats.zeros = int(flat.size - np.count_nonzero(flat))
-            stats.sparsity = stats.zeros / flat.size
+            stats.zeros = sum(int(flat.size - np.count_nonzero(flat)) for flat in flats)
+            stats.sparsity = stats.zeros / stats.weights
             stats.distinct = int(unique.size)
+            stats.bits = max(_index_bits(values.size, flat.size) for values, flat in zip(per_layer, flats, strict=True))
+        if self.with_weights:  # other blobs (biases, BatchNorm statistics...) count as kept
+            stats.nonzero = stats.params - (stats.zeros or 0)
         return stats
+
+
+def _index_bits(distinct: int, count: int) -> int:
+    """Bits of a codebook index for this many distinct values among `count` weights; 32 (float32)
+    past 256 of them, or when no value repeats (nothing suggests a codebook)."""
+    return max(1, math.ceil(math.log2(distinct))) if distinct <= 256 and distinct < count else 32
 
 
 def _filter(graph: Graph, node: Node) -> str:
@@ -193,7 +225,8 @@ def _row(graph: Graph, node: Node, counter: _Counter) -> Row:
     depth = 1 if isinstance(node, (Conv, ConvTranspose, Dense)) else 0
     if isinstance(node, Fire):
         roles = (("s1x1", node.squeeze), ("e1x1", node.expand1x1), ("e3x3", node.expand3x3))
-        parts = [Part(conv.name, role, **asdict(counter.stats([conv.name]))) for role, conv in roles]
+        parts = [Part(conv.name, role, _size(counter.layers[conv.name].top_shapes[0]), _filter(graph, conv),
+                      **asdict(counter.stats([conv.name]))) for role, conv in roles]
         names = [part.name for part in parts]
         sizes, depth = (node.s1x1, node.e1x1, node.e3x3), 2
     return Row(node.name, _kind(node), _size(graph.shape(node.outputs[0])), _filter(graph, node), depth,
@@ -203,6 +236,8 @@ def _row(graph: Graph, node: Node, counter: _Counter) -> Row:
 def _fold(row: Row, activation: Node, counter: _Counter) -> None:
     extra = counter.stats([activation.name])
     row.params += extra.params
+    if row.nonzero is not None:
+        row.nonzero += extra.params
     row.layers.append(activation.name)
 
 
@@ -219,6 +254,8 @@ def inspect_net(prototxt: str | Path, weights: str | Path | None = None,
     prototxt = Path(prototxt)
     inputs = {name: list(shape) for name, shape in net.inputs.items()}
     table = Table(net.name or f"{prototxt.parent.name}/{prototxt.name}", inputs, weights is not None)
+    if weights is not None:
+        table.weights_file, table.weights_file_bytes = Path(weights).name, Path(weights).stat().st_size
     last_output: str | None = None
     for node in graph.nodes:
         if isinstance(node, ACTIVATIONS) and table.rows and node.inputs == [last_output]:
@@ -234,58 +271,83 @@ def inspect_net(prototxt: str | Path, weights: str | Path | None = None,
 
 
 # (Row attribute, column title)
-COLUMNS = [("name", "layer"), ("type", "type"), ("output", "output HxWxC"), ("filter", "filter/stride"),
+COLUMNS = [("name", "layer"), ("type", "type"), ("output", "output HxWxC"), ("filter", "filter"),
            ("depth", "depth"), ("s1x1", "s1x1"), ("e1x1", "e1x1"), ("e3x3", "e3x3"), ("params", "params"),
-           ("sparsity", "sparsity"), ("distinct", "distinct")]
+           ("nonzero", "nonzero"), ("sparsity", "sparsity"), ("distinct", "distinct"), ("bits", "bits")]
+FIRE_COLUMNS = {"s1x1", "e1x1", "e3x3"}
+WEIGHT_COLUMNS = {"nonzero", "sparsity", "distinct", "bits"}
+LEFT_ALIGNED = {"name", "type", "output", "filter"}
 
 
-def _cells(table: Table) -> tuple[list[str], list[list[str]]]:
-    columns = COLUMNS if table.with_weights else COLUMNS[:-2]
+def _columns(table: Table) -> list[tuple[str, str]]:
+    """The columns worth printing: Fire sizes only for nets with Fire rows, statistics only with weights."""
+    has_fire = any(row.parts for row in table.rows)
+    return [(key, title) for key, title in COLUMNS
+            if (has_fire or key not in FIRE_COLUMNS) and (table.with_weights or key not in WEIGHT_COLUMNS)]
 
-    def fmt(value: object, key: str) -> str:
-        if value is None:
-            return ""
-        if key == "sparsity" and isinstance(value, float):
-            return f"{value:.1%}"
-        return f"{value:,}" if key in ("params", "distinct") and isinstance(value, int) else str(value)
 
-    rows = [[fmt(getattr(r, key), key) for key, _ in columns] for r in table.rows]
+def _fmt(value: object, key: str) -> str:
+    if value is None:
+        return ""
+    if key == "sparsity" and isinstance(value, float):
+        return f"{value:.1%}"
+    return f"{value:,}" if key in ("params", "nonzero", "distinct") and isinstance(value, int) else str(value)
+
+
+def _cells(table: Table, indent: str) -> tuple[list[str], list[list[str]], list[str]]:
+    """Header, body rows (with weights, each Fire row followed by its three convolutions, named
+    after `indent`), totals row."""
+    columns = _columns(table)
+    body = []
+    for row in table.rows:
+        body.append([_fmt(getattr(row, key), key) for key, _ in columns])
+        for part in row.parts or [] if table.with_weights else []:
+            values = {**asdict(part), "name": indent + part.name, "type": part.role}
+            body.append([_fmt(values.get(key), key) for key, _ in columns])
     totals = {"name": "total", "depth": sum(r.depth for r in table.rows), "params": table.params,
-              "sparsity": table.sparsity, "distinct": table.distinct}
-    rows.append([fmt(totals.get(key), key) for key, _ in columns])
-    return [title for _, title in columns], rows
+              "nonzero": table.nonzero, "sparsity": table.sparsity, "distinct": table.distinct}
+    return [title for _, title in columns], body, [_fmt(totals.get(key), key) for key, _ in columns]
 
 
-def summary(table: Table) -> str:
-    """One paragraph of totals under the table."""
+def summary(table: Table) -> list[str]:
+    """Lines of totals under the table."""
     t = table.totals()
     inputs = ", ".join(f"{name} {'x'.join(map(str, shape))}" for name, shape in table.inputs.items())
-    text = (f"{t['params']:,} parameters ({t['weights']:,} weights, {t['biases_and_other']:,} biases and other), "
-            f"depth {t['depth']}; float32 size {t['fp32_bytes']:,} bytes = {t['fp32_mb']:.2f} MB "
-            f"({t['fp32_mib']:.2f} MiB); input {inputs}")
+    lines = [f"{t['params']:,} parameters ({t['weights']:,} weights, {t['biases_and_other']:,} biases and other), "
+             f"depth {t['depth']}",
+             f"float32 size: {t['fp32_bytes']:,} bytes = {t['fp32_mb']:.2f} MB ({t['fp32_mib']:.2f} MiB); "
+             f"input {inputs}"]
     if table.with_weights:
-        text += (f"\nweights: {t['zeros']:,} exactly zero (sparsity {table.sparsity or 0:.2%}), "
-                 f"{t['distinct']:,} distinct values")
-    return text
+        lines.append(f"weights: {t['zeros']:,} exactly zero (sparsity {table.sparsity or 0:.2%}), "
+                     f"{t['nonzero']:,} parameters nonzero, {t['distinct']:,} distinct values")
+        size = table.weights_file_bytes or 0
+        lines.append(f"weights file {table.weights_file}: {size:,} bytes = {size / 1e6:.2f} MB "
+                     f"({size / 2**10:.1f} KiB), {size / t['fp32_bytes']:.1%} of the float32 size")
+        lines.append("(sparsity = fraction of weights exactly zero; the paper's sparsity columns give the "
+                     "fraction kept)")
+    return lines
 
 
 def format_text(table: Table) -> str:
-    header, rows = _cells(table)
-    widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=True)]
-    right = {i for i, (key, _) in enumerate(COLUMNS[: len(header)]) if key not in ("name", "type", "output", "filter")}
+    header, body, totals = _cells(table, indent="  ")
+    columns = _columns(table)
+    widths = [max(len(x) for x in col) for col in zip(header, *body, totals, strict=True)]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+        return "  ".join(c.ljust(w) if key in LEFT_ALIGNED else c.rjust(w)
+                         for (key, _), c, w in zip(columns, cells, widths, strict=True)).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
-    lines = [f"{table.model}", line(header), rule, *map(line, rows[:-1]), rule, line(rows[-1]), "", summary(table)]
-    return "\n".join(lines)
+    return "\n".join([table.model, line(header), rule, *map(line, body), rule, line(totals), "", *summary(table)])
+
+
+def _md(cell: str) -> str:
+    return cell.replace("\\", "\\\\").replace("|", "\\|")
 
 
 def format_markdown(table: Table) -> str:
-    header, rows = _cells(table)
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows[:-1]]
-    lines.append("| " + " | ".join(f"**{c}**" if c else "" for c in rows[-1]) + " |")
-    return "\n".join(lines) + "\n\n" + summary(table).replace("\n", "  \n") + "\n"
+    header, body, totals = _cells(table, indent="")
+    lines = ["| " + " | ".join(map(_md, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(_md, row)) + " |" for row in body]
+    lines.append("| " + " | ".join(f"**{_md(c)}**" if c else "" for c in totals) + " |")
+    return "\n".join(lines) + "\n\n" + "  \n".join(summary(table)) + "\n"

@@ -5,23 +5,25 @@ Heavy libraries (onnx, onnxruntime, torch) are imported only by the steps that n
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from converter.caffe.loader import load_net
+from converter.backends import BACKENDS
+from converter.caffe.loader import layers_with_parameters, load_net
 from converter.caffe.net import CaffeNet, Shape
-from converter.errors import ConverterError, OutputError
+from converter.errors import ConverterError, OutputError, WeightsError
 from converter.fileio import FileDigest
 from converter.ir import Graph
 from converter.lift import lift
 from converter.passes.fire import fuse_fire
 from converter.passes.identity import remove_identities
-from converter.verify import DEFAULT_TOLERANCE, Backend, Report, default_inputs, load_recorded, verify
+from converter.verify import DEFAULT_TOLERANCE, Report, default_inputs, load_recorded, verify
 
 if TYPE_CHECKING:
     import onnx
@@ -61,74 +63,6 @@ def _provenance(net: CaffeNet, digests: Mapping[Path, FileDigest]) -> dict[str, 
     return meta
 
 
-def onnx_backend(opset: int) -> Backend:
-    def run(graph: Graph, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        import onnxruntime as ort
-
-        from converter.emit.onnx import emit_onnx
-
-        hidden = [t for t in graph.tensors if t not in graph.inputs and t not in graph.outputs]
-        model = emit_onnx(graph, opset=opset, extra_outputs=hidden)
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        names = [o.name for o in session.get_outputs()]
-        return dict(zip(names, session.run(names, inputs), strict=True))
-
-    return run
-
-
-def torch_backend() -> Backend:
-    def run(graph: Graph, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        import torch
-
-        from converter.emit.torch import emit_torch, load_module
-
-        export = emit_torch(graph)
-        module = load_module(export)
-        seen: dict[str, np.ndarray] = {}
-        for path, tensor in export.taps.items():
-            def hook(_m: Any, _i: Any, out: Any, tensor: str = tensor) -> None:
-                seen[tensor] = out.detach().numpy().copy()
-
-            module.get_submodule(path).register_forward_hook(hook)
-        with torch.no_grad():
-            outs = module(*(torch.from_numpy(inputs[name]) for name in graph.inputs))
-        outs = outs if isinstance(outs, (tuple, list)) else (outs,)
-        seen.update((name, out.numpy()) for name, out in zip(graph.outputs, outs, strict=True))
-        return seen
-
-    return run
-
-
-def opencv_backend(net: CaffeNet) -> Backend:
-    """OpenCV's own Caffe importer on the original files: an independent oracle for net outputs.
-
-    OpenCV fuses in-place layers, so only the network outputs are compared. Needs
-    opencv-python-headless<5 (OpenCV 5 dropped the importer) and a .caffemodel weights file.
-    """
-
-    def run(graph: Graph, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        try:
-            import cv2
-        except ImportError:
-            raise ConverterError("the opencv backend needs opencv-python-headless<5 installed") from None
-        if not hasattr(cv2, "dnn") or not hasattr(cv2.dnn, "readNetFromCaffe"):
-            raise ConverterError("this OpenCV has no Caffe importer (OpenCV 5 removed it)")
-        prototxt, *weights = net.source_files
-        if not weights or weights[0].suffix != ".caffemodel":
-            raise ConverterError("the opencv backend reads .caffemodel weights only")
-        cv_net = cv2.dnn.readNetFromCaffe(str(prototxt), str(weights[0]))
-        for name, value in inputs.items():
-            cv_net.setInput(value, name)
-        blobs = [top for _, top in (graph.tensors[t].sources[-1] for t in graph.outputs)]
-        values = cv_net.forward(blobs)
-        return {tensor: np.asarray(value).reshape(graph.tensors[tensor].shape)
-                for tensor, value in zip(graph.outputs, values, strict=True)}
-
-    return run
-
-
 @dataclass
 class Conversion:
     net: CaffeNet
@@ -137,6 +71,12 @@ class Conversion:
     torch_export: TorchExport | None = None
     report: Report | None = None
     written: list[Path] = field(default_factory=list)
+    # Other files the conversion read (recorded blobs): outputs must never replace them either.
+    other_inputs: list[Path] = field(default_factory=list)
+
+    @property
+    def input_files(self) -> list[Path]:
+        return [*self.net.source_files, *self.other_inputs]
 
     @property
     def onnx_model(self) -> onnx.ModelProto | None:
@@ -170,10 +110,14 @@ def run_verification(
     expect: Path | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> Report:
+    from converter.memory import check_fits
+
     net, graph = conversion.net, conversion.graph
+    check_fits(net, 1 + len(backends), "verification")
     recorded_layers: dict[tuple[str, str], np.ndarray] = {}
     recorded_outputs: dict[str, np.ndarray] = {}
     if expect is not None:
+        conversion.other_inputs.append(Path(expect))
         recorded_inputs, recorded_layers, recorded_outputs = load_recorded(expect)
         missing = [name for name in net.inputs if name not in recorded_inputs]
         if missing:
@@ -184,30 +128,47 @@ def run_verification(
                                      f"{list(recorded_inputs[name].shape)}, the net takes {list(shape)}; "
                                      "pass the recorded shape with --input-shape")
         inputs = {name: recorded_inputs[name] for name in net.inputs}
+        for layer in net.layers:
+            for top, shape in zip(layer.tops, layer.top_shapes, strict=True):
+                value = recorded_layers.get((layer.name, top))
+                if value is not None and tuple(value.shape) != tuple(shape):
+                    raise ConverterError(f"{expect} records layer|{layer.name}|{top} of shape {list(value.shape)}, "
+                                         f"the net makes {list(shape)}: blobs of another net or input size?")
     elif inputs is None:
         inputs = default_inputs(net)
-    available = {"onnxruntime": lambda: onnx_backend(opset), "pytorch": torch_backend,
-                 "opencv": lambda: opencv_backend(net)}
-    chosen = {name: available[name]() for name in backends}
+    unknown = sorted(set(backends) - set(BACKENDS))
+    if unknown:
+        raise ConverterError(f"unknown verification backend {', '.join(unknown)}; choose from {', '.join(BACKENDS)}")
+    chosen = {name: BACKENDS[name](net, opset) for name in backends}
     report = verify(net, graph, chosen, dict(inputs), recorded_layers, recorded_outputs, tolerance,
                     model=graph.name)
     conversion.report = report
     return report
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two existing paths name one file (hard links included)."""
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
+
+
 def check_outputs(outputs: Sequence[Path], inputs: Sequence[Path], force: bool) -> None:
     """Refuse to overwrite an input, or an existing output without force."""
     resolved_inputs = {p.resolve() for p in inputs}
     for path in outputs:
-        if path.resolve() in resolved_inputs:
+        if path.resolve() in resolved_inputs or any(_same_file(path, p) for p in inputs):
             raise OutputError(f"output {path} is one of the inputs; choose another --out-dir or name")
         if path.exists() and not force:
             raise OutputError(f"{path} exists; pass --force to replace it")
-    if outputs and not outputs[0].parent.exists():
-        try:
-            outputs[0].parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise OutputError(f"cannot create {outputs[0].parent}: {error.strerror or error}") from None
+    for folder in {path.parent for path in outputs}:
+        # The folder is made only when the first file is written; here only that it can be.
+        existing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
+        if not existing.is_dir():
+            raise OutputError(f"cannot create {folder}: {existing} is not a directory")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise OutputError(f"cannot write in {existing}: permission denied")
 
 
 def convert(
@@ -228,6 +189,11 @@ def convert(
     sources = [Path(prototxt), *([Path(weights)] if weights is not None else [])]
     digests = {path: (digests or {}).get(path) or FileDigest(path) for path in sources}
     net = load_net(prototxt, weights, input_shapes)
+    if weights is None and (needing := layers_with_parameters(net)):
+        shown = ", ".join(needing[:4]) + (f" and {len(needing) - 4} more" if len(needing) > 4 else "")
+        raise WeightsError(f"no weights given, and {len(needing)} layers hold parameters ({shown}): "
+                           "pass a .caffemodel (--weights, or the only one beside the prototxt; demo weights: "
+                           "`squeeze-convert make-weights`)")
     return Conversion(net=net, graph=build_graph(net, fuse=fuse, fold_batchnorm=fold_batchnorm, digests=digests))
 
 
@@ -249,38 +215,52 @@ def compact_onnx_for(conversion: Conversion) -> onnx.ModelProto:
 
     weights = conversion.net.source_files[1:]
     if conversion.onnx_export is None or not weights or not looks_like_deep_compression(weights[0], conversion.net):
-        raise ConverterError("--compact needs ONNX output and Deep Compression weights (.net)")
-    layers = decode(weights[0].read_bytes(), conversion.net, str(weights[0]))
-    codebooks = {f"{q.name}.weight": (q.codebook, q.codes.reshape(q.weight_shape)) for q in layers}
-    return compact_onnx(conversion.onnx_export, codebooks)
+        raise ConverterError("--compact keeps the stored form of Deep Compression weights: it needs ONNX output "
+                             "and a Deep Compression file (.net) as --weights")
+    layers = {f"{q.name}.weight": q for q in decode(weights[0].read_bytes(), conversion.net, str(weights[0]))}
+    dense = dict(conversion.onnx_export.weights)
+    changed = [name for name, q in layers.items()
+               if name not in dense or not np.array_equal(dense[name], q.weight(), equal_nan=True)]
+    if changed:  # e.g. --fold-batchnorm rescaled a convolution: its stored form is not the model's weight
+        raise ConverterError(f"--compact: conversion changed the stored weights of {', '.join(changed)} "
+                             "(--fold-batchnorm?), so they cannot be kept in their stored form")
+    return compact_onnx(conversion.onnx_export, layers)
 
 
-def save(conversion: Conversion, out_dir: Path, stem: str, *, force: bool = False,
-         report_json: dict[str, object] | None = None) -> list[Path]:
-    """Write what was emitted as <stem>.onnx, <stem>.pth + <stem>.py, <stem>.report.json."""
-    import json
-
-    from converter.fileio import write_bytes_atomic
+def planned_outputs(conversion: Conversion, out_dir: Path, stem: str, report: bool) -> list[Path]:
+    """Every file `save` writes for what was emitted (the ONNX external data file included)."""
+    from converter.emit.onnx import EXTERNAL_DATA_THRESHOLD
 
     planned: list[Path] = []
     if conversion.onnx_export is not None:
         planned.append(out_dir / f"{stem}.onnx")
+        if conversion.onnx_export.weight_bytes >= EXTERNAL_DATA_THRESHOLD:
+            planned.append(out_dir / f"{stem}.onnx.data")
     if conversion.torch_export is not None:
         planned += [out_dir / f"{stem}.pth", out_dir / f"{stem}.py"]
-    if report_json is not None:
+    if report:
         planned.append(out_dir / f"{stem}.report.json")
-    check_outputs(planned, conversion.net.source_files, force)
-    written: list[Path] = []
-    if conversion.onnx_export is not None:
-        conversion.onnx_export.save(out_dir / f"{stem}.onnx")
-        written.append(out_dir / f"{stem}.onnx")
-    if conversion.torch_export is not None:
-        from converter.emit.torch import save_torch
+    return planned
 
-        save_torch(conversion.torch_export, out_dir / f"{stem}.pth", out_dir / f"{stem}.py")
-        written += [out_dir / f"{stem}.pth", out_dir / f"{stem}.py"]
-    if report_json is not None:
-        write_bytes_atomic(out_dir / f"{stem}.report.json", json.dumps(report_json, indent=1).encode())
-        written.append(out_dir / f"{stem}.report.json")
-    conversion.written = written
-    return written
+
+def save(conversion: Conversion, out_dir: Path, stem: str, *, force: bool = False,
+         report_json: dict[str, object] | None = None) -> list[Path]:
+    """Write what was emitted as <stem>.onnx, <stem>.pth + <stem>.py, <stem>.report.json: all of
+    them, or none if anything fails on the way."""
+    import json
+
+    from converter.fileio import all_or_nothing, write_bytes_atomic
+
+    planned = planned_outputs(conversion, out_dir, stem, report_json is not None)
+    check_outputs(planned, conversion.input_files, force)
+    with all_or_nothing():
+        if conversion.onnx_export is not None:
+            conversion.onnx_export.save(out_dir / f"{stem}.onnx")
+        if conversion.torch_export is not None:
+            from converter.emit.torch import save_torch
+
+            save_torch(conversion.torch_export, out_dir / f"{stem}.pth", out_dir / f"{stem}.py")
+        if report_json is not None:
+            write_bytes_atomic(out_dir / f"{stem}.report.json", json.dumps(report_json, indent=1).encode())
+    conversion.written = planned
+    return planned

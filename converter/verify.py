@@ -8,6 +8,9 @@ Agreement: max|a-b| <= tolerance * max(1, max|b|) per blob; `rel_err` below is t
 
 from __future__ import annotations
 
+import math
+import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -71,34 +74,71 @@ class Report:
 
 
 def compare(actual: np.ndarray, expected: np.ndarray, tolerance: float) -> tuple[float, float, bool]:
+    """(max abs error, relative error, within tolerance). Non-finite values must match exactly
+    (inf of the same sign, NaN for NaN); the error is measured over the finite ones."""
     if actual.shape != expected.shape:
         return float("inf"), float("inf"), False
-    diff = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
-    max_abs = float(diff.max()) if diff.size else 0.0
-    scale = max(1.0, float(np.abs(expected).max()) if expected.size else 0.0)
-    if not np.isfinite(max_abs):
+    a, b = actual.astype(np.float64), expected.astype(np.float64)
+    finite = np.isfinite(b)
+    same_special = np.where(np.isnan(b), np.isnan(a), a == b)
+    if not np.all(np.isfinite(a) == finite) or not np.all(same_special | finite):
         return float("inf"), float("inf"), False
+    diff = np.abs(a[finite] - b[finite])
+    max_abs = float(diff.max()) if diff.size else 0.0
+    scale = max(1.0, float(np.abs(b[finite]).max()) if diff.size else 0.0)
     return max_abs, max_abs / scale, max_abs <= tolerance * scale
 
 
 def load_recorded(path: str | Path) -> tuple[dict[str, np.ndarray], dict[tuple[str, str], np.ndarray],
                                                dict[str, np.ndarray]]:
-    """A golden blobs.npz as (inputs by name, layer blobs by (layer, top), outputs by top)."""
-    try:
-        archive = np.load(path)
-    except (OSError, ValueError) as error:
-        raise ConverterError(f"{path}: not a readable .npz of recorded blobs ({error})") from None
+    """A golden blobs.npz as (inputs by name, layer blobs by (layer, top), outputs by top), as float32.
+
+    The file is a stranger's too: each member's header is checked (numbers, a sane size, exactly as
+    many bytes as it declares) before anything is allocated, and nothing is ever unpickled.
+    """
     inputs, layers, outputs = {}, {}, {}
-    with archive:
-        for key in archive.files:
-            parts = key.split("|")
-            if parts[0] == "input" and len(parts) == 2:
-                inputs[parts[1]] = archive[key]
-            elif parts[0] == "layer" and len(parts) == 3:
-                layers[(parts[1], parts[2])] = archive[key]
-            elif parts[0] == "output" and len(parts) == 2:
-                outputs[parts[1]] = archive[key]
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                key = info.filename.removesuffix(".npy")
+                parts = key.split("|")
+                if parts[0] == "input" and len(parts) == 2:
+                    inputs[parts[1]] = _read_member(archive, info, path)
+                elif parts[0] == "layer" and len(parts) == 3:
+                    layers[(parts[1], parts[2])] = _read_member(archive, info, path)
+                elif parts[0] == "output" and len(parts) == 2:
+                    outputs[parts[1]] = _read_member(archive, info, path)
+    except ConverterError:
+        raise
+    except (OSError, EOFError, ValueError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error) as error:
+        raise ConverterError(f"{path}: not a readable .npz of recorded blobs ({error})") from None
+    for name, value in inputs.items():
+        if not np.isfinite(value).all():
+            raise ConverterError(f"{path}: recorded input '{name}' holds NaN or infinite values")
     return inputs, layers, outputs
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str | Path) -> np.ndarray:
+    from numpy.lib import format as npy
+
+    from converter.caffe.loader import MAX_BLOB_AXES, MAX_BLOB_ELEMENTS
+
+    with archive.open(info) as member:
+        version = npy.read_magic(member)
+        read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(member)
+        where = f"{path}: '{info.filename}'"
+        if dtype.kind not in "fiu" or dtype.hasobject:
+            raise ConverterError(f"{where} holds {dtype} values, not numbers")
+        if len(shape) > MAX_BLOB_AXES or math.prod(shape) > MAX_BLOB_ELEMENTS:
+            raise ConverterError(f"{where} declares shape {list(shape)}, larger than any blob allowed")
+        size = math.prod(shape) * dtype.itemsize
+        if info.file_size != member.tell() + size:
+            raise ConverterError(f"{where} holds {info.file_size - member.tell()} bytes of data, its header "
+                                 f"declares {size}")
+        data = np.frombuffer(member.read(size), dtype=dtype)
+    order = "F" if fortran_order else "C"
+    return data.reshape(shape, order=order).astype(np.float32)
 
 
 def default_inputs(net: CaffeNet, seed: int = 0) -> dict[str, np.ndarray]:

@@ -49,6 +49,20 @@ def test_writer_output_parses_with_protobuf(tmp_path):
     assert not list(tmp_path.glob("*.partial"))
 
 
+def test_scalar_blobs_keep_their_empty_shape(tmp_path):
+    # A shared PReLU slope, or a Scale with num_axes 0, is a 0-axis blob: Caffe writes `shape {}`
+    # and, loading, requires exactly that shape (Blob::ShapeEquals), not (1,).
+    net = caffe_pb2.NetParameter()
+    net.layer.add(name="prelu", type="PReLU").prelu_param.channel_shared = True
+    write_caffemodel(tmp_path / "s.caffemodel", net, {"prelu": [np.array(0.25, np.float32)]})
+    back = caffe_pb2.NetParameter()
+    back.ParseFromString((tmp_path / "s.caffemodel").read_bytes())
+    (blob,) = back.layer[0].blobs
+    assert blob.HasField("shape") and list(blob.shape.dim) == [] and list(blob.data) == [0.25]
+    (raw,) = read_caffemodel(tmp_path / "s.caffemodel")["prelu"].blobs
+    assert raw.shape == () and not raw.legacy
+
+
 def test_legacy_and_double_blobs(tmp_path):
     net = caffe_pb2.NetParameter()
     layer = net.layer.add(name="a")
@@ -77,3 +91,15 @@ def test_damaged_files_raise_weights_error(tmp_path, damage):
     path.write_bytes(data)
     with pytest.raises(WeightsError, match="bad.caffemodel"):
         read_caffemodel(path)
+
+
+def test_of_two_layers_with_one_name_the_last_wins(tmp_path):
+    """Caffe's Net::CopyTrainedLayersFrom copies source layers in file order: the later overwrites."""
+    net = caffe_pb2.NetParameter(name="twice")
+    for value in (1.0, 2.0):
+        blob = net.layer.add(name="ip", type="InnerProduct").blobs.add()
+        blob.shape.dim.extend([2])
+        blob.data.extend([value, value])
+    path = tmp_path / "twice.caffemodel"
+    path.write_bytes(net.SerializeToString())
+    assert read_caffemodel(path)["ip"].blobs[0].data.tolist() == [2.0, 2.0]

@@ -5,11 +5,10 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, SHARED
+from conftest import ROOT, shared_path
 from converter.caffe.caffemodel import read_caffemodel
 from converter.caffe.loader import attach_weights, build_net
 from converter.caffe.prototxt import parse_prototxt_text
@@ -19,7 +18,9 @@ PROTOTXT = ROOT / "reference_models" / "squeezenet_v1.1" / "deploy.prototxt"
 SEED_TEXT = PROTOTXT.read_text()
 TOKENS = ["layer {", "}", "{", 'bottom: "', 'top: "conv1"', "dim: 0", "dim: -1", "dim: 99999999",
           "kernel_size: 0", "stride: 0", "pad: 9", "num_output: 0", 'type: "Nope"', "group: 7", '"', ":",
-          "input_dim: 1", "pool: AVE", "global_pooling: true", "\x00", "é", "#", "\n"]
+          "input_dim: 1", "pool: AVE", "global_pooling: true", "\x00", "é", "#", "\n",
+          'top: "data"', 'input: "data"', "power_param { power: nan }", "scale: inf", "eps: -1",
+          "local_size: 999999999", "\ufeff", "\u202e", 'bottom: ""', "dim: 2147483647"]
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -48,10 +49,7 @@ def test_mutated_prototxt_raises_only_converter_errors(text):
 
 
 def _weights_source() -> Path:
-    golden = SHARED / "golden" / "squeezenet_v1.1" / "weights.caffemodel"
-    if not golden.exists():
-        pytest.skip("golden squeezenet_v1.1 weights not found")
-    return golden
+    return shared_path("golden", "squeezenet_v1.1", "weights.caffemodel")
 
 
 @st.composite

@@ -8,7 +8,9 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
+from conftest import caffemodel_blobs
 from converter import pipeline
 from converter.caffe.synthetic import write_synthetic_weights
 
@@ -63,11 +65,14 @@ print(tuple(y.shape))
     assert done.stdout.strip() == "(1, 2, 5, 5)"
     assert not (tmp_path / "PWNED").exists() and not (out / "PWNED").exists()
 
-    # Still correct: the chain is 1x1 convolutions and ReLUs, computed here in closed form.
-    x = np.ones((1, 2, 5, 5), np.float32)
-    for layer in conversion.net.layers:
-        if layer.type == "Convolution":
-            w, b = layer.blobs
+    # Still correct: the chain is 1x1 convolutions and ReLUs, computed here in closed form (on an
+    # input of both signs: from ones, these weights leave every output 0, which proves nothing).
+    x0 = np.random.default_rng(1).uniform(-1, 1, (1, 2, 5, 5)).astype(np.float32)
+    x = x0
+    blobs = caffemodel_blobs(weights)
+    for i, name in enumerate(HOSTILE):
+        if i % 2 == 0:
+            w, b = blobs[name]
             x = np.einsum("oc,nchw->nohw", w[:, :, 0, 0], x) + b.reshape(1, -1, 1, 1)
         else:
             x = np.maximum(x, 0)
@@ -75,5 +80,41 @@ print(tuple(y.shape))
 
     from converter.emit.torch import load_module
 
-    y = load_module(conversion.torch_export)(torch.ones(1, 2, 5, 5)).detach().numpy()
+    assert np.count_nonzero(x) >= x.size // 4
+    y = load_module(conversion.torch_export)(torch.from_numpy(x0)).detach().numpy()
     np.testing.assert_allclose(y, x, rtol=1e-5, atol=1e-5)
+
+
+def _verify_generated(tmp_path, text: str) -> None:
+    prototxt = tmp_path / "net.prototxt"
+    prototxt.write_text(text)
+    weights = tmp_path / "net.caffemodel"
+    write_synthetic_weights(prototxt, weights)
+    conversion = pipeline.convert(prototxt, weights)
+    report = pipeline.run_verification(conversion, backends=("pytorch",))
+    assert report.passed, report.first_failure
+
+
+SHAPE = "input_shape { dim: 1 dim: 2 dim: 4 dim: 4 }\n"
+
+
+def test_inputs_named_like_the_generated_intermediates(tmp_path):
+    # forward(self, t0, t1): the convolution's result t0 must not overwrite the input t0 still to be read.
+    _verify_generated(tmp_path, f'input: "t0"\n{SHAPE}input: "t1"\n{SHAPE}'
+                      'layer { name: "a" type: "Convolution" bottom: "t1" top: "a" '
+                      "convolution_param { num_output: 2 kernel_size: 1 } }\n"
+                      'layer { name: "b" type: "Eltwise" bottom: "a" bottom: "t0" top: "b" }\n')
+
+
+def test_layer_names_that_are_attributes_of_the_module_dict(tmp_path):
+    layers = "".join(f'layer {{ name: "{n}" type: "ReLU" bottom: "{b}" top: "{n}_out" }}\n'
+                     for n, b in [("training", "data"), ("keys", "training_out"), ("to", "keys_out")])
+    _verify_generated(tmp_path, f'input: "data"\n{SHAPE}{layers}')
+
+
+@pytest.mark.parametrize("net_name", ["f", "Dense", "Eltwise"])
+def test_net_names_that_are_names_the_module_uses(tmp_path, net_name):
+    _verify_generated(tmp_path, f'name: "{net_name}"\ninput: "data"\n{SHAPE}'
+                      'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" '
+                      "inner_product_param { num_output: 3 } }\n"
+                      'layer { name: "e" type: "Eltwise" bottom: "ip" bottom: "ip" top: "e" }\n')

@@ -226,3 +226,195 @@ def test_golden_inputs_untouched_by_a_conversion(tmp_path):
                    "--no-verify", "--format", "onnx")
     assert done.returncode == 0, done.stderr
     assert _digest(files) == before
+
+
+def _layer(name: str, kind: str, bottom: str, top: str, extra: str = "") -> str:
+    return f'layer {{ name: "{name}" type: "{kind}" bottom: "{bottom}" top: "{top}" {extra} }}\n'
+
+
+def test_negative_batchnorm_eps_names_the_layer():
+    net = parse_prototxt_text(HEADER + _layer("bn", "BatchNorm", "data", "bn", "batch_norm_param { eps: -1 }"))
+    with pytest.raises(ModelError, match=r"layer 'bn': eps must be non-negative"):
+        build_net(net)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_parameters_name_layer_and_field(value):
+    net = parse_prototxt_text(HEADER + _layer("p", "Power", "data", "p", f"power_param {{ scale: {value} }}"))
+    with pytest.raises(ModelError, match=rf"layer 'p': power_param.scale is {value}"):
+        build_net(net)
+
+
+def test_more_axes_than_caffe_allows():
+    dims = " ".join(["dim: 1"] * 33)
+    net = parse_prototxt_text(f'input: "data"\ninput_shape {{ {dims} }}\n' + _layer("r", "ReLU", "data", "r"))
+    with pytest.raises(ModelError, match="33 axes; Caffe allows at most 32"):
+        build_net(net)
+
+
+@pytest.mark.parametrize("text", [
+    HEADER.replace('input: "data"\n', 'input: "data"\ninput: "data"\n') + HEADER.split("\n")[1] + "\n",
+    HEADER + 'layer { name: "in" type: "Input" top: "data" input_param { shape { dim: 1 dim: 3 dim: 8 dim: 8 } } }\n',
+])
+def test_an_input_declared_twice(text):
+    with pytest.raises(ModelError, match=r"'data' .*(more than once|already a net input)"):
+        build_net(parse_prototxt_text(text + _layer("r", "ReLU", "data", "r")))
+
+
+def test_input_layer_needs_one_shape_or_one_per_top():
+    text = ('layer { name: "in" type: "Input" top: "a" input_param { shape { dim: 1 dim: 2 } shape { dim: 1 } '
+            "shape { dim: 3 } } }\n" + _layer("r", "ReLU", "a", "r"))
+    with pytest.raises(ModelError, match=r"layer 'in': input_param must give 'shape' once.*: 1 tops, 3 shapes"):
+        build_net(parse_prototxt_text(text))
+
+
+@pytest.mark.parametrize("layer", [
+    _layer("p", "Pooling", "data", "data", "pooling_param { pool: MAX kernel_size: 2 stride: 2 }"),
+    conv("c", "data", "data"),
+])
+def test_in_place_layer_that_reshapes_its_bottom(layer):
+    with pytest.raises(ModelError, match=r"in place \(top 'data' is also its bottom\)"):
+        build_net(parse_prototxt_text(HEADER + layer))
+
+
+def test_empty_blob_names_are_refused():
+    with pytest.raises(ModelError, match=r"layer 'r': a top has an empty name"):
+        build_net(parse_prototxt_text(HEADER + _layer("r", "ReLU", "data", "")))
+
+
+@pytest.mark.parametrize("layer", [
+    _layer("ip", "InnerProduct", "data", "ip", "inner_product_param { num_output: 2000000000 }"),
+    'layer { name: "d" type: "Deconvolution" bottom: "data" top: "d" '
+    "convolution_param { num_output: 4 kernel_size: 20000 } }\n",
+])
+def test_weight_blobs_no_caffemodel_could_hold_are_refused_before_allocating(tmp_path, layer):
+    proto = tmp_path / "huge.prototxt"
+    proto.write_text(HEADER + layer)
+    done = run_cli("make-weights", proto)
+    assert done.returncode == 2, done.stderr
+    assert "a caffemodel can hold" in done.stderr and "out of memory" not in done.stderr
+    assert not proto.with_suffix(".caffemodel").exists()
+
+
+def _npz_with_member(path: Path, name: str, header: dict, data: bytes) -> None:
+    import zipfile
+
+    from numpy.lib import format as npy
+
+    with zipfile.ZipFile(path, "w") as archive, archive.open(name, "w") as member:
+        npy.write_array_header_1_0(member, header)
+        member.write(data)
+
+
+def test_recorded_blobs_that_are_not_a_readable_npz(tmp_path):
+    from converter.errors import ConverterError
+    from converter.verify import load_recorded
+
+    good = tmp_path / "good.npz"
+    np.savez(good, **{"input|data": np.ones((1, 3, 8, 8), np.float32)})
+    cases = {"cut.npz": good.read_bytes()[:300], "text.npz": b"hello"}
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+    np.savez(tmp_path / "objects.npz", **{"input|data": np.array([object()], dtype=object)})
+    np.savez(tmp_path / "strings.npz", **{"input|data": np.array(["a"])})
+    np.savez(tmp_path / "nan.npz", **{"input|data": np.full((1, 3, 8, 8), np.nan, np.float32)})
+    huge = {"descr": "<f4", "fortran_order": False, "shape": (100000, 100000, 100000)}
+    _npz_with_member(tmp_path / "huge.npz", "input|data.npy", huge, b"\0" * 64)
+    small = {"descr": "<f4", "fortran_order": False, "shape": (1, 3, 8, 8)}
+    _npz_with_member(tmp_path / "short.npz", "input|data.npy", small, b"\0" * 64)
+    _npz_with_member(tmp_path / "long.npz", "input|data.npy", small, b"\0" * (1 << 20))
+    expected = {"cut.npz": "not a readable", "text.npz": "not a readable", "objects.npz": "object values",
+                "strings.npz": "not numbers", "nan.npz": "NaN", "huge.npz": "larger than any blob",
+                "short.npz": "bytes of data", "long.npz": "bytes of data"}
+    for name, message in expected.items():
+        with pytest.raises(ConverterError, match=message):
+            load_recorded(tmp_path / name)
+
+
+def test_recorded_integer_blobs_become_float32(tmp_path):
+    from converter.verify import load_recorded
+
+    path = tmp_path / "ints.npz"
+    np.savez(path, **{"input|data": np.arange(6, dtype=np.int64).reshape(1, 6)})
+    inputs, _, _ = load_recorded(path)
+    assert inputs["data"].dtype == np.float32
+    np.testing.assert_array_equal(inputs["data"], [[0, 1, 2, 3, 4, 5]])
+
+
+def test_recorded_blob_of_another_shape_is_bad_input(tmp_path):
+    from converter import pipeline
+    from converter.errors import ConverterError
+
+    proto, weights = _tiny(tmp_path)
+    recorded = tmp_path / "blobs.npz"
+    np.savez(recorded, **{"input|data": np.ones((1, 3, 8, 8), np.float32),
+                          "layer|c1|c1": np.ones((3,), np.float32)})
+    conversion = pipeline.convert(proto, weights)
+    with pytest.raises(ConverterError, match=r"records layer\|c1\|c1 of shape \[3\], the net makes \[1, 4, 6, 6\]"):
+        pipeline.run_verification(conversion, backends=(), expect=recorded)
+
+
+def test_byte_order_mark_is_accepted_and_positions_stay_right(tmp_path):
+    path = tmp_path / "bom.prototxt"
+    path.write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + conv("c1", "data", "c1").encode())
+    assert [layer.name for layer in build_net(parse_prototxt(path)).layers] == ["c1"]
+    path.write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + b"oops {\n")
+    with pytest.raises(PrototxtSyntaxError, match=r"bom.prototxt:3:1: "):
+        parse_prototxt(path)
+
+
+def test_syntax_error_quotes_at_most_the_start_of_a_long_line():
+    with pytest.raises(PrototxtSyntaxError) as caught:
+        parse_prototxt_text("layer " + "{ " * 50000 + "}" * 50000, "<t>")
+    assert (caught.value.line, caught.value.column) == (1, 9)
+    assert len(str(caught.value)) < 200 and "..." in str(caught.value)
+
+
+def test_invisible_characters_in_names_are_shown_escaped(tmp_path):
+    path = tmp_path / "names.prototxt"
+    path.write_text(HEADER + conv("evil\u202e\x1b[2J", "nowhere", "x"))
+    done = run_cli("inspect", path)
+    assert done.returncode == 2
+    assert "evil\\u202e\\x1b[2J" in done.stderr
+    assert "\u202e" not in done.stderr and "\x1b" not in done.stderr
+
+
+def test_double_data_is_read_as_caffe_reads_it(tmp_path):
+    from converter.caffe import caffe_pb2
+
+    proto, weights = _tiny(tmp_path)
+    net = caffe_pb2.NetParameter()
+    net.ParseFromString(weights.read_bytes())
+    bias = net.layer[0].blobs[1]
+    bias.double_data.extend([1.5, 2.5, 3.5, 4.5])  # Blob::FromProto prefers double_data to data
+    weights.write_bytes(net.SerializeToString())
+    np.testing.assert_array_equal(load_net(proto, weights).layers[0].blobs[1], [1.5, 2.5, 3.5, 4.5])
+    del bias.double_data[:]
+    bias.double_data.extend([1e300, 0, 0, 0])
+    weights.write_bytes(net.SerializeToString())
+    with pytest.raises(WeightsError, match=r"layer 'c1': blob 1 holds 1 NaN or infinite"):
+        load_net(proto, weights)
+
+
+def test_negative_blob_dimensions_are_shown_as_negative(tmp_path):
+    from converter.caffe import caffe_pb2
+
+    proto, weights = _tiny(tmp_path)
+    net = caffe_pb2.NetParameter()
+    net.ParseFromString(weights.read_bytes())
+    net.layer[0].blobs[0].shape.dim[0] = -4
+    weights.write_bytes(net.SerializeToString())
+    with pytest.raises(WeightsError, match=r"should have shape \[4, 3, 3, 3\], .* has \[-4, 3, 3, 3\]"):
+        load_net(proto, weights)
+
+
+def test_blob_whose_values_do_not_fill_its_own_shape(tmp_path):
+    from converter.caffe import caffe_pb2
+
+    proto, weights = _tiny(tmp_path)
+    net = caffe_pb2.NetParameter()
+    net.ParseFromString(weights.read_bytes())
+    del net.layer[0].blobs[0].data[100:]  # shape still says 4x3x3x3
+    weights.write_bytes(net.SerializeToString())
+    with pytest.raises(WeightsError, match=r"layer 'c1': blob 0 .* has \[4, 3, 3, 3\] \(but 100 values, not the 108"):
+        load_net(proto, weights)

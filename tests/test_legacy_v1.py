@@ -3,15 +3,29 @@ shapes) convert to the same numbers Caffe computed for the current-format net.""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from google.protobuf import text_format
 
-from conftest import golden_case
+from conftest import golden_case, shared_path
 from converter.caffe import caffe_pb2
 
-V1_TYPES = {"Convolution": "CONVOLUTION", "ReLU": "RELU", "Pooling": "POOLING", "Concat": "CONCAT",
-            "Dropout": "DROPOUT", "Softmax": "SOFTMAX"}
+# Caffe's UpgradeV1LayerType (src/caffe/util/upgrade_proto.cpp): the type string every V1 enum
+# value becomes. NONE becomes "" there, which no layer registry knows.
+CAFFE_V1_TYPES = {
+    "ABSVAL": "AbsVal", "ACCURACY": "Accuracy", "ARGMAX": "ArgMax", "BNLL": "BNLL", "CONCAT": "Concat",
+    "CONTRASTIVE_LOSS": "ContrastiveLoss", "CONVOLUTION": "Convolution", "DECONVOLUTION": "Deconvolution",
+    "DATA": "Data", "DROPOUT": "Dropout", "DUMMY_DATA": "DummyData", "EUCLIDEAN_LOSS": "EuclideanLoss",
+    "ELTWISE": "Eltwise", "EXP": "Exp", "FLATTEN": "Flatten", "HDF5_DATA": "HDF5Data",
+    "HDF5_OUTPUT": "HDF5Output", "HINGE_LOSS": "HingeLoss", "IM2COL": "Im2col", "IMAGE_DATA": "ImageData",
+    "INFOGAIN_LOSS": "InfogainLoss", "INNER_PRODUCT": "InnerProduct", "LRN": "LRN", "MEMORY_DATA": "MemoryData",
+    "MULTINOMIAL_LOGISTIC_LOSS": "MultinomialLogisticLoss", "MVN": "MVN", "POOLING": "Pooling",
+    "POWER": "Power", "RELU": "ReLU", "SIGMOID": "Sigmoid", "SIGMOID_CROSS_ENTROPY_LOSS": "SigmoidCrossEntropyLoss",
+    "SILENCE": "Silence", "SOFTMAX": "Softmax", "SOFTMAX_LOSS": "SoftmaxWithLoss", "SPLIT": "Split",
+    "SLICE": "Slice", "TANH": "TanH", "WINDOW_DATA": "WindowData", "THRESHOLD": "Threshold",
+}
+V1_ENUMS = {name: enum for enum, name in CAFFE_V1_TYPES.items()}
 
 
 def to_v1(deploy: caffe_pb2.NetParameter, weights: caffe_pb2.NetParameter,
@@ -26,7 +40,7 @@ def to_v1(deploy: caffe_pb2.NetParameter, weights: caffe_pb2.NetParameter,
             continue
         for target in (proto, model):
             v1 = target.layers.add(name=layer.name, bottom=layer.bottom, top=layer.top)
-            v1.type = caffe_pb2.V1LayerParameter.LayerType.Value(V1_TYPES[layer.type])
+            v1.type = caffe_pb2.V1LayerParameter.LayerType.Value(V1_ENUMS[layer.type])
             for field in ("convolution_param", "pooling_param", "concat_param", "dropout_param"):
                 if layer.HasField(field):
                     getattr(v1, field).CopyFrom(getattr(layer, field))
@@ -71,9 +85,133 @@ def test_v1_squeezenet_gives_caffes_numbers(v1_files):
     assert len(list(conversion.graph.nodes_of(Fire))) == 8
     report = pipeline.run_verification(conversion, expect=case["blobs_path"])
     assert report.passed, report.first_failure
+    for backend in ("reference", "onnxruntime", "pytorch"):
+        assert any(c.backend == backend and c.truth == "caffe" for c in report.comparisons), backend
     pipeline.emit(conversion)
     blobs = np.load(case["blobs_path"])
     session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
     (prob,) = session.run(["prob"], {"data": blobs["input|data"]})
     expected = blobs["output|prob"]
     assert np.abs(prob - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max())
+
+
+def _length_delimited(field: int, payload: bytes) -> bytes:
+    """One protobuf length-delimited field (tag, varint length, payload)."""
+    out, value = bytearray(), len(payload)
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes([field << 3 | 2]) + bytes(out) + payload
+
+
+def legacy_blob_bytes(blob: np.ndarray) -> bytes:
+    """A BlobProto with num/channels/height/width and packed float data (field 5), built as raw bytes:
+    protobuf's Python API is far too slow for AlexNet's 60 M values."""
+    legacy = [1] * (4 - blob.ndim) + list(blob.shape)
+    head = caffe_pb2.BlobProto(num=legacy[0], channels=legacy[1], height=legacy[2], width=legacy[3])
+    return head.SerializeToString() + _length_delimited(5, np.ascontiguousarray(blob, "<f4").tobytes())
+
+
+def v1_caffemodel_bytes(v1_net: caffe_pb2.NetParameter, weights: dict[str, list[np.ndarray]]) -> bytes:
+    """`v1_net` serialized with `weights` appended to its V1 layers as legacy blobs (field 6 of a V1
+    layer, which is field 2 of the net; protobuf merges repeated fields across concatenation)."""
+    head = caffe_pb2.NetParameter()
+    head.CopyFrom(v1_net)
+    del head.layers[:]
+    parts = [head.SerializeToString()]
+    for layer in v1_net.layers:
+        blobs = b"".join(_length_delimited(6, legacy_blob_bytes(b)) for b in weights.get(layer.name, ()))
+        parts.append(_length_delimited(2, layer.SerializeToString() + blobs))
+    return b"".join(parts)
+
+
+def any_to_v1(net: caffe_pb2.NetParameter, input_shape: list[int] | None = None) -> caffe_pb2.NetParameter:
+    """`net` as V1 `layers` (enum types, every *_param and include/exclude copied), with top-level
+    input/input_dim instead of an Input layer when `input_shape` is given."""
+    v1_net = caffe_pb2.NetParameter(name=net.name)
+    if input_shape is not None:
+        v1_net.input.append("data")
+        v1_net.input_dim.extend(input_shape)
+    v1_fields = caffe_pb2.V1LayerParameter.DESCRIPTOR.fields_by_name
+    for layer in net.layer:
+        if layer.type == "Input":
+            continue
+        v1 = v1_net.layers.add(name=layer.name, bottom=layer.bottom, top=layer.top, include=layer.include,
+                               exclude=layer.exclude)
+        v1.type = caffe_pb2.V1LayerParameter.LayerType.Value(V1_ENUMS[layer.type])
+        for field, value in layer.ListFields():
+            if field.name.endswith("_param") and field.name in v1_fields:
+                getattr(v1, field.name).CopyFrom(value)
+    return v1_net
+
+
+@pytest.mark.parametrize("model", ["bvlc_alexnet", "bvlc_reference_caffenet", "bvlc_googlenet"])
+def test_v1_bvlc_nets_match_opencv(model, tmp_path):
+    """V1 enums CONVOLUTION, RELU, POOLING, LRN, INNER_PRODUCT, DROPOUT, CONCAT, SOFTMAX, with 4-D legacy
+    blobs (InnerProduct weights as (1, 1, N, K), biases as (1, 1, 1, N)) and input_dim: the logits
+    OpenCV computes, both from the current-format files and from the V1 files (OpenCV's importer
+    upgrades V1 itself)."""
+    import onnxruntime as ort
+
+    from converter import pipeline
+    from converter.caffe.caffemodel import write_caffemodel
+    from converter.caffe.loader import build_net
+    from converter.caffe.synthetic import synthetic_blobs
+
+    prototxt = shared_path("reference_models", "bvlc", model, "deploy.prototxt")
+    # AlexNet/CaffeNet at 99x99 leave pool5 2x2, so fc6 holds 4 M weights instead of 38 M (test speed).
+    shape = [1, 3, 224, 224] if model == "bvlc_googlenet" else [2, 3, 99, 99]
+    current = text_format.Parse(prototxt.read_text(), caffe_pb2.NetParameter())
+    assert {"LRN", "InnerProduct"} <= {layer.type for layer in current.layer}
+    weights = synthetic_blobs(build_net(current, {"data": tuple(shape)}), seed=9)
+    write_caffemodel(tmp_path / "w.caffemodel", current, weights)
+    (tmp_path / "v1.prototxt").write_text(text_format.MessageToString(any_to_v1(current, input_shape=shape)))
+    (tmp_path / "v1.caffemodel").write_bytes(v1_caffemodel_bytes(any_to_v1(current), weights))
+    assert "layers {" in (tmp_path / "v1.prototxt").read_text()
+
+    conversion = pipeline.convert(tmp_path / "v1.prototxt", tmp_path / "v1.caffemodel")
+    logits = conversion.graph.producer("prob").inputs[0]
+    caffe_logits = conversion.graph.tensors[logits].sources[-1][1]
+    from converter.emit.onnx import emit_onnx
+
+    model_proto = emit_onnx(conversion.graph, extra_outputs=[logits]).SerializeToString()
+    x = np.random.default_rng(5).uniform(-50, 50, shape).astype(np.float32)
+    ours = ort.InferenceSession(model_proto, providers=["CPUExecutionProvider"]).run([logits, "prob"], {"data": x})
+    for files in ((prototxt, tmp_path / "w.caffemodel"), (tmp_path / "v1.prototxt", tmp_path / "v1.caffemodel")):
+        cv_net = cv2.dnn.readNetFromCaffe(*map(str, files))
+        cv_net.setInput(x)
+        theirs = cv_net.forward([caffe_logits, "prob"])
+        for actual, expected in zip(ours, theirs, strict=True):
+            expected = np.asarray(expected)
+            err = np.abs(actual.reshape(expected.shape) - expected).max()
+            assert err <= 1e-4 * max(1.0, np.abs(expected).max()), (files, err)
+
+
+def test_v1_train_val_keeps_the_test_phase_and_drops_training_layers(tmp_path):
+    """SqueezeNet v1.1's train_val as V1 (DATA with include { phase }, SOFTMAX_LOSS, ACCURACY): the same
+    layers, input and outputs as the current-format file."""
+    from converter.caffe.loader import build_net
+
+    path = shared_path("reference_models", "deepscale_squeezenet_v1.1", "train_val.prototxt")
+    current = text_format.Parse(path.read_text(), caffe_pb2.NetParameter())
+    v1 = any_to_v1(current)
+    assert [layer.type for layer in v1.layers[:2]] == [caffe_pb2.V1LayerParameter.DATA] * 2
+    shapes = {"data": (2, 3, 227, 227)}
+    old, new = build_net(v1, shapes), build_net(current, shapes)
+    assert [(layer.name, layer.type, layer.top_shapes) for layer in old.layers] == \
+        [(layer.name, layer.type, layer.top_shapes) for layer in new.layers]
+    assert old.inputs == new.inputs == shapes and old.outputs == new.outputs
+    assert not {"Data", "SoftmaxWithLoss", "Accuracy"} & {layer.type for layer in old.layers}
+
+
+def test_the_v1_enum_is_caffes():
+    assert set(caffe_pb2.V1LayerParameter.LayerType.keys()) == {"NONE", *CAFFE_V1_TYPES}
+
+
+@pytest.mark.parametrize("enum_name", sorted(CAFFE_V1_TYPES))
+def test_every_v1_type_upgrades_to_caffes_name(enum_name):
+    from converter.caffe.upgrade import upgrade_v1_layer
+
+    v1 = caffe_pb2.V1LayerParameter(name="l", type=caffe_pb2.V1LayerParameter.LayerType.Value(enum_name))
+    assert upgrade_v1_layer(v1).type == CAFFE_V1_TYPES[enum_name]

@@ -12,10 +12,12 @@ def test_conv_bn_scale_fold_to_one_conv():
     rng = np.random.default_rng(0)
     w = rng.normal(size=(3, 2, 1, 1)).astype(np.float32)
     b = rng.normal(size=3).astype(np.float32)
-    mean, var = rng.normal(size=3).astype(np.float32), rng.uniform(0.5, 2, 3).astype(np.float32)
+    # eps as large as var: folding without it (or adding it twice) is far outside the tolerance.
+    eps = 0.5
+    mean, var = rng.normal(size=3).astype(np.float32), rng.uniform(0.1, 0.5, 3).astype(np.float32)
     gamma, beta = rng.normal(size=3).astype(np.float32), rng.normal(size=3).astype(np.float32)
     nodes = [Conv(name="c", inputs=["x"], outputs=["c"], weight=w, bias=b),
-             BatchNorm(name="bn", inputs=["c"], outputs=["n"], mean=mean, var=var, eps=1e-5),
+             BatchNorm(name="bn", inputs=["c"], outputs=["n"], mean=mean, var=var, eps=eps),
              Scale(name="sc", inputs=["n"], outputs=["y"], gamma=gamma, beta=beta)]
     graph = Graph("g", ["x"], ["y"], nodes)
     graph.tensors = {t: Tensor(t, (1, 3, 1, 1)) for t in ("c", "n", "y")} | {"x": Tensor("x", (1, 2, 1, 1))}
@@ -23,6 +25,6 @@ def test_conv_bn_scale_fold_to_one_conv():
     (conv,) = graph.nodes
     assert conv.outputs == ["y"] and set(graph.tensors) == {"x", "y"}
     x = rng.normal(size=2)
-    expected = gamma * ((w[:, :, 0, 0] @ x + b) - mean) / np.sqrt(var + 1e-5) + beta
+    expected = gamma * ((w[:, :, 0, 0] @ x + b) - mean) / np.sqrt(var + eps) + beta
     folded = conv.weight[:, :, 0, 0] @ x + conv.bias
     np.testing.assert_allclose(folded, expected, rtol=1e-5, atol=1e-5)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -49,19 +50,40 @@ def test_eight_fire_nodes_with_the_papers_sizes(converted):
     assert [f.name for f in fires] == [f"fire{i}" for i in range(2, 10)]
 
 
+def stored_intermediates(conversion, blobs: dict[str, np.ndarray]) -> dict[str, str]:
+    """IR tensor -> the blobs.npz key Caffe stored for it, for every stored layer blob the IR keeps
+    (the pre-softmax scores among them: a softmax over near-uniform scores hides errors)."""
+    found = {}
+    for name, tensor in conversion.graph.tensors.items():
+        for layer, top in tensor.sources:
+            if f"layer|{layer}|{top}" in blobs:
+                found[name] = f"layer|{layer}|{top}"
+    (output,) = conversion.graph.outputs
+    assert conversion.graph.producer(output).inputs[0] in found, "the output's input is not compared"
+    return found
+
+
 def test_onnx_runtime_matches_caffe(converted):
     import onnx
     import onnxruntime as ort
 
-    case, _, out, blobs = converted
+    from converter.emit.onnx import emit_onnx
+
+    case, conversion, out, blobs = converted
     model = onnx.load(out / "model.onnx")
     onnx.checker.check_model(model, full_check=True)
     session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
     name = case["input_name"]
-    results = session.run(None, {name: blobs[f"input|{name}"]})
+    feed = {name: blobs[f"input|{name}"]}
+    results = session.run(None, feed)
     outputs = {o.name: r for o, r in zip(session.get_outputs(), results, strict=True)}
     for top in case["outputs"]:
         assert_close(outputs[top], blobs[f"output|{top}"], f"ONNX {top}")
+    stored = stored_intermediates(conversion, blobs)
+    tapped = emit_onnx(conversion.graph, extra_outputs=list(stored)).SerializeToString()
+    values = ort.InferenceSession(tapped, providers=["CPUExecutionProvider"]).run(list(stored), feed)
+    for tensor, value in zip(stored, values, strict=True):
+        assert_close(value, blobs[stored[tensor]], f"ONNX {stored[tensor]}")
 
 
 def test_pytorch_checkpoint_matches_caffe(converted):
@@ -73,11 +95,23 @@ def test_pytorch_checkpoint_matches_caffe(converted):
 
     module = load_module(conversion.torch_export)
     module.load_state_dict(state)
+    stored = stored_intermediates(conversion, blobs)
+    seen: dict[str, np.ndarray] = {}
+    for path, tensors in conversion.torch_export.taps.items():
+        def keep(_m, _i, out, tensors=tensors) -> None:
+            values = out if isinstance(out, tuple) else (out,)
+            seen.update((t, v.detach().numpy().copy()) for t, v in zip(tensors, values, strict=True) if t in stored)
+
+        module.get_submodule(path).register_forward_hook(keep)
     name = case["input_name"]
     with torch.no_grad():
         result = module(torch.from_numpy(blobs[f"input|{name}"]))
     (top,) = case["outputs"]
     assert_close(result.numpy(), blobs[f"output|{top}"], f"PyTorch {top}")
+    (output,) = conversion.graph.outputs
+    assert conversion.graph.producer(output).inputs[0] in seen
+    for tensor, value in seen.items():
+        assert_close(value, blobs[stored[tensor]], f"PyTorch {stored[tensor]}")
 
 
 def test_reference_executor_matches_every_stored_blob(converted):
@@ -156,7 +190,6 @@ def test_other_batch_keeps_each_item_exact():
 @pytest.mark.parametrize("case_name", ["squeezenet_v1.0", "squeezenet_v1.1"])
 def test_other_input_size_matches_opencv(case_name, tmp_path):
     """At an input size Caffe was not recorded at, OpenCV's Caffe importer is the oracle."""
-    cv2 = pytest.importorskip("cv2")
     from converter import pipeline
 
     case = golden_case(case_name)
@@ -176,14 +209,32 @@ def test_other_input_size_matches_opencv(case_name, tmp_path):
 
 
 def test_cli_converts_with_input_shape(tmp_path):
+    """The written .onnx at 2x3x163x163 computes what OpenCV's Caffe importer does on the same files."""
+    import onnx
+    import onnxruntime as ort
+
     case = golden_case("squeezenet_v1.1")
+    shape = (2, 3, 163, 163)
     done = subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), str(case["prototxt_path"]), "--weights",
-         str(case["weights_path"]), "--out-dir", str(tmp_path), "--input-shape", "2,3,163,163"],
+         str(case["weights_path"]), "--out-dir", str(tmp_path), "--input-shape", ",".join(map(str, shape))],
         capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert {p.suffix for p in tmp_path.iterdir()} == {".onnx", ".pth", ".py", ".json"}
     assert "verified" in done.stdout
+    (written,) = tmp_path.glob("*.onnx")
+    x = np.random.default_rng(11).uniform(-1, 1, shape).astype(np.float32)
+    net = cv2.dnn.readNetFromCaffe(str(case["prototxt_path"]), str(case["weights_path"]))
+    net.setInput(x)
+    expected = net.forward(["pool10", "prob"])
+    model = onnx.load(written)
+    # The pre-softmax scores too: the written graph's own tensor, exposed as an extra output.
+    model.graph.output.append(onnx.helper.make_tensor_value_info("pool10", onnx.TensorProto.FLOAT, None))
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    assert [tuple(i.shape) for i in session.get_inputs()] == [("N", *shape[1:])]
+    for top, actual, wanted in zip(["pool10", "prob"], session.run(["pool10", "prob"], {"data": x}), expected,
+                                   strict=True):
+        assert_close(actual.reshape(wanted.shape), wanted, f"written ONNX {top} vs OpenCV")
 
 
 def _tamper(weights: Path, out: Path, layer: str) -> None:
@@ -219,3 +270,19 @@ def test_untampered_weights_pass_the_cli_parity_check(tmp_path):
          str(case["weights_path"]), "--expect", str(case["blobs_path"]), "--report", "-"],
         capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_convert_on_a_mismatch_exits_1_and_writes_only_the_report(tmp_path):
+    """README: the default command exits 1 on a verification mismatch and writes no model."""
+    case = golden_case("squeezenet_v1.1")
+    tampered = tmp_path / "tampered.caffemodel"
+    _tamper(case["weights_path"], tampered, "fire6/expand3x3")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), str(case["prototxt_path"]), "--weights", str(tampered),
+         "--expect", str(case["blobs_path"]), "--out-dir", str(out)],
+        capture_output=True, text=True)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "first diverging layer 'fire6/expand3x3'" in done.stderr
+    written = sorted(p.name for p in out.iterdir())
+    assert len(written) == 1 and written[0].endswith(".report.json"), written

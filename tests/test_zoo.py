@@ -3,10 +3,11 @@ without BatchNorm folding), and the BVLC nets against OpenCV's own Caffe importe
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
-from conftest import SHARED, golden_case
+from conftest import golden_case, shared_path
 from converter import pipeline
 
 
@@ -51,21 +52,15 @@ def test_folding_removes_batchnorm_and_scale():
     assert not list(conversion.graph.nodes_of(BatchNorm)) and not list(conversion.graph.nodes_of(Scale))
 
 
-BVLC = SHARED / "reference_models" / "bvlc"
-
-
 @pytest.mark.parametrize("model,output", [("bvlc_alexnet", "prob"), ("bvlc_reference_caffenet", "prob"),
                                           ("bvlc_googlenet", "prob")])
 def test_bvlc_nets_match_opencv(model, output, tmp_path):
-    cv2 = pytest.importorskip("cv2")
     import onnxruntime as ort
 
     from converter.caffe.synthetic import write_synthetic_weights
     from converter.emit.onnx import emit_onnx
 
-    prototxt = BVLC / model / "deploy.prototxt"
-    if not prototxt.exists():
-        pytest.skip(f"{prototxt} not found")
+    prototxt = shared_path("reference_models", "bvlc", model, "deploy.prototxt")
     shape = (1, 3, 224, 224) if model == "bvlc_googlenet" else (1, 3, 227, 227)
     weights = tmp_path / "w.caffemodel"
     write_synthetic_weights(prototxt, weights, seed=4, input_shapes={"data": shape})
@@ -90,7 +85,6 @@ def test_bvlc_nets_match_opencv(model, output, tmp_path):
 def test_train_val_converts_like_its_deploy_form(tmp_path):
     """SqueezeNet-Residual's trainval: data layer -> input of the given shape, loss/accuracy dropped,
     TEST phase; compared with OpenCV running a deploy rewrite the test makes itself."""
-    cv2 = pytest.importorskip("cv2")
     import onnxruntime as ort
     from google.protobuf import text_format
 
@@ -98,9 +92,7 @@ def test_train_val_converts_like_its_deploy_form(tmp_path):
     from converter.caffe.synthetic import write_synthetic_weights
     from converter.ir import Eltwise, Fire
 
-    trainval = SHARED / "reference_models" / "squeezenet_residual" / "trainval.prototxt"
-    if not trainval.exists():
-        pytest.skip(f"{trainval} not found")
+    trainval = shared_path("reference_models", "squeezenet_residual", "trainval.prototxt")
     shape = (1, 3, 227, 227)
     weights = tmp_path / "w.caffemodel"
     write_synthetic_weights(trainval, weights, seed=6, input_shapes={"data": shape})
@@ -127,3 +119,34 @@ def test_train_val_converts_like_its_deploy_form(tmp_path):
     session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
     (actual,) = session.run([output], {"data": x})
     assert_close(actual.reshape(expected.shape), expected, output)
+
+
+@pytest.mark.parametrize("path", ["squeezenet_residual/trainval.prototxt",
+                                  "deepscale_squeezenet_v1.0/train_val.prototxt",
+                                  "deepscale_squeezenet_v1.1/train_val.prototxt",
+                                  "deep_compression_squeezenet/SqueezeNet_trainval.prototxt"])
+def test_opencv_backend_runs_a_train_val_net(tmp_path, path):
+    """`verify --backend opencv` on a train_val: OpenCV ignores phases and cannot run data or loss
+    layers, so it is handed the TEST-phase net (Input layers, then the kept layers)."""
+    from converter.caffe.synthetic import write_synthetic_weights
+
+    trainval = shared_path("reference_models", path)
+    shape = {"data": (1, 3, 227, 227)}
+    write_synthetic_weights(trainval, tmp_path / "w.caffemodel", seed=2, input_shapes=shape)
+    conversion = pipeline.convert(trainval, tmp_path / "w.caffemodel", input_shapes=shape)
+    report = pipeline.run_verification(conversion, backends=("opencv",))
+    assert report.passed, report.first_failure
+    assert [c.backend for c in report.comparisons if c.backend == "opencv"] == ["opencv"]
+
+
+def test_opencv_backend_names_what_opencv_cannot_run(tmp_path):
+    from converter.caffe.synthetic import write_synthetic_weights
+    from converter.errors import ConverterError
+
+    prototxt = tmp_path / "net.prototxt"
+    prototxt.write_text('layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 3 } } }\n'
+                        'layer { name: "shift" type: "Bias" bottom: "data" top: "shift" }\n')
+    write_synthetic_weights(prototxt, tmp_path / "w.caffemodel")
+    conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel")
+    with pytest.raises(ConverterError, match="OpenCV's Caffe importer cannot run this net: .*Bias"):
+        pipeline.run_verification(conversion, backends=("opencv",))

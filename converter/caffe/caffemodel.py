@@ -42,11 +42,8 @@ def read_caffemodel(path: str | Path) -> dict[str, RawLayer]:
         layers = read_net_blobs(buf)
     except WireError as error:
         raise WeightsError(f"{path}: not a readable caffemodel ({error})") from None
-    named: dict[str, RawLayer] = {}
-    for layer in layers:
-        if layer.blobs and layer.name not in named:
-            named[layer.name] = layer
-    return named
+    # Caffe copies the source layers in file order, so of two layers with one name the last wins.
+    return {layer.name: layer for layer in layers if layer.blobs}
 
 
 def _layer_bytes_without_blobs(layer: caffe_pb2.LayerParameter) -> bytes:
@@ -74,8 +71,10 @@ def write_caffemodel(
         f.write(header.SerializeToString())
         for layer in net.layer:
             body = _layer_bytes_without_blobs(layer)
-            blobs = [np.ascontiguousarray(b, dtype="<f4") for b in weights.get(layer.name, ())]
-            framing = [encode_blob(tuple(b.shape), b.size) for b in blobs]
+            arrays = [np.asarray(b, dtype="<f4") for b in weights.get(layer.name, ())]
+            # Shapes from before ascontiguousarray, which turns a 0-axis (scalar) blob into (1,).
+            framing = [encode_blob(tuple(a.shape), a.size) for a in arrays]
+            blobs = [np.ascontiguousarray(a) for a in arrays]
             blob_sizes = [len(head) + b.nbytes + len(tail) for (head, tail), b in zip(framing, blobs, strict=True)]
             layer_size = len(body) + sum(len(encode_len_header(LAYER_BLOBS, s)) + s for s in blob_sizes)
             f.write(encode_len_header(NET_LAYER, layer_size))

@@ -7,8 +7,10 @@ entries; then per layer a float32 codebook (256 entries for conv layers, else 16
 first: distance minus one from the previous stored entry). Weights are rebuilt as
 codebook[code] with code 0 everywhere no entry is stored.
 
-The format has no header to recognise it by, so a file is taken as Deep Compression when its size is
-exactly what the layout predicts for the prototxt's layers and every count fits its layer.
+The format has no magic number to recognise it by, so a file is taken as Deep Compression when its
+first L uint32 values are counts that fit the prototxt's layers (1..size of each weight) and its size
+is exactly what the layout predicts for them. A file whose counts fit but whose size does not is
+reported as damaged Deep Compression weights (expected vs found size), whatever its extension.
 """
 
 from __future__ import annotations
@@ -27,14 +29,17 @@ from converter.errors import WeightsError
 
 @dataclass
 class QuantizedLayer:
-    """One layer as stored: the codebook form, kept for compact exports."""
+    """One layer as stored, kept in codebook form for compact exports."""
 
     name: str
     weight_shape: tuple[int, ...]
     codebook: np.ndarray  # float32, 2**bits entries
-    codes: np.ndarray  # uint8 code per weight (0 where nothing is stored)
     bias: np.ndarray
     bits: int
+    count: int  # stored entries (nz)
+    packed_codes: np.ndarray  # uint8, as in the file: one code a byte, or two 4-bit codes (low nibble first)
+    packed_gaps: np.ndarray  # uint8, as in the file: two 4-bit gaps a byte (low nibble first)
+    codes: np.ndarray  # uint8 code per weight value (0 where nothing is stored)
 
     def weight(self) -> np.ndarray:
         return self.codebook[self.codes].reshape(self.weight_shape)
@@ -74,22 +79,36 @@ def _predicted_size(layers: list[CaffeLayer], counts: np.ndarray) -> int:
     return size
 
 
-def looks_like_deep_compression(path: Path, net: CaffeNet) -> bool:
+def _counts_if_they_fit(path: Path, net: CaffeNet) -> tuple[np.ndarray, int] | None:
+    """The header's counts and the file size, if every count fits its layer's weight; else None."""
     layers = quantized_layers(net)
     try:
         size = path.stat().st_size
         with path.open("rb") as f:
             head = f.read(4 * len(layers))
     except OSError:
-        return False
+        return None
     if not layers or len(head) < 4 * len(layers):
-        return False
+        return None
     if any(len(LAYER_TYPES[layer.type].blob_shapes(layer, layer.bottom_shapes)) != 2 for layer in layers):
-        return False
+        return None
     counts = np.frombuffer(head, "<u4", len(layers))
     if any(nz == 0 or nz > math.prod(_shapes(layer)[0]) for layer, nz in zip(layers, counts, strict=True)):
-        return False
-    return _predicted_size(layers, counts) == size
+        return None
+    return counts, size
+
+
+def looks_like_deep_compression(path: Path, net: CaffeNet) -> bool:
+    """The header fits the net's layers and the size is exactly what the layout predicts."""
+    found = _counts_if_they_fit(path, net)
+    return found is not None and _predicted_size(quantized_layers(net), found[0]) == found[1]
+
+
+def has_deep_compression_header(path: Path, net: CaffeNet) -> bool:
+    """The first values are counts that fit the net's layers, whatever the file's size: a damaged
+    Deep Compression file rather than something else (a caffemodel starts with a protobuf tag and a
+    name, which read as counts far beyond any SqueezeNet layer's size)."""
+    return _counts_if_they_fit(path, net) is not None
 
 
 def _nibbles(raw: np.ndarray, count: int) -> np.ndarray:
@@ -107,8 +126,8 @@ def decode(data: bytes, net: CaffeNet, origin: str = "<bytes>") -> list[Quantize
     counts = np.frombuffer(data, "<u4", len(layers))
     for layer, nz in zip(layers, counts, strict=True):
         if nz == 0 or nz > math.prod(_shapes(layer)[0]):
-            raise WeightsError(f"{origin}: stores {nz} entries for a weight of {math.prod(_shapes(layer)[0])}",
-                               layer=layer.name)
+            raise WeightsError(f"{origin}: stores {nz} entries for a weight of {math.prod(_shapes(layer)[0])} "
+                               "values: not the Deep Compression weights of this net", layer=layer.name)
     expected = _predicted_size(layers, counts)
     if expected != len(data):
         raise WeightsError(f"{origin}: {len(data):,} bytes, but Deep Compression weights for this prototxt's "
@@ -137,7 +156,7 @@ def decode(data: bytes, net: CaffeNet, origin: str = "<bytes>") -> list[Quantize
             raise WeightsError(f"{origin}: stored entries run past the weight's {size} values", layer=layer.name)
         full = np.zeros(size, np.uint8)
         full[positions] = codes
-        decoded.append(QuantizedLayer(layer.name, weight_shape, codebook, full, bias, bits))
+        decoded.append(QuantizedLayer(layer.name, weight_shape, codebook, bias, bits, nz, raw_codes, raw_gaps, full))
     return decoded
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from google.protobuf import text_format
 from converter.caffe import caffe_pb2
 from converter.errors import ConverterError, PrototxtSyntaxError
 
+QUOTE_LIMIT = 80
+
 
 def parse_prototxt(path: str | Path) -> caffe_pb2.NetParameter:
     path = Path(path)
@@ -17,6 +20,8 @@ def parse_prototxt(path: str | Path) -> caffe_pb2.NetParameter:
         raw = path.read_bytes()
     except OSError as error:
         raise ConverterError(f"{path}: cannot read ({error.strerror or error})") from None
+    # Editors on Windows start UTF-8 files with a byte order mark; protobuf would stop at it.
+    raw = raw.removeprefix(codecs.BOM_UTF8)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -32,6 +37,9 @@ def parse_prototxt_text(text: str, origin: str = "<prototxt>") -> caffe_pb2.NetP
         text_format.Merge(text, net)
     except text_format.ParseError as error:
         message = re.sub(r"^\d+:\d+\s*:\s*", "", str(error))
+        quoted = re.match(r"'(.*)': (.*)$", message, re.DOTALL)
+        if quoted and len(quoted.group(1)) > QUOTE_LIMIT:  # protobuf quotes the whole line, however long
+            message = f"'{quoted.group(1)[:QUOTE_LIMIT]}...': {quoted.group(2)}"
         line, column = error.GetLine() or 1, error.GetColumn() or 1
         raise PrototxtSyntaxError(origin, line, column, message) from None
     return net

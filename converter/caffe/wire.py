@@ -110,18 +110,19 @@ def _read_blob(buf: memoryview, pos: int, end: int) -> RawBlob:
                 if dim_field != SHAPE_DIM:
                     continue
                 if dim_type == VARINT:
-                    dims.append(value)
+                    dims.append(value_as_int32(value))
                 elif dim_type == LEN:
                     p = value
                     while p < dim_end:
                         d, p = read_varint(buf, p, dim_end)
-                        dims.append(d)
+                        dims.append(value_as_int32(d))
         elif field in legacy and wire_type == VARINT:
             legacy[field] = value_as_int32(start)
             has_legacy = True
-    if double_runs and not float_runs and not loose_floats:
-        data = np.concatenate(double_runs).astype(np.float32) if len(double_runs) > 1 else (
-            double_runs[0].astype(np.float32))
+    if double_runs:  # Caffe's Blob::FromProto reads double_data whenever there is any
+        with np.errstate(over="ignore"):  # out-of-range values become inf, reported by the loader
+            data = np.concatenate(double_runs).astype(np.float32) if len(double_runs) > 1 else (
+                double_runs[0].astype(np.float32))
     elif loose_floats:
         data = np.array(loose_floats, dtype=np.float32)
     elif len(float_runs) == 1:
@@ -140,7 +141,7 @@ def _read_blob(buf: memoryview, pos: int, end: int) -> RawBlob:
 
 
 def value_as_int32(value: int) -> int:
-    """int32 fields encode negatives as 64-bit two's complement varints."""
+    """int32 and int64 fields encode negatives as 64-bit two's complement varints."""
     return value - (1 << 64) if value >= 1 << 63 else value
 
 

@@ -26,6 +26,8 @@ class Conv(Node):
     """2-D cross-correlation: weight (out, in/group, kh, kw), optional bias (out,).
 
     The input is zero padded by `pad` on each side; output size floor((in+2p-d(k-1)-1)/s)+1.
+    With several inputs (all of one shape), each is convolved with the same weights into the
+    output at its position.
     """
 
     weight: np.ndarray
@@ -48,7 +50,7 @@ class Conv(Node):
 class ConvTranspose(Node):
     """Transposed convolution: weight (in, out/group, kh, kw), optional bias (out,).
 
-    Output size (in-1)*s - 2p + d(k-1) + 1.
+    Output size (in-1)*s - 2p + d(k-1) + 1. Several inputs: as for Conv, one output each.
     """
 
     weight: np.ndarray
@@ -69,8 +71,9 @@ class Pool(Node):
 
     The input is padded by `pad` on each side, then by `extra_end` more cells at the bottom/right so
     that floor rounding gives the output size (this is how ceil-rounded outputs are expressed).
-    Max ignores all padding. Average sums over the window and divides by the number of cells that
-    lie inside the input or the `pad` border: `extra_end` cells are never counted.
+    Max ignores all padding; a window holding no input cell gives -FLT_MAX (the float32 minimum),
+    not -inf. Average sums over the window and divides by the number of cells that lie inside the
+    input or the `pad` border: `extra_end` cells are never counted.
     `global_pool` means one window covering the whole plane (kernel, pad, extra ignored).
     """
 
@@ -120,7 +123,8 @@ class Abs(Node):
 
 @dataclass(kw_only=True)
 class Power(Node):
-    """y = (shift + scale * x) ** power."""
+    """y = (shift + scale * x) ** power, except that when power or scale is 0 the output is the
+    constant 1 (power 0) or shift ** power, whatever x holds (even inf or NaN)."""
 
     power: float = 1.0
     scale: float = 1.0
@@ -129,20 +133,20 @@ class Power(Node):
 
 @dataclass(kw_only=True)
 class Exp(Node):
-    """y = base ** (shift + scale * x); base None means e."""
+    """y = exp(scale * x) * factor, in float32 and in that order: the factor comes after the
+    exponential, so exp(scale * x) overflows to inf whatever the factor."""
 
-    base: float | None = None
     scale: float = 1.0
-    shift: float = 0.0
+    factor: float = 1.0
 
 
 @dataclass(kw_only=True)
 class Log(Node):
-    """y = log_base(shift + scale * x); base None means natural log."""
+    """y = ln(scale * x + shift) * factor, in float32 (factor 1 / ln(base) for a logarithm to a base)."""
 
-    base: float | None = None
     scale: float = 1.0
     shift: float = 0.0
+    factor: float = 1.0
 
 
 @dataclass(kw_only=True)
@@ -215,7 +219,8 @@ class Slice(Node):
 
 @dataclass(kw_only=True)
 class Flatten(Node):
-    """Merge dims axis..end_axis (inclusive, negative counts from the end) into one."""
+    """Merge dims axis..end_axis (inclusive, negative counts from the end) into one; end_axis just
+    before axis merges nothing and inserts a dim of size 1 at axis."""
 
     axis: int = 1
     end_axis: int = -1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from converter.caffe.loader import layers_with_parameters
 from converter.caffe.net import CaffeNet
 from converter.errors import UnsupportedLayersError, WeightsError
 from converter.ir import Graph
@@ -24,12 +25,11 @@ def lift(net: CaffeNet) -> Graph:
             unsupported.setdefault(layer.type, []).append(layer.name)
     if unsupported:
         raise UnsupportedLayersError(unsupported)
-    nodes = []
+    needing = set(layers_with_parameters(net))
     for layer in net.layers:
-        try:
-            nodes.append(CONVERTERS[layer.type](layer))
-        except IndexError:
-            raise WeightsError("the layer has no weights (give a caffemodel)", layer=layer.name) from None
+        if layer.name in needing and not layer.blobs:
+            raise WeightsError("the layer has no weights (give a caffemodel)", layer=layer.name)
+    nodes = [CONVERTERS[layer.type](layer) for layer in net.layers]
     graph = Graph(name=net.name or "CaffeNet", inputs=list(net.inputs), outputs=net.outputs, nodes=nodes)
     top_shapes = {(layer.name, top): shape for layer in net.layers
                   for top, shape in zip(layer.tops, layer.top_shapes, strict=True)}

@@ -28,6 +28,8 @@ def fold_batchnorm(graph: Graph) -> int:
     """Fold every Conv [-> BatchNorm] [-> Scale] chain; returns how many nodes were absorbed."""
     absorbed = 0
     for conv in [n for n in graph.nodes if isinstance(n, Conv)]:
+        if len(conv.outputs) != 1:
+            continue  # weights shared by several inputs: folding one output's affine would change all
         channels = conv.out_channels
         factor = np.ones(channels, np.float64)
         shift = np.zeros(channels, np.float64)  # y = conv_out * factor + shift

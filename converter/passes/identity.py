@@ -20,9 +20,12 @@ def remove_identities(graph: Graph) -> None:
         graph.nodes.remove(node)
         for out in node.outputs:
             aliased = graph.tensors.pop(out)
-            graph.tensors[source].sources.extend(aliased.sources)
-            if out in graph.outputs and source not in graph.inputs and source not in graph.outputs:
-                # Keep the name the user sees for a net output: the value takes the output's name.
+            kept = graph.tensors[source]
+            in_place = {top for _, top in kept.sources} & {top for _, top in aliased.sources}
+            kept.sources.extend(aliased.sources)
+            if (out in graph.outputs or in_place) and source not in graph.inputs and source not in graph.outputs:
+                # Keep the name the user sees: a net output's, or the blob's own name that its last
+                # in-place writer (a test-time Dropout) gave it.
                 tensor = graph.tensors.pop(source)
                 tensor.name = out
                 graph.tensors[out] = tensor

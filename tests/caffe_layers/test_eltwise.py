@@ -38,6 +38,13 @@ def test_closed_form() -> None:
     np.testing.assert_array_equal(op("operation: MAX"), [4, 5, 3])
 
 
+def test_max_ignores_coefficients() -> None:
+    # eltwise_layer.cpp only refuses coefficients for PROD; MAX takes them and never reads them.
+    a, b = np.array([[1, -2, 3]], np.float32), np.array([[4, 5, -6]], np.float32)
+    layer = make_layer('type: "Eltwise" top: "y" eltwise_param { operation: MAX coeff: -1 coeff: 2 }')
+    np.testing.assert_array_equal(run(layer, a, b)[0].ravel(), [4, 5, 3])
+
+
 @pytest.mark.parametrize(
     ("params", "bottoms"),
     [
@@ -45,7 +52,6 @@ def test_closed_form() -> None:
         ("", [(1, 2), (1, 3)]),
         ("coeff: 1", [(1, 2), (1, 2)]),  # one coefficient per bottom
         ("operation: PROD coeff: 1 coeff: 2", [(1, 2), (1, 2)]),
-        ("operation: MAX coeff: 1 coeff: 2", [(1, 2), (1, 2)]),
     ],
 )
 def test_rejects_impossible_configurations(params: str, bottoms: list) -> None:

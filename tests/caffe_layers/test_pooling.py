@@ -66,6 +66,23 @@ def test_window_past_the_image_without_padding_gives_minus_flt_max() -> None:
     np.testing.assert_array_equal(y.ravel(), [1, 4, 0])
 
 
+@pytest.mark.parametrize("stride", [2, 3])
+def test_kernel_larger_than_the_input_still_gives_one_window_with_a_stride(stride: int) -> None:
+    # Caffe: ceil((2 - 3) / stride) + 1 = ceil(-1/2) + 1 = 1 window [0, 3) clipped to the image, so MAX
+    # is the maximum of the 2x2 plane and AVE divides by min(0 + 3, 2 + 0) - 0 = 2 per axis.
+    x = np.array([[1, 2], [3, 4]], np.float32).reshape(1, 1, 2, 2)
+    (y,) = run(pooling(f"pool: MAX kernel_size: 3 stride: {stride}"), x)
+    np.testing.assert_array_equal(y, [[[[4]]]])
+    (y,) = run(pooling(f"pool: AVE kernel_size: 3 stride: {stride}"), x)
+    np.testing.assert_allclose(y, [[[[10 / 4]]]], rtol=1e-6)
+
+
+def test_kernel_larger_than_the_input_with_stride_1_has_no_output() -> None:
+    # ceil((2 - 3) / 1) + 1 = 0: nothing to pool.
+    with pytest.raises(ModelError, match="no output"):
+        POOL.output_shapes(pooling("pool: MAX kernel_size: 3"), [(1, 1, 2, 2)])
+
+
 def test_global_pooling_uses_the_whole_input() -> None:
     x = np.arange(24, dtype=np.float32).reshape(1, 2, 3, 4)
     (y,) = run(pooling("pool: AVE global_pooling: true"), x)

@@ -30,3 +30,12 @@ def test_closed_form(params: str, expected: list) -> None:
     x = np.array([0, 1, -5], np.float32)
     (y,) = run(make_layer(f'type: "Power" top: "y" power_param {{ {params} }}'), x)
     np.testing.assert_allclose(y, expected, rtol=1e-6)
+
+
+def test_constant_cases_never_read_the_bottom() -> None:
+    # power_layer.cpp fills the top when power * scale == 0 without reading the bottom: inf and NaN too.
+    x = np.array([np.inf, -np.inf, np.nan], np.float32)
+    (y,) = run(make_layer('type: "Power" top: "y" power_param { power: 2 scale: 0 shift: 3 }'), x)
+    np.testing.assert_array_equal(y, [9, 9, 9])
+    (y,) = run(make_layer('type: "Power" top: "y" power_param { power: 0 scale: 2 }'), x)
+    np.testing.assert_array_equal(y, [1, 1, 1])

@@ -1,5 +1,8 @@
-"""Ops no golden case exercises, through both emitters (ONNX Runtime and the PyTorch module), each
-against a closed form written here (or torch.nn.functional where that is the textbook definition)."""
+"""Caffe layers no golden case exercises, end to end (prototxt -> lift -> both emitters: ONNX Runtime
+and the PyTorch module), each against a closed form of Caffe's semantics written here (or
+torch.nn.functional where that is the textbook definition). The emitters' handling of each IR op is
+tested on its own in tests/emit_onnx and tests/emit_torch; this checks each layer's parameters reach
+them intact (Caffe's pooling rounding, InnerProduct axis/transpose, Deconvolution weights, ...)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import caffemodel_blobs
 from converter import pipeline
 from converter.caffe.synthetic import write_synthetic_weights
 
@@ -88,7 +92,7 @@ def _run(tmp_path, body: str, tops: list[str]) -> tuple[list[list[np.ndarray]], 
         torch_out = load_module(conversion.torch_export)(torch.from_numpy(x))
     torch_out = torch_out if isinstance(torch_out, tuple) else (torch_out,)
     outputs = [[o, t.numpy()] for o, t in zip(onnx_out, torch_out, strict=True)]
-    return outputs, [np.asarray(b) for b in conversion.net.layers[0].blobs]
+    return outputs, caffemodel_blobs(weights).get("op", [])
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -13,24 +13,11 @@ import onnx
 import onnxruntime as ort
 
 from converter.emit.onnx import emit_onnx
-from converter.ir import Graph, Node
-from converter.ir.graph import Shape, Tensor
+from converter.ir import Graph
+from converter.ir.graph import Shape
+from emit_common import Oracle, compare_outputs, graph_of, rand
 
-Oracle = Callable[..., Sequence[np.ndarray] | np.ndarray]
-
-
-def graph_of(nodes: Node | Sequence[Node], shapes: Mapping[str, Shape], inputs: Sequence[str] | None = None,
-             outputs: Sequence[str] | None = None, name: str = "test") -> Graph:
-    """A graph of `nodes` with the tensors of `shapes`; inputs/outputs default to the first node's
-    inputs and the last node's outputs."""
-    nodes = [nodes] if isinstance(nodes, Node) else list(nodes)
-    return Graph(
-        name=name,
-        inputs=list(inputs if inputs is not None else nodes[0].inputs),
-        outputs=list(outputs if outputs is not None else nodes[-1].outputs),
-        nodes=nodes,
-        tensors={t: Tensor(t, tuple(s)) for t, s in shapes.items()},
-    )
+__all__ = ["check", "emit_checked", "graph_of", "initializers", "node_names", "ops", "rand", "run"]
 
 
 def emit_checked(graph: Graph, opset: int = 17, extra_outputs: Sequence[str] = ()) -> onnx.ModelProto:
@@ -51,35 +38,14 @@ def run(model: onnx.ModelProto, feeds: Mapping[str, np.ndarray]) -> dict[str, np
     return dict(zip(names, session.run(names, dict(feeds)), strict=True))
 
 
-def rand(shape: Shape, seed: int = 0, low: float = -2.0, high: float = 2.0) -> np.ndarray:
-    return np.random.default_rng(seed).uniform(low, high, shape).astype(np.float32)
-
-
-def with_batch(shape: Shape, batch: int) -> Shape:
-    return (batch, *shape[1:])
-
-
 def check(graph: Graph, oracle: Oracle, *, batches: Sequence[int] = (1, 3), opset: int = 17,
           inputs: Mapping[str, Callable[[Shape, int], np.ndarray]] | None = None,
           rtol: float = 1e-5, atol: float = 1e-5) -> onnx.ModelProto:
     """Emit `graph`, then for each batch size run it on random inputs (or `inputs[name](shape, seed)`)
     and compare every graph output with `oracle(*input arrays)`. Returns the model."""
     model = emit_checked(graph, opset)
-    for batch in batches:
-        feeds = {}
-        for i, name in enumerate(graph.inputs):
-            shape = with_batch(graph.shape(name), batch)
-            make = (inputs or {}).get(name, lambda s, seed: rand(s, seed))
-            feeds[name] = make(shape, 10 * batch + i)
-        got = run(model, feeds)
-        want = oracle(*feeds.values())
-        want = [want] if isinstance(want, np.ndarray) else list(want)
-        assert len(want) == len(graph.outputs)
-        for name, expected in zip(graph.outputs, want, strict=True):
-            actual = got[name]
-            assert actual.dtype == np.float32, f"{name}: {actual.dtype}"
-            assert actual.shape == expected.shape, f"{name} (batch {batch}): {actual.shape} != {expected.shape}"
-            np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=f"{name}, batch {batch}")
+    compare_outputs(graph, lambda feeds: run(model, feeds), oracle, batches=batches, inputs=inputs, rtol=rtol,
+                    atol=atol)
     return model
 
 

@@ -3,28 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
-from converter.ir import Conv, Fire, Relu
-from emit_onnx.helpers import check, graph_of, initializers, node_names, ops, rand
-
-
-def fire_node(cin: int = 4, s1: int = 2, e1: int = 3, e3: int = 5, name: str = "fire2") -> Fire:
-    def conv(part: str, cout: int, cin: int, k: int, seed: int) -> Conv:
-        return Conv(name=f"{name}/{part}", inputs=[], outputs=[f"{name}/{part}"], weight=rand((cout, cin, k, k), seed),
-                    bias=rand((cout,), seed + 1), pad=(k // 2, k // 2))
-
-    return Fire(name=name, inputs=["x"], outputs=[f"{name}/concat"], squeeze=conv("squeeze1x1", s1, cin, 1, 1),
-                expand1x1=conv("expand1x1", e1, s1, 1, 3), expand3x3=conv("expand3x3", e3, s1, 3, 5))
-
-
-def torch_fire(fire: Fire, x: np.ndarray) -> np.ndarray:
-    def conv_relu(conv: Conv, t: torch.Tensor) -> torch.Tensor:
-        return F.relu(F.conv2d(t, torch.from_numpy(conv.weight), torch.from_numpy(conv.bias), padding=conv.pad))
-
-    s = conv_relu(fire.squeeze, torch.from_numpy(x))
-    return torch.cat([conv_relu(fire.expand1x1, s), conv_relu(fire.expand3x3, s)], dim=1).numpy()
+from converter.ir import Relu
+from emit_common import fire_node, torch_fire
+from emit_onnx.helpers import check, graph_of, initializers, node_names, ops
 
 
 def test_matches_torch_and_names() -> None:

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from converter.ir import Lrn
+from emit_common import lrn_within_loop
 from emit_onnx.helpers import check, graph_of, ops
 
 
@@ -30,23 +31,11 @@ def test_across_channels_by_hand() -> None:
           batches=(1,), inputs={"x": lambda s, seed: x})
 
 
-def within_loop(x: np.ndarray, size: int, alpha: float, beta: float) -> np.ndarray:
-    n, c, h, w = x.shape
-    half = (size - 1) // 2
-    y = np.empty_like(x)
-    for i in range(h):
-        for j in range(w):
-            window = x[:, :, max(i - half, 0) : i + half + 1, max(j - half, 0) : j + half + 1].astype(np.float64)
-            total = (window**2).sum(axis=(2, 3))
-            y[:, :, i, j] = x[:, :, i, j] / (1 + alpha / (size * size) * total) ** beta
-    return y
-
-
 @pytest.mark.parametrize(("size", "alpha", "beta"), [(3, 0.05, 0.75), (5, 1.0, 0.5), (1, 0.5, 1.0)])
 def test_within_channel(size: int, alpha: float, beta: float) -> None:
     node = Lrn(name="norm", inputs=["x"], outputs=["y"], size=size, alpha=alpha, beta=beta, across_channels=False)
     graph = graph_of(node, {"x": (2, 3, 6, 5), "y": (2, 3, 6, 5)})
-    model = check(graph, lambda x: within_loop(x, size, alpha, beta))
+    model = check(graph, lambda x: lrn_within_loop(x, size, alpha, beta))
     assert model.graph.node[-1].name == "norm"
     assert all(n.name.startswith("norm/") for n in model.graph.node[:-1])
 
@@ -55,4 +44,33 @@ def test_within_channel_constant_term_is_one() -> None:
     # Like the source framework (and the PyTorch emitter), within-channel LRN does not use k.
     node = Lrn(name="norm", inputs=["x"], outputs=["y"], size=3, alpha=0.5, beta=0.75, k=2.0, across_channels=False)
     graph = graph_of(node, {"x": (1, 2, 4, 4), "y": (1, 2, 4, 4)})
-    check(graph, lambda x: within_loop(x, 3, 0.5, 0.75))
+    check(graph, lambda x: lrn_within_loop(x, 3, 0.5, 0.75))
+
+
+def across_loop(x: np.ndarray, size: int, alpha: float, beta: float, k: float) -> np.ndarray:
+    """The IR docstring: x / (k + alpha/size * sum of x^2 over `size` channels centred on c)^beta."""
+    half = (size - 1) // 2
+    c = x.shape[1]
+    y = np.empty_like(x)
+    for ch in range(c):
+        total = (x[:, max(ch - half, 0) : ch + half + 1].astype(np.float64) ** 2).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y[:, ch] = x[:, ch] * (k + alpha / size * total) ** -beta
+    return y
+
+
+@pytest.mark.parametrize(("alpha", "beta", "k"), [(0.0, 0.75, 2.0), (1.0, 0.0, 1.0), (0.5, -0.5, 1.0),
+                                                  (-0.1, 0.75, 3.0)])
+def test_across_channels_outside_onnxruntimes_lrn(alpha: float, beta: float, k: float) -> None:
+    # onnxruntime's LRN kernel refuses alpha <= 0 or beta <= 0; the source framework computes them.
+    node = Lrn(name="norm", inputs=["x"], outputs=["y"], size=3, alpha=alpha, beta=beta, k=k)
+    graph = graph_of(node, {"x": (2, 5, 3, 4), "y": (2, 5, 3, 4)})
+    model = check(graph, lambda x: across_loop(x, 3, alpha, beta, k))
+    assert "LRN" not in ops(model) and model.graph.node[-1].name == "norm"
+
+
+def test_across_channels_built_up_by_hand() -> None:
+    # Size 3, alpha 0 is refused by onnxruntime's LRN: y = x * k^-beta = x / 4 for k 2, beta 2.
+    node = Lrn(name="n", inputs=["x"], outputs=["y"], size=3, alpha=0.0, beta=2.0, k=2.0)
+    graph = graph_of(node, {"x": (1, 3, 1, 2), "y": (1, 3, 1, 2)})
+    check(graph, lambda x: x / 4, batches=(1, 2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 
 import numpy as np
@@ -11,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from converter.emit.onnx import CONVERTERS, OnnxModel, build_onnx, emit_onnx, save_onnx
+from converter.emit.onnx import model as onnx_model
 from converter.emit.onnx.registry import load_converters
 from converter.ir import Conv, Dense, Lrn, Node, Pool, Relu, Softmax, ops
 from emit_onnx.helpers import emit_checked, graph_of, rand, run
@@ -178,3 +180,68 @@ def test_metadata_rendered_late_and_written_after_the_weights(tmp_path) -> None:
     loaded = onnx.load(str(path))
     assert {p.key: p.value for p in loaded.metadata_props}["source.1.sha256"] == "computed"
     assert loaded == emit_onnx(graph)
+
+
+class DiskFull(OSError):
+    pass
+
+
+def _fail_part_way(write):
+    """A writer that writes its first call's bytes and a few of the second's, then fails."""
+    calls = []
+
+    def failing(f, *args) -> None:
+        calls.append(args)
+        if len(calls) == 1:
+            write(f, *args)
+            return
+        f.write(b"\x08\x07partial")
+        raise DiskFull("disk full")
+
+    return failing
+
+
+def _old_files(folder, names) -> dict[str, bytes]:
+    olds = {name: f"old {name} that must survive".encode() for name in names}
+    for name, data in olds.items():
+        (folder / name).write_bytes(data)
+    return olds
+
+
+def test_a_failed_inline_save_keeps_the_old_file(tmp_path, monkeypatch) -> None:
+    graph, _ = small_net()
+    olds = _old_files(tmp_path, ["small.onnx"])
+    monkeypatch.setattr(onnx_model, "_write_initializer", _fail_part_way(onnx_model._write_initializer))
+    with pytest.raises(DiskFull):
+        save_onnx(build_onnx(graph), tmp_path / "small.onnx")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == olds  # untouched, no *.partial left
+
+
+def test_a_failed_external_data_save_keeps_both_old_files(tmp_path, monkeypatch) -> None:
+    graph, _ = small_net()
+    olds = _old_files(tmp_path, ["small.onnx", "small.onnx.data"])
+    monkeypatch.setattr(onnx_model, "_write_chunked", _fail_part_way(onnx_model._write_chunked))
+    with pytest.raises(DiskFull):
+        save_onnx(build_onnx(graph), tmp_path / "small.onnx", size_threshold=0)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == olds
+
+
+def test_external_data_is_not_replaced_when_the_graph_file_fails(tmp_path, monkeypatch) -> None:
+    """The .data file is complete first; a failure writing the .onnx that points into it must not
+    leave a new .data beside the old .onnx."""
+    graph, _ = small_net()
+    olds = _old_files(tmp_path, ["small.onnx", "small.onnx.data"])
+    real = onnx_model.atomic_output
+
+    @contextlib.contextmanager
+    def failing_for_the_graph(path):
+        with real(path) as f:
+            if path.name == "small.onnx":
+                f.write(b"\x08\x07partial")
+                raise DiskFull("disk full")
+            yield f
+
+    monkeypatch.setattr(onnx_model, "atomic_output", failing_for_the_graph)
+    with pytest.raises(DiskFull):
+        save_onnx(build_onnx(graph), tmp_path / "small.onnx", size_threshold=0)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == olds

@@ -8,53 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from converter.ir import Pool
-from emit_onnx.helpers import check, graph_of, node_names, ops, rand, run
-
-Pair = tuple[int, int]
-
-
-def pool_loop(x: np.ndarray, kind: str, kernel: Pair, stride: Pair, pad: Pair, extra: Pair) -> np.ndarray:
-    """The IR docstring: windows over the input padded by `pad` each side and `extra` at the end,
-    floor-rounded; max over input cells only; average = input sum / cells inside input or `pad` border."""
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw), (eh, ew) = kernel, stride, pad, extra
-    oh, ow = (h + 2 * ph + eh - kh) // sh + 1, (w + 2 * pw + ew - kw) // sw + 1
-    y = np.empty((n, c, oh, ow), np.float32)
-    for i in range(oh):
-        for j in range(ow):
-            values, counted = [], 0
-            for a in range(i * sh - ph, i * sh - ph + kh):
-                for b in range(j * sw - pw, j * sw - pw + kw):
-                    if -ph <= a < h + ph and -pw <= b < w + pw:
-                        counted += 1
-                    if 0 <= a < h and 0 <= b < w:
-                        values.append(x[:, :, a, b].astype(np.float64))
-            if kind == "max":
-                y[:, :, i, j] = np.max(values, axis=0) if values else -np.inf
-            else:
-                y[:, :, i, j] = np.sum(values, axis=0) / counted
-    return y
-
-
-def pool_graph(kind: str, hw: Pair, kernel: Pair, stride: Pair, pad: Pair = (0, 0), extra: Pair = (0, 0),
-               name: str = "pool1") -> tuple[Pool, object]:
-    node = Pool(name=name, inputs=["data"], outputs=[f"{name}/out"], kind=kind, kernel=kernel, stride=stride,
-                pad=pad, extra_end=extra)
-    out = tuple((n + 2 * p + e - k) // s + 1 for n, k, s, p, e in zip(hw, kernel, stride, pad, extra, strict=True))
-    return node, graph_of(node, {"data": (2, 3, *hw), node.outputs[0]: (2, 3, *out)})
-
-
-# (input hw, kernel, stride, pad, extra_end): each the IR form of a ceil-rounded pooling that
-# PyTorch's ceil_mode=True reproduces.
-CEIL_CASES = {
-    "k3s2_6x6_overflow": ((6, 6), (3, 3), (2, 2), (0, 0), (1, 1)),
-    "k3s2_pad1_with_extra": ((6, 6), (3, 3), (2, 2), (1, 1), (1, 1)),
-    "k3s2_pad1_clipped_no_extra": ((5, 5), (3, 3), (2, 2), (1, 1), (0, 0)),
-    "k3s3_pad1_last_window_dropped": ((5, 5), (3, 3), (3, 3), (1, 1), (0, 0)),
-    "rectangular": ((8, 5), (3, 2), (2, 1), (1, 0), (1, 0)),
-    "squeezenet_113": ((113, 113), (3, 3), (2, 2), (0, 0), (1, 1)),
-}
+from emit_common import CEIL_CASES, global_pool_graph, pool_graph, pool_loop
+from emit_onnx.helpers import check, node_names, ops, rand, run
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
@@ -108,10 +63,13 @@ def test_extra_beyond_the_last_window_is_harmless(kind: str) -> None:
 
 
 def test_max_window_of_padding_only_uses_explicit_pad() -> None:
-    # The 3rd window lies wholly in the extra cells: an end pad >= kernel needs a -inf Pad first.
+    # The 3rd window lies wholly in the extra cells: an end pad >= kernel needs a Pad first, and that
+    # window gives -FLT_MAX (Caffe's initial maximum), not -inf.
     _, graph = pool_graph("max", (4, 4), (2, 2), (2, 2), (0, 0), (2, 2))
     model = check(graph, lambda x: pool_loop(x, "max", (2, 2), (2, 2), (0, 0), (2, 2)))
     assert ops(model) == ["Pad", "MaxPool"]
+    y = run(model, {"data": rand((1, 3, 4, 4))})["pool1/out"]
+    assert (y[0, :, 2, :] == np.finfo(np.float32).min).all() and np.isfinite(y).all()
 
 
 def test_average_window_with_nothing_to_count_is_refused() -> None:
@@ -143,8 +101,5 @@ def test_structure_and_names() -> None:
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
 def test_global(kind: str) -> None:
-    node = Pool(name="gp", inputs=["x"], outputs=["y"], kind=kind, kernel=(0, 0), stride=(1, 1), global_pool=True)
-    graph = graph_of(node, {"x": (2, 4, 5, 3), "y": (2, 4, 1, 1)})
-    reduce = np.max if kind == "max" else np.mean
-    model = check(graph, lambda x: reduce(x, axis=(2, 3), keepdims=True))
+    model = check(*global_pool_graph(kind))
     assert ops(model) == ["GlobalMaxPool" if kind == "max" else "GlobalAveragePool"]

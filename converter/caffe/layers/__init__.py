@@ -28,17 +28,21 @@ class LayerType:
     forward: Forward
     # Expected shapes of the layer's weight blobs given its bottom shapes; none for weightless layers.
     blob_shapes: BlobShapes | None = None
+    # Whether Caffe's forward pass still computes the layer's function when top i is bottom i (the
+    # blob is shared): element-wise layers do; others reshape or overwrite their input first.
+    in_place: bool = False
 
 
 LAYER_TYPES: dict[str, LayerType] = {}
 
 
 def register(
-    name: str, *, output_shapes: OutputShapes, forward: Forward, blob_shapes: BlobShapes | None = None
+    name: str, *, output_shapes: OutputShapes, forward: Forward, blob_shapes: BlobShapes | None = None,
+    in_place: bool = False,
 ) -> LayerType:
     if name in LAYER_TYPES:
         raise ValueError(f"layer type {name} registered twice")
-    LAYER_TYPES[name] = LayerType(name, output_shapes, forward, blob_shapes)
+    LAYER_TYPES[name] = LayerType(name, output_shapes, forward, blob_shapes, in_place)
     return LAYER_TYPES[name]
 
 

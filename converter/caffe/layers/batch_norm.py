@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from converter.caffe.layers import register
-from converter.caffe.layers.common import same_shape
+from converter.caffe.layers.common import fail, same_shape
 from converter.caffe.net import CaffeLayer, Shape
 
 
@@ -19,8 +19,15 @@ def _channels(shape: Shape) -> int:
     return 1 if len(shape) == 1 else shape[1]
 
 
+def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
+    # Caffe does not check, but sqrt(var + eps) with eps < 0 is NaN wherever var < -eps.
+    if layer.param.batch_norm_param.eps < 0:
+        raise fail(layer, f"eps must be non-negative, got {layer.param.batch_norm_param.eps:g}")
+    return same_shape(layer, bottoms)
+
+
 def blob_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
-    same_shape(layer, bottoms)
+    output_shapes(layer, bottoms)
     c = _channels(bottoms[0])
     return [(c,), (c,), (1,)]
 
@@ -49,4 +56,4 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [y.reshape(x.shape).astype(np.float32, copy=False)]
 
 
-register("BatchNorm", output_shapes=same_shape, forward=forward, blob_shapes=blob_shapes)
+register("BatchNorm", output_shapes=output_shapes, forward=forward, blob_shapes=blob_shapes, in_place=True)

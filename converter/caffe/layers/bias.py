@@ -36,4 +36,4 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [(x + as_broadcast(np.asarray(bias, np.float32), start, x.ndim)).astype(np.float32, copy=False)]
 
 
-register("Bias", output_shapes=output_shapes, forward=forward, blob_shapes=blob_shapes)
+register("Bias", output_shapes=output_shapes, forward=forward, blob_shapes=blob_shapes, in_place=True)

@@ -86,6 +86,13 @@ def blob_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
     return [weight, (g.num_output,)] if g.bias else [weight]
 
 
+# Elements of im2col columns built at once: the columns of a whole convolution can be far larger
+# than its input and output (every input value copied kh*kw times), so they are built in blocks.
+COLUMN_BLOCK = 1 << 24
+# Above this many kernel taps a per-tap loop costs more in Python than im2col blocks do.
+MAX_DEPTHWISE_TAPS = 64
+
+
 def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, g: ConvGeometry) -> np.ndarray:
     """Caffe's im2col + GEMM convolution of NCHW float32 `x`, one batched matmul over all groups."""
     n, c, h, w = x.shape
@@ -96,32 +103,49 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, g: ConvGe
     if g.kernel == (1, 1) and g.stride == (1, 1) and g.pad == (0, 0):
         cols = x.reshape(n, g.group, cg, h * w)
         out = np.matmul(weight.reshape(g.group, mg, cg), cols)
-    elif cg == 1:
+    elif cg == 1 and g.kernel[0] * g.kernel[1] <= MAX_DEPTHWISE_TAPS:
         out = _depthwise(x, weight, g, (oh, ow))
     else:
-        xp = pad_hw(x, g.pad[0], g.pad[0], g.pad[1], g.pad[1])
-        view = window_view(xp, g.kernel, g.stride, g.dilation, (oh, ow))
-        cols = view.reshape(n, g.group, cg * g.kernel[0] * g.kernel[1], oh * ow)
-        out = np.matmul(weight.reshape(g.group, mg, -1), cols)
+        out = _im2col_blocks(pad_hw(x, g.pad[0], g.pad[0], g.pad[1], g.pad[1]), weight, g, (oh, ow))
     out = out.reshape(n, g.num_output, oh, ow)
     if bias is not None:
         out += bias.astype(np.float32, copy=False).reshape(1, -1, 1, 1)
     return out
 
 
+def _im2col_blocks(xp: np.ndarray, weight: np.ndarray, g: ConvGeometry, out: tuple[int, int]) -> np.ndarray:
+    """The GEMM over im2col columns, built for whole images when they fit COLUMN_BLOCK, else for
+    bands of output rows, so the columns never take more memory than that."""
+    n, c = xp.shape[:2]
+    (oh, ow), (kh, kw), (sh, _) = out, g.kernel, g.stride
+    taps = c * kh * kw
+    w = weight.reshape(g.group, g.num_output // g.group, -1)
+    result = np.empty((n, g.group, g.num_output // g.group, oh * ow), np.float32)
+    images = max(1, COLUMN_BLOCK // (taps * oh * ow))
+    rows = oh if images > 1 else max(1, min(oh, COLUMN_BLOCK // (taps * ow)))
+    for first in range(0, n, images):
+        last = min(n, first + images)
+        for top in range(0, oh, rows):
+            bottom = min(oh, top + rows)
+            band = xp[first:last, :, top * sh : (bottom - 1) * sh + g.extent(0)]
+            view = window_view(band, g.kernel, g.stride, g.dilation, (bottom - top, ow))
+            cols = view.reshape(last - first, g.group, taps // g.group, (bottom - top) * ow)
+            result[first:last, :, :, top * ow : bottom * ow] = np.matmul(w, cols)
+    return result
+
+
 def _depthwise(x: np.ndarray, weight: np.ndarray, g: ConvGeometry, out: tuple[int, int]) -> np.ndarray:
     """One input channel per group: a multiply-add per kernel tap instead of tiny per-group GEMMs."""
     multiplier = g.num_output // g.group
     xp = pad_hw(x, g.pad[0], g.pad[0], g.pad[1], g.pad[1])
-    if multiplier > 1:
-        # Output channel o reads input channel o // multiplier.
-        xp = np.repeat(xp, multiplier, axis=1)
-    acc = np.zeros((x.shape[0], g.num_output, *out), dtype=np.float32)
+    # Output channel o reads input channel o // multiplier: broadcast over a multiplier axis.
+    taps = weight.reshape(1, g.group, multiplier, *g.kernel)
+    acc = np.zeros((x.shape[0], g.group, multiplier, *out), dtype=np.float32)
     scratch = np.empty_like(acc)
     for i in range(g.kernel[0]):
         for j in range(g.kernel[1]):
             view = tap(xp, i * g.dilation[0], j * g.dilation[1], g.stride, out)
-            np.multiply(view, weight[:, 0, i, j].reshape(1, -1, 1, 1), out=scratch)
+            np.multiply(view[:, :, None], taps[:, :, :, i, j, None, None], out=scratch)
             acc += scratch
     return acc
 

@@ -38,14 +38,21 @@ def deconv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, g: Conv
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (dh, dw), (ph, pw) = g.kernel, g.stride, g.dilation, g.pad
     cg, mg = c // g.group, g.num_output // g.group
-    # cols[n, group, (m, i, j), pixel] = sum over the group's input channels of W[c, m, i, j] * x[n, c, pixel]
     w_t = np.asarray(weight, np.float32).reshape(g.group, cg, mg * kh * kw).transpose(0, 2, 1)
-    cols = np.matmul(w_t, x.reshape(n, g.group, cg, h * w)).reshape(n, g.num_output, kh, kw, h, w)
     canvas = np.zeros((n, g.num_output, sh * (h - 1) + g.extent(0), sw * (w - 1) + g.extent(1)), np.float32)
-    for i in range(kh):
-        for j in range(kw):
-            canvas[:, :, i * dh : i * dh + sh * (h - 1) + 1 : sh, j * dw : j * dw + sw * (w - 1) + 1 : sw] += \
-                cols[:, :, i, j]
+    for b in range(n):  # the columns of one image at a time: kh*kw times its output channels
+        # cols[group, (m, i, j), pixel] = sum over the group's input channels of W[c, m, i, j] * x[b, c, pixel]
+        cols = np.matmul(w_t, x[b].reshape(g.group, cg, h * w)).reshape(g.num_output, kh, kw, h, w)
+        if kh * kw <= h * w:
+            for i in range(kh):
+                for j in range(kw):
+                    canvas[b, :, i * dh : i * dh + sh * (h - 1) + 1 : sh, j * dw : j * dw + sw * (w - 1) + 1 : sw] += \
+                        cols[:, i, j]
+        else:  # few input pixels under a large kernel: one step per pixel, not per tap
+            for y in range(h):
+                for z in range(w):
+                    canvas[b, :, y * sh : y * sh + g.extent(0) : dh, z * sw : z * sw + g.extent(1) : dw] += \
+                        cols[:, :, :, y, z]
     out = canvas[:, :, ph : canvas.shape[2] - ph, pw : canvas.shape[3] - pw]
     if bias is not None:
         out = out + np.asarray(bias, np.float32).reshape(1, -1, 1, 1)

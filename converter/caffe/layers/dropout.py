@@ -14,4 +14,4 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [np.array(x, dtype=np.float32)]
 
 
-register("Dropout", output_shapes=same_shape, forward=forward)
+register("Dropout", output_shapes=same_shape, forward=forward, in_place=True)

@@ -17,4 +17,4 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [(np.maximum(x, np.float32(0)) + negative).astype(np.float32, copy=False)]
 
 
-register("ELU", output_shapes=same_shape, forward=forward)
+register("ELU", output_shapes=same_shape, forward=forward, in_place=True)

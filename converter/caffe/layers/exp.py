@@ -5,10 +5,9 @@ Caffe computes it as base^shift * exp(ln(base) * scale * x); a base other than -
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from converter.caffe import caffe_pb2
 from converter.caffe.layers import register
 from converter.caffe.layers.common import fail, same_shape
 from converter.caffe.net import CaffeLayer, Shape
@@ -21,16 +20,24 @@ def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
     return same_shape(layer, bottoms)
 
 
+def scale_and_factor(param: caffe_pb2.ExpParameter) -> tuple[np.float32, np.float32]:
+    """Caffe's inner scale ln(base) * scale and outer factor base ^ shift (e ^ shift for base e),
+    in float32 as exp_layer.cpp computes them."""
+    base, shift = np.float32(param.base), np.float32(param.shift)
+    with np.errstate(all="ignore"):  # an infinite factor is the model's own
+        log_base = np.float32(1) if param.base == -1 else np.log(base)
+        inner = log_base * np.float32(param.scale)
+        outer = np.float32(1) if shift == 0 else np.exp(shift) if param.base == -1 else np.power(base, shift)
+    return np.float32(inner), np.float32(outer)
+
+
 def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     (x,) = inputs
-    p = layer.param.exp_param
-    log_base = 1.0 if p.base == -1 else math.log(p.base)
-    inner = np.float32(log_base * p.scale)
-    outer = np.float32(1.0 if p.shift == 0 else math.exp(log_base * p.shift))
+    inner, outer = scale_and_factor(layer.param.exp_param)
     y = np.exp(np.asarray(x, dtype=np.float32) * inner)
     if outer != 1:
         y *= outer
     return [y.astype(np.float32, copy=False)]
 
 
-register("Exp", output_shapes=output_shapes, forward=forward)
+register("Exp", output_shapes=output_shapes, forward=forward, in_place=True)

@@ -13,7 +13,7 @@ import numpy as np
 
 from converter.caffe import caffe_pb2
 from converter.caffe.layers import register
-from converter.caffe.layers.common import expect_count, fail, pad_hw
+from converter.caffe.layers.common import expect_count, fail
 from converter.caffe.net import CaffeLayer, Shape
 
 WITHIN_CHANNEL = caffe_pb2.LRNParameter.WITHIN_CHANNEL
@@ -29,27 +29,30 @@ def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
     return [bottoms[0]]
 
 
+def _window_sums(values: np.ndarray, axis: int, half: int) -> np.ndarray:
+    """Sum over [i - half, i + half] along `axis`, the zero padding outside left out: from running
+    sums (in float64), so the cost does not grow with the window, however large `local_size` is."""
+    size = values.shape[axis]
+    running = np.cumsum(values, axis=axis, dtype=np.float64)
+    running = np.concatenate([np.zeros_like(running.take([0], axis=axis)), running], axis=axis)
+    index = np.arange(size)
+    upper = running.take(np.minimum(index + half + 1, size), axis=axis)
+    lower = running.take(np.maximum(index - half, 0), axis=axis)
+    return upper - lower
+
+
 def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     (x,) = inputs
     x = np.asarray(x, dtype=np.float32)
     p = layer.param.lrn_param
     size, half = int(p.local_size), int(p.local_size) // 2
     alpha, beta = np.float32(p.alpha), np.float32(p.beta)
-    n, c, h, w = x.shape
     square = np.square(x)
     if p.norm_region == WITHIN_CHANNEL:
-        padded = pad_hw(square, half, half, half, half)
-        total = np.zeros_like(x)
-        for i in range(size):
-            for j in range(size):
-                total += padded[:, :, i : i + h, j : j + w]
+        total = _window_sums(_window_sums(square, 2, half), 3, half).astype(np.float32)
         scale = np.float32(1) + alpha * (total / np.float32(size * size))
     else:
-        padded = np.zeros((n, c + size - 1, h, w), np.float32)
-        padded[:, half : half + c] = square
-        total = np.zeros_like(x)
-        for i in range(size):
-            total += padded[:, i : i + c]
+        total = _window_sums(square, 1, half).astype(np.float32)
         scale = np.float32(p.k) + (alpha / np.float32(size)) * total
     return [(x * np.power(scale, -beta)).astype(np.float32, copy=False)]
 

@@ -5,8 +5,9 @@ Caffe's rules (pooling_layer.cpp):
 - `global_pooling`: the kernel is the whole input; pad must be 0 and stride 1.
 - Output size rounds up (`round_mode` CEIL, the default) or down (FLOOR):
   `out = ceil((in + 2*pad - kernel) / stride) + 1`; then, if either pad is nonzero, each axis whose
-  last window would start at or past `in + pad` loses that window.
-- MAX ignores padding (a window lying wholly outside the image gives -FLT_MAX).
+  last window would start at or past `in + pad` loses that window. A kernel larger than the padded
+  input is allowed as long as this gives an output (stride 2: ceil(-1 / 2) + 1 = 1 window).
+- MAX ignores padding (a window lying wholly outside the image gives -FLT_MAX, Caffe's initial value).
 - AVE sums the window clipped to the image and divides by the window clipped to `[-pad, in + pad)`,
   so padding counts in the divisor but the round-up overhang does not.
 - Padding is only allowed for MAX and AVE and must be smaller than the kernel. STOCHASTIC pooling is
@@ -45,7 +46,8 @@ def geometry(layer: CaffeLayer, bottoms: list[Shape]) -> PoolGeometry:
     if len(bottoms[0]) != 4:
         raise fail(layer, f"input must have 4 axes (num, channels, height, width), got {list(bottoms[0])}")
     if p.pool not in (MAX, AVE):
-        raise fail(layer, "STOCHASTIC pooling is not implemented on Caffe's CPU path (only MAX and AVE)")
+        raise fail(layer, "STOCHASTIC pooling is not converted: Caffe's CPU path does not implement it (its GPU "
+                          "test pass takes sum(x^2) / sum(x) per window); only MAX and AVE are")
     _, _, h, w = bottoms[0]
     has_hw_kernel = p.HasField("kernel_h") or p.HasField("kernel_w")
     if p.global_pooling:
@@ -70,10 +72,9 @@ def geometry(layer: CaffeLayer, bottoms: list[Shape]) -> PoolGeometry:
         raise fail(layer, f"pad {list(pad)} must be smaller than the kernel {list(kernel)}")
     out = []
     for axis, size in enumerate((h, w)):
+        # A kernel larger than the padded input still gives one window when the stride rounds the
+        # negative span up to 0 (ceil(-1 / 2) = 0), as Caffe's float ceil does.
         span = size + 2 * pad[axis] - kernel[axis]
-        if span < 0:
-            raise fail(layer, f"kernel {kernel[axis]} exceeds the padded input size {size + 2 * pad[axis]} "
-                              f"along {'HW'[axis]}")
         rounded = math.floor(span / stride[axis]) if p.round_mode == caffe_pb2.PoolingParameter.FLOOR \
             else -(-span // stride[axis])
         out.append(rounded + 1)
@@ -82,6 +83,10 @@ def geometry(layer: CaffeLayer, bottoms: list[Shape]) -> PoolGeometry:
         for axis, size in enumerate((h, w)):
             if (out[axis] - 1) * stride[axis] >= size + pad[axis]:
                 out[axis] -= 1
+    for axis, size in enumerate((h, w)):
+        if out[axis] <= 0:
+            raise fail(layer, f"kernel {kernel[axis]} exceeds the padded input size {size + 2 * pad[axis]} "
+                              f"along {'HW'[axis]}: no output")
     return PoolGeometry(p.pool, kernel, stride, pad, (out[0], out[1]))
 
 
@@ -116,9 +121,13 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     right = max(0, (ow - 1) * sw + kw - pw - w)
     fill = -FLT_MAX if g.method == MAX else 0.0
     xp = pad_hw(x, ph, bottom, pw, right, fill)
-    if (oh, ow) == (1, 1):
-        window = xp[:, :, :kh, :kw]
-        y = window.max(axis=(2, 3), keepdims=True) if g.method == MAX else window.sum(axis=(2, 3), keepdims=True)
+    if oh * ow <= kh * kw:
+        # Few, large windows: one reduction per output cell costs fewer Python steps than one per tap.
+        y = np.empty((*x.shape[:2], oh, ow), np.float32)
+        for i in range(oh):
+            for j in range(ow):
+                window = xp[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw]
+                y[:, :, i, j] = window.max(axis=(2, 3)) if g.method == MAX else window.sum(axis=(2, 3))
     else:
         y = tap(xp, 0, 0, g.stride, g.out).copy()
         reduce = np.maximum if g.method == MAX else np.add

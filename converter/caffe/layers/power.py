@@ -33,4 +33,4 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [power(np.asarray(x, dtype=np.float32), p.power, p.scale, p.shift)]
 
 
-register("Power", output_shapes=same_shape, forward=forward)
+register("Power", output_shapes=same_shape, forward=forward, in_place=True)

@@ -18,4 +18,4 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [np.where(x > 0, x, x * slope).astype(np.float32, copy=False)]
 
 
-register("ReLU", output_shapes=same_shape, forward=forward)
+register("ReLU", output_shapes=same_shape, forward=forward, in_place=True)

@@ -41,4 +41,4 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [y.astype(np.float32, copy=False)]
 
 
-register("Scale", output_shapes=output_shapes, forward=forward, blob_shapes=blob_shapes)
+register("Scale", output_shapes=output_shapes, forward=forward, blob_shapes=blob_shapes, in_place=True)

@@ -15,4 +15,4 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [(half * np.tanh(half * np.asarray(x, dtype=np.float32)) + half).astype(np.float32, copy=False)]
 
 
-register("Sigmoid", output_shapes=same_shape, forward=forward)
+register("Sigmoid", output_shapes=same_shape, forward=forward, in_place=True)

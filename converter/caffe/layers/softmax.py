@@ -24,4 +24,4 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [e]
 
 
-register("Softmax", output_shapes=output_shapes, forward=forward)
+register("Softmax", output_shapes=output_shapes, forward=forward, in_place=True)

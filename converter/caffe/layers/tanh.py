@@ -14,4 +14,4 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [np.tanh(np.asarray(x, dtype=np.float32))]
 
 
-register("TanH", output_shapes=same_shape, forward=forward)
+register("TanH", output_shapes=same_shape, forward=forward, in_place=True)

@@ -15,7 +15,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from converter.emit.onnx.model import EXTERNAL_DATA_THRESHOLD, OnnxModel
-from converter.emit.onnx.registry import CONVERTERS, Context, converts, load_converters
+from converter.emit.onnx.registry import CONVERTERS, TABLE, Context, converts
 from converter.ir import Graph
 
 __all__ = [
@@ -53,13 +53,9 @@ def build_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence
     """
     if opset not in SUPPORTED_OPSETS:
         raise ValueError(f"opset {opset} is not supported ({SUPPORTED_OPSETS[0]}..{SUPPORTED_OPSETS[-1]})")
-    converters = load_converters()
     ctx = Context(graph, opset)
     for node in graph.nodes:
-        converter = converters.get(type(node))
-        if converter is None:
-            raise NotImplementedError(f"no ONNX converter for {type(node).__name__} (node {node.name!r})")
-        converter(node, ctx)
+        TABLE.converter_of(node)(node, ctx)
     outputs = list(dict.fromkeys([*graph.outputs, *extra_outputs]))
     onnx_graph = helper.make_graph(
         ctx.nodes, graph.name,

@@ -4,7 +4,7 @@ Weights are written straight from the arrays (no in-memory copy of the whole mod
 metadata last of all, so a source file's sha256 still being computed in the background holds the
 writer up as little as possible (protobuf accepts a message's fields in any order). Past
 `EXTERNAL_DATA_THRESHOLD` bytes (protobuf cannot parse a message of 2 GiB or more) they go to
-`<file>.data` beside the model as ONNX external data; both files are written atomically.
+`<file>.data` beside the model as ONNX external data; the two files are replaced together, atomically.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, numpy_helper
 
-from converter.fileio import atomic_output, progress
+from converter.fileio import all_or_nothing, atomic_output, progress
 
 EXTERNAL_DATA_THRESHOLD = 2**31 - 2**24  # protobuf's 2 GiB message limit, less room for the graph
 _ALIGNMENT = 64
@@ -88,23 +88,25 @@ class OnnxModel:
         model = onnx.ModelProto()
         model.CopyFrom(self.skeleton)
         offset = 0
-        with atomic_output(path.with_name(data_name)) as data, \
-                progress(self.weight_bytes, f"writing {data_name}") as bar:
-            for name, array in self.weights:
-                padding = -offset % _ALIGNMENT
-                data.write(b"\0" * padding)
-                offset += padding
-                _write_chunked(data, _le_bytes(array))
-                tensor = _tensor_header(name, array)
-                tensor.data_location = TensorProto.EXTERNAL
-                _set_external(tensor, (("location", data_name), ("offset", str(offset)),
-                                       ("length", str(array.nbytes))))
-                model.graph.initializer.append(tensor)
-                offset += array.nbytes
-                bar.update(array.nbytes)
-        _add_metadata(model, self.metadata)
-        with atomic_output(path) as f:
-            f.write(model.SerializeToString())
+        # The .onnx points into the .data by offset: the two replace the old pair together or not at all.
+        with all_or_nothing():
+            with atomic_output(path.with_name(data_name)) as data, \
+                    progress(self.weight_bytes, f"writing {data_name}") as bar:
+                for name, array in self.weights:
+                    padding = -offset % _ALIGNMENT
+                    data.write(b"\0" * padding)
+                    offset += padding
+                    _write_chunked(data, _le_bytes(array))
+                    tensor = _tensor_header(name, array)
+                    tensor.data_location = TensorProto.EXTERNAL
+                    _set_external(tensor, (("location", data_name), ("offset", str(offset)),
+                                           ("length", str(array.nbytes))))
+                    model.graph.initializer.append(tensor)
+                    offset += array.nbytes
+                    bar.update(array.nbytes)
+            _add_metadata(model, self.metadata)
+            with atomic_output(path) as f:
+                f.write(model.SerializeToString())
 
 
 def _add_metadata(model: onnx.ModelProto, metadata: Mapping[str, object]) -> onnx.ModelProto:

@@ -1,56 +1,28 @@
 """The converter table (IR op class -> function) and the context those functions build with.
 
 Each converter lives in its own module under `converter.emit.onnx.ops` and registers itself with
-`@converts(OpClass)`; `load_converters()` imports every such module (pkgutil), so adding an op
-needs no shared list.
+`@converts(OpClass)`; `load_converters()` imports every such module (see converter/emit/op_table.py).
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import onnx
 from onnx import helper
 
-from converter.ir import Graph, Node
+from converter.emit.op_table import OpTable
+from converter.ir import Graph
 from converter.ir.graph import Shape
 
-N = TypeVar("N", bound=Node)
 Converter = Callable[[Any, "Context"], None]
-CONVERTERS: dict[type[Node], Converter] = {}
-
-
-def converts(kind: type[N]) -> Callable[[Callable[[N, Context], None]], Callable[[N, Context], None]]:
-    """Register the decorated function as the converter of IR op class `kind`."""
-
-    def register(function: Callable[[N, Context], None]) -> Callable[[N, Context], None]:
-        if kind in CONVERTERS and CONVERTERS[kind] is not function:
-            raise ValueError(f"two ONNX converters for {kind.__name__}")
-        CONVERTERS[kind] = function
-        return function
-
-    return register
-
-
-_loaded = False
-
-
-def load_converters() -> dict[type[Node], Converter]:
-    """Import every module of the `ops` package once (their decorators fill CONVERTERS)."""
-    global _loaded
-    if not _loaded:
-        from converter.emit.onnx import ops
-
-        for module in pkgutil.iter_modules(ops.__path__):
-            if not module.name.startswith("_"):
-                importlib.import_module(f"{ops.__name__}.{module.name}")
-        _loaded = True
-    return CONVERTERS
+TABLE: OpTable[Converter] = OpTable("ONNX", "converter.emit.onnx.ops")
+CONVERTERS = TABLE.functions
+converts = TABLE.converts
+load_converters = TABLE.load
 
 
 @dataclass

@@ -1,5 +1,7 @@
 """Caffe's element-wise activations: PReLU, ELU, Sigmoid, TanH, AbsVal, Power, Exp, Log."""
 
+from converter.caffe.layers.exp import scale_and_factor
+from converter.caffe.layers.log import base_factor
 from converter.caffe.net import CaffeLayer
 from converter.ir import Abs, Elu, Exp, Log, Power, PRelu, Sigmoid, Tanh
 from converter.lift.registry import converts, io
@@ -38,11 +40,11 @@ def power(layer: CaffeLayer) -> Power:
 
 @converts("Exp")
 def exp(layer: CaffeLayer) -> Exp:
-    p = layer.param.exp_param
-    return Exp(**io(layer), base=None if p.base == -1 else p.base, scale=p.scale, shift=p.shift)
+    scale, factor = scale_and_factor(layer.param.exp_param)
+    return Exp(**io(layer), scale=float(scale), factor=float(factor))
 
 
 @converts("Log")
 def log(layer: CaffeLayer) -> Log:
     p = layer.param.log_param
-    return Log(**io(layer), base=None if p.base == -1 else p.base, scale=p.scale, shift=p.shift)
+    return Log(**io(layer), scale=p.scale, shift=p.shift, factor=float(base_factor(p.base)))

@@ -12,8 +12,14 @@ from converter.lift.registry import converts, io
 @converts("LRN")
 def lrn(layer: CaffeLayer) -> Lrn:
     p = layer.param.lrn_param
-    return Lrn(**io(layer), size=p.local_size, alpha=p.alpha, beta=p.beta, k=p.k,
-               across_channels=p.norm_region == caffe_pb2.LRNParameter.ACROSS_CHANNELS)
+    across = p.norm_region == caffe_pb2.LRNParameter.ACROSS_CHANNELS
+    size, alpha = int(p.local_size), float(p.alpha)
+    channels = layer.bottom_shapes[0][1]
+    if across and size > 2 * channels - 1:
+        # A window wider than 2C-1 only adds zero padding, which ONNX Runtime and PyTorch would
+        # allocate (gigabytes for an absurd local_size): narrow it, keeping alpha / size.
+        size, alpha = 2 * channels - 1, alpha * (2 * channels - 1) / size
+    return Lrn(**io(layer), size=size, alpha=alpha, beta=p.beta, k=p.k, across_channels=across)
 
 
 @converts("BatchNorm")

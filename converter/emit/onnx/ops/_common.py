@@ -8,14 +8,23 @@ from converter.emit.onnx.registry import Context
 from converter.ir import Conv, ConvTranspose, Node
 
 
-def conv_like(op: str, node: Conv | ConvTranspose, ctx: Context, x: str, y: str, name: str) -> None:
-    """A Conv or ConvTranspose node with the IR node's weights as "<name>.weight"/"<name>.bias"."""
-    inputs = [x, ctx.const(f"{name}.weight", node.weight)]
+def conv_like(op: str, node: Conv | ConvTranspose, ctx: Context, x: str | list[str], y: str | list[str],
+              name: str) -> None:
+    """A Conv or ConvTranspose node with the IR node's weights as "<name>.weight"/"<name>.bias".
+
+    Given several inputs (and as many outputs), one node per pair, all sharing those weights; the
+    first is named `name`, the others `name/1`, `name/2`, ...
+    """
+    xs, ys = ([x], [y]) if isinstance(x, str) and isinstance(y, str) else (list(x), list(y))
+    if len(xs) != len(ys):
+        raise ValueError(f"{name}: {len(xs)} inputs but {len(ys)} outputs")
+    weights = [ctx.const(f"{name}.weight", node.weight)]
     if node.bias is not None:
-        inputs.append(ctx.const(f"{name}.bias", node.bias))
+        weights.append(ctx.const(f"{name}.bias", node.bias))
     (ph, pw), (kh, kw) = node.pad, node.kernel
-    ctx.node(op, inputs, [y], name, kernel_shape=[kh, kw], strides=list(node.stride), pads=[ph, pw, ph, pw],
-             dilations=list(node.dilation), group=node.group)
+    for i, (source, target) in enumerate(zip(xs, ys, strict=True)):
+        ctx.node(op, [source, *weights], [target], name if i == 0 else f"{name}/{i}", kernel_shape=[kh, kw],
+                 strides=list(node.stride), pads=[ph, pw, ph, pw], dilations=list(node.dilation), group=node.group)
 
 
 def trailing_ones(shape: tuple[int, ...], axis: int, rank: int) -> tuple[int, ...]:

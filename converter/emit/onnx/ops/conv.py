@@ -7,4 +7,4 @@ from converter.ir import Conv
 
 @converts(Conv)
 def conv(node: Conv, ctx: Context) -> None:
-    conv_like("Conv", node, ctx, node.inputs[0], node.outputs[0], node.name)
+    conv_like("Conv", node, ctx, node.inputs, node.outputs, node.name)

@@ -7,4 +7,4 @@ from converter.ir import ConvTranspose
 
 @converts(ConvTranspose)
 def conv_transpose(node: ConvTranspose, ctx: Context) -> None:
-    conv_like("ConvTranspose", node, ctx, node.inputs[0], node.outputs[0], node.name)
+    conv_like("ConvTranspose", node, ctx, node.inputs, node.outputs, node.name)

@@ -1,6 +1,5 @@
-"""Exp: base ** (shift + scale*x) = exp(ln(base)*shift + ln(base)*scale*x)."""
-
-import math
+"""Exp: exp(scale * x) * factor, the factor applied after Exp (so Exp overflows where the IR says),
+each part left out when it is 1."""
 
 from converter.emit.onnx.ops._common import affine
 from converter.emit.onnx.registry import Context, converts
@@ -9,6 +8,10 @@ from converter.ir import Exp
 
 @converts(Exp)
 def exp(node: Exp, ctx: Context) -> None:
-    ln_base = 1.0 if node.base is None else math.log(node.base)
-    x = affine(node, ctx, node.scale * ln_base, node.shift * ln_base)
-    ctx.node("Exp", [x], node.outputs, node.name)
+    x = affine(node, ctx, node.scale, 0.0)
+    if node.factor == 1.0:
+        ctx.node("Exp", [x], node.outputs, node.name)
+        return
+    raised = ctx.tensor(f"{node.outputs[0]}/exp")
+    ctx.node("Exp", [x], [raised], f"{node.name}/exp")
+    ctx.node("Mul", [raised, ctx.const(f"{node.name}.factor", node.factor)], node.outputs, node.name)

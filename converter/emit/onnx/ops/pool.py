@@ -4,9 +4,12 @@ Average: the `pad` border counts in the divisor and `extra_end` cells do not. So
 with zeros by `pad` (those cells become ordinary, counted input), then AveragePool with end-only
 pads `extra_end` and count_include_pad=0 (padding cells uncounted).
 Max: padding never wins, so MaxPool's own pads [pad, pad+extra_end]; onnxruntime rejects a pad
-as large as the kernel, and then an explicit -inf Pad goes first.
+as large as the kernel, and then an explicit -FLT_MAX Pad goes first (a window holding no input
+cell then gives -FLT_MAX, as the IR says).
 Only the part of `extra_end` the last window reaches is used (same output size, smaller pads).
 """
+
+import numpy as np
 
 from converter.emit.onnx.registry import Context, converts
 from converter.ir import Pool
@@ -41,7 +44,9 @@ def pool(node: Pool, ctx: Context) -> None:
             return
         padded = ctx.tensor(f"{y}/padded")
         pads = ctx.ints(f"{node.name}.pads", [0, 0, *begin, 0, 0, *end])
-        ctx.node("Pad", [x, pads, ctx.const(f"{node.name}.fill", float("-inf"))], [padded], f"{node.name}/pad")
+        # -FLT_MAX, not -inf: a window of padding only gives Caffe's initial maximum.
+        fill = ctx.const(f"{node.name}.fill", float(np.finfo(np.float32).min))
+        ctx.node("Pad", [x, pads, fill], [padded], f"{node.name}/pad")
         ctx.node("MaxPool", [padded], [y], node.name, **geometry)
         return
     if node.kind != "avg":

@@ -1,0 +1,63 @@
+"""The layout for any graph: a `layers` ModuleDict (one module per node, keyed by the node's name
+made an identifier) and a straight-line forward over temporaries t0, t1, ..."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from converter.emit.torch.registry import Helper, build
+from converter.emit.torch.writer import TorchExport, class_name, identifier, module_source
+from converter.ir import Graph
+
+
+def _module_dict_attributes() -> set[str]:
+    """Names a ModuleDict key cannot take: ModuleDict refuses keys that are its own attributes."""
+    import torch
+
+    return {name for name in dir(torch.nn.ModuleDict()) if not name.startswith("_")}
+
+
+def _temporaries(graph: Graph) -> dict[str, str]:
+    """IR tensor -> the forward variable holding it: t<node>, or t<node>_<output> for several outputs."""
+    return {tensor: f"t{i}_{j}" if len(node.outputs) > 1 else f"t{i}"
+            for i, node in enumerate(graph.nodes) for j, tensor in enumerate(node.outputs)}
+
+
+def generic_layout(graph: Graph) -> TorchExport:
+    helpers: list[Helper] = []
+    state: dict[str, np.ndarray] = {}
+    taps: dict[str, tuple[str, ...]] = {}
+    taken = _module_dict_attributes()
+    temporaries = _temporaries(graph)
+    # Graph inputs are forward's arguments: never a temporary's name, or a later read would see
+    # the temporary instead.
+    argument_names = {"self", *temporaries.values()}
+    variables = {tensor: identifier(tensor, argument_names) for tensor in graph.inputs}
+    init, forward = [], []
+    for node in graph.nodes:
+        key = identifier(node.name, taken)
+        built = build(node, graph)
+        helpers.extend(built.helpers)
+        init.append(f"        self.layers[{key!r}] = {built.code}")
+        state.update({f"layers.{key}.{k}": v for k, v in built.params.items()})
+        args = ", ".join(variables[t] for t in node.inputs)
+        outs = [temporaries[t] for t in node.outputs]
+        variables.update(zip(node.outputs, outs, strict=True))
+        forward.append(f"        {', '.join(outs)}{',' if len(outs) > 1 else ''} = self.layers[{key!r}]({args})")
+        taps[f"layers.{key}"] = tuple(node.outputs)
+    name = class_name(graph.name, helpers)
+    inputs = ", ".join(variables[t] for t in graph.inputs)
+    results = ", ".join(variables[t] for t in graph.outputs)
+    source = module_source(f"{name}: a Caffe net as a PyTorch module.", helpers, f'''
+
+class {name}(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleDict()
+{chr(10).join(init)}
+
+    def forward(self, {inputs}):
+{chr(10).join(forward)}
+        return {results}
+''')
+    return TorchExport(source, state, taps, name)

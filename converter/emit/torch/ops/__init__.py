@@ -1,0 +1,1 @@
+"""One module per IR op, each registering its PyTorch emitter with `@converts`; imported by pkgutil."""

@@ -1,0 +1,64 @@
+"""Pool -> nn.MaxPool2d / nn.AvgPool2d with ceil_mode when PyTorch's rounding gives the IR's windows,
+else the CaffePool helper (explicit padding); global pooling -> adaptive pooling to 1x1.
+
+PyTorch's ceil_mode drops a last window that would start in the end padding and caps the divisor at
+input + pad, which is the IR's `extra_end` (never counted) exactly when the output sizes agree.
+"""
+
+from converter.emit.torch.registry import Built, Helper, converts
+from converter.ir import Graph, Pool
+
+CAFFE_POOL = Helper("CaffePool", '''
+class CaffePool(nn.Module):
+    """Pooling with explicit padding: `pad` on each side (counted by average pooling), then
+    `extra` cells at the bottom/right that are never counted. A max window holding no input cell
+    gives the lowest float, as Caffe's does."""
+
+    def __init__(self, kind, kernel, stride, pad, extra):
+        super().__init__()
+        self.kind, self.kernel, self.stride, self.pad, self.extra = kind, kernel, stride, pad, extra
+
+    def forward(self, x):
+        (ph, pw), (eh, ew) = self.pad, self.extra
+        if self.kind == "max":
+            x = F.pad(x, (pw, pw + ew, ph, ph + eh), value=torch.finfo(x.dtype).min)
+            return F.max_pool2d(x, self.kernel, self.stride)
+        x = F.pad(x, (pw, pw + ew, ph, ph + eh))
+        ones = F.pad(torch.ones_like(x[:1, :1, : x.shape[2] - eh, : x.shape[3] - ew]), (0, ew, 0, eh))
+        total = F.avg_pool2d(x, self.kernel, self.stride, divisor_override=1)
+        count = F.avg_pool2d(ones, self.kernel, self.stride, divisor_override=1)
+        return total / count
+''')
+
+
+def _torch_ceil_size(size: int, k: int, s: int, p: int) -> int:
+    """PyTorch's output size with ceil_mode=True."""
+    out = -(-(size + 2 * p - k) // s) + 1
+    return out - 1 if (out - 1) * s >= size + p else out
+
+
+def _last_window_uncounted(size: int, k: int, s: int, p: int, e: int) -> bool:
+    """Whether the last window (in padded coordinates) starts past the input and its `pad` border,
+    covering only `extra_end` cells, so an average would divide by zero."""
+    return (size + 2 * p + e - k) // s * s >= size + 2 * p
+
+
+@converts(Pool)
+def pool(node: Pool, graph: Graph) -> Built:
+    if node.global_pool:
+        return Built(f"nn.Adaptive{'Max' if node.kind == 'max' else 'Avg'}Pool2d((1, 1))")
+    in_hw = graph.tensors[node.inputs[0]].shape[2:]
+    if node.kind == "avg" and any(map(_last_window_uncounted, in_hw, node.kernel, node.stride, node.pad,
+                                      node.extra_end)):
+        raise ValueError(f"{node.name}: extra_end {node.extra_end} leaves a window with nothing to average")
+    out_hw = graph.tensors[node.outputs[0]].shape[2:]
+    native = all(_torch_ceil_size(i, k, s, p) == o and p <= k // 2
+                 for i, o, k, s, p in zip(in_hw, out_hw, node.kernel, node.stride, node.pad, strict=True))
+    if native:
+        k, s, p = (v[0] if v[0] == v[1] else v for v in (node.kernel, node.stride, node.pad))
+        pad = f", padding={p}" if p not in (0, (0, 0)) else ""
+        if node.kind == "max":
+            return Built(f"nn.MaxPool2d(kernel_size={k}, stride={s}{pad}, ceil_mode=True)")
+        return Built(f"nn.AvgPool2d(kernel_size={k}, stride={s}{pad}, ceil_mode=True, count_include_pad=True)")
+    code = f"CaffePool({node.kind!r}, {node.kernel}, {node.stride}, {node.pad}, {node.extra_end})"
+    return Built(code, (CAFFE_POOL,))

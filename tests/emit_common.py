@@ -1,0 +1,199 @@
+"""What the ONNX and the PyTorch emitter tests share: tiny hand-built IR graphs, random inputs, the
+loop comparing a backend's outputs with an oracle, and the oracles too long to write twice.
+
+Every oracle here is written from the IR op's docstring (numpy loops, or torch.nn.functional where
+that is the textbook definition), never from emitter code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from converter.ir import Conv, ConvTranspose, Eltwise, Fire, Graph, Node, Pool
+from converter.ir.graph import Shape, Tensor
+
+Oracle = Callable[..., Sequence[np.ndarray] | np.ndarray]
+Runner = Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]]
+Pair = tuple[int, int]
+
+
+def graph_of(nodes: Node | Sequence[Node], shapes: Mapping[str, Shape], inputs: Sequence[str] | None = None,
+             outputs: Sequence[str] | None = None, name: str = "test") -> Graph:
+    """A graph of `nodes` with the tensors of `shapes`; inputs/outputs default to the first node's
+    inputs and the last node's outputs."""
+    nodes = [nodes] if isinstance(nodes, Node) else list(nodes)
+    return Graph(
+        name=name,
+        inputs=list(inputs if inputs is not None else nodes[0].inputs),
+        outputs=list(outputs if outputs is not None else nodes[-1].outputs),
+        nodes=nodes,
+        tensors={t: Tensor(t, tuple(s)) for t, s in shapes.items()},
+    )
+
+
+def rand(shape: Shape, seed: int = 0, low: float = -2.0, high: float = 2.0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(low, high, shape).astype(np.float32)
+
+
+def with_batch(shape: Shape, batch: int) -> Shape:
+    return (batch, *shape[1:])
+
+
+def compare_outputs(graph: Graph, run: Runner, oracle: Oracle, *, batches: Sequence[int],
+                    inputs: Mapping[str, Callable[[Shape, int], np.ndarray]] | None, rtol: float, atol: float) -> None:
+    """For each batch size, feed `run` random inputs (or `inputs[name](shape, seed)`) and compare every
+    graph output it returns (float32, by name) with `oracle(*input arrays)`."""
+    for batch in batches:
+        feeds = {}
+        for i, name in enumerate(graph.inputs):
+            shape = with_batch(graph.shape(name), batch)
+            make = (inputs or {}).get(name, lambda s, seed: rand(s, seed))
+            feeds[name] = make(shape, 10 * batch + i)
+        got = run(feeds)
+        want = oracle(*feeds.values())
+        want = [want] if isinstance(want, np.ndarray) else list(want)
+        assert len(want) == len(graph.outputs)
+        for name, expected in zip(graph.outputs, want, strict=True):
+            actual = got[name]
+            assert actual.dtype == np.float32, f"{name}: {actual.dtype}"
+            assert actual.shape == expected.shape, f"{name} (batch {batch}): {actual.shape} != {expected.shape}"
+            np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=f"{name}, batch {batch}")
+
+
+def pool_loop(x: np.ndarray, kind: str, kernel: Pair, stride: Pair, pad: Pair, extra: Pair) -> np.ndarray:
+    """The IR docstring: windows over the input padded by `pad` each side and `extra` at the end,
+    floor-rounded; max over input cells only (-FLT_MAX when there are none); average = input sum /
+    cells inside input or `pad` border."""
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (eh, ew) = kernel, stride, pad, extra
+    oh, ow = (h + 2 * ph + eh - kh) // sh + 1, (w + 2 * pw + ew - kw) // sw + 1
+    y = np.empty((n, c, oh, ow), np.float32)
+    for i in range(oh):
+        for j in range(ow):
+            values, counted = [], 0
+            for a in range(i * sh - ph, i * sh - ph + kh):
+                for b in range(j * sw - pw, j * sw - pw + kw):
+                    if -ph <= a < h + ph and -pw <= b < w + pw:
+                        counted += 1
+                    if 0 <= a < h and 0 <= b < w:
+                        values.append(x[:, :, a, b].astype(np.float64))
+            if kind == "max":
+                y[:, :, i, j] = np.max(values, axis=0) if values else np.finfo(np.float32).min
+            else:
+                y[:, :, i, j] = np.sum(values, axis=0) / counted
+    return y
+
+
+def pool_graph(kind: str, hw: Pair, kernel: Pair, stride: Pair, pad: Pair = (0, 0), extra: Pair = (0, 0),
+               name: str = "pool1") -> tuple[Pool, Graph]:
+    node = Pool(name=name, inputs=["data"], outputs=[f"{name}/out"], kind=kind, kernel=kernel, stride=stride,
+                pad=pad, extra_end=extra)
+    out = tuple((n + 2 * p + e - k) // s + 1 for n, k, s, p, e in zip(hw, kernel, stride, pad, extra, strict=True))
+    return node, graph_of(node, {"data": (2, 3, *hw), node.outputs[0]: (2, 3, *out)})
+
+
+# (input hw, kernel, stride, pad, extra_end): each the IR form of a ceil-rounded pooling that
+# PyTorch's ceil_mode=True reproduces.
+CEIL_CASES = {
+    "k3s2_6x6_overflow": ((6, 6), (3, 3), (2, 2), (0, 0), (1, 1)),
+    "k3s2_pad1_with_extra": ((6, 6), (3, 3), (2, 2), (1, 1), (1, 1)),
+    "k3s2_pad1_clipped_no_extra": ((5, 5), (3, 3), (2, 2), (1, 1), (0, 0)),
+    "k3s3_pad1_last_window_dropped": ((5, 5), (3, 3), (3, 3), (1, 1), (0, 0)),
+    "rectangular": ((8, 5), (3, 2), (2, 1), (1, 0), (1, 0)),
+    "squeezenet_113": ((113, 113), (3, 3), (2, 2), (0, 0), (1, 1)),
+}
+
+
+def fire_node(cin: int = 4, s1: int = 2, e1: int = 3, e3: int = 5, name: str = "fire2", bias: bool = True) -> Fire:
+    def conv(part: str, cout: int, cin: int, k: int, seed: int) -> Conv:
+        return Conv(name=f"{name}/{part}", inputs=[], outputs=[f"{name}/{part}"], weight=rand((cout, cin, k, k), seed),
+                    bias=rand((cout,), seed + 1) if bias else None, pad=(k // 2, k // 2))
+
+    return Fire(name=name, inputs=["x"], outputs=[f"{name}/concat"], squeeze=conv("squeeze1x1", s1, cin, 1, 1),
+                expand1x1=conv("expand1x1", e1, s1, 1, 3), expand3x3=conv("expand3x3", e3, s1, 3, 5))
+
+
+def torch_fire(fire: Fire, x: np.ndarray) -> np.ndarray:
+    """conv2d + relu (squeeze), then conv2d + relu for each expand, concatenated [1x1, 3x3]."""
+    def conv_relu(conv: Conv, t: torch.Tensor) -> torch.Tensor:
+        bias = torch.from_numpy(conv.bias) if conv.bias is not None else None
+        return F.relu(F.conv2d(t, torch.from_numpy(conv.weight), bias, padding=conv.pad))
+
+    s = conv_relu(fire.squeeze, torch.from_numpy(x))
+    return torch.cat([conv_relu(fire.expand1x1, s), conv_relu(fire.expand3x3, s)], dim=1).numpy()
+
+
+def lrn_within_loop(x: np.ndarray, size: int, alpha: float, beta: float) -> np.ndarray:
+    """Within-channel LRN: x / (1 + alpha/size^2 * sum of x^2 over the zero-padded size x size window)^beta."""
+    n, c, h, w = x.shape
+    half = (size - 1) // 2
+    y = np.empty_like(x)
+    for i in range(h):
+        for j in range(w):
+            window = x[:, :, max(i - half, 0) : i + half + 1, max(j - half, 0) : j + half + 1].astype(np.float64)
+            total = (window**2).sum(axis=(2, 3))
+            y[:, :, i, j] = x[:, :, i, j] / (1 + alpha / (size * size) * total) ** beta
+    return y
+
+
+# (in channels, hw, out, kernel, stride, pad, dilation, group, bias)
+ConvCase = tuple[int, Pair, int, Pair, Pair, Pair, Pair, int, bool]
+CONV_CASES: dict[str, ConvCase] = {
+    "plain_3x3": (3, (7, 7), 4, (3, 3), (1, 1), (0, 0), (1, 1), 1, True),
+    "stride_pad": (3, (8, 6), 5, (3, 3), (2, 2), (1, 1), (1, 1), 1, True),
+    "rect_kernel_no_bias": (2, (6, 7), 3, (1, 3), (1, 2), (0, 1), (1, 1), 1, False),
+    "dilation": (2, (9, 9), 2, (3, 3), (1, 1), (2, 2), (2, 2), 1, True),
+    "group": (4, (5, 5), 6, (3, 3), (1, 1), (1, 1), (1, 1), 2, True),
+    "depthwise": (4, (5, 5), 4, (3, 3), (2, 2), (1, 1), (1, 1), 4, True),
+}
+CONV_TRANSPOSE_CASES: dict[str, ConvCase] = {
+    "upsample_2x": (3, (4, 5), 2, (4, 4), (2, 2), (1, 1), (1, 1), 1, True),
+    "stride3_no_bias": (2, (3, 3), 3, (3, 2), (3, 2), (0, 0), (1, 1), 1, False),
+    "dilation": (2, (4, 4), 2, (3, 3), (1, 1), (1, 1), (2, 2), 1, True),
+    "group": (4, (3, 4), 6, (3, 3), (2, 2), (1, 1), (1, 1), 2, True),
+}
+
+
+def conv_graph(case: ConvCase, *, transpose: bool = False, name: str = "conv1", source: str = "x",
+               output: str = "y") -> tuple[Conv | ConvTranspose, Graph, Oracle]:
+    """A Conv (or ConvTranspose) node of `case` with seeded weights, its graph, and
+    torch.nn.functional.conv2d (conv_transpose2d) with the same arguments as oracle."""
+    cin, (h, w), cout, (kh, kw), stride, pad, dil, group, has_bias = case
+    weight = rand((cin, cout // group, kh, kw) if transpose else (cout, cin // group, kh, kw), 1)
+    bias = rand((cout,), 2) if has_bias else None
+    kind = ConvTranspose if transpose else Conv
+    node = kind(name=name, inputs=[source], outputs=[output], weight=weight, bias=bias, stride=stride, pad=pad,
+                dilation=dil, group=group)
+    dims = list(zip((h, w), (kh, kw), stride, pad, dil, strict=True))
+    if transpose:
+        out = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, k, s, p, d in dims]
+    else:
+        out = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in dims]
+    graph = graph_of(node, {source: (2, cin, h, w), output: (2, cout, *out)})
+
+    def oracle(x: np.ndarray) -> np.ndarray:
+        t, wt = torch.from_numpy(x), torch.from_numpy(weight)
+        b = torch.from_numpy(bias) if bias is not None else None
+        if transpose:
+            return F.conv_transpose2d(t, wt, b, stride, pad, 0, group, dil).numpy()
+        return F.conv2d(t, wt, b, stride, pad, dil, group).numpy()
+
+    return node, graph, oracle
+
+
+def eltwise_graph(op: str, n: int, coeffs: list[float] | None = None, shape: Shape = (2, 3, 4, 5)) -> Graph:
+    """Eltwise `op` over inputs in0..in<n-1> of one shape."""
+    names = [f"in{i}" for i in range(n)]
+    node = Eltwise(name="elt", inputs=names, outputs=["y"], op=op, coeffs=coeffs or [])
+    return graph_of(node, {**dict.fromkeys(names, shape), "y": shape})
+
+
+def global_pool_graph(kind: str) -> tuple[Graph, Oracle]:
+    """Global max/avg pooling of a 2x4x5x3 input, and numpy's max/mean over H, W as oracle."""
+    node = Pool(name="gp", inputs=["x"], outputs=["y"], kind=kind, kernel=(0, 0), stride=(1, 1), global_pool=True)
+    reduce = np.max if kind == "max" else np.mean
+    return graph_of(node, {"x": (2, 4, 5, 3), "y": (2, 4, 1, 1)}), lambda x: reduce(x, axis=(2, 3), keepdims=True)

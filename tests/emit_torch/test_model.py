@@ -1,0 +1,238 @@
+"""The PyTorch emitter as a whole: the op table, the generic layout (keys, forward, taps, several
+inputs and outputs), the generated class's name, and the files save_torch writes."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import inspect
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from converter.emit.torch import EMITTERS, converts, emit_torch, load_emitters, save_torch
+from converter.ir import BatchNorm, Concat, Conv, Dense, Eltwise, Elu, Lrn, Node, Power, Relu, Slice, Softmax, ops
+from emit_torch.helpers import check, emit, graph_of, rand
+
+
+def test_every_ir_op_has_an_emitter() -> None:
+    kinds = {cls for _, cls in inspect.getmembers(ops, inspect.isclass)
+             if issubclass(cls, Node) and cls is not Node and cls.__module__ == ops.__name__}
+    assert kinds <= set(load_emitters())
+    assert EMITTERS is load_emitters()
+
+
+def test_op_without_emitter() -> None:
+    class Mystery(Node):
+        pass
+
+    graph = graph_of(Mystery(name="m", inputs=["x"], outputs=["y"]), {"x": (1, 2), "y": (1, 2)})
+    with pytest.raises(NotImplementedError, match="Mystery.*'m'"):
+        emit_torch(graph)
+
+
+def test_a_second_emitter_for_an_op_is_refused() -> None:
+    with pytest.raises(ValueError, match="two PyTorch converters for Relu"):
+        converts(Relu)(lambda node, graph: None)
+
+
+def small_net() -> tuple[object, dict[str, np.ndarray]]:
+    """data -> conv (3x3, pad 1) -> relu -> softmax; layer names that are no identifiers."""
+    weight, bias = rand((4, 3, 3, 3), 1), rand((4,), 2)
+    nodes = [Conv(name="conv1/3x3", inputs=["data"], outputs=["c"], weight=weight, bias=bias, pad=(1, 1)),
+             Relu(name="relu", inputs=["c"], outputs=["r"]),
+             Softmax(name="class", inputs=["r"], outputs=["prob"])]
+    shapes = {"data": (1, 3, 5, 5), "c": (1, 4, 5, 5), "r": (1, 4, 5, 5), "prob": (1, 4, 5, 5)}
+    return graph_of(nodes, shapes, name="small net"), {"weight": weight, "bias": bias}
+
+
+def torch_conv(params: dict[str, np.ndarray], x: np.ndarray) -> torch.Tensor:
+    weight, bias = (torch.from_numpy(params[k]) for k in ("weight", "bias"))
+    return F.conv2d(torch.from_numpy(x), weight, bias, padding=1)
+
+
+def torch_small(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    return torch.softmax(F.relu(torch_conv(params, x)), 1).numpy()
+
+
+def test_generic_layout_keys_taps_and_class_name() -> None:
+    graph, params = small_net()
+    emitted = check(graph, lambda x: torch_small(params, x), rtol=1e-4, atol=1e-6)
+    export = emitted.export
+    assert export.class_name == "Smallnet"
+    assert list(emitted.module.layers) == ["conv1_3x3", "relu", "l_class"]
+    assert emitted.shapes() == {"layers.conv1_3x3.weight": (4, 3, 3, 3), "layers.conv1_3x3.bias": (4,)}
+    assert export.taps == {"layers.conv1_3x3": ("c",), "layers.relu": ("r",), "layers.l_class": ("prob",)}
+    assert export.notes == []
+
+
+def test_taps_see_every_intermediate() -> None:
+    graph, params = small_net()
+    emitted = emit(graph)
+    seen = {}
+    for path, (tensor,) in emitted.export.taps.items():
+        emitted.module.get_submodule(path).register_forward_hook(
+            lambda _m, _i, out, tensor=tensor: seen.__setitem__(tensor, out.detach().numpy()))
+    x = rand((2, 3, 5, 5), 3)
+    with torch.no_grad():
+        emitted.module(torch.from_numpy(x))
+    conv = torch_conv(params, x).numpy()
+    np.testing.assert_allclose(seen["c"], conv, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(seen["r"], np.maximum(conv, 0), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("net_name", ["", "123", "none", "ñ"])
+def test_class_name_falls_back_when_the_net_name_is_unusable(net_name: str) -> None:
+    graph = graph_of(Relu(name="r", inputs=["x"], outputs=["y"]), {"x": (1, 2), "y": (1, 2)}, name=net_name)
+    assert emit(graph).export.class_name == "CaffeNet"
+
+
+@pytest.mark.parametrize(("net_name", "expected"), [("concat", "CaffeNet"), ("dense", "CaffeNet"), ("f", "CaffeNet"),
+                                                    ("nn", "Nn"), ("torch", "Torch")])
+def test_class_name_never_rebinds_a_name_the_file_uses(net_name: str, expected: str) -> None:
+    # The net's class is defined after the helpers: named Concat it would replace the Concat helper,
+    # named F it would replace torch.nn.functional, which the Dense helper calls.
+    weight = rand((3, 8), 1)
+    nodes = [Concat(name="cat", inputs=["x", "x"], outputs=["xx"], axis=1),
+             Dense(name="fc", inputs=["xx"], outputs=["y"], weight=weight, bias=None)]
+    graph = graph_of(nodes, {"x": (2, 4), "xx": (2, 8), "y": (2, 3)}, inputs=["x"], name=net_name)
+    emitted = check(graph, lambda x: np.concatenate([x, x], 1) @ weight.T, rtol=1e-5, atol=1e-5)
+    assert emitted.export.class_name == expected
+
+
+def test_layer_names_that_are_module_dict_attributes() -> None:
+    # ModuleDict refuses keys naming its own attributes ("keys", "train", "forward", ...).
+    names = ["train", "keys", "forward", "type", "training", "layer"]
+    nodes = [Relu(name=name, inputs=[f"x{i}"], outputs=[f"x{i + 1}"]) for i, name in enumerate(names)]
+    graph = graph_of(nodes, {f"x{i}": (1, 3) for i in range(len(names) + 1)})
+    emitted = check(graph, lambda x: np.maximum(x, 0))
+    keys = list(emitted.module.layers)
+    assert len(set(keys)) == len(names) and keys[-1] == "layer"
+    assert not set(keys) & set(dir(torch.nn.ModuleDict()))
+
+
+@pytest.mark.parametrize("input_name", ["t0", "t1_0", "t2"])
+def test_input_named_like_a_temporary_is_not_overwritten(input_name: str) -> None:
+    # The input is read again after the node whose output would take the same variable name.
+    nodes = [Relu(name="relu", inputs=[input_name], outputs=["r"]),
+             Slice(name="split", inputs=["r"], outputs=["a", "b"], axis=1, sizes=[1, 2]),
+             Concat(name="cat", inputs=["b", "a"], outputs=["ba"], axis=1),
+             Eltwise(name="sum", inputs=[input_name, "ba"], outputs=["y"], op="sum")]
+    shapes = {input_name: (1, 3), "r": (1, 3), "a": (1, 1), "b": (1, 2), "ba": (1, 3), "y": (1, 3)}
+    check(graph_of(nodes, shapes), lambda x: x + np.roll(np.maximum(x, 0), 2, axis=1))
+
+
+def test_duplicate_layer_names_get_distinct_keys() -> None:
+    nodes = [Relu(name="a/b", inputs=["x"], outputs=["y"]), Relu(name="a_b", inputs=["y"], outputs=["z"])]
+    emitted = check(graph_of(nodes, {"x": (1, 2), "y": (1, 2), "z": (1, 2)}), lambda x: np.maximum(x, 0))
+    assert list(emitted.module.layers) == ["a_b", "a_b_2"]
+
+
+def test_several_inputs_and_outputs_in_graph_order() -> None:
+    nodes = [Concat(name="cat", inputs=["b", "a"], outputs=["ba"], axis=1),
+             Slice(name="split", inputs=["ba"], outputs=["first", "rest"], axis=1, sizes=[1, 4])]
+    shapes = {"a": (2, 3, 2), "b": (2, 2, 2), "ba": (2, 5, 2), "first": (2, 1, 2), "rest": (2, 4, 2)}
+    graph = graph_of(nodes, shapes, inputs=["a", "b"], outputs=["rest", "ba", "first"])
+    emitted = check(graph, lambda a, b: (np.concatenate([b, a], 1)[:, 1:], np.concatenate([b, a], 1), b[:, :1]))
+    assert "def forward(self, a, b):" in emitted.export.source
+    # A module returning several tensors is tapped for each (helpers.run checks the taps against the outputs).
+    assert emitted.export.taps == {"layers.cat": ("ba",), "layers.split": ("first", "rest")}
+
+
+def test_save_writes_a_standalone_module_and_checkpoint(tmp_path) -> None:
+    graph, params = small_net()
+    export = emit_torch(graph)
+    save_torch(export, tmp_path / "small.pth", tmp_path / "small.py")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.pth", "small.py"]
+    assert (tmp_path / "small.py").read_text() == export.source
+    spec = importlib.util.spec_from_file_location("small_generated", tmp_path / "small.py")
+    generated = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generated)
+    net = getattr(generated, export.class_name)()
+    net.load_state_dict(torch.load(tmp_path / "small.pth", weights_only=True), strict=True)
+    x = rand((2, 3, 5, 5), 4)
+    with torch.no_grad():
+        y = net.eval()(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(y, torch_small(params, x), rtol=1e-4, atol=1e-6)
+
+
+def test_save_replaces_atomically(tmp_path) -> None:
+    graph, _ = small_net()
+    (tmp_path / "small.py").write_text("old")
+    save_torch(emit_torch(graph), tmp_path / "small.pth", tmp_path / "small.py")
+    assert (tmp_path / "small.py").read_text().startswith('"""Smallnet')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.pth", "small.py"]  # no temporary files left
+
+
+INF, NAN = float("inf"), float("nan")
+NON_FINITE = {  # a node with an infinite or NaN parameter (a prototxt may say inf or nan), and its closed form
+    "relu_slope": (Relu(name="op", inputs=["x"], outputs=["y"], negative_slope=-INF),
+                   lambda x: np.where(x > 0, x, -np.inf * x)),
+    "elu_alpha": (Elu(name="op", inputs=["x"], outputs=["y"], alpha=NAN), lambda x: np.where(x > 0, x, np.nan)),
+    "lrn_k": (Lrn(name="op", inputs=["x"], outputs=["y"], size=3, alpha=1.0, beta=0.5, k=INF),
+              lambda x: np.zeros_like(x)),
+    "batch_norm_eps": (BatchNorm(name="op", inputs=["x"], outputs=["y"], mean=np.zeros(3, np.float32),
+                                 var=np.ones(3, np.float32), eps=INF), lambda x: np.zeros_like(x)),
+    "eltwise_coeff": (Eltwise(name="op", inputs=["x", "x"], outputs=["y"], op="sum", coeffs=[INF, 1.0]),
+                      lambda x: np.inf * x + x),
+    "power_shift": (Power(name="op", inputs=["x"], outputs=["y"], shift=-INF), lambda x: np.full_like(x, -np.inf)),
+}
+
+
+@pytest.mark.parametrize("case", NON_FINITE.values(), ids=NON_FINITE.keys())
+def test_non_finite_parameters_are_written_as_floats(case: tuple) -> None:
+    # repr(inf) is "inf", a name the generated file does not define: loading failed with NameError.
+    node, expected = case
+    emitted = check(graph_of(node, {"x": (2, 3, 4, 5), "y": (2, 3, 4, 5)}, inputs=["x"]),
+                    lambda x: expected(x.astype(np.float64)).astype(np.float32))
+    assert "float('" in emitted.export.source
+
+
+class DiskFull(OSError):
+    pass
+
+
+def _old_files(folder) -> dict[str, bytes]:
+    olds = {name: f"old {name} that must survive".encode() for name in ("small.pth", "small.py")}
+    for name, data in olds.items():
+        (folder / name).write_bytes(data)
+    return olds
+
+
+def test_a_failed_checkpoint_write_keeps_the_old_files(tmp_path, monkeypatch) -> None:
+    graph, _ = small_net()
+    olds = _old_files(tmp_path)
+
+    def save_part_way(obj, f) -> None:
+        f.write(b"PK\x03\x04 part of a checkpoint")
+        raise DiskFull("disk full")
+
+    monkeypatch.setattr(torch, "save", save_part_way)
+    with pytest.raises(DiskFull):
+        save_torch(emit_torch(graph), tmp_path / "small.pth", tmp_path / "small.py")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == olds  # untouched, no *.partial left
+
+
+def test_a_failed_module_write_keeps_the_old_checkpoint_too(tmp_path, monkeypatch) -> None:
+    """The .pth is complete before the .py is written: a failure then must not leave a new .pth
+    beside the old .py (their parameter names go together)."""
+    import converter.fileio as fileio
+
+    graph, _ = small_net()
+    olds = _old_files(tmp_path)
+    real = fileio.atomic_output
+
+    @contextlib.contextmanager
+    def failing_for_the_module(path):
+        with real(path) as f:
+            if path.name == "small.py":
+                f.write(b'"""part of a module')
+                raise DiskFull("disk full")
+            yield f
+
+    monkeypatch.setattr(fileio, "atomic_output", failing_for_the_module)
+    with pytest.raises(DiskFull):
+        save_torch(emit_torch(graph), tmp_path / "small.pth", tmp_path / "small.py")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == olds

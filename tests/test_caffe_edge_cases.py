@@ -1,0 +1,250 @@
+"""Caffe's edge cases through the whole conversion: tiny nets written here, converted, and the ONNX
+model, the PyTorch module (and the reference executor) compared with values worked out by hand from
+Caffe's source."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from converter import pipeline
+from converter.caffe.caffemodel import write_caffemodel
+from converter.caffe.prototxt import parse_prototxt
+from converter.errors import ModelError
+
+FLT_MAX = float(np.finfo(np.float32).max)
+
+
+def convert(folder: Path, body: str, shape: Sequence[int],
+            blobs: Mapping[str, Sequence[np.ndarray]] | None = None) -> pipeline.Conversion:
+    """A net of an Input `data` of `shape` and the layers in `body`, with `blobs` by layer name."""
+    dims = " ".join(f"dim: {d}" for d in shape)
+    prototxt = folder / "net.prototxt"
+    prototxt.write_text(f'name: "edge"\nlayer {{ name: "data" type: "Input" top: "data" '
+                        f"input_param {{ shape {{ {dims} }} }} }}\n{body}\n")
+    weights = None
+    if blobs is not None:
+        weights = folder / "net.caffemodel"
+        write_caffemodel(weights, parse_prototxt(prototxt), blobs)
+    return pipeline.convert(prototxt, weights)
+
+
+def run_backends(conversion: pipeline.Conversion, x: np.ndarray) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """Every net output from ONNX Runtime and from the generated PyTorch module, as (backend,
+    outputs by top), after checking the reference executor agrees with both."""
+    import onnxruntime as ort
+    import torch
+
+    from converter.emit.torch import load_module
+
+    report = pipeline.run_verification(conversion, backends=("onnxruntime", "pytorch"), inputs={"data": x})
+    assert report.passed, report.first_failure
+    pipeline.emit(conversion)
+    session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+    outputs = conversion.graph.outputs
+    with torch.no_grad():
+        module_outputs = load_module(conversion.torch_export)(torch.from_numpy(x))
+    module_outputs = module_outputs if isinstance(module_outputs, tuple) else (module_outputs,)
+    return [("onnx", dict(zip(outputs, session.run(outputs, {"data": x}), strict=True))),
+            ("pytorch", {top: y.numpy() for top, y in zip(outputs, module_outputs, strict=True)})]
+
+
+# ------------------------------------------------------------------------------------------ Pooling
+
+
+@pytest.mark.parametrize("method", ["MAX", "AVE"])
+def test_pooling_kernel_larger_than_the_input(tmp_path: Path, method: str) -> None:
+    # ceil((2 - 3) / 2) + 1 = 1 window, clipped to the 2x2 image; AVE divides by 2 * 2.
+    conversion = convert(tmp_path, f'layer {{ name: "pool" type: "Pooling" bottom: "data" top: "pool" '
+                                   f"pooling_param {{ pool: {method} kernel_size: 3 stride: 2 }} }}", (1, 2, 2, 2))
+    x = np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)
+    expected = [3, 7] if method == "MAX" else [6 / 4, 22 / 4]
+    for backend, outputs in run_backends(conversion, x):
+        np.testing.assert_allclose(outputs["pool"].reshape(-1), expected, rtol=1e-6, err_msg=backend)
+
+
+def test_max_pooling_window_past_the_input_gives_minus_flt_max(tmp_path: Path) -> None:
+    # kernel 1 stride 2 on 4 rows: ceil(3 / 2) + 1 = 3 windows, the last starting at row 4, past the
+    # image; Caffe's maximum stays at its initial -FLT_MAX there.
+    conversion = convert(tmp_path, 'layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" '
+                                   "pooling_param { pool: MAX kernel_size: 1 stride: 2 } }", (1, 1, 4, 4))
+    x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    expected = np.full((3, 3), -FLT_MAX, np.float32)
+    expected[:2, :2] = [[0, 2], [8, 10]]
+    for backend, outputs in run_backends(conversion, x):
+        np.testing.assert_array_equal(outputs["pool"][0, 0], expected, err_msg=backend)
+
+
+def test_average_pooling_window_past_the_input_is_refused(tmp_path: Path) -> None:
+    # The same geometry for AVE: Caffe divides an empty sum by min(4 + 1, 4) - 4 = 0, giving NaN.
+    with pytest.raises(ModelError, match="AVE window .* past the input"):
+        convert(tmp_path, 'layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" '
+                          "pooling_param { pool: AVE kernel_size: 1 stride: 2 } }", (1, 1, 4, 4))
+
+
+
+# ---------------------------------------------------------------------------------- Eltwise, Log
+
+
+def test_eltwise_max_ignores_its_coefficients(tmp_path: Path) -> None:
+    # max(x, -x) = |x| whatever the coefficients: Caffe only refuses them for PROD.
+    conversion = convert(tmp_path, 'layer { name: "neg" type: "Power" bottom: "data" top: "neg" '
+                                   "power_param { scale: -1 } } "
+                                   'layer { name: "max" type: "Eltwise" bottom: "data" bottom: "neg" top: "max" '
+                                   "eltwise_param { operation: MAX coeff: 3 coeff: 5 } }", (2, 3))
+    x = np.array([[1, -2, 3], [-4, 5, -6]], np.float32)
+    for backend, outputs in run_backends(conversion, x):
+        np.testing.assert_array_equal(outputs["max"], np.abs(x), err_msg=backend)
+
+
+def test_log_base_one_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="layer 'log'.*base 1"):
+        convert(tmp_path, 'layer { name: "log" type: "Log" bottom: "data" top: "log" log_param { base: 1 } }', (2, 3))
+
+
+# ---------------------------------------------------------------------------------------- Flatten
+
+
+def test_flatten_with_end_axis_just_before_axis_inserts_an_axis(tmp_path: Path) -> None:
+    # flatten_layer.cpp merges axes [axis, end_axis]: none when end_axis = axis - 1, so the count of
+    # that empty range, 1, becomes a new axis at `axis`.
+    conversion = convert(tmp_path, 'layer { name: "flat" type: "Flatten" bottom: "data" top: "flat" '
+                                   "flatten_param { axis: 2 end_axis: 1 } }", (2, 3, 4))
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    for backend, outputs in run_backends(conversion, x):
+        assert outputs["flat"].shape == (2, 3, 1, 4), backend
+        np.testing.assert_array_equal(outputs["flat"][:, :, 0], x, err_msg=backend)
+
+
+# -------------------------------------------------------------------------------- Convolution
+
+
+MULTI_BOTTOM = ('layer { name: "double" type: "Power" bottom: "data" top: "double" power_param { scale: 2 } } '
+                'layer { name: "conv" type: "{kind}" bottom: "data" bottom: "double" top: "once" top: "twice" '
+                "convolution_param { num_output: 2 kernel_size: 1 } }")
+
+
+@pytest.mark.parametrize("kind", ["Convolution", "Deconvolution"])
+def test_several_bottoms_share_the_weights(tmp_path: Path, kind: str) -> None:
+    # A 1x1 (de)convolution is a per-pixel matrix product: y[o] = sum_c W[o, c] x[c] + b[o] (Deconvolution
+    # stores W as (in, out)); each bottom gets its own top from the same weights.
+    weight = np.array([[1, 2, 3], [-1, 0, 0.5]], np.float32)
+    bias = np.array([10, -10], np.float32)
+    blob = weight.reshape(2, 3, 1, 1) if kind == "Convolution" else weight.T.reshape(3, 2, 1, 1)
+    conversion = convert(tmp_path, MULTI_BOTTOM.replace("{kind}", kind), (2, 3, 2, 2), {"conv": [blob, bias]})
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 3, 2, 2)).astype(np.float32)
+    for backend, outputs in run_backends(conversion, x):
+        for top, factor in (("once", 1), ("twice", 2)):
+            expected = np.einsum("oc,nchw->nohw", weight, factor * x) + bias.reshape(1, 2, 1, 1)
+            np.testing.assert_allclose(outputs[top], expected, rtol=1e-5, atol=1e-5, err_msg=f"{backend} {top}")
+
+
+def test_verification_compares_every_top_of_a_multi_top_layer(tmp_path: Path) -> None:
+    # The shared convolution's and the slice's tops feed later layers (they are not net outputs):
+    # each backend's value of each of them is still compared with the reference.
+    body = MULTI_BOTTOM.replace("{kind}", "Convolution") + (
+        ' layer { name: "split" type: "Slice" bottom: "twice" top: "left" top: "right" '
+        "slice_param { axis: 1 slice_point: 1 } } "
+        'layer { name: "max" type: "Eltwise" bottom: "left" bottom: "right" top: "max" '
+        "eltwise_param { operation: MAX } } "
+        'layer { name: "relu" type: "ReLU" bottom: "once" top: "relu" }')
+    blobs = {"conv": [np.ones((2, 3, 1, 1), np.float32), np.zeros(2, np.float32)]}
+    conversion = convert(tmp_path, body, (1, 3, 2, 2), blobs)
+    x = np.random.default_rng(1).uniform(-1, 1, (1, 3, 2, 2)).astype(np.float32)
+    report = pipeline.run_verification(conversion, backends=("onnxruntime", "pytorch"), inputs={"data": x})
+    assert report.passed, report.first_failure
+    compared = {(c.blob, c.backend) for c in report.comparisons}
+    for blob in ("conv|once", "conv|twice", "split|left", "split|right", "max|max", "relu|relu"):
+        assert {(blob, "onnxruntime"), (blob, "pytorch")} <= compared, blob
+
+
+def test_batchnorm_folding_leaves_a_shared_convolution_alone(tmp_path: Path) -> None:
+    body = MULTI_BOTTOM.replace("{kind}", "Convolution") + (
+        ' layer { name: "bn" type: "BatchNorm" bottom: "once" top: "once" }')
+    weight = np.ones((2, 3, 1, 1), np.float32)
+    blobs = {"conv": [weight, np.zeros(2, np.float32)],
+             "bn": [np.array([1, 2], np.float32), np.array([4, 9], np.float32), np.array([1], np.float32)]}
+    dims = "dim: 1 dim: 3 dim: 1 dim: 1"
+    prototxt = tmp_path / "net.prototxt"
+    prototxt.write_text(f'layer {{ name: "data" type: "Input" top: "data" input_param {{ shape {{ {dims} }} }} }}\n'
+                        + body)
+    write_caffemodel(tmp_path / "w.caffemodel", parse_prototxt(prototxt), blobs)
+    conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel", fold_batchnorm=True)
+    x = np.array([1, 2, 3], np.float32).reshape(1, 3, 1, 1)
+    # conv: 6 per channel for `once`, 12 for `twice`; BatchNorm on `once` only: (6 - mean) / sqrt(var + 1e-5).
+    for backend, outputs in run_backends(conversion, x):
+        np.testing.assert_allclose(outputs["once"].ravel(),
+                                   [(6 - 1) / np.sqrt(4 + 1e-5), (6 - 2) / np.sqrt(9 + 1e-5)], rtol=1e-6,
+                                   err_msg=backend)
+        np.testing.assert_allclose(outputs["twice"].ravel(), [12, 12], rtol=1e-6, err_msg=backend)
+
+
+# ------------------------------------------------------------------ Scalar blobs, blobless layers
+
+
+def test_scalar_operands_through_make_weights(tmp_path: Path) -> None:
+    # Shared PReLU slope and Scale/Bias with num_axes 0 hold 0-axis blobs: make-weights must write
+    # them as such, and the reader take them back. y = ((x * s + b) + c), then PReLU with slope a.
+    from converter.caffe.synthetic import write_synthetic_weights
+
+    body = ('layer { name: "scale" type: "Scale" bottom: "data" top: "s" scale_param { num_axes: 0 bias_term: true } } '
+            'layer { name: "bias" type: "Bias" bottom: "s" top: "b" bias_param { num_axes: 0 } } '
+            'layer { name: "prelu" type: "PReLU" bottom: "b" top: "p" prelu_param { channel_shared: true } }')
+    prototxt = tmp_path / "net.prototxt"
+    prototxt.write_text('layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 } } }\n'
+                        + body)
+    write_synthetic_weights(prototxt, tmp_path / "w.caffemodel")
+    conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel")
+    blobs = {layer.name: layer.blobs for layer in conversion.net.layers}
+    assert [b.shape for b in blobs["scale"] + blobs["bias"] + blobs["prelu"]] == [(), (), (), ()]
+    (s, b), (c,), (a,) = blobs["scale"], blobs["bias"], blobs["prelu"]
+    x = np.array([[-3, -1, 0], [1, 2, 5]], np.float32)
+    z = x * s + b + c
+    for backend, outputs in run_backends(conversion, x):
+        np.testing.assert_allclose(outputs["p"], np.where(z > 0, z, a * z), rtol=1e-6, err_msg=backend)
+
+
+def test_net_whose_only_parametric_layers_have_no_blobs(tmp_path: Path) -> None:
+    # A two-bottom Bias takes its addend from bottom[1] and holds no blob: no caffemodel is needed,
+    # and an empty one is not "the caffemodel of another net".
+    body = ('layer { name: "half" type: "Power" bottom: "data" top: "half" power_param { scale: 0.5 } } '
+            'layer { name: "add" type: "Bias" bottom: "data" bottom: "half" top: "sum" bias_param { axis: 0 } }')
+    x = np.array([[2, -4, 6]], np.float32)
+    for blobs in (None, {}):
+        for backend, outputs in run_backends(convert(tmp_path, body, (1, 3), blobs), x):
+            np.testing.assert_allclose(outputs["sum"], 1.5 * x, err_msg=backend)
+
+
+# -------------------------------------------------------------------------------------- BatchNorm
+
+
+@pytest.mark.parametrize("fold", [False, True], ids=["plain", "folded"])
+def test_batchnorm_scale_factor_zero_zeroes_the_statistics(tmp_path: Path, fold: bool) -> None:
+    # batch_norm_layer.cpp: scale_factor = blobs[2] == 0 ? 0 : 1 / blobs[2]; the stored mean and
+    # variance are multiplied by it, so y = (conv - 0) / sqrt(0 + eps) whatever they hold.
+    body = ('layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
+            "convolution_param { num_output: 2 kernel_size: 1 } } "
+            'layer { name: "bn" type: "BatchNorm" bottom: "conv" top: "conv" batch_norm_param { eps: 0.25 } }')
+    blobs = {"conv": [np.array([[1, 0], [1, 1]], np.float32).reshape(2, 2, 1, 1), np.array([0, 1], np.float32)],
+             "bn": [np.array([5, 7], np.float32), np.array([9, 3], np.float32), np.zeros(1, np.float32)]}
+    dims = "dim: 1 dim: 2 dim: 1 dim: 2"
+    prototxt = tmp_path / "net.prototxt"
+    prototxt.write_text(f'layer {{ name: "data" type: "Input" top: "data" input_param {{ shape {{ {dims} }} }} }}\n'
+                        + body)
+    write_caffemodel(tmp_path / "w.caffemodel", parse_prototxt(prototxt), blobs)
+    conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel", fold_batchnorm=fold)
+    x = np.array([[1, 2], [3, 4]], np.float32).reshape(1, 2, 1, 2)
+    conv = np.array([[1, 2], [1 + 3 + 1, 2 + 4 + 1]], np.float32)
+    for backend, outputs in run_backends(conversion, x):
+        np.testing.assert_allclose(outputs["conv"].reshape(2, 2), conv / np.sqrt(0.25), rtol=1e-6, err_msg=backend)
+
+
+def test_batchnorm_with_batch_statistics_is_refused(tmp_path: Path) -> None:
+    # use_global_stats: false makes Caffe normalise with each batch's own statistics even at test time.
+    with pytest.raises(ModelError, match="layer 'bn'.*use_global_stats: false"):
+        convert(tmp_path, 'layer { name: "bn" type: "BatchNorm" bottom: "data" top: "bn" '
+                          "batch_norm_param { use_global_stats: false } }", (2, 3),
+                {"bn": [np.zeros(3, np.float32), np.ones(3, np.float32), np.ones(1, np.float32)]})

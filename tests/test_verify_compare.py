@@ -1,0 +1,54 @@
+"""The comparison rule of verification, from ../shared/golden/README.md: per blob,
+max|a-b| <= tolerance * max(1, max|b|); non-finite values must agree exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from converter.verify import compare
+
+INF, NAN = np.inf, np.nan
+
+
+@pytest.mark.parametrize(("actual", "expected", "ok"), [
+    ([1.0, 2.0], [1.0, 2.0001], True),          # 1e-4 * max(1, 2.0001) allows 2.0001e-4
+    ([1.0, 2.0], [1.0, 2.0003], False),
+    ([0.0, 0.00005], [0.0, 0.0], True),         # small blobs: the bound is 1e-4 absolute
+    ([0.0, 0.0002], [0.0, 0.0], False),
+    ([1000.0], [1000.09], True),                # large blobs: relative
+    ([1000.0], [1000.2], False),
+    ([-INF, 1.0], [-INF, 1.0], True),           # the same infinity where Caffe has one
+    ([INF, 1.0], [-INF, 1.0], False),
+    ([NAN, 1.0], [NAN, 1.0], True),
+    ([NAN, 1.0], [0.0, 1.0], False),
+    ([0.0, 1.0], [NAN, 1.0], False),
+    ([INF, 1.0], [3e38, 1.0], False),
+    ([1e6, -INF], [1e6 + 200, -INF], False),    # the finite part still has to agree
+])
+def test_rule(actual, expected, ok):
+    assert compare(np.array(actual, np.float32), np.array(expected, np.float32), 1e-4)[2] is ok
+
+
+def test_errors_are_measured_on_finite_values():
+    max_abs, rel, ok = compare(np.array([INF, 2.0, 4.0]), np.array([INF, 2.0, 4.002]), 1e-4)
+    assert ok is False and max_abs == pytest.approx(0.002) and rel == pytest.approx(0.002 / 4.002)
+
+
+def test_shapes_must_agree():
+    assert compare(np.zeros((1, 2)), np.zeros((2, 1)), 1e-4) == (INF, INF, False)
+
+
+def test_a_net_whose_blobs_hold_infinities_verifies(tmp_path):
+    """ReLU then Log: every negative input becomes log(0) = -inf, in Caffe and in the conversions."""
+    from converter import pipeline
+
+    proto = tmp_path / "log.prototxt"
+    proto.write_text('input: "x" input_shape { dim: 1 dim: 2 dim: 3 dim: 3 }\n'
+                     'layer { name: "relu" type: "ReLU" bottom: "x" top: "r" }\n'
+                     'layer { name: "log" type: "Log" bottom: "r" top: "y" log_param { base: 10 } }\n')
+    conversion = pipeline.convert(proto)
+    x = np.linspace(-1, 1, 18, dtype=np.float32).reshape(1, 2, 3, 3)
+    report = pipeline.run_verification(conversion, inputs={"x": x})
+    rows = [c for c in report.comparisons if c.blob == "log|y"]
+    assert {c.backend for c in rows} == {"onnxruntime", "pytorch"} and report.passed, report.first_failure
