@@ -247,6 +247,7 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
             force: bool, compact: bool, verbose: bool) -> None:
     """Convert PROTOTXT (+ weights) to ONNX and PyTorch, verify, and write the outputs."""
     from converter import pipeline
+    from converter.fileio import check_outputs
     from converter.ir import Fire
 
     conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect)
@@ -262,7 +263,7 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
     pipeline.emit(conversion, formats=formats, opset=opset)
     compact_path = target / f"{stem}.compact.onnx"
     planned = pipeline.planned_outputs(conversion, target, stem, report=not no_verify) + [compact_path] * compact
-    pipeline.check_outputs(planned, conversion.input_files, force)
+    check_outputs(planned, conversion.input_files, force)
     compact_model = pipeline.compact_onnx_for(conversion) if compact else None
     report_json = None
     if not no_verify:
@@ -339,8 +340,7 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
     """Parity check for CI: convert in memory, compare every blob, exit 1 on mismatch."""
     import json
 
-    from converter.fileio import write_bytes_atomic
-    from converter.pipeline import check_outputs
+    from converter.fileio import check_outputs, write_bytes_atomic
 
     conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect)
     if report_path is not None and str(report_path) != "-":
@@ -367,7 +367,7 @@ def make_weights(prototxt: Path, output: Path | None, seed: int, input_shape: tu
                  force: bool) -> None:
     """Write deterministic demo weights (He-uniform) for PROTOTXT as a caffemodel."""
     from converter.caffe.synthetic import write_synthetic_weights
-    from converter.pipeline import check_outputs
+    from converter.fileio import check_outputs
 
     output = output or prototxt.with_suffix(".caffemodel")
     check_outputs([output], [prototxt], force)

@@ -1,4 +1,5 @@
-"""Files: outputs written safely, progress bars for long writes, and source files hashed in the
+"""Files: outputs checked before anything is written (never an input, never an existing file
+without force), then written safely; progress bars for long writes; source files hashed in the
 background.
 
 Outputs go to a temporary file in the target directory, renamed into place only once complete,
@@ -23,7 +24,7 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -228,3 +229,28 @@ def _map_read_only(fd: int, offset: int, length: int) -> mmap.mmap:
     if populate:
         return mmap.mmap(fd, length, flags=mmap.MAP_SHARED | populate, prot=mmap.PROT_READ, offset=offset)
     return mmap.mmap(fd, length, access=mmap.ACCESS_READ, offset=offset)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two existing paths name one file (hard links included)."""
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
+
+
+def check_outputs(outputs: Sequence[Path], inputs: Sequence[Path], force: bool) -> None:
+    """Refuse to overwrite an input, or an existing output without force."""
+    resolved_inputs = {p.resolve() for p in inputs}
+    for path in outputs:
+        if path.resolve() in resolved_inputs or any(_same_file(path, p) for p in inputs):
+            raise OutputError(f"output {path} is one of the inputs; choose another --out-dir or name")
+        if path.exists() and not force:
+            raise OutputError(f"{path} exists; pass --force to replace it")
+    for folder in {path.parent for path in outputs}:
+        # The folder is made only when the first file is written; here only that it can be.
+        existing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
+        if not existing.is_dir():
+            raise OutputError(f"cannot create {folder}: {existing} is not a directory")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise OutputError(f"cannot write in {existing}: permission denied")

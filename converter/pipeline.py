@@ -5,7 +5,6 @@ Heavy libraries (onnx, onnxruntime, torch) are imported only by the steps that n
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,13 +16,13 @@ import numpy as np
 from converter.backends import BACKENDS
 from converter.caffe.loader import layers_with_parameters, load_net
 from converter.caffe.net import CaffeNet, Shape
-from converter.errors import ConverterError, OutputError, WeightsError
-from converter.fileio import FileDigest
+from converter.errors import ConverterError, WeightsError
+from converter.fileio import FileDigest, check_outputs
 from converter.ir import Graph
 from converter.lift import lift
 from converter.passes.fire import fuse_fire
 from converter.passes.identity import remove_identities
-from converter.verify import DEFAULT_TOLERANCE, Report, default_inputs, load_recorded, verify
+from converter.verify import DEFAULT_TOLERANCE, Report, default_inputs, load_recorded_for, verify
 
 if TYPE_CHECKING:
     import onnx
@@ -118,22 +117,8 @@ def run_verification(
     recorded_outputs: dict[str, np.ndarray] = {}
     if expect is not None:
         conversion.other_inputs.append(Path(expect))
-        recorded_inputs, recorded_layers, recorded_outputs = load_recorded(expect)
-        missing = [name for name in net.inputs if name not in recorded_inputs]
-        if missing:
-            raise ConverterError(f"{expect} records no input for {', '.join(missing)}")
-        for name, shape in net.inputs.items():
-            if tuple(recorded_inputs[name].shape) != tuple(shape):
-                raise ConverterError(f"{expect} records input '{name}' of shape "
-                                     f"{list(recorded_inputs[name].shape)}, the net takes {list(shape)}; "
-                                     "pass the recorded shape with --input-shape")
-        inputs = {name: recorded_inputs[name] for name in net.inputs}
-        for layer in net.layers:
-            for top, shape in zip(layer.tops, layer.top_shapes, strict=True):
-                value = recorded_layers.get((layer.name, top))
-                if value is not None and tuple(value.shape) != tuple(shape):
-                    raise ConverterError(f"{expect} records layer|{layer.name}|{top} of shape {list(value.shape)}, "
-                                         f"the net makes {list(shape)}: blobs of another net or input size?")
+        recorded = load_recorded_for(net, expect)
+        inputs, recorded_layers, recorded_outputs = recorded.inputs, recorded.layers, recorded.outputs
     elif inputs is None:
         inputs = default_inputs(net)
     unknown = sorted(set(backends) - set(BACKENDS))
@@ -144,31 +129,6 @@ def run_verification(
                     model=graph.name)
     conversion.report = report
     return report
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    """Whether two existing paths name one file (hard links included)."""
-    try:
-        return a.samefile(b)
-    except OSError:
-        return False
-
-
-def check_outputs(outputs: Sequence[Path], inputs: Sequence[Path], force: bool) -> None:
-    """Refuse to overwrite an input, or an existing output without force."""
-    resolved_inputs = {p.resolve() for p in inputs}
-    for path in outputs:
-        if path.resolve() in resolved_inputs or any(_same_file(path, p) for p in inputs):
-            raise OutputError(f"output {path} is one of the inputs; choose another --out-dir or name")
-        if path.exists() and not force:
-            raise OutputError(f"{path} exists; pass --force to replace it")
-    for folder in {path.parent for path in outputs}:
-        # The folder is made only when the first file is written; here only that it can be.
-        existing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
-        if not existing.is_dir():
-            raise OutputError(f"cannot create {folder}: {existing} is not a directory")
-        if not os.access(existing, os.W_OK | os.X_OK):
-            raise OutputError(f"cannot write in {existing}: permission denied")
 
 
 def convert(

@@ -118,6 +118,36 @@ def load_recorded(path: str | Path) -> tuple[dict[str, np.ndarray], dict[tuple[s
     return inputs, layers, outputs
 
 
+@dataclass
+class RecordedBlobs:
+    """What real Caffe recorded for a net, checked against it: its inputs by name, layer blobs by
+    (layer, top), and network outputs by top."""
+
+    inputs: dict[str, np.ndarray]
+    layers: dict[tuple[str, str], np.ndarray]
+    outputs: dict[str, np.ndarray]
+
+
+def load_recorded_for(net: CaffeNet, path: str | Path) -> RecordedBlobs:
+    """The blobs recorded in `path`, checked to belong to `net`: an input for each of the net's
+    inputs, of the shape it takes, and every recorded layer blob of the shape the net makes."""
+    recorded_inputs, layers, outputs = load_recorded(path)
+    missing = [name for name in net.inputs if name not in recorded_inputs]
+    if missing:
+        raise ConverterError(f"{path} records no input for {', '.join(missing)}")
+    for name, shape in net.inputs.items():
+        if tuple(recorded_inputs[name].shape) != tuple(shape):
+            raise ConverterError(f"{path} records input '{name}' of shape {list(recorded_inputs[name].shape)}, "
+                                 f"the net takes {list(shape)}; pass the recorded shape with --input-shape")
+    for layer in net.layers:
+        for top, shape in zip(layer.tops, layer.top_shapes, strict=True):
+            value = layers.get((layer.name, top))
+            if value is not None and tuple(value.shape) != tuple(shape):
+                raise ConverterError(f"{path} records layer|{layer.name}|{top} of shape {list(value.shape)}, "
+                                     f"the net makes {list(shape)}: blobs of another net or input size?")
+    return RecordedBlobs({name: recorded_inputs[name] for name in net.inputs}, layers, outputs)
+
+
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str | Path) -> np.ndarray:
     from numpy.lib import format as npy
 

@@ -192,7 +192,7 @@ def test_outputs_never_overwrite_inputs_and_need_force(tmp_path):
 
 
 def test_output_colliding_with_an_input_is_refused(tmp_path):
-    from converter.pipeline import check_outputs
+    from converter.fileio import check_outputs
 
     proto, weights = _tiny(tmp_path)
     with pytest.raises(OutputError, match="is one of the inputs"):
