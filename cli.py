@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from converter.defaults import DEFAULT_OPSET, DEFAULT_TOLERANCE, IMAGENET_MEAN_BGR, SUPPORTED_OPSETS
 from converter.errors import ConverterError
 
 SHAPE_HELP = "Input shape, e.g. 1,3,227,227 or data=2x3x224x224 (repeat for several inputs)."
@@ -155,12 +156,13 @@ def _common_options(function: Any) -> Any:
                      help="The .caffemodel (or compressed .net). Default: the single .caffemodel beside "
                           "the prototxt."),
         click.option("--input-shape", "input_shape", multiple=True, help=SHAPE_HELP),
-        click.option("--opset", default=17, show_default=True, type=click.IntRange(13, 21),
+        click.option("--opset", default=DEFAULT_OPSET, show_default=True,
+                     type=click.IntRange(SUPPORTED_OPSETS[0], SUPPORTED_OPSETS[-1]),
                      help="ONNX opset."),
         click.option("--expect", type=click.Path(path_type=Path, exists=True, dir_okay=False),
                      help="Blobs real Caffe recorded (.npz: input|name, layer|layer|top, output|top) to "
                           "verify against; its input is used."),
-        click.option("--tolerance", default=1e-4, show_default=True, type=float, callback=check_tolerance,
+        click.option("--tolerance", default=DEFAULT_TOLERANCE, show_default=True, type=float, callback=check_tolerance,
                      help="Per blob: max|a-b| <= tolerance * max(1, max|b|)."),
         click.option("--no-fire", is_flag=True, help="Do not fuse Fire modules."),
         click.option("--fold-batchnorm", is_flag=True,
@@ -409,7 +411,7 @@ def inspect_command(prototxt: Path, weights: Path | None, input_shape: tuple[str
 @click.option("--input-shape", "input_shape", multiple=True,
               help="The image size the net takes, e.g. 1,3,227,227 (needed for a train_val net). "
                    "Default: the prototxt's input shape.")
-@click.option("--mean", default="104,117,123", show_default=True,
+@click.option("--mean", default=",".join(f"{v:g}" for v in IMAGENET_MEAN_BGR), show_default=True,
               help="Per-channel B,G,R mean subtracted from the pixels.")
 def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: Path | None,
                      input_shape: tuple[str, ...], mean: str) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from converter.defaults import IMAGENET_MEAN_BGR
 from converter.errors import ConverterError
 
-IMAGENET_MEAN_BGR = (104.0, 117.0, 123.0)
 # Refuse images of more pixels (8192 x 8192) before decoding them: a small file can declare a huge
 # image. OpenCV reads the limit from the environment when it is first imported.
 MAX_IMAGE_PIXELS = 1 << 26

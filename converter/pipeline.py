@@ -16,13 +16,14 @@ import numpy as np
 from converter.backends import BACKENDS
 from converter.caffe.loader import layers_with_parameters, load_net
 from converter.caffe.net import CaffeNet, Shape
+from converter.defaults import DEFAULT_OPSET, DEFAULT_TOLERANCE
 from converter.errors import ConverterError, WeightsError
 from converter.fileio import FileDigest, check_outputs
 from converter.ir import Graph
 from converter.lift import lift
 from converter.passes.fire import fuse_fire
 from converter.passes.identity import remove_identities
-from converter.verify import DEFAULT_TOLERANCE, Report, default_inputs, load_recorded_for, verify
+from converter.verify import Report, default_inputs, load_recorded_for, verify
 
 if TYPE_CHECKING:
     import onnx
@@ -104,7 +105,7 @@ def run_verification(
     conversion: Conversion,
     *,
     backends: Sequence[str] = ("onnxruntime", "pytorch"),
-    opset: int = 17,
+    opset: int = DEFAULT_OPSET,
     inputs: Mapping[str, np.ndarray] | None = None,
     expect: Path | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
@@ -157,7 +158,7 @@ def convert(
     return Conversion(net=net, graph=build_graph(net, fuse=fuse, fold_batchnorm=fold_batchnorm, digests=digests))
 
 
-def emit(conversion: Conversion, *, formats: Sequence[str] = ("onnx", "pytorch"), opset: int = 17) -> None:
+def emit(conversion: Conversion, *, formats: Sequence[str] = ("onnx", "pytorch"), opset: int = DEFAULT_OPSET) -> None:
     if "onnx" in formats:
         from converter.emit.onnx import build_onnx
 

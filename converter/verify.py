@@ -19,10 +19,9 @@ import numpy as np
 
 from converter.caffe.net import CaffeNet
 from converter.caffe.reference import run_reference
+from converter.defaults import DEFAULT_TOLERANCE
 from converter.errors import ConverterError
 from converter.ir import Graph
-
-DEFAULT_TOLERANCE = 1e-4
 
 Backend = Callable[[Graph, dict[str, np.ndarray]], dict[str, np.ndarray]]
 """Runs the converted model; returns values by IR tensor name (as many as it can observe)."""
