@@ -1,6 +1,10 @@
 """The runs verification compares with Caffe: the emitted models (ONNX Runtime, PyTorch) and the
 optional outside oracles (OpenCV's Caffe importer, BVLC Caffe's own pycaffe).
 
+The ONNX and PyTorch runs run the conversion's own exports, the very objects `pipeline.save`
+writes, when they were emitted; only a verification without them (`squeeze-convert verify`)
+emits its own.
+
 Each backend runs a graph on inputs and returns values by IR tensor name, as many as it can
 observe; `converter.verify` matches them to Caffe blobs. Heavy libraries load only when a backend
 runs.
@@ -12,44 +16,89 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from converter.caffe.net import CaffeNet
+from converter.defaults import DEFAULT_OPSET
 from converter.errors import ConverterError
 from converter.ir import Graph
 from converter.verify import Backend
 
+if TYPE_CHECKING:
+    import onnx
 
-def onnx_backend(opset: int) -> Backend:
+    from converter.emit.onnx import OnnxModel
+    from converter.emit.torch import TorchExport
+
+
+@dataclass(frozen=True)
+class Models:
+    """What the runs run: the net as loaded (the outside oracles read its files) and the
+    conversion's own exports, when emitted; a run whose export is missing emits its own."""
+
+    net: CaffeNet
+    opset: int = DEFAULT_OPSET  # for an ONNX model emitted here; an export keeps its own
+    onnx: OnnxModel | None = None
+    torch: TorchExport | None = None
+
+
+def onnx_backend(opset: int = DEFAULT_OPSET, export: OnnxModel | None = None) -> Backend:
+    """ONNX Runtime on `export` (else on a model emitted here). The graph outputs come from a
+    session on that model exactly as `save` writes it (same nodes, initializers and metadata); the
+    intermediate tensors from a second session on the same model with every one of them added as
+    a graph output (exposing a tensor can change which fusions ONNX Runtime applies, so the
+    outputs are never taken from this one)."""
+
     def run(graph: Graph, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        import onnxruntime as ort
+        from onnx import TensorProto, helper
 
-        from converter.emit.onnx import emit_onnx
+        if export is not None:
+            model = export
+        else:
+            from converter.emit.onnx import build_onnx
 
-        hidden = [t for t in graph.tensors if t not in graph.inputs and t not in graph.outputs]
-        model = emit_onnx(graph, opset=opset, extra_outputs=hidden)
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        names = [o.name for o in session.get_outputs()]
-        return dict(zip(names, session.run(names, inputs), strict=True))
+            model = build_onnx(graph, opset=opset)
+        proto = model.to_proto()
+        seen = _run_onnx(proto, inputs)
+        hidden = [t for t in graph.tensors if t not in graph.inputs and t not in seen]
+        if hidden:
+            proto.graph.output.extend(helper.make_tensor_value_info(t, TensorProto.FLOAT, None) for t in hidden)
+            seen.update(_run_onnx(proto, inputs, hidden))
+        return seen
 
     return run
 
 
-def torch_backend() -> Backend:
+def _run_onnx(model: onnx.ModelProto, inputs: dict[str, np.ndarray],
+              names: list[str] | None = None) -> dict[str, np.ndarray]:
+    """The values of `names` (default: every graph output) from an ONNX Runtime session on `model`."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    names = names if names is not None else [o.name for o in session.get_outputs()]
+    feed = {i.name: inputs[i.name] for i in session.get_inputs()}
+    return dict(zip(names, session.run(names, feed), strict=True))
+
+
+def torch_backend(export: TorchExport | None = None) -> Backend:
+    """PyTorch on `export`'s module and state_dict (else on ones emitted here); intermediate tensors
+    through forward hooks on the instance run, which leave the export itself as it was."""
+
     def run(graph: Graph, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         import torch
 
         from converter.emit.torch import emit_torch, load_module
 
-        export = emit_torch(graph)
-        module = load_module(export)
+        exported = export if export is not None else emit_torch(graph)
+        module = load_module(exported)
         seen: dict[str, np.ndarray] = {}
-        for path, tensors in export.taps.items():
+        for path, tensors in exported.taps.items():
             def hook(_m: Any, _i: Any, out: Any, tensors: tuple[str, ...] = tensors) -> None:
                 values = out if isinstance(out, tuple) else (out,)
                 seen.update((name, value.detach().numpy().copy()) for name, value in zip(tensors, values, strict=True))
@@ -173,10 +222,28 @@ def _test_phase_prototxt(net: CaffeNet) -> str:
     return text_format.MessageToString(proto)
 
 
-BACKENDS: dict[str, Callable[[CaffeNet, int], Backend]] = {
-    "onnxruntime": lambda net, opset: onnx_backend(opset),
-    "pytorch": lambda net, opset: torch_backend(),
-    "opencv": lambda net, opset: opencv_backend(net),
-    "pycaffe": lambda net, opset: pycaffe_backend(net),
+BACKENDS: dict[str, Callable[[Models], Backend]] = {
+    "onnxruntime": lambda models: onnx_backend(models.opset, models.onnx),
+    "pytorch": lambda models: torch_backend(models.torch),
+    "opencv": lambda models: opencv_backend(models.net),
+    "pycaffe": lambda models: pycaffe_backend(models.net),
 }
-"""Backend name -> factory(net, opset)."""
+"""Backend name -> factory(models)."""
+
+
+def describe(name: str, models: Models) -> str:
+    """What the run `name` ran, for the report."""
+    if name == "onnxruntime":
+        model = "the emitted ONNX model (the one save writes)" if models.onnx is not None \
+            else f"an ONNX model emitted for verification (opset {models.opset})"
+        return (f"ONNX Runtime on {model}: network outputs from that model as is, intermediate blobs from "
+                "the same model with every intermediate tensor added as a graph output")
+    if name == "pytorch":
+        module = "the emitted module and state_dict (the ones save writes)" if models.torch is not None \
+            else "a module and state_dict emitted for verification"
+        return f"PyTorch on {module}: network outputs as returned, intermediate blobs through forward hooks"
+    if name == "opencv":
+        return "OpenCV's own Caffe importer on the original files: network outputs only"
+    if name == "pycaffe":
+        return "BVLC Caffe (pycaffe) on the original files: every blob's final value"
+    return name

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from converter.backends import BACKENDS
+from converter.backends import BACKENDS, Models, describe
 from converter.caffe.loader import layers_with_parameters, load_net
 from converter.caffe.net import CaffeNet, Shape
 from converter.defaults import DEFAULT_OPSET, DEFAULT_TOLERANCE
@@ -110,6 +110,13 @@ def run_verification(
     expect: Path | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> Report:
+    """Compare every blob the IR keeps, per backend, with what Caffe recorded (`expect`) or else
+    with the reference executor; the report is also kept as `conversion.report`.
+
+    After `emit`, the ONNX Runtime and PyTorch runs run the emitted exports themselves, the ones
+    `save` writes (`opset` then does not apply: the export keeps its own); without them each run
+    emits its own model from the graph. `report.runs` says what each run ran.
+    """
     from converter.memory import check_fits
 
     net, graph = conversion.net, conversion.graph
@@ -125,9 +132,11 @@ def run_verification(
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:
         raise ConverterError(f"unknown verification backend {', '.join(unknown)}; choose from {', '.join(BACKENDS)}")
-    chosen = {name: BACKENDS[name](net, opset) for name in backends}
+    models = Models(net, opset, conversion.onnx_export, conversion.torch_export)
+    chosen = {name: BACKENDS[name](models) for name in backends}
     report = verify(net, graph, chosen, dict(inputs), recorded_layers, recorded_outputs, tolerance,
                     model=graph.name)
+    report.runs = {name: describe(name, models) for name in backends}
     conversion.report = report
     return report
 

@@ -47,6 +47,7 @@ class Report:
     truth: str
     comparisons: list[Comparison] = field(default_factory=list)
     top5: dict[str, list[int]] = field(default_factory=dict)
+    runs: dict[str, str] = field(default_factory=dict)  # backend -> what it ran
 
     @property
     def passed(self) -> bool:
@@ -68,6 +69,7 @@ class Report:
             "first_diverging_layer": first.blob.split("|")[0] if first else None,
             "first_failure": asdict(first) if first else None,
             "top5": self.top5,
+            "runs": self.runs,
             "comparisons": [asdict(c) for c in self.comparisons],
         }
 

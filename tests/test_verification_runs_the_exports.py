@@ -1,0 +1,136 @@
+"""Verification checks the models `save` writes, not copies emitted again: after `emit`, ONNX
+Runtime runs the emitted ONNX model itself (and, for intermediates, that model with extra outputs)
+and PyTorch the emitted export; `convert` emits each format once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from converter import pipeline
+from converter.caffe.synthetic import write_synthetic_weights
+
+NET = ('name: "tiny"\ninput: "data"\ninput_shape { dim: 1 dim: 3 dim: 8 dim: 8 }\n'
+       'layer { name: "c1" type: "Convolution" bottom: "data" top: "c1" '
+       "convolution_param { num_output: 4 kernel_size: 3 } }\n"
+       'layer { name: "r" type: "ReLU" bottom: "c1" top: "c1" }\n'
+       'layer { name: "c2" type: "Convolution" bottom: "c1" top: "c2" '
+       "convolution_param { num_output: 2 kernel_size: 1 } }\n")
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> tuple[Path, Path]:
+    proto = tmp_path / "tiny.prototxt"
+    proto.write_text(NET)
+    weights = tmp_path / "tiny.caffemodel"
+    write_synthetic_weights(proto, weights)
+    return proto, weights
+
+
+def failing_blobs(report) -> set[tuple[str, str]]:
+    return {(c.backend, c.blob) for c in report.comparisons if not c.ok}
+
+
+def test_onnx_runtime_runs_the_emitted_model(tiny):
+    conversion = pipeline.convert(*tiny)
+    pipeline.emit(conversion, formats=("onnx",))
+    export = conversion.onnx_export
+    export.weights[:] = [(name, -array if name == "c2.weight" else array) for name, array in export.weights]
+    report = pipeline.run_verification(conversion, backends=("onnxruntime",))
+    # Only c2 (the network output) changed: the emitted model, not one emitted again, was run.
+    assert failing_blobs(report) == {("onnxruntime", "c2|c2")}
+    assert "the one save writes" in report.runs["onnxruntime"]
+
+
+def test_onnx_outputs_come_from_the_exact_model_and_intermediates_from_a_variant(tiny, monkeypatch):
+    import onnx
+    import onnxruntime as ort
+
+    conversion = pipeline.convert(*tiny)
+    pipeline.emit(conversion, formats=("onnx",))
+    written = conversion.onnx_export.to_proto()
+    sessions: list[tuple[onnx.ModelProto, list[str]]] = []
+    real = ort.InferenceSession
+
+    class Recording(real):
+        def __init__(self, model: bytes, *args: object, **kwargs: object) -> None:
+            super().__init__(model, *args, **kwargs)
+            self.model = onnx.load_from_string(model)
+
+        def run(self, names, feed, *args):
+            sessions.append((self.model, list(names)))
+            return super().run(names, feed, *args)
+
+    monkeypatch.setattr(ort, "InferenceSession", Recording)
+    report = pipeline.run_verification(conversion, backends=("onnxruntime",))
+    assert report.passed
+    (exact, outputs), (variant, intermediates) = sessions
+    assert exact == written and outputs == conversion.graph.outputs
+    assert list(variant.graph.node) == list(written.graph.node)
+    assert list(variant.graph.initializer) == list(written.graph.initializer)
+    assert set(intermediates) == {o.name for o in variant.graph.output} - set(conversion.graph.outputs)
+    compared = {c.tensor for c in report.comparisons if c.backend == "onnxruntime"}
+    assert set(outputs) < compared and compared - set(outputs) <= set(intermediates)
+
+
+def test_pytorch_runs_the_emitted_export(tiny):
+    conversion = pipeline.convert(*tiny)
+    pipeline.emit(conversion, formats=("pytorch",))
+    state = conversion.torch_export.state_dict
+    (key,) = [k for k in state if k.endswith("weight") and tuple(state[k].shape)[0] == 2]
+    state[key] = -state[key]
+    report = pipeline.run_verification(conversion, backends=("pytorch",))
+    assert failing_blobs(report) == {("pytorch", "c2|c2")}
+    assert "the ones save writes" in report.runs["pytorch"]
+
+
+def test_without_exports_verification_emits_its_own(tiny):
+    conversion = pipeline.convert(*tiny)
+    report = pipeline.run_verification(conversion)
+    assert report.passed and {c.backend for c in report.comparisons} == {"onnxruntime", "pytorch"}
+    assert conversion.onnx_export is None and conversion.torch_export is None
+    assert "emitted for verification" in report.runs["onnxruntime"]
+
+
+def test_convert_emits_each_format_once(tiny, tmp_path, monkeypatch):
+    from cli import main
+    from converter.emit import onnx as onnx_emit
+    from converter.emit import torch as torch_emit
+
+    calls = {"onnx": 0, "torch": 0}
+    build_onnx, emit_torch = onnx_emit.build_onnx, torch_emit.emit_torch
+
+    def counted_onnx(*args, **kwargs):
+        calls["onnx"] += 1
+        return build_onnx(*args, **kwargs)
+
+    def counted_torch(*args, **kwargs):
+        calls["torch"] += 1
+        return emit_torch(*args, **kwargs)
+
+    monkeypatch.setattr(onnx_emit, "build_onnx", counted_onnx)
+    monkeypatch.setattr(torch_emit, "emit_torch", counted_torch)
+    proto, weights = tiny
+    done = CliRunner().invoke(main, [str(proto), "-w", str(weights), "-o", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    assert "verified" in done.output
+    assert calls == {"onnx": 1, "torch": 1}
+
+
+def test_the_written_onnx_model_is_the_one_verified(tiny, tmp_path):
+    import onnx
+
+    conversion = pipeline.convert(*tiny)
+    pipeline.emit(conversion)
+    pipeline.run_verification(conversion)
+    pipeline.save(conversion, tmp_path / "out", "tiny")
+    assert onnx.load(tmp_path / "out" / "tiny.onnx") == conversion.onnx_export.to_proto()
+    import torch
+
+    saved = torch.load(tmp_path / "out" / "tiny.pth", weights_only=True)
+    assert saved.keys() == conversion.torch_export.state_dict.keys()
+    for key, value in saved.items():
+        assert np.array_equal(value.numpy(), np.asarray(conversion.torch_export.state_dict[key]))
