@@ -179,9 +179,14 @@ def emit(conversion: Conversion, *, formats: Sequence[str] = ("onnx", "pytorch")
 
 
 def compact_onnx_for(conversion: Conversion) -> onnx.ModelProto:
-    """The ONNX model in codebook form, for nets whose weights came from a Deep Compression file."""
+    """The ONNX model in codebook form, for nets whose weights came from a Deep Compression file.
+
+    Its expansion is run once (ONNX Runtime, constant inputs only) and must give the emitted
+    model's weights bit for bit; the rest of the graph is the emitted model's, so its outputs
+    are then the emitted model's too. Raises VerificationError otherwise.
+    """
     from converter.caffe.deep_compression import decode, looks_like_deep_compression
-    from converter.emit.onnx.compact import compact_onnx
+    from converter.emit.onnx.compact import StoredWeight, compact_onnx
 
     weights = conversion.net.source_files[1:]
     if conversion.onnx_export is None or not weights or not looks_like_deep_compression(weights[0], conversion.net):
@@ -194,7 +199,25 @@ def compact_onnx_for(conversion: Conversion) -> onnx.ModelProto:
     if changed:  # e.g. --fold-batchnorm rescaled a convolution: its stored form is not the model's weight
         raise ConverterError(f"--compact: conversion changed the stored weights of {', '.join(changed)} "
                              "(--fold-batchnorm?), so they cannot be kept in their stored form")
-    return compact_onnx(conversion.onnx_export, layers)
+    stored = {name: StoredWeight(codebook=q.codebook, packed_codes=q.packed_codes, packed_gaps=q.packed_gaps,
+                                 count=q.count, bits=q.bits, weight_shape=tuple(q.weight_shape))
+              for name, q in layers.items()}
+    model = compact_onnx(conversion.onnx_export, stored)
+    _check_expansion(model, dense)
+    return model
+
+
+def _check_expansion(compact: onnx.ModelProto, dense: Mapping[str, np.ndarray]) -> None:
+    from converter.emit.onnx.compact import expanded_names, expanded_weights
+    from converter.errors import VerificationError
+
+    names = expanded_names(compact)
+    expanded = expanded_weights(compact, names)
+    differing = [name for name in names if name not in dense
+                 or expanded[name].tobytes() != np.ascontiguousarray(dense[name]).tobytes()]
+    if differing:
+        raise VerificationError(f"compact ONNX: the expanded weights differ from the dense ones for "
+                                f"{', '.join(differing)}; nothing compact written")
 
 
 def planned_outputs(conversion: Conversion, out_dir: Path, stem: str, report: bool) -> list[Path]:

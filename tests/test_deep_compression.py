@@ -315,3 +315,47 @@ def test_compact_refuses_weights_that_conversion_changed(tiny):
     weights[:] = [(name, array * 2 if name == "fc_b.weight" else array) for name, array in weights]
     with pytest.raises(ConverterError, match="fc_b.weight"):
         pipeline.compact_onnx_for(conversion)
+
+
+def test_compact_onnx_for_checks_the_expansion_bit_for_bit(tiny, monkeypatch):
+    """The check is the library's, always made (not the CLI's, skipped under --no-verify): an
+    expansion that rebuilds another weight is refused, naming the weight."""
+    from onnx import numpy_helper
+
+    from converter import pipeline
+    from converter.emit.onnx import compact
+    from converter.errors import VerificationError
+
+    prototxt, net_file, _ = tiny
+    conversion = pipeline.convert(prototxt, net_file)
+    pipeline.emit(conversion, formats=("onnx",))
+    real = compact.compact_onnx
+
+    def off_by_one_code(model, stored):
+        built = real(model, stored)
+        table = next(t for t in built.graph.initializer if t.name == "fc_b.weight.codebook")
+        table.CopyFrom(numpy_helper.from_array(np.roll(numpy_helper.to_array(table), 1), table.name))
+        return built
+
+    monkeypatch.setattr(compact, "compact_onnx", off_by_one_code)
+    with pytest.raises(VerificationError, match=r"differ from the dense ones for fc_b\.weight;"):
+        pipeline.compact_onnx_for(conversion)
+
+
+def test_compact_is_checked_under_no_verify_too(tiny, tmp_path):
+    prototxt, net_file, _ = tiny
+    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), str(prototxt), "--weights", str(net_file),
+                           "--out-dir", str(tmp_path / "out"), "--compact", "--no-verify"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "compact ONNX expands its 3 codebook weights bit for bit" in done.stdout
+
+
+def test_the_compact_emitter_knows_nothing_of_caffe():
+    import ast
+
+    source = (ROOT / "converter" / "emit" / "onnx" / "compact.py").read_text()
+    imported = [node.module or "" for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom)]
+    imported += [alias.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Import)
+                 for alias in node.names]
+    assert not [name for name in imported if name.startswith("converter.caffe")]

@@ -14,18 +14,32 @@ Storing one uint8 code per weight value instead (pruned ones as code 0) is simpl
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from converter.caffe.deep_compression import QuantizedLayer
 from converter.emit.onnx import OnnxModel
 
 EXPANSION = "expand:"  # the name prefix of every node that rebuilds a weight
 # Shared constants of the expansion subgraphs.
 _SIXTEEN, _ONE, _ZERO_AXIS = "compact/sixteen", "compact/one", "compact/axis0"
 _COLUMN, _FLAT, _SLICE_START = "compact/column_shape", "compact/flat_shape", "compact/slice_start"
+
+
+@dataclass(frozen=True)
+class StoredWeight:
+    """A weight in codebook form: value i of the dense weight is codebook[code i], the codes of the
+    `count` stored values given with their gaps (distance minus one from the previous stored
+    value; codes of the others are 0)."""
+
+    codebook: np.ndarray  # float32, 2**bits entries
+    packed_codes: np.ndarray  # uint8: one code a byte (8 bits), or two 4-bit codes a byte, low nibble first
+    packed_gaps: np.ndarray  # uint8: two 4-bit gaps a byte, low nibble first
+    count: int  # stored values
+    bits: int  # 8 or 4
+    weight_shape: tuple[int, ...]
 
 
 def _constants() -> list[TensorProto]:
@@ -51,19 +65,19 @@ def _unpack_nibbles(packed: str, count: str, out: str) -> list[onnx.NodeProto]:
     ]
 
 
-def _expansion(name: str, layer: QuantizedLayer) -> tuple[list[TensorProto], list[onnx.NodeProto]]:
-    """Initializers and nodes that compute the dense weight `name` from the layer's stored form."""
+def _expansion(name: str, stored: StoredWeight) -> tuple[list[TensorProto], list[onnx.NodeProto]]:
+    """Initializers and nodes that compute the dense weight `name` from its stored form."""
     p = f"{name}/expand/"
-    size = int(np.prod(layer.weight_shape))
+    size = int(np.prod(stored.weight_shape))
     initializers = [
-        numpy_helper.from_array(np.ascontiguousarray(layer.codebook, np.float32), f"{name}.codebook"),
-        numpy_helper.from_array(np.ascontiguousarray(layer.packed_codes, np.uint8), f"{name}.codes"),
-        numpy_helper.from_array(np.ascontiguousarray(layer.packed_gaps, np.uint8), f"{name}.gaps"),
-        numpy_helper.from_array(np.array([layer.count], np.int64), f"{name}.count"),
+        numpy_helper.from_array(np.ascontiguousarray(stored.codebook, np.float32), f"{name}.codebook"),
+        numpy_helper.from_array(np.ascontiguousarray(stored.packed_codes, np.uint8), f"{name}.codes"),
+        numpy_helper.from_array(np.ascontiguousarray(stored.packed_gaps, np.uint8), f"{name}.gaps"),
+        numpy_helper.from_array(np.array([stored.count], np.int64), f"{name}.count"),
         numpy_helper.from_array(np.array([size], np.int64), f"{name}.size"),
-        numpy_helper.from_array(np.array(layer.weight_shape, np.int64), f"{name}.shape"),
+        numpy_helper.from_array(np.array(stored.weight_shape, np.int64), f"{name}.shape"),
     ]
-    if layer.bits == 8:
+    if stored.bits == 8:
         codes = [helper.make_node("Cast", [f"{name}.codes"], [p + "codes"], to=TensorProto.INT32)]
     else:
         codes = _unpack_nibbles(f"{name}.codes", f"{name}.count", p + "codes")
@@ -84,31 +98,39 @@ def _expansion(name: str, layer: QuantizedLayer) -> tuple[list[TensorProto], lis
     return initializers, nodes
 
 
-def compact_onnx(model: OnnxModel, layers: Mapping[str, QuantizedLayer]) -> onnx.ModelProto:
-    """`model` with each initializer named in `layers` ({initializer name: its layer as stored})
-    replaced by the stored form and the nodes that expand it into the same tensor."""
+def compact_onnx(model: OnnxModel, stored_weights: Mapping[str, StoredWeight]) -> onnx.ModelProto:
+    """`model` with each initializer named in `stored_weights` replaced by its stored form and the
+    nodes that expand that into the same tensor."""
     compact = model.header()
     expansions: list[onnx.NodeProto] = []
-    if layers:
+    if stored_weights:
         compact.graph.initializer.extend(_constants())
     for name, array in model.weights:
-        layer = layers.get(name)
-        if layer is None:
+        stored = stored_weights.get(name)
+        if stored is None:
             compact.graph.initializer.append(numpy_helper.from_array(array, name))
             continue
-        if tuple(array.shape) != tuple(layer.weight_shape):
-            raise ValueError(f"{name}: the stored layer's weight has shape {layer.weight_shape}, "
+        if tuple(array.shape) != tuple(stored.weight_shape):
+            raise ValueError(f"{name}: the stored weight has shape {stored.weight_shape}, "
                              f"the model's {array.shape}")
-        initializers, nodes = _expansion(name, layer)
+        initializers, nodes = _expansion(name, stored)
         compact.graph.initializer.extend(initializers)
         expansions += nodes
-    missing = sorted(set(layers) - {name for name, _ in model.weights})
+    missing = sorted(set(stored_weights) - {name for name, _ in model.weights})
     if missing:
         raise ValueError(f"no initializer for {', '.join(missing)}")
     nodes = list(compact.graph.node)
     del compact.graph.node[:]
     compact.graph.node.extend(expansions + nodes)
     return compact
+
+
+def expanded_names(compact: onnx.ModelProto) -> list[str]:
+    """The weights the compact model keeps in stored form (each the output of its expansion)."""
+    initializers = {t.name for t in compact.graph.initializer}
+    produced = {name for node in compact.graph.node if node.name.startswith(EXPANSION) for name in node.output}
+    used = {name for node in compact.graph.node if not node.name.startswith(EXPANSION) for name in node.input}
+    return sorted((produced & used) - initializers)
 
 
 def expanded_weights(compact: onnx.ModelProto, names: list[str]) -> dict[str, np.ndarray]:
