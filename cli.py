@@ -330,7 +330,8 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
 
     conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect)
     if report_path is not None and str(report_path) != "-":
-        check_outputs([report_path], [*conversion.input_files, *([expect] if expect else [])], force)
+        check_outputs([report_path], [*conversion.input_files, *([expect] if expect else [])], force,
+                      elsewhere="another --report path")
     to_stdout = report_path is not None and str(report_path) == "-"
     report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose, to_stderr=to_stdout)
     text = json.dumps(report.to_json(), indent=1)
@@ -356,7 +357,7 @@ def make_weights(prototxt: Path, output: Path | None, seed: int, input_shape: tu
     from converter.fileio import check_outputs
 
     output = output or prototxt.with_suffix(".caffemodel")
-    check_outputs([output], [prototxt], force)
+    check_outputs([output], [prototxt], force, elsewhere="--output (-o)")
     write_synthetic_weights(prototxt, output, seed=seed,
                             input_shapes=resolve_input_shapes(prototxt, input_shape))
     click.echo(f"wrote {output}")

@@ -21,6 +21,7 @@ import contextvars
 import hashlib
 import mmap
 import os
+import stat
 import sys
 import tempfile
 import threading
@@ -239,8 +240,11 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def check_outputs(outputs: Sequence[Path], inputs: Sequence[Path], force: bool) -> None:
-    """Refuse to overwrite an input, or an existing output without force."""
+def check_outputs(outputs: Sequence[str | Path], inputs: Sequence[str | Path], force: bool,
+                  elsewhere: str = "--out-dir (-o)") -> None:
+    """Refuse to overwrite an input, or an existing output without force, or to write in a folder
+    that cannot take it. `elsewhere` names the option that writes somewhere else."""
+    outputs, inputs = [Path(p) for p in outputs], [Path(p) for p in inputs]
     resolved_inputs = {p.resolve() for p in inputs}
     for path in outputs:
         if path.resolve() in resolved_inputs or any(_same_file(path, p) for p in inputs):
@@ -252,5 +256,11 @@ def check_outputs(outputs: Sequence[Path], inputs: Sequence[Path], force: bool) 
         existing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
         if not existing.is_dir():
             raise OutputError(f"cannot create {folder}: {existing} is not a directory")
+        mode = existing.stat().st_mode
+        # os.access says yes to root whatever the mode; a folder nobody may write to is meant to
+        # stay as it is (shared, read-only data), so it is refused for root too.
+        if not mode & 0o222:
+            raise OutputError(f"cannot write in {existing}: the folder is read-only ({stat.filemode(mode)}); "
+                              f"write elsewhere with {elsewhere}")
         if not os.access(existing, os.W_OK | os.X_OK):
-            raise OutputError(f"cannot write in {existing}: permission denied")
+            raise OutputError(f"cannot write in {existing}: permission denied; write elsewhere with {elsewhere}")

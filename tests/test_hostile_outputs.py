@@ -254,3 +254,43 @@ def test_an_image_declaring_a_huge_size_is_refused_before_decoding(tmp_path):
     done = subprocess.run([sys.executable, "-c", script, str(image)], capture_output=True, text=True, env=env,
                           cwd=Path(__file__).resolve().parents[1])
     assert "image too large" in done.stdout, done.stdout + done.stderr
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    """A folder of mode r-xr-xr-x holding the tiny net's files (made writable again afterwards)."""
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    proto = folder / "tiny.prototxt"
+    proto.write_text(NET)
+    write_synthetic_weights(proto, folder / "tiny.caffemodel")
+    folder.chmod(0o555)
+    yield folder
+    folder.chmod(0o755)
+
+
+def test_a_read_only_folder_is_refused_even_for_root(read_only):
+    """os.access lets root write anywhere; a folder without any write bit is refused all the same."""
+    from converter.fileio import check_outputs
+
+    for target in (read_only / "x.onnx", read_only / "new" / "x.onnx"):
+        with pytest.raises(OutputError, match=r"the folder is read-only \(dr-xr-xr-x\); write elsewhere with "
+                                              r"--out-dir \(-o\)"):
+            check_outputs([target], [], force=False)
+
+
+def test_convert_beside_a_prototxt_in_a_read_only_folder_exits_3(read_only):
+    before = sorted(p.name for p in read_only.iterdir())
+    done = cli(read_only / "tiny.prototxt")
+    assert done.exit_code == 3, done.output
+    assert f"cannot write in {read_only}: the folder is read-only" in done.output and "--out-dir" in done.output
+    done = cli("make-weights", read_only / "tiny.prototxt", "--force")
+    assert done.exit_code == 3, done.output
+    assert "the folder is read-only" in done.output
+    assert sorted(p.name for p in read_only.iterdir()) == before
+
+
+def test_a_read_only_folder_is_fine_as_input_with_out_dir(read_only, tmp_path):
+    done = cli(read_only / "tiny.prototxt", "-o", tmp_path / "out")
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "out" / "tiny.onnx").exists()
