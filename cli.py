@@ -260,32 +260,27 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
                    f"{f.name}({f.s1x1},{f.e1x1},{f.e3x3})" for f in fires) + ")" if fires else ""))
     stem = name or pipeline.output_stem(prototxt, conversion.net)
     target = out_dir or prototxt.resolve().parent
-    if expect is not None:
-        conversion.other_inputs.append(expect)
     pipeline.emit(conversion, formats=formats, opset=opset)
     compact_path = target / f"{stem}.compact.onnx"
     planned = pipeline.planned_outputs(conversion, target, stem, report=not no_verify) + [compact_path] * compact
-    check_outputs(planned, conversion.input_files, force)
+    check_outputs(planned, [*conversion.input_files, *([expect] if expect else [])], force)
     compact_model = pipeline.compact_onnx_for(conversion) if compact else None
     if compact_model is not None:
         from converter.emit.onnx.compact import expanded_names
 
         click.echo(f"verified: compact ONNX expands its {len(expanded_names(compact_model))} codebook weights "
                    "bit for bit to the dense ones")
-    report_json = None
     if not no_verify:
         backends = tuple(b for f, b in (("onnx", "onnxruntime"), ("pytorch", "pytorch")) if f in formats)
         report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose)
-        report_json = report.to_json()
         if not report.passed:
-            pipeline.save(pipeline.Conversion(conversion.net, conversion.graph, other_inputs=conversion.other_inputs),
-                          target, stem, force=force, report_json=report_json)
-            click.echo(f"no model written; report: {target / (stem + '.report.json')}", err=True)
+            path = pipeline.save_report(conversion, target, stem, force=force)
+            click.echo(f"no model written; report: {path}", err=True)
             sys.exit(1)
     from converter.fileio import all_or_nothing, write_bytes_atomic
 
     with all_or_nothing():
-        written = pipeline.save(conversion, target, stem, force=force, report_json=report_json)
+        written = pipeline.save(conversion, target, stem, force=force)
         if compact_model is not None:
             write_bytes_atomic(compact_path, compact_model.SerializeToString())
             written.append(compact_path)

@@ -78,13 +78,20 @@ class Conversion:
     def input_files(self) -> list[Path]:
         return [*self.net.source_files, *self.other_inputs]
 
+    def add_input(self, path: str | Path) -> None:
+        """Record another file the conversion read (once, however often it is read)."""
+        if Path(path) not in self.other_inputs:
+            self.other_inputs.append(Path(path))
+
     @property
     def onnx_model(self) -> onnx.ModelProto | None:
         """The emitted ONNX model as one in-memory ModelProto (weights copied in)."""
         return self.onnx_export.to_proto() if self.onnx_export is not None else None
 
 
-def output_stem(prototxt: Path, net: CaffeNet) -> str:
+def output_stem(prototxt: str | Path, net: CaffeNet) -> str:
+    """The outputs' file stem: the prototxt's, or its folder's for a generic name (deploy, ...)."""
+    prototxt = Path(prototxt)
     stem = prototxt.stem
     if stem.lower() in GENERIC_STEMS:
         stem = prototxt.resolve().parent.name or net.name or stem
@@ -92,9 +99,9 @@ def output_stem(prototxt: Path, net: CaffeNet) -> str:
     return stem if not stem[0].isdigit() else f"model_{stem}"
 
 
-def find_weights(prototxt: Path) -> Path | None:
+def find_weights(prototxt: str | Path) -> Path | None:
     """The single .caffemodel beside the prototxt, if there is exactly one."""
-    found = sorted(prototxt.resolve().parent.glob("*.caffemodel"))
+    found = sorted(Path(prototxt).resolve().parent.glob("*.caffemodel"))
     if len(found) > 1:
         raise ConverterError(f"several .caffemodel files beside {prototxt}: "
                              f"{', '.join(p.name for p in found)}; choose one with --weights")
@@ -107,7 +114,7 @@ def run_verification(
     backends: Sequence[str] = ("onnxruntime", "pytorch"),
     opset: int = DEFAULT_OPSET,
     inputs: Mapping[str, np.ndarray] | None = None,
-    expect: Path | None = None,
+    expect: str | Path | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> Report:
     """Compare every blob the IR keeps, per backend, with what Caffe recorded (`expect`) or else
@@ -124,7 +131,7 @@ def run_verification(
     recorded_layers: dict[tuple[str, str], np.ndarray] = {}
     recorded_outputs: dict[str, np.ndarray] = {}
     if expect is not None:
-        conversion.other_inputs.append(Path(expect))
+        conversion.add_input(expect)
         recorded = load_recorded_for(net, expect)
         inputs, recorded_layers, recorded_outputs = recorded.inputs, recorded.layers, recorded.outputs
     elif inputs is None:
@@ -220,10 +227,12 @@ def _check_expansion(compact: onnx.ModelProto, dense: Mapping[str, np.ndarray]) 
                                 f"{', '.join(differing)}; nothing compact written")
 
 
-def planned_outputs(conversion: Conversion, out_dir: Path, stem: str, report: bool) -> list[Path]:
-    """Every file `save` writes for what was emitted (the ONNX external data file included)."""
+def planned_outputs(conversion: Conversion, out_dir: str | Path, stem: str, report: bool | None = None) -> list[Path]:
+    """Every file `save` writes for what was emitted (the ONNX external data file included); the
+    report by default when verification made one."""
     from converter.emit.onnx import EXTERNAL_DATA_THRESHOLD
 
+    out_dir = Path(out_dir)
     planned: list[Path] = []
     if conversion.onnx_export is not None:
         planned.append(out_dir / f"{stem}.onnx")
@@ -231,19 +240,21 @@ def planned_outputs(conversion: Conversion, out_dir: Path, stem: str, report: bo
             planned.append(out_dir / f"{stem}.onnx.data")
     if conversion.torch_export is not None:
         planned += [out_dir / f"{stem}.pth", out_dir / f"{stem}.py"]
-    if report:
+    if conversion.report is not None if report is None else report:
         planned.append(out_dir / f"{stem}.report.json")
     return planned
 
 
-def save(conversion: Conversion, out_dir: Path, stem: str, *, force: bool = False,
-         report_json: dict[str, object] | None = None) -> list[Path]:
-    """Write what was emitted as <stem>.onnx, <stem>.pth + <stem>.py, <stem>.report.json: all of
-    them, or none if anything fails on the way."""
-    import json
-
+def save(conversion: Conversion, out_dir: str | Path, stem: str, *, force: bool = False,
+         report_json: Mapping[str, object] | None = None) -> list[Path]:
+    """Write what was emitted as <stem>.onnx, <stem>.pth + <stem>.py, and <stem>.report.json (the
+    verification report, `conversion.report`, when there is one; or `report_json`): all of them,
+    or none if anything fails on the way."""
     from converter.fileio import all_or_nothing, write_bytes_atomic
 
+    out_dir = Path(out_dir)
+    if report_json is None and conversion.report is not None:
+        report_json = report_document(conversion, stem)
     planned = planned_outputs(conversion, out_dir, stem, report_json is not None)
     check_outputs(planned, conversion.input_files, force)
     with all_or_nothing():
@@ -254,6 +265,32 @@ def save(conversion: Conversion, out_dir: Path, stem: str, *, force: bool = Fals
 
             save_torch(conversion.torch_export, out_dir / f"{stem}.pth", out_dir / f"{stem}.py")
         if report_json is not None:
-            write_bytes_atomic(out_dir / f"{stem}.report.json", json.dumps(report_json, indent=1).encode())
+            write_bytes_atomic(out_dir / f"{stem}.report.json", _json_bytes(report_json))
     conversion.written = planned
     return planned
+
+
+def save_report(conversion: Conversion, out_dir: str | Path, stem: str, *, force: bool = False) -> Path:
+    """Write the verification report alone as <stem>.report.json (after a mismatch no model is
+    written, but the report says where the models diverge)."""
+    from converter.fileio import write_bytes_atomic
+
+    if conversion.report is None:
+        raise ValueError("no verification report to save: run_verification first")
+    path = Path(out_dir) / f"{stem}.report.json"
+    check_outputs([path], conversion.input_files, force)
+    write_bytes_atomic(path, _json_bytes(report_document(conversion, stem)))
+    return path
+
+
+def report_document(conversion: Conversion, stem: str) -> dict[str, object]:
+    """The report as written to <stem>.report.json."""
+    if conversion.report is None:
+        raise ValueError("no verification report: run_verification first")
+    return conversion.report.to_json()
+
+
+def _json_bytes(document: Mapping[str, object]) -> bytes:
+    import json
+
+    return json.dumps(document, indent=1).encode()
