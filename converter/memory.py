@@ -29,9 +29,10 @@ def _scratch_elements(layer: CaffeLayer) -> int:
         return 0
     _, c, h, w = shape
     if layer.type == "Pooling":
-        p = layer.param.pooling_param
-        pad_h = p.pad_h if p.HasField("pad_h") else p.pad
-        pad_w = p.pad_w if p.HasField("pad_w") else p.pad
+        # Caffe's own reading of the pads (pad, or pad_h with pad_w; never one of these alone).
+        from converter.caffe.layers.pooling import geometry as pooling_geometry
+
+        pad_h, pad_w = pooling_geometry(layer, layer.bottom_shapes).pad
         return c * (h + 2 * pad_h) * (w + 2 * pad_w)
     from converter.caffe.layers.convolution import geometry
 

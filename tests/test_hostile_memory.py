@@ -75,6 +75,26 @@ def test_estimate_counts_blobs_weights_and_the_largest_scratch():
     assert memory.bytes_needed(net, copies=3) == 4 * (3 * blobs + 2 * weights + scratch)
 
 
+def test_pooling_scratch_reads_the_pads_as_caffe_does():
+    """pad_h with pad_w: each axis its own pad. pad_h alone is no pooling Caffe runs (it asks for
+    both): the estimate refuses it as the loader does, naming the layer, instead of guessing."""
+    from converter.caffe.layers import LAYER_TYPES
+    from converter.errors import ModelError
+
+    net = build_net(parse_prototxt_text(
+        'input: "data"\ninput_shape { dim: 1 dim: 6 dim: 10 dim: 12 }\n'
+        'layer { name: "p" type: "Pooling" bottom: "data" top: "p" '
+        "pooling_param { pool: MAX kernel_size: 4 pad_h: 2 pad_w: 1 } }\n"))
+    blobs = 6 * 10 * 12 + 6 * 11 * 11  # (10 + 4 - 4) + 1 rows, (12 + 2 - 4) + 1 columns
+    assert memory.bytes_needed(net, copies=1) == 4 * (blobs + 6 * (10 + 2 * 2) * (12 + 2 * 1))
+    layer = net.layers[0]
+    layer.param.pooling_param.ClearField("pad_w")
+    with pytest.raises(ModelError, match="layer 'p'.*pad_h and pad_w are required"):
+        LAYER_TYPES["Pooling"].output_shapes(layer, layer.bottom_shapes)  # the loader's own check
+    with pytest.raises(ModelError, match="layer 'p'.*pad_h and pad_w are required"):
+        memory.bytes_needed(net, copies=1)
+
+
 def _conv_loop(x, w, stride, pad, dilation, group):
     """Direct convolution, one output value at a time."""
     n, c, h, wd = x.shape
