@@ -319,9 +319,7 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
                    expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,
                    report_path: Path | None, backends: tuple[str, ...], verbose: bool, force: bool) -> None:
     """Parity check for CI: convert in memory, compare every blob, exit 1 on mismatch."""
-    import json
-
-    from converter.fileio import check_outputs, write_bytes_atomic
+    from converter.fileio import check_outputs, json_text, write_bytes_atomic
 
     conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect)
     if report_path is not None and str(report_path) != "-":
@@ -329,11 +327,11 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
                       elsewhere="another --report path")
     to_stdout = report_path is not None and str(report_path) == "-"
     report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose, to_stderr=to_stdout)
-    text = json.dumps(report.to_json(), indent=1)
+    text = json_text(report.to_json())
     if to_stdout:
         click.echo(text)
     elif report_path is not None:
-        write_bytes_atomic(report_path, text.encode())
+        write_bytes_atomic(report_path, (text + "\n").encode())
         click.echo(f"wrote {report_path}")
     sys.exit(0 if report.passed else 1)
 
@@ -374,9 +372,9 @@ def inspect_command(prototxt: Path, weights: Path | None, input_shape: tuple[str
         raise click.UsageError("choose one of --json and --markdown")
     table = inspect_net(prototxt, weights, resolve_input_shapes(prototxt, input_shape))
     if as_json:
-        import json
+        from converter.fileio import json_text
 
-        click.echo(json.dumps(table.to_json(), indent=1))
+        click.echo(json_text(table.to_json()))
     else:
         click.echo(format_markdown(table) if markdown else format_text(table))
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
+import json
 import mmap
 import os
 import stat
@@ -264,3 +265,29 @@ def check_outputs(outputs: Sequence[str | Path], inputs: Sequence[str | Path], f
                               f"write elsewhere with {elsewhere}")
         if not os.access(existing, os.W_OK | os.X_OK):
             raise OutputError(f"cannot write in {existing}: permission denied; write elsewhere with {elsewhere}")
+
+
+def json_text(document: object, indent: int = 1, inline_width: int = 80) -> str:
+    """JSON as squeeze-convert writes it (reports, inspect --json): indented, except that a list
+    of plain values (numbers, strings, booleans, null) that fits in `inline_width` characters, such
+    as a shape or a top-5, stays on one line."""
+
+    def render(value: object, depth: int) -> str:
+        inner, outer = " " * (indent * (depth + 1)), " " * (indent * depth)
+        if isinstance(value, dict):
+            if not value:
+                return "{}"
+            items = (f"{inner}{json.dumps(key if isinstance(key, str) else json.dumps(key))}: "
+                     f"{render(item, depth + 1)}" for key, item in value.items())
+            return "{\n" + ",\n".join(items) + f"\n{outer}}}"
+        if isinstance(value, (list, tuple)):
+            if not value:
+                return "[]"
+            if all(item is None or isinstance(item, (str, int, float, bool)) for item in value):
+                line = json.dumps(list(value))
+                if len(line) <= inline_width:
+                    return line
+            return "[\n" + ",\n".join(inner + render(item, depth + 1) for item in value) + f"\n{outer}]"
+        return json.dumps(value)
+
+    return render(document, 0)

@@ -291,6 +291,6 @@ def report_document(conversion: Conversion, stem: str) -> dict[str, object]:
 
 
 def _json_bytes(document: Mapping[str, object]) -> bytes:
-    import json
+    from converter.fileio import json_text
 
-    return json.dumps(document, indent=1).encode()
+    return (json_text(document) + "\n").encode()
