@@ -284,13 +284,25 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
         if compact_model is not None:
             write_bytes_atomic(compact_path, compact_model.SerializeToString())
             written.append(compact_path)
-    if conversion.torch_export is not None:
-        for note in conversion.torch_export.notes:
-            click.echo(f"note: {note}")
+    if conversion.torch_export is not None and conversion.torch_export.notes:
+        _print_notes(conversion.torch_export.notes, next((p for p in written if p.name.endswith(".report.json")), None),
+                     verbose)
     for path in written:
         click.echo(f"wrote {path}")
     if compact_model is not None:
         _print_compact_sizes(conversion.net.source_files[1], target / f"{stem}.compact.onnx", target / f"{stem}.onnx")
+
+
+def _print_notes(notes: list[str], report: Path | None, verbose: bool) -> None:
+    """The PyTorch export's notes on one line (the first, and where the others are); all of them
+    with --verbose. The report keeps them all."""
+    if verbose:
+        for note in notes:
+            click.echo(f"note: {note}")
+        return
+    more = len(notes) - 1
+    where = f"in {report.name}" if report is not None else "with --verbose"
+    click.echo(f"note: {notes[0]}" + (f"; {more} more note{'s' * (more != 1)} {where}" if more else ""))
 
 
 def _print_compact_sizes(source: Path, compact_path: Path, dense_path: Path) -> None:

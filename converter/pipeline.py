@@ -144,6 +144,8 @@ def run_verification(
     report = verify(net, graph, chosen, dict(inputs), recorded_layers, recorded_outputs, tolerance,
                     model=graph.name)
     report.runs = {name: describe(name, models) for name in backends}
+    if conversion.torch_export is not None:
+        report.notes = [f"PyTorch: {note}" for note in conversion.torch_export.notes]
     conversion.report = report
     return report
 

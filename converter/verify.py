@@ -48,6 +48,7 @@ class Report:
     comparisons: list[Comparison] = field(default_factory=list)
     top5: dict[str, list[int]] = field(default_factory=dict)
     runs: dict[str, str] = field(default_factory=dict)  # backend -> what it ran
+    notes: list[str] = field(default_factory=list)  # the exports' notes (how they differ from the usual layouts)
 
     @property
     def passed(self) -> bool:
@@ -70,6 +71,7 @@ class Report:
             "first_failure": asdict(first) if first else None,
             "top5": self.top5,
             "runs": self.runs,
+            "notes": self.notes,
             "comparisons": [asdict(c) for c in self.comparisons],
         }
 

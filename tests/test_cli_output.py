@@ -1,0 +1,34 @@
+"""What the command line prints: short lines, the details kept in the report."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from cli import main
+from conftest import golden_case
+
+
+def test_squeezenet_v1_0_notes_fold_into_one_line_and_stay_in_the_report(tmp_path):
+    from converter import pipeline
+
+    case = golden_case("squeezenet_v1.0")
+    args = [str(case["prototxt_path"]), "-w", str(case["weights_path"]), "--input-shape", "1,3,99,99",
+            "-o", str(tmp_path), "--name", "v10"]
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0, done.output
+    notes = [line for line in done.output.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and len(notes[0]) <= 120, notes
+    assert notes[0].endswith("3 more notes in v10.report.json")
+
+    conversion = pipeline.convert(case["prototxt_path"], case["weights_path"], input_shapes={"data": (1, 3, 99, 99)})
+    pipeline.emit(conversion, formats=("pytorch",))
+    expected = [f"PyTorch: {note}" for note in conversion.torch_export.notes]
+    assert len(expected) == 4
+    assert json.loads((tmp_path / "v10.report.json").read_text())["notes"] == expected
+
+    done = CliRunner().invoke(main, [*args, "--force", "--no-verify", "--verbose"])
+    assert done.exit_code == 0, done.output
+    assert [line for line in done.output.splitlines() if line.startswith("note:")] == \
+        [f"note: {note}" for note in conversion.torch_export.notes]
