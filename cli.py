@@ -425,11 +425,15 @@ def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: 
     x = demo.load_image(image, shape[2:], bgr_mean)
     pipeline.emit(conversion, formats=("onnx",))
     session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
-    (scores,) = session.run([conversion.graph.outputs[0]], {name: x})
+    output = conversion.graph.outputs[0]
+    (scores,) = session.run([output], {name: x})
     names = demo.class_names(labels)
+    column = "prob" if demo.ends_in_softmax(conversion.net, conversion.graph.tensors[output].sources[-1]) \
+        else "score"
+    click.echo(f"rank class {column:>7}" + ("  label" if names else ""))
     for rank, index in enumerate(top5(scores), start=1):
         label = f"  {names[index]}" if names and index < len(names) else ""
-        click.echo(f"{rank}. {index:4d}  {float(scores.reshape(-1)[index]):.4f}{label}")
+        click.echo(f"{rank:>3}. {index:5d} {float(scores.reshape(-1)[index]):7.4f}{label}")
 
 
 def _parse_mean(text: str) -> tuple[float, float, float]:

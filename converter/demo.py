@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from converter.caffe.net import CaffeNet
 from converter.defaults import IMAGENET_MEAN_BGR
 from converter.errors import ConverterError
 
@@ -35,6 +36,13 @@ def load_image(path: Path, size: tuple[int, int], mean: tuple[float, float, floa
         raise ConverterError(f"{path}: not an image OpenCV can read")
     resized = cv2.resize(image.astype(np.float32), (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
     return (resized - np.array(mean, np.float32)).transpose(2, 0, 1)[None].copy()
+
+
+def ends_in_softmax(net: CaffeNet, blob: tuple[str, str]) -> bool:
+    """Whether the (layer, top) a net's output comes from is a Softmax: its values are then
+    probabilities, otherwise raw scores."""
+    layer, _ = blob
+    return any(candidate.name == layer and candidate.type == "Softmax" for candidate in net.layers)
 
 
 def class_names(path: Path | None) -> list[str] | None:

@@ -147,9 +147,22 @@ def test_classify_the_cat_from_the_jpeg_gives_caffes_top5():
                            "--labels", str(SHARED / "reference_models" / "images" / "imagenet_synset_words.txt")],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    ranked = [int(line.split()[1]) for line in done.stdout.splitlines()]
-    assert ranked == case["top5"]
-    assert "kit fox" in done.stdout.splitlines()[0] and "'" not in done.stdout
+    header, *rows = done.stdout.splitlines()
+    # The net ends at the global average pool (no softmax): its outputs are scores, not probabilities.
+    assert header.split() == ["rank", "class", "score", "label"]
+    assert [int(line.split()[1]) for line in rows] == case["top5"]
+    assert "kit fox" in rows[0] and "'" not in done.stdout
+
+
+def test_classify_calls_the_outputs_of_a_softmax_probabilities():
+    case = golden_case("squeezenet_v1.1")
+    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "classify", str(case["prototxt_path"]),
+                           str(SHARED / "reference_models" / "images" / "cat.jpg"), "-w", str(case["weights_path"])],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    header, *rows = done.stdout.splitlines()
+    assert header.split() == ["rank", "class", "prob"] and len(rows) == 5
+    assert all(0.0 <= float(line.split()[2]) <= 1.0 for line in rows)
 
 
 
@@ -164,9 +177,9 @@ def test_classify_a_train_val_net_given_its_input_size():
     assert done.returncode == 2 and "give --input-shape" in done.stderr
     done = subprocess.run([*args, "--input-shape", "1,3,227,227"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert [int(line.split()[1]) for line in done.stdout.splitlines()] == case["top5"]
+    assert [int(line.split()[1]) for line in done.stdout.splitlines()[1:]] == case["top5"]
     done = subprocess.run([*args, "--input-shape", "1,3,227,227", "--mean", "0,0,255"], capture_output=True, text=True)
-    assert done.returncode == 0 and [int(line.split()[1]) for line in done.stdout.splitlines()] != case["top5"]
+    assert done.returncode == 0 and [int(line.split()[1]) for line in done.stdout.splitlines()[1:]] != case["top5"]
     done = subprocess.run([*args, "--mean", "1,2"], capture_output=True, text=True)
     assert done.returncode == 2 and "three numbers" in done.stderr
 
