@@ -259,7 +259,7 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
                + (f" ({len(fires)} Fire: " + ", ".join(
                    f"{f.name}({f.s1x1},{f.e1x1},{f.e3x3})" for f in fires) + ")" if fires else ""))
     stem = name or pipeline.output_stem(prototxt, conversion.net)
-    target = out_dir or prototxt.resolve().parent
+    target = out_dir or prototxt.parent  # as the user wrote it: "wrote" lines show paths in their form
     pipeline.emit(conversion, formats=formats, opset=opset)
     compact_path = target / f"{stem}.compact.onnx"
     planned = pipeline.planned_outputs(conversion, target, stem, report=not no_verify) + [compact_path] * compact

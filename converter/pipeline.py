@@ -100,8 +100,8 @@ def output_stem(prototxt: str | Path, net: CaffeNet) -> str:
 
 
 def find_weights(prototxt: str | Path) -> Path | None:
-    """The single .caffemodel beside the prototxt, if there is exactly one."""
-    found = sorted(Path(prototxt).resolve().parent.glob("*.caffemodel"))
+    """The single .caffemodel beside the prototxt (the path as given), if there is exactly one."""
+    found = sorted(Path(prototxt).parent.glob("*.caffemodel"))
     if len(found) > 1:
         raise ConverterError(f"several .caffemodel files beside {prototxt}: "
                              f"{', '.join(p.name for p in found)}; choose one with --weights")

@@ -32,3 +32,26 @@ def test_squeezenet_v1_0_notes_fold_into_one_line_and_stay_in_the_report(tmp_pat
     assert done.exit_code == 0, done.output
     assert [line for line in done.output.splitlines() if line.startswith("note:")] == \
         [f"note: {note}" for note in conversion.torch_export.notes]
+
+
+def test_paths_are_printed_as_the_user_wrote_them(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from converter.caffe.synthetic import write_synthetic_weights
+
+    folder = tmp_path / "nets"
+    folder.mkdir()
+    (folder / "tiny.prototxt").write_text(
+        'name: "tiny"\ninput: "data"\ninput_shape { dim: 1 dim: 3 dim: 8 dim: 8 }\n'
+        'layer { name: "c1" type: "Convolution" bottom: "data" top: "c1" '
+        "convolution_param { num_output: 4 kernel_size: 3 } }\n")
+    write_synthetic_weights(folder / "tiny.prototxt", folder / "tiny.caffemodel")
+    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "nets/tiny.prototxt"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("nets/tiny.prototxt: ")
+    assert [line for line in lines if line.startswith("wrote ")] == [
+        f"wrote nets/tiny.{suffix}" for suffix in ("onnx", "pth", "py", "report.json")]
