@@ -141,8 +141,9 @@ def run_verification(
         raise ConverterError(f"unknown verification backend {', '.join(unknown)}; choose from {', '.join(BACKENDS)}")
     models = Models(net, opset, conversion.onnx_export, conversion.torch_export)
     chosen = {name: BACKENDS[name](models) for name in backends}
-    report = verify(net, graph, chosen, dict(inputs), recorded_layers, recorded_outputs, tolerance,
-                    model=graph.name)
+    # An unnamed net is called after its files, as its outputs are (not the graph's placeholder name).
+    model = net.name or (output_stem(net.source_files[0], net) if net.source_files else graph.name)
+    report = verify(net, graph, chosen, dict(inputs), recorded_layers, recorded_outputs, tolerance, model=model)
     report.runs = {name: describe(name, models) for name in backends}
     if conversion.torch_export is not None:
         report.notes = [f"PyTorch: {note}" for note in conversion.torch_export.notes]
@@ -286,10 +287,13 @@ def save_report(conversion: Conversion, out_dir: str | Path, stem: str, *, force
 
 
 def report_document(conversion: Conversion, stem: str) -> dict[str, object]:
-    """The report as written to <stem>.report.json."""
+    """The report as written to <stem>.report.json: an unnamed net's model is called `stem`."""
     if conversion.report is None:
         raise ValueError("no verification report: run_verification first")
-    return conversion.report.to_json()
+    document = conversion.report.to_json()
+    if not conversion.net.name:
+        document["model"] = stem
+    return document
 
 
 def _json_bytes(document: Mapping[str, object]) -> bytes:

@@ -55,3 +55,21 @@ def test_paths_are_printed_as_the_user_wrote_them(tmp_path):
     assert lines[0].startswith("nets/tiny.prototxt: ")
     assert [line for line in lines if line.startswith("wrote ")] == [
         f"wrote nets/tiny.{suffix}" for suffix in ("onnx", "pth", "py", "report.json")]
+
+
+def test_an_unnamed_net_is_reported_under_its_output_name(tmp_path):
+    from converter.caffe.synthetic import write_synthetic_weights
+
+    proto = tmp_path / "unnamed.prototxt"
+    proto.write_text('input: "data"\ninput_shape { dim: 1 dim: 3 dim: 8 dim: 8 }\n'
+                     'layer { name: "c1" type: "Convolution" bottom: "data" top: "c1" '
+                     "convolution_param { num_output: 4 kernel_size: 3 } }\n")
+    weights = tmp_path / "unnamed.caffemodel"
+    write_synthetic_weights(proto, weights)
+    runner = CliRunner()
+    done = runner.invoke(main, [str(proto), "-w", str(weights), "-o", str(tmp_path / "out"), "--name", "mine"])
+    assert done.exit_code == 0, done.output
+    assert json.loads((tmp_path / "out" / "mine.report.json").read_text())["model"] == "mine"
+    done = runner.invoke(main, ["verify", str(proto), "-w", str(weights), "--report", "-"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["model"] == "unnamed"
