@@ -112,6 +112,18 @@ def check_stem(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     return value
 
 
+def existing_file(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    """An input that must be a file: a missing one is bad input like any other ("error: X: no
+    such file", exit 2), not a usage error in click's words."""
+    if value is None:
+        return None
+    if not value.exists():
+        raise ConverterError(f"{value}: no such file")
+    if value.is_dir():
+        raise ConverterError(f"{value}: is a directory, not a file")
+    return value
+
+
 def check_tolerance(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
     if not math.isfinite(value) or value < 0:
         raise click.BadParameter(f"{value} is not a finite, non-negative tolerance")
@@ -151,15 +163,15 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 def _common_options(function: Any) -> Any:
     options = [
-        click.argument("prototxt", type=click.Path(path_type=Path, dir_okay=False)),
-        click.option("--weights", "-w", type=click.Path(path_type=Path, dir_okay=False),
+        click.argument("prototxt", type=click.Path(path_type=Path), callback=existing_file),
+        click.option("--weights", "-w", type=click.Path(path_type=Path), callback=existing_file,
                      help="The .caffemodel (or compressed .net). Default: the single .caffemodel beside "
                           "the prototxt."),
         click.option("--input-shape", "input_shape", multiple=True, help=SHAPE_HELP),
         click.option("--opset", default=DEFAULT_OPSET, show_default=True,
                      type=click.IntRange(SUPPORTED_OPSETS[0], SUPPORTED_OPSETS[-1]),
                      help="ONNX opset."),
-        click.option("--expect", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+        click.option("--expect", type=click.Path(path_type=Path), callback=existing_file,
                      help="Blobs real Caffe recorded (.npz: input|name, layer|layer|top, output|top) to "
                           "verify against; its input is used."),
         click.option("--tolerance", default=DEFAULT_TOLERANCE, show_default=True, type=float, callback=check_tolerance,
@@ -182,12 +194,8 @@ def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no
     digests = {path: FileDigest(path) for path in (prototxt, weights) if path is not None and path.is_file()}
     from converter import pipeline
 
-    if not prototxt.exists():
-        raise ConverterError(f"{prototxt}: no such file")
     if weights is None:
         weights = pipeline.find_weights(prototxt)  # None is fine for a net without parameters
-    elif not weights.exists():
-        raise ConverterError(f"{weights}: no such file")
     shapes = resolve_input_shapes(prototxt, input_shape)
     if shapes is None and expect is not None:
         from converter.verify import load_recorded
@@ -232,7 +240,7 @@ def summary(report: Any) -> str:
 @main.command()
 @_common_options
 @click.option("--out-dir", "-o", type=click.Path(path_type=Path, file_okay=False),
-              help="Where to write outputs. Default: beside the prototxt.")
+              help="The folder to write the outputs in. Default: beside the prototxt.")
 @click.option("--name", callback=check_stem,
               help="Output file stem. Default: from the prototxt (or its folder for deploy.prototxt).")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["onnx", "pytorch"]),
@@ -349,28 +357,34 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
 
 
 @main.command("make-weights")
-@click.argument("prototxt", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("prototxt", type=click.Path(path_type=Path), callback=existing_file)
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False),
-              help="Default: <prototxt stem>.caffemodel beside it.")
+              help="The caffemodel file to write (a file: convert's -o is a folder). Default: <prototxt "
+                   "stem>.caffemodel in --out-dir, else beside the prototxt.")
+@click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="The folder for <prototxt stem>.caffemodel, as convert's --out-dir. Default: beside the "
+                   "prototxt.")
 @click.option("--seed", default=0, show_default=True, help="Random seed.")
 @click.option("--input-shape", "input_shape", multiple=True, help=SHAPE_HELP)
 @click.option("--force", is_flag=True, help="Replace an existing file.")
-def make_weights(prototxt: Path, output: Path | None, seed: int, input_shape: tuple[str, ...],
-                 force: bool) -> None:
+def make_weights(prototxt: Path, output: Path | None, out_dir: Path | None, seed: int,
+                 input_shape: tuple[str, ...], force: bool) -> None:
     """Write deterministic demo weights (He-uniform) for PROTOTXT as a caffemodel."""
     from converter.caffe.synthetic import write_synthetic_weights
     from converter.fileio import check_outputs
 
-    output = output or prototxt.with_suffix(".caffemodel")
-    check_outputs([output], [prototxt], force, elsewhere="--output (-o)")
+    if output is not None and out_dir is not None:
+        raise click.UsageError("give --output (a file) or --out-dir (a folder), not both")
+    output = output or (out_dir or prototxt.parent) / f"{prototxt.stem}.caffemodel"
+    check_outputs([output], [prototxt], force, elsewhere="--out-dir or --output (-o)")
     write_synthetic_weights(prototxt, output, seed=seed,
                             input_shapes=resolve_input_shapes(prototxt, input_shape))
     click.echo(f"wrote {output}")
 
 
 @main.command("inspect")
-@click.argument("prototxt", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--weights", "-w", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+@click.argument("prototxt", type=click.Path(path_type=Path), callback=existing_file)
+@click.option("--weights", "-w", type=click.Path(path_type=Path), callback=existing_file,
               help="Adds per-layer sparsity and distinct weight values.")
 @click.option("--input-shape", "input_shape", multiple=True, help=SHAPE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -392,11 +406,11 @@ def inspect_command(prototxt: Path, weights: Path | None, input_shape: tuple[str
 
 
 @main.command("classify")
-@click.argument("prototxt", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.argument("image", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--weights", "-w", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+@click.argument("prototxt", type=click.Path(path_type=Path), callback=existing_file)
+@click.argument("image", type=click.Path(path_type=Path), callback=existing_file)
+@click.option("--weights", "-w", type=click.Path(path_type=Path), callback=existing_file,
               help="The .caffemodel (or compressed .net). Default: the single .caffemodel beside the prototxt.")
-@click.option("--labels", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+@click.option("--labels", type=click.Path(path_type=Path), callback=existing_file,
               help="ImageNet synset words file, to print class names.")
 @click.option("--input-shape", "input_shape", multiple=True,
               help="The image size the net takes, e.g. 1,3,227,227 (needed for a train_val net). "

@@ -73,3 +73,49 @@ def test_an_unnamed_net_is_reported_under_its_output_name(tmp_path):
     done = runner.invoke(main, ["verify", str(proto), "-w", str(weights), "--report", "-"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["model"] == "unnamed"
+
+
+def test_a_missing_input_file_is_reported_alike_by_every_command(tmp_path):
+    from converter.caffe.synthetic import write_synthetic_weights
+
+    proto = tmp_path / "tiny.prototxt"
+    proto.write_text('input: "data"\ninput_shape { dim: 1 dim: 3 dim: 8 dim: 8 }\n'
+                     'layer { name: "p" type: "Pooling" bottom: "data" top: "p" '
+                     "pooling_param { pool: MAX kernel_size: 2 } }\n")
+    weights = tmp_path / "tiny.caffemodel"
+    write_synthetic_weights(proto, weights)
+    missing = tmp_path / "missing.file"
+    runs = [
+        [missing],
+        [proto, "-w", missing],
+        [proto, "--expect", missing],
+        ["verify", missing],
+        ["inspect", missing],
+        ["inspect", proto, "-w", missing],
+        ["classify", missing, proto],
+        ["classify", proto, missing],
+        ["classify", proto, proto, "--labels", missing],
+        ["make-weights", missing],
+    ]
+    for args in runs:
+        done = CliRunner().invoke(main, [str(a) for a in args])
+        assert done.exit_code == 2, (args, done.output)
+        assert done.output == f"error: {missing}: no such file\n", (args, done.output)
+    done = CliRunner().invoke(main, ["inspect", str(tmp_path)])
+    assert done.exit_code == 2 and done.output == f"error: {tmp_path}: is a directory, not a file\n"
+
+
+def test_make_weights_into_a_folder_or_a_file(tmp_path):
+    proto = tmp_path / "tiny.prototxt"
+    proto.write_text('input: "data"\ninput_shape { dim: 1 dim: 3 dim: 8 dim: 8 }\n'
+                     'layer { name: "c" type: "Convolution" bottom: "data" top: "c" '
+                     "convolution_param { num_output: 2 kernel_size: 3 } }\n")
+    runner = CliRunner()
+    done = runner.invoke(main, ["make-weights", str(proto), "--out-dir", str(tmp_path / "w")])
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "w" / "tiny.caffemodel").is_file()
+    done = runner.invoke(main, ["make-weights", str(proto), "-o", str(tmp_path / "x.caffemodel")])
+    assert done.exit_code == 0 and (tmp_path / "x.caffemodel").is_file()
+    done = runner.invoke(main, ["make-weights", str(proto), "-o", str(tmp_path / "y.caffemodel"),
+                                "--out-dir", str(tmp_path)])
+    assert done.exit_code == 2 and "not both" in done.output
