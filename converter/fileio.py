@@ -20,6 +20,7 @@ import contextlib
 import contextvars
 import hashlib
 import json
+import math
 import mmap
 import os
 import stat
@@ -270,9 +271,14 @@ def check_outputs(outputs: Sequence[str | Path], inputs: Sequence[str | Path], f
 def json_text(document: object, indent: int = 1, inline_width: int = 80) -> str:
     """JSON as squeeze-convert writes it (reports, inspect --json): indented, except that a list
     of plain values (numbers, strings, booleans, null) that fits in `inline_width` characters, such
-    as a shape or a top-5, stays on one line."""
+    as a shape or a top-5, stays on one line. Infinities and NaN, which JSON has no words for
+    (Python would write Infinity and NaN, which strict parsers reject), are written null, as
+    JavaScript's JSON.stringify does: a report's rel_err is infinite where values could not be
+    compared at all (other shapes, non-finite values where the truth has finite ones)."""
 
     def render(value: object, depth: int) -> str:
+        if isinstance(value, float) and not math.isfinite(value):
+            return "null"
         inner, outer = " " * (indent * (depth + 1)), " " * (indent * depth)
         if isinstance(value, dict):
             if not value:
@@ -284,7 +290,7 @@ def json_text(document: object, indent: int = 1, inline_width: int = 80) -> str:
             if not value:
                 return "[]"
             if all(item is None or isinstance(item, (str, int, float, bool)) for item in value):
-                line = json.dumps(list(value))
+                line = "[" + ", ".join(render(item, depth + 1) for item in value) + "]"
                 if len(line) <= inline_width:
                     return line
             return "[\n" + ",\n".join(inner + render(item, depth + 1) for item in value) + f"\n{outer}]"

@@ -19,7 +19,8 @@ NET = ('name: "tiny"\ninput: "data"\ninput_shape { dim: 1 dim: 3 dim: 8 dim: 8 }
        'layer { name: "c1" type: "Convolution" bottom: "data" top: "c1" '
        "convolution_param { num_output: 4 kernel_size: 3 } }\n")
 
-plain = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
+plain = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+         | st.text(max_size=8))
 documents = st.recursive(plain, lambda inner: st.lists(inner, max_size=6)
                          | st.dictionaries(st.text(max_size=6), inner, max_size=5), max_leaves=30)
 
@@ -27,6 +28,14 @@ documents = st.recursive(plain, lambda inner: st.lists(inner, max_size=6)
 @given(documents)
 def test_json_text_reads_back_as_the_same_document(document):
     assert json.loads(json_text(document)) == document
+
+
+def test_infinities_and_nan_are_written_as_strict_json():
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    text = json_text({"rel_err": float("inf"), "values": [1.0, float("-inf"), float("nan")]})
+    assert json.loads(text, parse_constant=refuse) == {"rel_err": None, "values": [1.0, None, None]}
 
 
 def test_short_lists_stay_on_one_line_long_ones_do_not():
