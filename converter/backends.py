@@ -29,7 +29,6 @@ from converter.ir import Graph
 from converter.verify import Backend
 
 if TYPE_CHECKING:
-    import onnx
 
     from converter.emit.onnx import OnnxModel
     from converter.emit.torch import TorchExport
@@ -56,31 +55,48 @@ def onnx_backend(opset: int = DEFAULT_OPSET, export: OnnxModel | None = None) ->
     def run(graph: Graph, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from onnx import TensorProto, helper
 
+        from converter.emit.onnx import model as onnx_model
+
         if export is not None:
             model = export
         else:
             from converter.emit.onnx import build_onnx
 
             model = build_onnx(graph, opset=opset)
-        proto = model.to_proto()
-        seen = _run_onnx(proto, inputs)
-        hidden = [t for t in graph.tensors if t not in graph.inputs and t not in seen]
-        if hidden:
-            proto.graph.output.extend(helper.make_tensor_value_info(t, TensorProto.FLOAT, None) for t in hidden)
-            seen.update(_run_onnx(proto, inputs, hidden))
+        with contextlib.ExitStack() as stack:
+            if model.weight_bytes < onnx_model.EXTERNAL_DATA_THRESHOLD:
+                proto = model.to_proto()
+                seen = _run_onnx(proto.SerializeToString(), inputs)
+            else:
+                # Past protobuf's 2 GiB limit the model exists only as files: run it from them, as saved.
+                import onnx
+
+                folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="squeeze-convert-")))
+                model.save(folder / "model.onnx", external_threshold=0)
+                seen = _run_onnx(str(folder / "model.onnx"), inputs)
+                proto = onnx.load(folder / "model.onnx", load_external_data=False)
+            hidden = [t for t in graph.tensors if t not in graph.inputs and t not in seen]
+            if hidden:
+                proto.graph.output.extend(helper.make_tensor_value_info(t, TensorProto.FLOAT, None) for t in hidden)
+                if model.weight_bytes < onnx_model.EXTERNAL_DATA_THRESHOLD:
+                    seen.update(_run_onnx(proto.SerializeToString(), inputs, hidden))
+                else:
+                    (folder / "with_intermediates.onnx").write_bytes(proto.SerializeToString())
+                    seen.update(_run_onnx(str(folder / "with_intermediates.onnx"), inputs, hidden))
         return seen
 
     return run
 
 
-def _run_onnx(model: onnx.ModelProto, inputs: dict[str, np.ndarray],
+def _run_onnx(model: bytes | str, inputs: dict[str, np.ndarray],
               names: list[str] | None = None) -> dict[str, np.ndarray]:
-    """The values of `names` (default: every graph output) from an ONNX Runtime session on `model`."""
+    """The values of `names` (default: every graph output) from an ONNX Runtime session on `model`
+    (serialized, or the path of a model whose weights lie beside it)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     names = names if names is not None else [o.name for o in session.get_outputs()]
     feed = {i.name: inputs[i.name] for i in session.get_inputs()}
     return dict(zip(names, session.run(names, feed), strict=True))

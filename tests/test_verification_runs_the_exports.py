@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from conftest import golden_case
 from converter import pipeline
 from converter.caffe.synthetic import write_synthetic_weights
 
@@ -134,3 +135,30 @@ def test_the_written_onnx_model_is_the_one_verified(tiny, tmp_path):
     assert saved.keys() == conversion.torch_export.state_dict.keys()
     for key, value in saved.items():
         assert np.array_equal(value.numpy(), np.asarray(conversion.torch_export.state_dict[key]))
+
+
+def test_a_model_past_the_protobuf_limit_is_verified_from_its_files(monkeypatch):
+    """Past 2 GiB of weights a ModelProto cannot be serialized: ONNX Runtime then runs the model as
+    saved with external data (the threshold lowered here to take that path with a small model)."""
+    import onnxruntime as ort
+
+    from converter.emit.onnx import model as onnx_model
+
+    case = golden_case("squeezenet_v1.1")
+    conversion = pipeline.convert(case["prototxt_path"], case["weights_path"],
+                                  input_shapes={"data": tuple(case["input_shape"])})
+    pipeline.emit(conversion, formats=("onnx",))
+    monkeypatch.setattr(onnx_model, "EXTERNAL_DATA_THRESHOLD", 1 << 20)
+    given: list[object] = []
+    real = ort.InferenceSession
+
+    class Recording(real):
+        def __init__(self, model: object, *args: object, **kwargs: object) -> None:
+            given.append(model)
+            super().__init__(model, *args, **kwargs)
+
+    monkeypatch.setattr(ort, "InferenceSession", Recording)
+    report = pipeline.run_verification(conversion, backends=("onnxruntime",), expect=case["blobs_path"])
+    assert report.passed, report.first_failure
+    assert len(given) == 2 and all(isinstance(m, str) and m.endswith(".onnx") for m in given)
+    assert len({c.blob for c in report.comparisons if c.backend == "onnxruntime" and c.truth == "caffe"}) >= 17
