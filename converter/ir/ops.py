@@ -228,7 +228,13 @@ class Flatten(Node):
 
 @dataclass(kw_only=True)
 class Reshape(Node):
-    """Reshape to `shape`; a 0 copies the input's dim at that index, one -1 is inferred."""
+    """Reshape to `shape`; a 0 copies the input's dim at that index, one -1 is inferred.
+
+    `shape` is written to hold for any batch size, not only the one the graph's tensors record: the
+    lift gives [0, *output dims 1..] when the batch dim is kept, [-1, *output dims 1..] when the
+    batch is merged into dim 0 (the output's dim 0 a multiple of the input's, and the input's other
+    dims a multiple of the output's), else the output shape as recorded. Emitters use it as given.
+    """
 
     shape: tuple[int, ...]
 

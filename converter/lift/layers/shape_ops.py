@@ -1,6 +1,8 @@
 """Caffe's shape layers: Slice, Flatten, Reshape."""
 
-from converter.caffe.net import CaffeLayer
+import math
+
+from converter.caffe.net import CaffeLayer, Shape
 from converter.ir import Flatten, Reshape, Slice
 from converter.lift.registry import converts, io
 
@@ -22,7 +24,15 @@ def flatten(layer: CaffeLayer) -> Flatten:
 
 @converts("Reshape")
 def reshape(layer: CaffeLayer) -> Reshape:
-    top, bottom = layer.top_shapes[0], layer.bottom_shapes[0]
-    # Keep the batch symbolic when the reshape leaves it alone.
-    shape = (0, *top[1:]) if top[0] == bottom[0] else tuple(top)
-    return Reshape(**io(layer), shape=shape)
+    return Reshape(**io(layer), shape=_batch_free_target(layer.bottom_shapes[0], layer.top_shapes[0]))
+
+
+def _batch_free_target(bottom: Shape, top: Shape) -> tuple[int, ...]:
+    """The Reshape target that follows the batch size: Caffe records the top at one batch size, but
+    the converted model takes any (see the IR's Reshape)."""
+    if bottom and top:
+        if top[0] == bottom[0]:
+            return (0, *top[1:])
+        if top[0] % bottom[0] == 0 and math.prod(bottom[1:]) % math.prod(top[1:]) == 0:
+            return (-1, *top[1:])
+    return tuple(top)
