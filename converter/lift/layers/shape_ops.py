@@ -2,6 +2,8 @@
 
 import math
 
+from converter.caffe.layers.common import canonical_axis
+from converter.caffe.layers.slice import axis_and_sizes
 from converter.caffe.net import CaffeLayer, Shape
 from converter.ir import Flatten, Reshape, Slice
 from converter.lift.registry import converts, io
@@ -9,17 +11,16 @@ from converter.lift.registry import converts, io
 
 @converts("Slice")
 def slice_(layer: CaffeLayer) -> Slice:
-    p = layer.param.slice_param
-    axis = p.slice_dim if p.HasField("slice_dim") and not p.HasField("axis") else p.axis
-    axis %= len(layer.bottom_shapes[0])
-    return Slice(**io(layer), axis=axis, sizes=[shape[axis] for shape in layer.top_shapes])
+    axis, sizes = axis_and_sizes(layer, layer.bottom_shapes[0])
+    return Slice(**io(layer), axis=axis, sizes=sizes)
 
 
 @converts("Flatten")
 def flatten(layer: CaffeLayer) -> Flatten:
     p = layer.param.flatten_param
     rank = len(layer.bottom_shapes[0])
-    return Flatten(**io(layer), axis=p.axis % rank, end_axis=p.end_axis % rank)
+    return Flatten(**io(layer), axis=canonical_axis(layer, p.axis, rank),
+                   end_axis=canonical_axis(layer, p.end_axis, rank))
 
 
 @converts("Reshape")
