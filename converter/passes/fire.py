@@ -23,15 +23,8 @@ def _is_conv(node: Node | None, kernel: tuple[int, int], pad: tuple[int, int]) -
     )
 
 
-def _sole_consumer(graph: Graph, tensor: str) -> Node | None:
-    if tensor in graph.outputs:
-        return None
-    consumers = graph.consumers(tensor)
-    return consumers[0] if len(consumers) == 1 else None
-
-
 def _relu_after(graph: Graph, conv: Conv) -> Relu | None:
-    relu = _sole_consumer(graph, conv.outputs[0])
+    relu = graph.sole_consumer(conv.outputs[0])
     if isinstance(relu, Relu) and relu.negative_slope == 0 and relu.inputs == conv.outputs:
         return relu
     return None
@@ -60,12 +53,12 @@ def _match(graph: Graph, squeeze: Conv) -> list[Node] | None:
     relu1, relu3 = _relu_after(graph, e1), _relu_after(graph, e3)
     if relu1 is None or relu3 is None:
         return None
-    concat = _sole_consumer(graph, relu1.outputs[0])
+    concat = graph.sole_consumer(relu1.outputs[0])
     if (
         not isinstance(concat, Concat)
         or concat.axis != 1
         or concat.inputs != [relu1.outputs[0], relu3.outputs[0]]
-        or _sole_consumer(graph, relu3.outputs[0]) is not concat
+        or graph.sole_consumer(relu3.outputs[0]) is not concat
     ):
         return None
     return [squeeze, squeeze_relu, e1, relu1, e3, relu3, concat]
