@@ -22,7 +22,23 @@ class Node:
 
 
 @dataclass(kw_only=True)
-class Conv(Node):
+class _ConvLike(Node):
+    """What Conv and ConvTranspose share: weight (..., kh, kw), optional bias (out,) and the geometry."""
+
+    weight: np.ndarray
+    bias: np.ndarray | None
+    stride: Pair = (1, 1)
+    pad: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    group: int = 1
+
+    @property
+    def kernel(self) -> Pair:
+        return (int(self.weight.shape[2]), int(self.weight.shape[3]))
+
+
+@dataclass(kw_only=True)
+class Conv(_ConvLike):
     """2-D cross-correlation: weight (out, in/group, kh, kw), optional bias (out,).
 
     The input is zero padded by `pad` on each side; output size floor((in+2p-d(k-1)-1)/s)+1.
@@ -30,39 +46,17 @@ class Conv(Node):
     output at its position.
     """
 
-    weight: np.ndarray
-    bias: np.ndarray | None
-    stride: Pair = (1, 1)
-    pad: Pair = (0, 0)
-    dilation: Pair = (1, 1)
-    group: int = 1
-
-    @property
-    def kernel(self) -> Pair:
-        return (int(self.weight.shape[2]), int(self.weight.shape[3]))
-
     @property
     def out_channels(self) -> int:
         return int(self.weight.shape[0])
 
 
 @dataclass(kw_only=True)
-class ConvTranspose(Node):
+class ConvTranspose(_ConvLike):
     """Transposed convolution: weight (in, out/group, kh, kw), optional bias (out,).
 
     Output size (in-1)*s - 2p + d(k-1) + 1. Several inputs: as for Conv, one output each.
     """
-
-    weight: np.ndarray
-    bias: np.ndarray | None
-    stride: Pair = (1, 1)
-    pad: Pair = (0, 0)
-    dilation: Pair = (1, 1)
-    group: int = 1
-
-    @property
-    def kernel(self) -> Pair:
-        return (int(self.weight.shape[2]), int(self.weight.shape[3]))
 
 
 @dataclass(kw_only=True)
