@@ -6,12 +6,21 @@ from, or a name derived from the layers it fuses), input and output tensor names
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
 Pair = tuple[int, int]
+
+
+class InvalidNode(ValueError):
+    """A node whose attributes contradict each other or its inputs; names the node."""
+
+    def __init__(self, node: str, reason: str) -> None:
+        self.node, self.reason = node, reason
+        super().__init__(f"{node}: {reason}")
 
 
 @dataclass(kw_only=True)
@@ -77,6 +86,29 @@ class Pool(Node):
     pad: Pair = (0, 0)
     extra_end: Pair = (0, 0)
     global_pool: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("max", "avg"):
+            raise InvalidNode(self.name, f"unknown pooling kind {self.kind!r}")
+        if min(*self.pad, *self.extra_end) < 0:
+            raise InvalidNode(self.name, f"negative pad {self.pad} or extra_end {self.extra_end}")
+
+    def empty_average_axis(self, in_hw: Sequence[int]) -> int | None:
+        """For an average over an input plane of `in_hw`: the first axis (0 for H, 1 for W) whose last
+        window lies wholly in the `extra_end` cells, which are never counted, so it has nothing to
+        average (no value the IR could give); None when every window counts a cell."""
+        if self.kind != "avg" or self.global_pool:
+            return None
+        for axis, (n, k, s, p, e) in enumerate(zip(in_hw, self.kernel, self.stride, self.pad, self.extra_end,
+                                                   strict=True)):
+            if (n + 2 * p + e - k) // s * s >= n + 2 * p:
+                return axis
+        return None
+
+    def check_windows(self, in_hw: Sequence[int]) -> None:
+        """Refuse an input plane on which an average window has nothing to average."""
+        if self.empty_average_axis(in_hw) is not None:
+            raise InvalidNode(self.name, f"extra_end {self.extra_end} leaves a window with nothing to average")
 
 
 @dataclass(kw_only=True)
@@ -190,10 +222,17 @@ class Bias(Node):
 
 @dataclass(kw_only=True)
 class Eltwise(Node):
-    """Element-wise over all inputs: sum (each input times its coefficient), product or maximum."""
+    """Element-wise over all inputs: sum (each input times its coefficient, one per input or none
+    for all 1), product or maximum (both ignore coefficients)."""
 
     op: Literal["sum", "prod", "max"]
     coeffs: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.op not in ("sum", "prod", "max"):
+            raise InvalidNode(self.name, f"unknown eltwise op {self.op!r}")
+        if self.op == "sum" and self.coeffs and len(self.coeffs) != len(self.inputs):
+            raise InvalidNode(self.name, f"{len(self.coeffs)} coefficients for {len(self.inputs)} inputs")
 
 
 @dataclass(kw_only=True)
@@ -209,6 +248,10 @@ class Slice(Node):
 
     axis: int
     sizes: list[int]
+
+    def __post_init__(self) -> None:
+        if len(self.sizes) != len(self.outputs):
+            raise InvalidNode(self.name, f"{len(self.sizes)} sizes for {len(self.outputs)} outputs")
 
 
 @dataclass(kw_only=True)
