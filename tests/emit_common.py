@@ -15,10 +15,10 @@ import torch.nn.functional as F
 
 from converter.ir import Conv, ConvTranspose, Eltwise, Fire, Graph, Node, Pool
 from converter.ir.graph import Shape, Tensor
+from converter.ir.ops import Pair
 
 Oracle = Callable[..., Sequence[np.ndarray] | np.ndarray]
 Runner = Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]]
-Pair = tuple[int, int]
 
 
 def graph_of(nodes: Node | Sequence[Node], shapes: Mapping[str, Shape], inputs: Sequence[str] | None = None,
