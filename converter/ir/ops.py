@@ -13,6 +13,8 @@ from typing import Literal
 import numpy as np
 
 Pair = tuple[int, int]
+PoolKind = Literal["max", "avg"]
+EltwiseOp = Literal["sum", "prod", "max"]
 
 
 class InvalidNode(ValueError):
@@ -80,7 +82,7 @@ class Pool(Node):
     `global_pool` means one window covering the whole plane (kernel, pad, extra ignored).
     """
 
-    kind: Literal["max", "avg"]
+    kind: PoolKind
     kernel: Pair
     stride: Pair
     pad: Pair = (0, 0)
@@ -225,7 +227,7 @@ class Eltwise(Node):
     """Element-wise over all inputs: sum (each input times its coefficient, one per input or none
     for all 1), product or maximum (both ignore coefficients)."""
 
-    op: Literal["sum", "prod", "max"]
+    op: EltwiseOp
     coeffs: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:

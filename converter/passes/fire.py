@@ -8,8 +8,21 @@ never looked at; anything that does not match exactly stays as plain nodes.
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
 
 from converter.ir import Concat, Conv, Fire, Graph, Node, Relu
+
+
+class _Match(NamedTuple):
+    """The nodes of one Fire pattern, in graph order."""
+
+    squeeze: Conv
+    squeeze_relu: Relu
+    expand1x1: Conv
+    relu1: Relu
+    expand3x3: Conv
+    relu3: Relu
+    concat: Concat
 
 
 def _is_conv(node: Node | None, kernel: tuple[int, int], pad: tuple[int, int]) -> bool:
@@ -36,7 +49,7 @@ def _fire_name(names: list[str]) -> str:
     return prefix or names[-1]
 
 
-def _match(graph: Graph, squeeze: Conv) -> list[Node] | None:
+def _match(graph: Graph, squeeze: Conv) -> _Match | None:
     if not _is_conv(squeeze, (1, 1), (0, 0)):
         return None
     squeeze_relu = _relu_after(graph, squeeze)
@@ -61,7 +74,7 @@ def _match(graph: Graph, squeeze: Conv) -> list[Node] | None:
         or graph.sole_consumer(relu3.outputs[0]) is not concat
     ):
         return None
-    return [squeeze, squeeze_relu, e1, relu1, e3, relu3, concat]
+    return _Match(squeeze, squeeze_relu, e1, relu1, e3, relu3, concat)
 
 
 def fuse_fire(graph: Graph) -> int:

@@ -42,7 +42,7 @@ def _value_info(graph: Graph, name: str) -> onnx.ValueInfoProto:
     if name not in graph.tensors:
         raise KeyError(f"no IR tensor named {name!r}")
     shape = graph.tensors[name].shape
-    dims = [BATCH, *shape[1:]] if shape else []
+    dims: list[str | int] = [BATCH, *shape[1:]] if shape else []
     return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
 
 

@@ -11,11 +11,18 @@ import keyword
 import math
 import re
 import types
-from collections.abc import Collection, Iterable
+import warnings
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from converter.emit.torch.registry import Helper
+
+if TYPE_CHECKING:
+    import torch
 
 HEADER = '''"""{title}
 
@@ -37,10 +44,25 @@ class TorchExport:
     (verification hooks them)."""
 
     source: str
-    state_dict: dict[str, object]
+    state_dict: dict[str, torch.Tensor]
     taps: dict[str, tuple[str, ...]]
     class_name: str
     notes: list[str] = field(default_factory=list)
+
+
+def as_state_dict(arrays: Mapping[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """Tensors sharing the arrays' memory: weights are read-only views of the mapped caffemodel, and
+    nothing here writes to them, so no copy is made (torch warns about read-only memory)."""
+    import torch
+
+    state = {}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        for key, array in arrays.items():
+            # ascontiguousarray makes a 0-axis array (a shared PReLU slope, a num_axes 0 Scale) 1-D:
+            # reshape back.
+            state[key] = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32).reshape(np.shape(array)))
+    return state
 
 
 def identifier(name: str, taken: set[str]) -> str:
@@ -79,11 +101,11 @@ def module_source(title: str, helpers: Iterable[Helper], class_source: str) -> s
     return HEADER.format(title=title) + "".join(unique[name].source for name in sorted(unique)) + class_source
 
 
-def load_module(export: TorchExport) -> object:
+def load_module(export: TorchExport) -> torch.nn.Module:
     """The generated class, instantiated with the export's weights, in eval mode."""
     namespace = types.ModuleType("generated_caffe_module")
     exec(compile(export.source, "<generated>", "exec"), namespace.__dict__)  # noqa: S102 - our own generated code
-    module = getattr(namespace, export.class_name)()
+    module: torch.nn.Module = getattr(namespace, export.class_name)()
     module.load_state_dict(export.state_dict, strict=True)
     return module.eval()
 

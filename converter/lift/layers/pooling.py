@@ -7,20 +7,21 @@ from converter.caffe.layers.pooling import geometry
 from converter.caffe.net import CaffeLayer
 from converter.errors import ModelError
 from converter.ir import Pool
+from converter.ir.ops import PoolKind
 from converter.lift.registry import converts, io
 
 
 @converts("Pooling")
 def pooling(layer: CaffeLayer) -> Pool:
     g = geometry(layer, layer.bottom_shapes)
-    kind = "max" if g.method == caffe_pb2.PoolingParameter.MAX else "avg"
+    kind: PoolKind = "max" if g.method == caffe_pb2.PoolingParameter.MAX else "avg"
     if layer.param.pooling_param.global_pooling:
         return Pool(**io(layer), kind=kind, kernel=g.kernel, stride=(1, 1), global_pool=True)
     in_hw = layer.bottom_shapes[0][2:]
     # The extra cells that make floor rounding give Caffe's (rounded-up, clipped) output size.
-    extra = tuple(max(0, (o - 1) * s + k - (i + 2 * p))
-                  for i, o, k, s, p in zip(in_hw, g.out, g.kernel, g.stride, g.pad, strict=True))
-    node = Pool(**io(layer), kind=kind, kernel=g.kernel, stride=g.stride, pad=g.pad, extra_end=extra)
+    eh, ew = (max(0, (o - 1) * s + k - (i + 2 * p))
+              for i, o, k, s, p in zip(in_hw, g.out, g.kernel, g.stride, g.pad, strict=True))
+    node = Pool(**io(layer), kind=kind, kernel=g.kernel, stride=g.stride, pad=g.pad, extra_end=(eh, ew))
     axis = node.empty_average_axis(in_hw)
     if axis is not None:
         # With a stride above the kernel and no padding, Caffe's last AVE window can start past the
