@@ -23,6 +23,7 @@ import numpy as np
 
 from converter.caffe.layers import LAYER_TYPES
 from converter.caffe.net import CaffeLayer, CaffeNet
+from converter.caffe.weights import expected_blobs
 from converter.caffe.wire import RawBlob, RawLayer
 from converter.errors import WeightsError
 
@@ -61,9 +62,7 @@ def _bits(layer: CaffeLayer) -> int:
 
 
 def _shapes(layer: CaffeLayer) -> tuple[tuple[int, ...], int]:
-    blob_shapes = LAYER_TYPES[layer.type].blob_shapes
-    assert blob_shapes is not None
-    shapes = [tuple(s) for s in blob_shapes(layer, layer.bottom_shapes)]
+    shapes = expected_blobs(layer)
     if len(shapes) != 2:
         raise WeightsError("Deep Compression stores a weight and a bias per layer; this layer has "
                            f"{len(shapes)} blobs", layer=layer.name)
@@ -100,7 +99,7 @@ def _counts_if_they_fit(path: Path, net: CaffeNet) -> tuple[np.ndarray, int] | N
         return None
     if not layers or len(head) < 4 * len(layers):
         return None
-    if any(len(LAYER_TYPES[layer.type].blob_shapes(layer, layer.bottom_shapes)) != 2 for layer in layers):
+    if any(len(expected_blobs(layer)) != 2 for layer in layers):
         return None
     counts = np.frombuffer(head, "<u4", len(layers))
     return None if _misfit(layers, counts) else (counts, size)
