@@ -122,7 +122,8 @@ class Relu(Node):
 
 @dataclass(kw_only=True)
 class PRelu(Node):
-    """y = x if x > 0 else slope[c] * x; slope has shape (channels,) or (1,) when shared."""
+    """y = x if x > 0 else slope[c] * x, c the channel (dim 1); slope has shape (channels,), or ()
+    (one value for every channel) when shared."""
 
     slope: np.ndarray
 

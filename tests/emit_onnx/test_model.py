@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from converter.emit.onnx import CONVERTERS, OnnxModel, build_onnx, emit_onnx, save_onnx
+from converter.emit.onnx import EMITTERS, OnnxModel, build_onnx, emit_onnx, save_onnx
 from converter.emit.onnx import model as onnx_model
 from converter.emit.onnx.registry import load_converters
 from converter.ir import Conv, Dense, Lrn, Node, Pool, Relu, Softmax, ops
@@ -105,7 +105,7 @@ def test_every_ir_op_has_a_converter() -> None:
              if issubclass(cls, Node) and cls is not Node and cls.__module__ == ops.__name__
              and not name.startswith("_")}  # private bases (_ConvLike) are not ops
     assert kinds <= set(load_converters())
-    assert CONVERTERS is load_converters()
+    assert EMITTERS is load_converters()
 
 
 def test_op_without_converter() -> None:

@@ -1,4 +1,4 @@
-"""IR -> ONNX. One small converter per IR op (`ops/<op>.py`, registered with `@converts`); knows
+"""IR -> ONNX. One small emitter per IR op (`ops/<op>.py`, registered with `@converts`); knows
 nothing of Caffe.
 
 The batch dimension (dim 0) is symbolic ("N") on every graph input and output. Tensor names are
@@ -15,12 +15,12 @@ import onnx
 from onnx import TensorProto, helper
 
 from converter.emit.onnx.model import EXTERNAL_DATA_THRESHOLD, OnnxModel
-from converter.emit.onnx.registry import CONVERTERS, TABLE, Context, converts
+from converter.emit.onnx.registry import EMITTERS, TABLE, Context, converts
 from converter.ir import Graph
 
 __all__ = [
-    "CONVERTERS",
     "DEFAULT_OPSET",
+    "EMITTERS",
     "EXTERNAL_DATA_THRESHOLD",
     "PRODUCER",
     "SUPPORTED_OPSETS",
@@ -55,7 +55,7 @@ def build_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence
         raise ValueError(f"opset {opset} is not supported ({SUPPORTED_OPSETS[0]}..{SUPPORTED_OPSETS[-1]})")
     ctx = Context(graph, opset)
     for node in graph.nodes:
-        TABLE.converter_of(node)(node, ctx)
+        TABLE.emitter_of(node)(node, ctx)
     outputs = list(dict.fromkeys([*graph.outputs, *extra_outputs]))
     onnx_graph = helper.make_graph(
         ctx.nodes, graph.name,

@@ -46,4 +46,4 @@ load_emitters = TABLE.load
 
 def build(node: Node, graph: Graph) -> Built:
     """The module for `node`, by its op's registered emitter."""
-    return TABLE.converter_of(node)(node, graph)
+    return TABLE.emitter_of(node)(node, graph)
