@@ -12,7 +12,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from converter.emit.torch import EMITTERS, converts, emit_torch, load_emitters, save_torch
+from converter.emit.torch import EMITTERS, converts, emit_torch, save_torch
+from converter.emit.torch.registry import TABLE
 from converter.ir import BatchNorm, Concat, Conv, Dense, Eltwise, Elu, Lrn, Node, Power, Relu, Slice, Softmax, ops
 from emit_torch.helpers import check, emit, graph_of, rand
 
@@ -21,8 +22,8 @@ def test_every_ir_op_has_an_emitter() -> None:
     kinds = {cls for name, cls in inspect.getmembers(ops, inspect.isclass)
              if issubclass(cls, Node) and cls is not Node and cls.__module__ == ops.__name__
              and not name.startswith("_")}  # private bases (_ConvLike) are not ops
-    assert kinds <= set(load_emitters())
-    assert EMITTERS is load_emitters()
+    assert kinds <= set(TABLE.load())
+    assert EMITTERS is TABLE.load()
 
 
 def test_op_without_emitter() -> None:

@@ -9,7 +9,6 @@ initializers "<node>.weight", "<node>.bias", ...
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import onnx
 from onnx import TensorProto, helper
@@ -29,7 +28,6 @@ __all__ = [
     "build_onnx",
     "converts",
     "emit_onnx",
-    "save_onnx",
 ]
 
 DEFAULT_OPSET = 17
@@ -72,10 +70,3 @@ def emit_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence[
     """The whole model in memory (weights copied in); `build_onnx(...).save()` streams instead."""
     return build_onnx(graph, opset, extra_outputs).to_proto()
 
-
-def save_onnx(model: onnx.ModelProto | OnnxModel, path: Path, size_threshold: int | None = None) -> None:
-    """Write `model` to `path` atomically. With `size_threshold` bytes of weights or more (default:
-    just under protobuf's 2 GiB limit) the weights go to `<path name>.data` as ONNX external data."""
-    if isinstance(model, onnx.ModelProto):
-        model = OnnxModel.from_proto(model)
-    model.save(Path(path), size_threshold)

@@ -22,7 +22,6 @@ Emitter = Callable[[Any, "Context"], None]
 TABLE: OpTable[Emitter] = OpTable("ONNX", "converter.emit.onnx.ops")
 EMITTERS = TABLE.functions
 converts = TABLE.converts
-load_converters = TABLE.load
 
 
 @dataclass

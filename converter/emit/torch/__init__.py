@@ -9,7 +9,7 @@ over a `layers` ModuleDict (`generic.py`). `writer.py` assembles, saves and load
 from __future__ import annotations
 
 from converter.emit.torch.generic import generic_layout
-from converter.emit.torch.registry import EMITTERS, Built, Helper, converts, load_emitters
+from converter.emit.torch.registry import EMITTERS, Built, Helper, converts
 from converter.emit.torch.squeezenet import is_squeezenet, torchvision_layout
 from converter.emit.torch.writer import TorchExport, identifier, load_module, save_torch
 from converter.ir import Graph
@@ -22,7 +22,6 @@ __all__ = [
     "converts",
     "emit_torch",
     "identifier",
-    "load_emitters",
     "load_module",
     "save_torch",
 ]

@@ -41,7 +41,6 @@ Emitter = Callable[[Any, Graph], Built]
 TABLE: OpTable[Emitter] = OpTable("PyTorch", "converter.emit.torch.ops")
 EMITTERS = TABLE.functions
 converts = TABLE.converts
-load_emitters = TABLE.load
 
 
 def build(node: Node, graph: Graph) -> Built:
