@@ -150,6 +150,13 @@ def test_reshape_follows_the_batch_size(tmp_path: Path, dims: str, expected: Cal
             np.testing.assert_array_equal(y, expected(x), err_msg=f"{backend}, batch {batch}")
 
 
+def test_reshape_to_no_axes_is_refused_as_such(tmp_path: Path) -> None:
+    # An empty shape makes a 0-axis blob in Caffe; --input-shape cannot help there.
+    with pytest.raises(ModelError, match="layer 'r': top 'r' has no axes"):
+        convert(tmp_path, 'layer { name: "r" type: "Reshape" bottom: "data" top: "r" reshape_param { shape { } } }',
+                (1,))
+
+
 # -------------------------------------------------------------------------------- Convolution
 
 

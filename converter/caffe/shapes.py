@@ -24,6 +24,9 @@ MAX_BLOB_AXES = 32
 
 def check_shape(shape: Shape, what: str, layer: str | None = None) -> None:
     """Refuse a blob shape Caffe could not hold or that is too big to allocate; `what` names the blob."""
+    if not shape and layer is not None:
+        # Caffe allows a 0-axis (scalar) blob; the IR's tensors keep a batch dim.
+        raise ModelError(f"{what} has no axes (a 0-D blob), which is not converted", layer=layer)
     if not shape:
         raise ModelError(f"{what} has no shape; give one with --input-shape", layer=layer)
     if len(shape) > MAX_BLOB_AXES:
