@@ -7,18 +7,19 @@ that is the textbook definition), never from emitter code.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from converter.ir import Conv, ConvTranspose, Eltwise, Fire, Graph, Node, Pool
+from converter.ir import Conv, ConvTranspose, Eltwise, Fire, Graph, Node, Pool, ops
 from converter.ir.graph import Shape, Tensor
+from converter.ir.ops import Pair
 
 Oracle = Callable[..., Sequence[np.ndarray] | np.ndarray]
 Runner = Callable[[Mapping[str, np.ndarray]], Mapping[str, np.ndarray]]
-Pair = tuple[int, int]
 
 
 def graph_of(nodes: Node | Sequence[Node], shapes: Mapping[str, Shape], inputs: Sequence[str] | None = None,
@@ -33,6 +34,13 @@ def graph_of(nodes: Node | Sequence[Node], shapes: Mapping[str, Shape], inputs: 
         nodes=nodes,
         tensors={t: Tensor(t, tuple(s)) for t, s in shapes.items()},
     )
+
+
+def ir_op_classes() -> set[type[Node]]:
+    """Every op class the IR defines (its private bases, such as _ConvLike, are no ops)."""
+    return {cls for name, cls in inspect.getmembers(ops, inspect.isclass)
+            if issubclass(cls, Node) and cls is not Node and cls.__module__ == ops.__name__
+            and not name.startswith("_")}
 
 
 def rand(shape: Shape, seed: int = 0, low: float = -2.0, high: float = 2.0) -> np.ndarray:

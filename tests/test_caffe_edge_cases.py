@@ -4,7 +4,7 @@ Caffe's source."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -117,6 +117,44 @@ def test_flatten_with_end_axis_just_before_axis_inserts_an_axis(tmp_path: Path) 
     for backend, outputs in run_backends(conversion, x):
         assert outputs["flat"].shape == (2, 3, 1, 4), backend
         np.testing.assert_array_equal(outputs["flat"][:, :, 0], x, err_msg=backend)
+
+
+# ---------------------------------------------------------------------------------------- Reshape
+
+
+@pytest.mark.parametrize(("dims", "expected"), [
+    ("dim: 0 dim: -1", lambda x: x.reshape(x.shape[0], 60)),
+    # The batch written out as a number: Caffe records (2, 60); the converted model follows the batch.
+    ("dim: 2 dim: 60", lambda x: x.reshape(x.shape[0], 60)),
+    # The batch merged into dim 0: (24, 5) at batch 2 is (12 per item, 5).
+    ("dim: -1 dim: 5", lambda x: x.reshape(-1, 5)),
+    ("dim: 6 dim: 20", lambda x: x.reshape(-1, 20)),
+])
+def test_reshape_follows_the_batch_size(tmp_path: Path, dims: str, expected: Callable) -> None:
+    import onnxruntime as ort
+    import torch
+
+    from converter.emit.torch import load_module
+
+    conversion = convert(tmp_path, 'layer { name: "r" type: "Reshape" bottom: "data" top: "r" '
+                                   f"reshape_param {{ shape {{ {dims} }} }} }}", (2, 3, 4, 5))
+    pipeline.emit(conversion)
+    session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+    module = load_module(conversion.torch_export)
+    for batch in (1, 3):
+        x = np.arange(batch * 60, dtype=np.float32).reshape(batch, 3, 4, 5)
+        (onnx_out,) = session.run(["r"], {"data": x})
+        with torch.no_grad():
+            torch_out = module(torch.from_numpy(x)).numpy()
+        for backend, y in (("onnx", onnx_out), ("pytorch", torch_out)):
+            np.testing.assert_array_equal(y, expected(x), err_msg=f"{backend}, batch {batch}")
+
+
+def test_reshape_to_no_axes_is_refused_as_such(tmp_path: Path) -> None:
+    # An empty shape makes a 0-axis blob in Caffe; --input-shape cannot help there.
+    with pytest.raises(ModelError, match="layer 'r': top 'r' has no axes"):
+        convert(tmp_path, 'layer { name: "r" type: "Reshape" bottom: "data" top: "r" reshape_param { shape { } } }',
+                (1,))
 
 
 # -------------------------------------------------------------------------------- Convolution

@@ -11,6 +11,7 @@ import pytest
 from conftest import ROOT, SHARED, golden_case
 from converter.caffe import caffe_pb2
 from converter.caffe.loader import load_net
+from converter.caffe.net import CaffeLayer, CaffeNet
 from converter.errors import WeightsError
 
 FOLDER = SHARED / "reference_models" / "deep_compression_squeezenet"
@@ -23,6 +24,10 @@ def golden_weights() -> dict[str, list[np.ndarray]]:
     net = caffe_pb2.NetParameter()
     net.ParseFromString(case["weights_path"].read_bytes())
     return {layer.name: [np.array(b.data, np.float32) for b in layer.blobs] for layer in net.layer if layer.blobs}
+
+
+def _layer(net: CaffeNet, name: str) -> CaffeLayer:
+    return next(layer for layer in net.layers if layer.name == name)
 
 
 def test_decoded_weights_equal_the_golden_caffemodel_bit_for_bit(golden_weights):
@@ -38,7 +43,7 @@ def test_recognised_by_content_not_extension(tmp_path, golden_weights):
     renamed = tmp_path / "weights.bin"
     renamed.write_bytes(NET_FILE.read_bytes())
     net = load_net(PROTOTXT, renamed)
-    conv1 = net.layer("conv1").blobs[0]
+    conv1 = _layer(net, "conv1").blobs[0]
     assert conv1.reshape(-1).tobytes() == golden_weights["conv1"][0].tobytes()
 
 
@@ -270,7 +275,7 @@ def test_decoder_follows_the_format_for_8_and_4_bit_layers(tiny):
     prototxt, net_file, expected = tiny
     net = load_net(prototxt, net_file)
     for name, (weight, bias) in expected.items():
-        blobs = net.layer(name).blobs
+        blobs = _layer(net, name).blobs
         assert blobs[0].shape == weight.shape, name
         assert blobs[0].tobytes() == weight.tobytes(), name
         assert blobs[1].reshape(-1).tobytes() == bias.tobytes(), name
@@ -280,7 +285,7 @@ def test_a_caffemodel_named_net_is_read_as_a_caffemodel(tmp_path, golden_weights
     renamed = tmp_path / "weights.net"
     renamed.write_bytes(golden_case("deep_compression_cat")["weights_path"].read_bytes())
     net = load_net(PROTOTXT, renamed)
-    assert net.layer("conv_final").blobs[0].reshape(-1).tobytes() == golden_weights["conv_final"][0].tobytes()
+    assert _layer(net, "conv_final").blobs[0].reshape(-1).tobytes() == golden_weights["conv_final"][0].tobytes()
 
 
 @pytest.mark.parametrize("suffix", [".bin", ".caffemodel", ""])

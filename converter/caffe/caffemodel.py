@@ -20,7 +20,6 @@ from converter.caffe.wire import (
     WireError,
     encode_blob,
     encode_len_header,
-    encode_varint,
     read_net_blobs,
 )
 from converter.errors import WeightsError
@@ -84,6 +83,3 @@ def write_caffemodel(
                 f.write(head)
                 f.write(memoryview(blob).cast("B"))
                 f.write(tail)
-
-
-__all__ = ["read_caffemodel", "write_caffemodel", "encode_varint", "WireError"]

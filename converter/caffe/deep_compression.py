@@ -23,6 +23,7 @@ import numpy as np
 
 from converter.caffe.layers import LAYER_TYPES
 from converter.caffe.net import CaffeLayer, CaffeNet
+from converter.caffe.weights import expected_blobs
 from converter.caffe.wire import RawBlob, RawLayer
 from converter.errors import WeightsError
 
@@ -61,9 +62,7 @@ def _bits(layer: CaffeLayer) -> int:
 
 
 def _shapes(layer: CaffeLayer) -> tuple[tuple[int, ...], int]:
-    blob_shapes = LAYER_TYPES[layer.type].blob_shapes
-    assert blob_shapes is not None
-    shapes = [tuple(s) for s in blob_shapes(layer, layer.bottom_shapes)]
+    shapes = expected_blobs(layer)
     if len(shapes) != 2:
         raise WeightsError("Deep Compression stores a weight and a bias per layer; this layer has "
                            f"{len(shapes)} blobs", layer=layer.name)
@@ -79,6 +78,16 @@ def _predicted_size(layers: list[CaffeLayer], counts: np.ndarray) -> int:
     return size
 
 
+def _misfit(layers: list[CaffeLayer], counts: np.ndarray) -> tuple[CaffeLayer, int, int] | None:
+    """The first layer whose stored count is 0 or more than its weight holds, with that count and the
+    weight's size; None when every count fits."""
+    for layer, nz in zip(layers, counts, strict=True):
+        size = math.prod(_shapes(layer)[0])
+        if nz == 0 or nz > size:
+            return layer, int(nz), size
+    return None
+
+
 def _counts_if_they_fit(path: Path, net: CaffeNet) -> tuple[np.ndarray, int] | None:
     """The header's counts and the file size, if every count fits its layer's weight; else None."""
     layers = quantized_layers(net)
@@ -90,12 +99,10 @@ def _counts_if_they_fit(path: Path, net: CaffeNet) -> tuple[np.ndarray, int] | N
         return None
     if not layers or len(head) < 4 * len(layers):
         return None
-    if any(len(LAYER_TYPES[layer.type].blob_shapes(layer, layer.bottom_shapes)) != 2 for layer in layers):
+    if any(len(expected_blobs(layer)) != 2 for layer in layers):
         return None
     counts = np.frombuffer(head, "<u4", len(layers))
-    if any(nz == 0 or nz > math.prod(_shapes(layer)[0]) for layer, nz in zip(layers, counts, strict=True)):
-        return None
-    return counts, size
+    return None if _misfit(layers, counts) else (counts, size)
 
 
 def looks_like_deep_compression(path: Path, net: CaffeNet) -> bool:
@@ -124,10 +131,11 @@ def decode(data: bytes, net: CaffeNet, origin: str = "<bytes>") -> list[Quantize
     if len(data) < 4 * len(layers):
         raise WeightsError(f"{origin}: {len(data)} bytes cannot hold the {len(layers)} layer counts")
     counts = np.frombuffer(data, "<u4", len(layers))
-    for layer, nz in zip(layers, counts, strict=True):
-        if nz == 0 or nz > math.prod(_shapes(layer)[0]):
-            raise WeightsError(f"{origin}: stores {nz} entries for a weight of {math.prod(_shapes(layer)[0])} "
-                               "values: not the Deep Compression weights of this net", layer=layer.name)
+    misfit = _misfit(layers, counts)
+    if misfit:
+        layer, nz, size = misfit
+        raise WeightsError(f"{origin}: stores {nz} entries for a weight of {size} values: not the Deep "
+                           "Compression weights of this net", layer=layer.name)
     expected = _predicted_size(layers, counts)
     if expected != len(data):
         raise WeightsError(f"{origin}: {len(data):,} bytes, but Deep Compression weights for this prototxt's "

@@ -38,12 +38,6 @@ class CaffeNet:
     layers: list[CaffeLayer]
     source_files: list[Path] = field(default_factory=list)
 
-    def layer(self, name: str) -> CaffeLayer:
-        for layer in self.layers:
-            if layer.name == name:
-                return layer
-        raise KeyError(name)
-
     @property
     def outputs(self) -> list[str]:
         """Blobs no later layer reads, in the order Caffe's forward pass returns them."""

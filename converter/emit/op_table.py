@@ -25,7 +25,7 @@ class OpTable(Generic[F]):
         self._loaded = False
 
     def converts(self, kind: type[Node]) -> Callable[[F], F]:
-        """Register the decorated function as the converter of IR op class `kind`."""
+        """Register the decorated function as the emitter of IR op class `kind`."""
 
         def register(function: F) -> F:
             if kind in self.functions and self.functions[kind] is not function:
@@ -45,7 +45,7 @@ class OpTable(Generic[F]):
             self._loaded = True
         return self.functions
 
-    def converter_of(self, node: Node) -> F:
+    def emitter_of(self, node: Node) -> F:
         function = self.load().get(type(node))
         if function is None:
             raise NotImplementedError(f"no {self.backend} converter for {type(node).__name__} (node {node.name!r})")

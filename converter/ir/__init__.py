@@ -19,6 +19,7 @@ from converter.ir.ops import (
     Fire,
     Flatten,
     Identity,
+    InvalidNode,
     Log,
     Lrn,
     Node,
@@ -36,6 +37,6 @@ from converter.ir.ops import (
 
 __all__ = [
     "Abs", "BatchNorm", "Bias", "Concat", "Conv", "ConvTranspose", "Dense", "Elu", "Eltwise", "Exp",
-    "Fire", "Flatten", "Graph", "Identity", "Log", "Lrn", "Node", "Pool", "Power", "PRelu", "Relu",
+    "Fire", "Flatten", "Graph", "Identity", "InvalidNode", "Log", "Lrn", "Node", "Pool", "Power", "PRelu", "Relu",
     "Reshape", "Scale", "Sigmoid", "Slice", "Softmax", "Tanh", "Tensor",
 ]

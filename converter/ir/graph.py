@@ -40,6 +40,14 @@ class Graph:
     def consumers(self, tensor: str) -> list[Node]:
         return [node for node in self.nodes if tensor in node.inputs]
 
+    def sole_consumer(self, tensor: str) -> Node | None:
+        """The one node reading `tensor`, if exactly one does and it is not a graph output (which
+        the user reads too): the tensor can then be fused away into that node."""
+        if tensor in self.outputs:
+            return None
+        consumers = self.consumers(tensor)
+        return consumers[0] if len(consumers) == 1 else None
+
     def nodes_of(self, kind: type[Node]) -> Iterator[Node]:
         return (node for node in self.nodes if isinstance(node, kind))
 

@@ -6,12 +6,23 @@ from, or a name derived from the layers it fuses), input and output tensor names
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
 Pair = tuple[int, int]
+PoolKind = Literal["max", "avg"]
+EltwiseOp = Literal["sum", "prod", "max"]
+
+
+class InvalidNode(ValueError):
+    """A node whose attributes contradict each other or its inputs; names the node."""
+
+    def __init__(self, node: str, reason: str) -> None:
+        self.node, self.reason = node, reason
+        super().__init__(f"{node}: {reason}")
 
 
 @dataclass(kw_only=True)
@@ -22,7 +33,23 @@ class Node:
 
 
 @dataclass(kw_only=True)
-class Conv(Node):
+class _ConvLike(Node):
+    """What Conv and ConvTranspose share: weight (..., kh, kw), optional bias (out,) and the geometry."""
+
+    weight: np.ndarray
+    bias: np.ndarray | None
+    stride: Pair = (1, 1)
+    pad: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    group: int = 1
+
+    @property
+    def kernel(self) -> Pair:
+        return (int(self.weight.shape[2]), int(self.weight.shape[3]))
+
+
+@dataclass(kw_only=True)
+class Conv(_ConvLike):
     """2-D cross-correlation: weight (out, in/group, kh, kw), optional bias (out,).
 
     The input is zero padded by `pad` on each side; output size floor((in+2p-d(k-1)-1)/s)+1.
@@ -30,39 +57,17 @@ class Conv(Node):
     output at its position.
     """
 
-    weight: np.ndarray
-    bias: np.ndarray | None
-    stride: Pair = (1, 1)
-    pad: Pair = (0, 0)
-    dilation: Pair = (1, 1)
-    group: int = 1
-
-    @property
-    def kernel(self) -> Pair:
-        return (int(self.weight.shape[2]), int(self.weight.shape[3]))
-
     @property
     def out_channels(self) -> int:
         return int(self.weight.shape[0])
 
 
 @dataclass(kw_only=True)
-class ConvTranspose(Node):
+class ConvTranspose(_ConvLike):
     """Transposed convolution: weight (in, out/group, kh, kw), optional bias (out,).
 
     Output size (in-1)*s - 2p + d(k-1) + 1. Several inputs: as for Conv, one output each.
     """
-
-    weight: np.ndarray
-    bias: np.ndarray | None
-    stride: Pair = (1, 1)
-    pad: Pair = (0, 0)
-    dilation: Pair = (1, 1)
-    group: int = 1
-
-    @property
-    def kernel(self) -> Pair:
-        return (int(self.weight.shape[2]), int(self.weight.shape[3]))
 
 
 @dataclass(kw_only=True)
@@ -77,12 +82,35 @@ class Pool(Node):
     `global_pool` means one window covering the whole plane (kernel, pad, extra ignored).
     """
 
-    kind: Literal["max", "avg"]
+    kind: PoolKind
     kernel: Pair
     stride: Pair
     pad: Pair = (0, 0)
     extra_end: Pair = (0, 0)
     global_pool: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("max", "avg"):
+            raise InvalidNode(self.name, f"unknown pooling kind {self.kind!r}")
+        if min(*self.pad, *self.extra_end) < 0:
+            raise InvalidNode(self.name, f"negative pad {self.pad} or extra_end {self.extra_end}")
+
+    def empty_average_axis(self, in_hw: Sequence[int]) -> int | None:
+        """For an average over an input plane of `in_hw`: the first axis (0 for H, 1 for W) whose last
+        window lies wholly in the `extra_end` cells, which are never counted, so it has nothing to
+        average (no value the IR could give); None when every window counts a cell."""
+        if self.kind != "avg" or self.global_pool:
+            return None
+        for axis, (n, k, s, p, e) in enumerate(zip(in_hw, self.kernel, self.stride, self.pad, self.extra_end,
+                                                   strict=True)):
+            if (n + 2 * p + e - k) // s * s >= n + 2 * p:
+                return axis
+        return None
+
+    def check_windows(self, in_hw: Sequence[int]) -> None:
+        """Refuse an input plane on which an average window has nothing to average."""
+        if self.empty_average_axis(in_hw) is not None:
+            raise InvalidNode(self.name, f"extra_end {self.extra_end} leaves a window with nothing to average")
 
 
 @dataclass(kw_only=True)
@@ -94,7 +122,8 @@ class Relu(Node):
 
 @dataclass(kw_only=True)
 class PRelu(Node):
-    """y = x if x > 0 else slope[c] * x; slope has shape (channels,) or (1,) when shared."""
+    """y = x if x > 0 else slope[c] * x, c the channel (dim 1); slope has shape (channels,), or ()
+    (one value for every channel) when shared."""
 
     slope: np.ndarray
 
@@ -196,10 +225,17 @@ class Bias(Node):
 
 @dataclass(kw_only=True)
 class Eltwise(Node):
-    """Element-wise over all inputs: sum (each input times its coefficient), product or maximum."""
+    """Element-wise over all inputs: sum (each input times its coefficient, one per input or none
+    for all 1), product or maximum (both ignore coefficients)."""
 
-    op: Literal["sum", "prod", "max"]
+    op: EltwiseOp
     coeffs: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.op not in ("sum", "prod", "max"):
+            raise InvalidNode(self.name, f"unknown eltwise op {self.op!r}")
+        if self.op == "sum" and self.coeffs and len(self.coeffs) != len(self.inputs):
+            raise InvalidNode(self.name, f"{len(self.coeffs)} coefficients for {len(self.inputs)} inputs")
 
 
 @dataclass(kw_only=True)
@@ -216,6 +252,10 @@ class Slice(Node):
     axis: int
     sizes: list[int]
 
+    def __post_init__(self) -> None:
+        if len(self.sizes) != len(self.outputs):
+            raise InvalidNode(self.name, f"{len(self.sizes)} sizes for {len(self.outputs)} outputs")
+
 
 @dataclass(kw_only=True)
 class Flatten(Node):
@@ -228,7 +268,13 @@ class Flatten(Node):
 
 @dataclass(kw_only=True)
 class Reshape(Node):
-    """Reshape to `shape`; a 0 copies the input's dim at that index, one -1 is inferred."""
+    """Reshape to `shape`; a 0 copies the input's dim at that index, one -1 is inferred.
+
+    `shape` is written to hold for any batch size, not only the one the graph's tensors record: the
+    lift gives [0, *output dims 1..] when the batch dim is kept, [-1, *output dims 1..] when the
+    batch is merged into dim 0 (the output's dim 0 a multiple of the input's, and the input's other
+    dims a multiple of the output's), else the output shape as recorded. Emitters use it as given.
+    """
 
     shape: tuple[int, ...]
 

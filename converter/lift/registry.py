@@ -7,6 +7,7 @@ inputs and outputs are still Caffe blob names; `lift` then resolves in-place lay
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypedDict
 
 from converter.caffe.net import CaffeLayer
 from converter.ir import Node
@@ -27,6 +28,14 @@ def converts(*caffe_types: str) -> Callable[[LayerConverter], LayerConverter]:
     return register
 
 
-def io(layer: CaffeLayer) -> dict[str, object]:
+class NodeIO(TypedDict):
     """The keyword arguments every node takes from its layer."""
+
+    name: str
+    inputs: list[str]
+    outputs: list[str]
+
+
+def io(layer: CaffeLayer) -> NodeIO:
+    """The node's name (the layer's), inputs (its bottoms) and outputs (its tops)."""
     return {"name": layer.name, "inputs": list(layer.bottoms), "outputs": list(layer.tops)}

@@ -14,11 +14,6 @@ import numpy as np
 from converter.ir import BatchNorm, Conv, Graph, Node, Scale
 
 
-def _sole_consumer(graph: Graph, tensor: str) -> Node | None:
-    consumers = graph.consumers(tensor)
-    return consumers[0] if len(consumers) == 1 and tensor not in graph.outputs else None
-
-
 def _channel_scale(node: Node | None, channels: int) -> bool:
     return (isinstance(node, Scale) and node.gamma is not None and node.axis == 1
             and node.gamma.size == channels and len(node.inputs) == 1)
@@ -34,12 +29,12 @@ def fold_batchnorm(graph: Graph) -> int:
         factor = np.ones(channels, np.float64)
         shift = np.zeros(channels, np.float64)  # y = conv_out * factor + shift
         chain: list[Node] = []
-        nxt = _sole_consumer(graph, conv.outputs[0])
+        nxt = graph.sole_consumer(conv.outputs[0])
         if isinstance(nxt, BatchNorm) and nxt.mean.size == channels:
             inv_std = 1.0 / np.sqrt(nxt.var.astype(np.float64) + nxt.eps)
             factor, shift = inv_std, -nxt.mean.astype(np.float64) * inv_std
             chain.append(nxt)
-            nxt = _sole_consumer(graph, nxt.outputs[0])
+            nxt = graph.sole_consumer(nxt.outputs[0])
         if _channel_scale(nxt, channels):
             assert isinstance(nxt, Scale) and nxt.gamma is not None
             gamma = nxt.gamma.reshape(-1).astype(np.float64)

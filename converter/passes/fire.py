@@ -8,8 +8,21 @@ never looked at; anything that does not match exactly stays as plain nodes.
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
 
 from converter.ir import Concat, Conv, Fire, Graph, Node, Relu
+
+
+class _Match(NamedTuple):
+    """The nodes of one Fire pattern, in graph order."""
+
+    squeeze: Conv
+    squeeze_relu: Relu
+    expand1x1: Conv
+    relu1: Relu
+    expand3x3: Conv
+    relu3: Relu
+    concat: Concat
 
 
 def _is_conv(node: Node | None, kernel: tuple[int, int], pad: tuple[int, int]) -> bool:
@@ -23,15 +36,8 @@ def _is_conv(node: Node | None, kernel: tuple[int, int], pad: tuple[int, int]) -
     )
 
 
-def _sole_consumer(graph: Graph, tensor: str) -> Node | None:
-    if tensor in graph.outputs:
-        return None
-    consumers = graph.consumers(tensor)
-    return consumers[0] if len(consumers) == 1 else None
-
-
 def _relu_after(graph: Graph, conv: Conv) -> Relu | None:
-    relu = _sole_consumer(graph, conv.outputs[0])
+    relu = graph.sole_consumer(conv.outputs[0])
     if isinstance(relu, Relu) and relu.negative_slope == 0 and relu.inputs == conv.outputs:
         return relu
     return None
@@ -43,7 +49,7 @@ def _fire_name(names: list[str]) -> str:
     return prefix or names[-1]
 
 
-def _match(graph: Graph, squeeze: Conv) -> list[Node] | None:
+def _match(graph: Graph, squeeze: Conv) -> _Match | None:
     if not _is_conv(squeeze, (1, 1), (0, 0)):
         return None
     squeeze_relu = _relu_after(graph, squeeze)
@@ -60,15 +66,15 @@ def _match(graph: Graph, squeeze: Conv) -> list[Node] | None:
     relu1, relu3 = _relu_after(graph, e1), _relu_after(graph, e3)
     if relu1 is None or relu3 is None:
         return None
-    concat = _sole_consumer(graph, relu1.outputs[0])
+    concat = graph.sole_consumer(relu1.outputs[0])
     if (
         not isinstance(concat, Concat)
         or concat.axis != 1
         or concat.inputs != [relu1.outputs[0], relu3.outputs[0]]
-        or _sole_consumer(graph, relu3.outputs[0]) is not concat
+        or graph.sole_consumer(relu3.outputs[0]) is not concat
     ):
         return None
-    return [squeeze, squeeze_relu, e1, relu1, e3, relu3, concat]
+    return _Match(squeeze, squeeze_relu, e1, relu1, e3, relu3, concat)
 
 
 def fuse_fire(graph: Graph) -> int:

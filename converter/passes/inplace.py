@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections import Counter
 
 from converter.ir import Graph, Tensor
-
-Shape = tuple[int, ...]
+from converter.ir.graph import Shape
 
 
 def resolve_in_place(

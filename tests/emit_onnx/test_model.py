@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import inspect
 
 import numpy as np
 import onnx
@@ -11,10 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from converter.emit.onnx import CONVERTERS, OnnxModel, build_onnx, emit_onnx, save_onnx
+from converter.emit.onnx import EMITTERS, TABLE, OnnxModel, build_onnx, emit_onnx
 from converter.emit.onnx import model as onnx_model
-from converter.emit.onnx.registry import load_converters
-from converter.ir import Conv, Dense, Lrn, Node, Pool, Relu, Softmax, ops
+from converter.ir import Conv, Dense, Lrn, Node, Pool, Relu, Softmax
+from emit_common import ir_op_classes
 from emit_onnx.helpers import emit_checked, graph_of, rand, run
 
 
@@ -101,10 +100,8 @@ def test_unknown_extra_output() -> None:
 
 
 def test_every_ir_op_has_a_converter() -> None:
-    kinds = {cls for _, cls in inspect.getmembers(ops, inspect.isclass)
-             if issubclass(cls, Node) and cls is not Node and cls.__module__ == ops.__name__}
-    assert kinds <= set(load_converters())
-    assert CONVERTERS is load_converters()
+    assert ir_op_classes() <= set(TABLE.load())
+    assert EMITTERS is TABLE.load()
 
 
 def test_op_without_converter() -> None:
@@ -128,7 +125,7 @@ def _same_model(path, graph, net) -> None:
 def test_save_inline(tmp_path, streamed: bool) -> None:
     graph, net = small_net()
     path = tmp_path / "small.onnx"
-    save_onnx(build_onnx(graph) if streamed else emit_onnx(graph), path)
+    (build_onnx(graph) if streamed else OnnxModel.from_proto(emit_onnx(graph))).save(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["small.onnx"]
     _same_model(path, graph, net)
     assert onnx.load(str(path)) == emit_onnx(graph)
@@ -137,7 +134,7 @@ def test_save_inline(tmp_path, streamed: bool) -> None:
 def test_save_external_data(tmp_path) -> None:
     graph, net = small_net()
     path = tmp_path / "small.onnx"
-    save_onnx(emit_onnx(graph), path, size_threshold=0)
+    OnnxModel.from_proto(emit_onnx(graph)).save(path, external_threshold=0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["small.onnx", "small.onnx.data"]
     skeleton = onnx.load(str(path), load_external_data=False)
     assert all(t.data_location == onnx.TensorProto.EXTERNAL for t in skeleton.graph.initializer)
@@ -149,7 +146,7 @@ def test_save_replaces_atomically(tmp_path) -> None:
     graph, _ = small_net()
     path = tmp_path / "small.onnx"
     path.write_bytes(b"old")
-    save_onnx(OnnxModel.from_proto(emit_onnx(graph)), path)
+    OnnxModel.from_proto(emit_onnx(graph)).save(path)
     assert onnx.load(str(path)).graph.name == "small"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["small.onnx"]  # no temporary files left
 
@@ -213,7 +210,7 @@ def test_a_failed_inline_save_keeps_the_old_file(tmp_path, monkeypatch) -> None:
     olds = _old_files(tmp_path, ["small.onnx"])
     monkeypatch.setattr(onnx_model, "_write_initializer", _fail_part_way(onnx_model._write_initializer))
     with pytest.raises(DiskFull):
-        save_onnx(build_onnx(graph), tmp_path / "small.onnx")
+        build_onnx(graph).save(tmp_path / "small.onnx")
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == olds  # untouched, no *.partial left
 
 
@@ -222,7 +219,7 @@ def test_a_failed_external_data_save_keeps_both_old_files(tmp_path, monkeypatch)
     olds = _old_files(tmp_path, ["small.onnx", "small.onnx.data"])
     monkeypatch.setattr(onnx_model, "_write_chunked", _fail_part_way(onnx_model._write_chunked))
     with pytest.raises(DiskFull):
-        save_onnx(build_onnx(graph), tmp_path / "small.onnx", size_threshold=0)
+        build_onnx(graph).save(tmp_path / "small.onnx", external_threshold=0)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == olds
 
 
@@ -243,5 +240,5 @@ def test_external_data_is_not_replaced_when_the_graph_file_fails(tmp_path, monke
 
     monkeypatch.setattr(onnx_model, "atomic_output", failing_for_the_graph)
     with pytest.raises(DiskFull):
-        save_onnx(build_onnx(graph), tmp_path / "small.onnx", size_threshold=0)
+        build_onnx(graph).save(tmp_path / "small.onnx", external_threshold=0)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == olds

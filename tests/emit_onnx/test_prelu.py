@@ -24,7 +24,7 @@ def test_per_channel_2d() -> None:
 
 
 def test_shared_slope() -> None:
-    slope = np.array([0.25], np.float32)
+    slope = np.array(0.25, np.float32)  # shared: a scalar, as the IR says
     node = PRelu(name="prelu", inputs=["x"], outputs=["y"], slope=slope)
     graph = graph_of(node, {"x": (1, 3, 4, 4), "y": (1, 3, 4, 4)})
     model = check(graph, lambda x: np.where(x > 0, x, np.float32(0.25) * x))

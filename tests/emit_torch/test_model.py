@@ -5,23 +5,24 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import inspect
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from converter.emit.torch import EMITTERS, converts, emit_torch, load_emitters, save_torch
-from converter.ir import BatchNorm, Concat, Conv, Dense, Eltwise, Elu, Lrn, Node, Power, Relu, Slice, Softmax, ops
+from converter.emit.torch import EMITTERS, converts, emit_torch, save_torch
+from converter.emit.torch.registry import TABLE
+from converter.ir import BatchNorm, Concat, Conv, Dense, Eltwise, Elu, Lrn, Node, Power, Relu, Slice, Softmax
+from emit_common import ir_op_classes, pool_graph
 from emit_torch.helpers import check, emit, graph_of, rand
 
 
 def test_every_ir_op_has_an_emitter() -> None:
-    kinds = {cls for _, cls in inspect.getmembers(ops, inspect.isclass)
-             if issubclass(cls, Node) and cls is not Node and cls.__module__ == ops.__name__}
-    assert kinds <= set(load_emitters())
-    assert EMITTERS is load_emitters()
+    assert ir_op_classes() <= set(TABLE.load())
+    assert EMITTERS is TABLE.load()
 
 
 def test_op_without_emitter() -> None:
@@ -236,3 +237,50 @@ def test_a_failed_module_write_keeps_the_old_checkpoint_too(tmp_path, monkeypatc
     with pytest.raises(DiskFull):
         save_torch(emit_torch(graph), tmp_path / "small.pth", tmp_path / "small.py")
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == olds
+
+
+def _pyflakes_problems(source: str) -> str:
+    """What ruff's pyflakes rules (unused imports, undefined names, ...) find in a generated file."""
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "--select", "F",
+                             "--output-format", "concise", "--stdin-filename", "generated.py", "-"],
+                            input=source, capture_output=True, text=True, check=False)
+    return "" if result.returncode == 0 else result.stdout + result.stderr
+
+
+GRAPHS = {
+    # nn modules only: no torch, no F
+    "modules_only": lambda: small_net()[0],
+    # helpers reading torch (Split) or torch and F (CaffePool's explicit padding)
+    "torch_helper": lambda: graph_of(Slice(name="s", inputs=["x"], outputs=["a", "b"], axis=1, sizes=[1, 2]),
+                                     {"x": (2, 3), "a": (2, 1), "b": (2, 2)}),
+    "functional_helper": lambda: pool_graph("max", (4, 4), (2, 2), (2, 2), (0, 0), (2, 2))[1],
+}
+
+
+@pytest.mark.parametrize("make", GRAPHS.values(), ids=GRAPHS.keys())
+def test_generated_file_imports_exactly_what_it_uses(make) -> None:
+    source = emit_torch(make()).source
+    assert _pyflakes_problems(source) == "", source
+
+
+def test_float32_parameters_are_written_shortest() -> None:
+    # 1e-4 as Caffe stores it (float32) is 9.999999747378752e-05 as a double.
+    node = Relu(name="leaky", inputs=["x"], outputs=["y"], negative_slope=float(np.float32(1e-4)))
+    source = emit_torch(graph_of(node, {"x": (2, 3), "y": (2, 3)})).source
+    assert "nn.LeakyReLU(1e-04)" in source
+
+
+def test_written_numbers_keep_their_value() -> None:
+    from converter.emit.torch.writer import number
+
+    bits = np.random.default_rng(0).integers(0, 1 << 32, 20000, dtype=np.uint64).astype(np.uint32)
+    singles = bits.view(np.float32)
+    singles = np.concatenate([singles[np.isfinite(singles)], np.float32([0.0, -0.0, 1e-4, 3.4028235e38, 1e-45])])
+    for single in singles:
+        text = number(float(single))
+        assert np.float32(eval(text)).tobytes() == single.tobytes(), text  # noqa: S307 - our own number
+    # A double that is no float32 (a rescaled LRN alpha) is written exactly.
+    for double in (0.1, 1 / 3, 1e300, -2.5e-310):
+        assert eval(number(double)) == double  # noqa: S307
+    assert [eval(number(v)) for v in (np.inf, -np.inf)] == [np.inf, -np.inf]  # noqa: S307
+    assert np.isnan(eval(number(np.nan)))  # noqa: S307

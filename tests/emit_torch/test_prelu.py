@@ -8,10 +8,10 @@ import pytest
 from converter.ir import PRelu
 from emit_torch.helpers import check, graph_of
 
-CASES = {  # input shape, slopes
+CASES = {  # input shape, slopes (a list per channel, or one shared number)
     "per_channel_4d": ((2, 3, 4, 5), [0.1, -0.5, 2.0]),
     "per_channel_2d": ((2, 4), [0.1, 0.2, 0.3, 0.4]),
-    "shared": ((1, 3, 4, 4), [0.25]),
+    "shared": ((1, 3, 4, 4), 0.25),  # a scalar, as the IR says
 }
 
 

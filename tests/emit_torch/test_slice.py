@@ -31,6 +31,6 @@ def test_sizes_not_matching_the_outputs_are_refused() -> None:
     # As the ONNX emitter does: the forward line would unpack the wrong number of parts.
     from converter.emit.torch import emit_torch
 
-    node = Slice(name="slice", inputs=["x"], outputs=["a", "b"], axis=1, sizes=[1, 1, 1])
     with pytest.raises(ValueError, match="slice: 3 sizes for 2 outputs"):
+        node = Slice(name="slice", inputs=["x"], outputs=["a", "b"], axis=1, sizes=[1, 1, 1])
         emit_torch(graph_of(node, {"x": (2, 3), "a": (2, 1), "b": (2, 1)}))

@@ -37,6 +37,17 @@ def _uses_global_stats(layer: CaffeLayer) -> bool:
     return bool(p.use_global_stats) if p.HasField("use_global_stats") else True
 
 
+def stored_statistics(layer: CaffeLayer) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and variance Caffe normalises with when it uses the stored statistics: blobs 0 and 1
+    times 1 / blob 2 (times 0 when blob 2 is 0), in float32 as batch_norm_layer.cpp computes them
+    (the factor is Dtype(1) / stored, then caffe_cpu_scale)."""
+    stored = np.float32(np.asarray(layer.blobs[2]).reshape(-1)[0])
+    factor = np.float32(0) if stored == 0 else np.float32(1) / stored
+    mean = np.asarray(layer.blobs[0], np.float32) * factor
+    var = np.asarray(layer.blobs[1], np.float32) * factor
+    return mean, var
+
+
 def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     (x,) = inputs
     x = np.asarray(x, dtype=np.float32)
@@ -44,10 +55,7 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     flat = x.reshape(n, c, -1)
     eps = np.float32(layer.param.batch_norm_param.eps)
     if _uses_global_stats(layer):
-        stored = np.float32(np.asarray(layer.blobs[2]).reshape(-1)[0])
-        factor = np.float32(0) if stored == 0 else np.float32(1) / stored
-        mean = np.asarray(layer.blobs[0], np.float32).reshape(-1) * factor
-        var = np.asarray(layer.blobs[1], np.float32).reshape(-1) * factor
+        mean, var = (stat.reshape(-1) for stat in stored_statistics(layer))
     else:
         mean = flat.mean(axis=(0, 2), dtype=np.float32)
         var = np.square(flat - mean[None, :, None]).mean(axis=(0, 2), dtype=np.float32)

@@ -119,7 +119,7 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     # Pad so every window fits: left by pad, right up to the last window's end.
     bottom = max(0, (oh - 1) * sh + kh - ph - h)
     right = max(0, (ow - 1) * sw + kw - pw - w)
-    fill = -FLT_MAX if g.method == MAX else 0.0
+    fill = float(-FLT_MAX) if g.method == MAX else 0.0
     xp = pad_hw(x, ph, bottom, pw, right, fill)
     if oh * ow <= kh * kw:
         # Few, large windows: one reduction per output cell costs fewer Python steps than one per tap.

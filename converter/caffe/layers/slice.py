@@ -13,7 +13,8 @@ from converter.caffe.layers.common import canonical_axis, expect_count, fail
 from converter.caffe.net import CaffeLayer, Shape
 
 
-def _sizes(layer: CaffeLayer, shape: Shape) -> tuple[int, list[int]]:
+def axis_and_sizes(layer: CaffeLayer, shape: Shape) -> tuple[int, list[int]]:
+    """The slice axis (canonical) and the size of each top along it, for a bottom of `shape`."""
     p = layer.param.slice_param
     if p.HasField("slice_dim"):
         if p.HasField("axis"):
@@ -47,14 +48,14 @@ def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
     if not layer.tops:
         raise fail(layer, "Slice needs at least one top")
     shape = bottoms[0]
-    axis, sizes = _sizes(layer, shape)
+    axis, sizes = axis_and_sizes(layer, shape)
     return [(*shape[:axis], size, *shape[axis + 1 :]) for size in sizes]
 
 
 def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     (x,) = inputs
     x = np.asarray(x, dtype=np.float32)
-    axis, sizes = _sizes(layer, tuple(x.shape))
+    axis, sizes = axis_and_sizes(layer, tuple(x.shape))
     pieces = np.split(x, np.cumsum(sizes)[:-1], axis=axis)
     return [np.ascontiguousarray(piece) for piece in pieces]
 

@@ -1,4 +1,4 @@
-"""IR -> ONNX. One small converter per IR op (`ops/<op>.py`, registered with `@converts`); knows
+"""IR -> ONNX. One small emitter per IR op (`ops/<op>.py`, registered with `@converts`); knows
 nothing of Caffe.
 
 The batch dimension (dim 0) is symbolic ("N") on every graph input and output. Tensor names are
@@ -9,18 +9,17 @@ initializers "<node>.weight", "<node>.bias", ...
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import onnx
 from onnx import TensorProto, helper
 
 from converter.emit.onnx.model import EXTERNAL_DATA_THRESHOLD, OnnxModel
-from converter.emit.onnx.registry import CONVERTERS, TABLE, Context, converts
+from converter.emit.onnx.registry import EMITTERS, TABLE, Context, converts
 from converter.ir import Graph
 
 __all__ = [
-    "CONVERTERS",
     "DEFAULT_OPSET",
+    "EMITTERS",
     "EXTERNAL_DATA_THRESHOLD",
     "PRODUCER",
     "SUPPORTED_OPSETS",
@@ -29,7 +28,6 @@ __all__ = [
     "build_onnx",
     "converts",
     "emit_onnx",
-    "save_onnx",
 ]
 
 DEFAULT_OPSET = 17
@@ -42,7 +40,7 @@ def _value_info(graph: Graph, name: str) -> onnx.ValueInfoProto:
     if name not in graph.tensors:
         raise KeyError(f"no IR tensor named {name!r}")
     shape = graph.tensors[name].shape
-    dims = [BATCH, *shape[1:]] if shape else []
+    dims: list[str | int] = [BATCH, *shape[1:]] if shape else []
     return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
 
 
@@ -55,7 +53,7 @@ def build_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence
         raise ValueError(f"opset {opset} is not supported ({SUPPORTED_OPSETS[0]}..{SUPPORTED_OPSETS[-1]})")
     ctx = Context(graph, opset)
     for node in graph.nodes:
-        TABLE.converter_of(node)(node, ctx)
+        TABLE.emitter_of(node)(node, ctx)
     outputs = list(dict.fromkeys([*graph.outputs, *extra_outputs]))
     onnx_graph = helper.make_graph(
         ctx.nodes, graph.name,
@@ -72,10 +70,3 @@ def emit_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence[
     """The whole model in memory (weights copied in); `build_onnx(...).save()` streams instead."""
     return build_onnx(graph, opset, extra_outputs).to_proto()
 
-
-def save_onnx(model: onnx.ModelProto | OnnxModel, path: Path, size_threshold: int | None = None) -> None:
-    """Write `model` to `path` atomically. With `size_threshold` bytes of weights or more (default:
-    just under protobuf's 2 GiB limit) the weights go to `<path name>.data` as ONNX external data."""
-    if isinstance(model, onnx.ModelProto):
-        model = OnnxModel.from_proto(model)
-    model.save(Path(path), size_threshold)

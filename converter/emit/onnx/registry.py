@@ -1,7 +1,7 @@
-"""The converter table (IR op class -> function) and the context those functions build with.
+"""The emitter table (IR op class -> function) and the context those functions build with.
 
-Each converter lives in its own module under `converter.emit.onnx.ops` and registers itself with
-`@converts(OpClass)`; `load_converters()` imports every such module (see converter/emit/op_table.py).
+Each emitter lives in its own module under `converter.emit.onnx.ops` and registers itself with
+`@converts(OpClass)`; `TABLE.load()` imports every such module (see converter/emit/op_table.py).
 """
 
 from __future__ import annotations
@@ -18,16 +18,15 @@ from converter.emit.op_table import OpTable
 from converter.ir import Graph
 from converter.ir.graph import Shape
 
-Converter = Callable[[Any, "Context"], None]
-TABLE: OpTable[Converter] = OpTable("ONNX", "converter.emit.onnx.ops")
-CONVERTERS = TABLE.functions
+Emitter = Callable[[Any, "Context"], None]
+TABLE: OpTable[Emitter] = OpTable("ONNX", "converter.emit.onnx.ops")
+EMITTERS = TABLE.functions
 converts = TABLE.converts
-load_converters = TABLE.load
 
 
 @dataclass
 class Context:
-    """What a converter needs: the IR graph (for shapes), the opset, and sinks for nodes and weights.
+    """What an emitter needs: the IR graph (for shapes), the opset, and sinks for nodes and weights.
 
     Names handed out by `tensor()` and `const()` never clash with IR tensor names or each other.
     """

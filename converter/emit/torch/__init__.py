@@ -8,13 +8,8 @@ over a `layers` ModuleDict (`generic.py`). `writer.py` assembles, saves and load
 
 from __future__ import annotations
 
-import types
-import warnings
-
-import numpy as np
-
 from converter.emit.torch.generic import generic_layout
-from converter.emit.torch.registry import EMITTERS, Built, Helper, converts, load_emitters
+from converter.emit.torch.registry import EMITTERS, Built, Helper, converts
 from converter.emit.torch.squeezenet import is_squeezenet, torchvision_layout
 from converter.emit.torch.writer import TorchExport, identifier, load_module, save_torch
 from converter.ir import Graph
@@ -27,25 +22,11 @@ __all__ = [
     "converts",
     "emit_torch",
     "identifier",
-    "load_emitters",
     "load_module",
     "save_torch",
 ]
 
 
 def emit_torch(graph: Graph) -> TorchExport:
-    import torch
-
-    export = torchvision_layout(graph) if is_squeezenet(graph) else generic_layout(graph)
-    export.state_dict = {k: _as_tensor(v, torch) for k, v in export.state_dict.items()}
-    return export
-
-
-def _as_tensor(array: np.ndarray, torch: types.ModuleType) -> object:
-    """A tensor sharing the array's memory: weights are read-only views of the mapped caffemodel,
-    and nothing here writes to them, so no copy is made (torch warns about read-only memory)."""
-    # ascontiguousarray makes a 0-axis array (a shared PReLU slope, a num_axes 0 Scale) 1-D: reshape back.
-    contiguous = np.ascontiguousarray(array, dtype=np.float32).reshape(np.shape(array))
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return torch.from_numpy(contiguous)
+    """The graph as a module source and its state_dict (tensors sharing the IR's weight memory)."""
+    return torchvision_layout(graph) if is_squeezenet(graph) else generic_layout(graph)

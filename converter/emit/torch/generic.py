@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from converter.emit.torch.registry import Helper, build
-from converter.emit.torch.writer import TorchExport, class_name, identifier, module_source
+from converter.emit.torch.writer import TorchExport, as_state_dict, class_name, identifier, module_source
 from converter.ir import Graph
 
 
@@ -60,4 +60,4 @@ class {name}(nn.Module):
 {chr(10).join(forward)}
         return {results}
 ''')
-    return TorchExport(source, state, taps, name)
+    return TorchExport(source, as_state_dict(state), taps, name)

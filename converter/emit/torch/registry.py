@@ -41,9 +41,8 @@ Emitter = Callable[[Any, Graph], Built]
 TABLE: OpTable[Emitter] = OpTable("PyTorch", "converter.emit.torch.ops")
 EMITTERS = TABLE.functions
 converts = TABLE.converts
-load_emitters = TABLE.load
 
 
 def build(node: Node, graph: Graph) -> Built:
     """The module for `node`, by its op's registered emitter."""
-    return TABLE.converter_of(node)(node, graph)
+    return TABLE.emitter_of(node)(node, graph)

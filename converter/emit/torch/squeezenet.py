@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from converter.emit.torch.registry import Helper, build
-from converter.emit.torch.writer import TorchExport, class_name, module_source
+from converter.emit.torch.writer import TorchExport, as_state_dict, class_name, module_source
 from converter.ir import Conv, Fire, Graph, Pool, Relu, Softmax
 
 
@@ -46,7 +46,8 @@ def _notes(final_conv: Conv, softmax: bool) -> list[str]:
 
 def torchvision_layout(graph: Graph) -> TorchExport:
     """The export of a graph `is_squeezenet` accepts."""
-    softmax = isinstance(graph.nodes[-1], Softmax)
+    last = graph.nodes[-1]
+    softmax = last if isinstance(last, Softmax) else None
     body = graph.nodes[:-1] if softmax else graph.nodes
     features, classifier = body[:-3], body[-3:]
     helpers: list[Helper] = []
@@ -60,12 +61,13 @@ def torchvision_layout(graph: Graph) -> TorchExport:
         state.update({f"features.{i}.{k}": v for k, v in built.params.items()})
         taps[f"features.{i}"] = (node.outputs[0],)
     final_conv = classifier[0]
+    assert isinstance(final_conv, Conv)
     final, relu, pool = classified = [build(node, graph) for node in classifier]
     helpers.extend(helper for built in classified for helper in built.helpers)
     state.update({f"classifier.1.{k}": v for k, v in final.params.items()})
     taps.update({f"classifier.{i}": (node.outputs[0],) for i, node in enumerate(classifier, start=1)})
     name = class_name(graph.name, helpers)
-    softmax_init = f"\n        self.softmax = nn.Softmax(dim={graph.nodes[-1].axis})" if softmax else ""
+    softmax_init = f"\n        self.softmax = nn.Softmax(dim={softmax.axis})" if softmax else ""
     forward = "self.softmax(self.classifier(self.features(x)))" if softmax else "self.classifier(self.features(x))"
     source = module_source(f"{name}: SqueezeNet in torchvision's layout (features / classifier).", helpers, f'''
 
@@ -86,5 +88,5 @@ class {name}(nn.Module):
         return {forward}
 ''')
     if softmax:
-        taps["softmax"] = (graph.nodes[-1].outputs[0],)
-    return TorchExport(source, state, taps, name, _notes(final_conv, softmax))
+        taps["softmax"] = (softmax.outputs[0],)
+    return TorchExport(source, as_state_dict(state), taps, name, _notes(final_conv, softmax is not None))

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from converter.caffe.layers.convolution import geometry
 from converter.caffe.net import CaffeLayer
 from converter.ir import Conv, ConvTranspose
-from converter.lift.registry import converts, io
+from converter.ir.ops import Pair
+from converter.lift.registry import NodeIO, converts, io
 
 
-def _common(layer: CaffeLayer) -> dict[str, object]:
+class _ConvArgs(NodeIO):
+    weight: np.ndarray
+    bias: np.ndarray | None
+    stride: Pair
+    pad: Pair
+    dilation: Pair
+    group: int
+
+
+def _common(layer: CaffeLayer) -> _ConvArgs:
     g = geometry(layer, layer.bottom_shapes)
     return {**io(layer), "weight": layer.blobs[0], "bias": layer.blobs[1] if g.bias else None,
             "stride": g.stride, "pad": g.pad, "dilation": g.dilation, "group": g.group}

@@ -3,9 +3,10 @@
 from converter.caffe import caffe_pb2
 from converter.caffe.net import CaffeLayer
 from converter.ir import Eltwise
+from converter.ir.ops import EltwiseOp
 from converter.lift.registry import converts, io
 
-_OPS = {caffe_pb2.EltwiseParameter.SUM: "sum", caffe_pb2.EltwiseParameter.PROD: "prod",
+_OPS: dict[int, EltwiseOp] = {caffe_pb2.EltwiseParameter.SUM: "sum", caffe_pb2.EltwiseParameter.PROD: "prod",
         caffe_pb2.EltwiseParameter.MAX: "max"}
 
 

@@ -1,8 +1,7 @@
 """Caffe LRN and BatchNorm."""
 
-import numpy as np
-
 from converter.caffe import caffe_pb2
+from converter.caffe.layers.batch_norm import stored_statistics
 from converter.caffe.net import CaffeLayer
 from converter.errors import ModelError
 from converter.ir import BatchNorm, Lrn
@@ -28,7 +27,5 @@ def batch_norm(layer: CaffeLayer) -> BatchNorm:
     if p.HasField("use_global_stats") and not p.use_global_stats:
         raise ModelError("use_global_stats: false (batch statistics at test time) is not supported",
                          layer=layer.name)
-    # Caffe multiplies the stored statistics by 1/factor (float32), or zeroes them if factor is 0.
-    factor = float(layer.blobs[2].reshape(-1)[0])
-    scale = np.float32(0.0 if factor == 0 else 1.0 / factor)
-    return BatchNorm(**io(layer), mean=layer.blobs[0] * scale, var=layer.blobs[1] * scale, eps=p.eps)
+    mean, var = stored_statistics(layer)
+    return BatchNorm(**io(layer), mean=mean, var=var, eps=p.eps)

@@ -1,28 +1,39 @@
 """Caffe's shape layers: Slice, Flatten, Reshape."""
 
-from converter.caffe.net import CaffeLayer
+import math
+
+from converter.caffe.layers.common import canonical_axis
+from converter.caffe.layers.slice import axis_and_sizes
+from converter.caffe.net import CaffeLayer, Shape
 from converter.ir import Flatten, Reshape, Slice
 from converter.lift.registry import converts, io
 
 
 @converts("Slice")
 def slice_(layer: CaffeLayer) -> Slice:
-    p = layer.param.slice_param
-    axis = p.slice_dim if p.HasField("slice_dim") and not p.HasField("axis") else p.axis
-    axis %= len(layer.bottom_shapes[0])
-    return Slice(**io(layer), axis=axis, sizes=[shape[axis] for shape in layer.top_shapes])
+    axis, sizes = axis_and_sizes(layer, layer.bottom_shapes[0])
+    return Slice(**io(layer), axis=axis, sizes=sizes)
 
 
 @converts("Flatten")
 def flatten(layer: CaffeLayer) -> Flatten:
     p = layer.param.flatten_param
     rank = len(layer.bottom_shapes[0])
-    return Flatten(**io(layer), axis=p.axis % rank, end_axis=p.end_axis % rank)
+    return Flatten(**io(layer), axis=canonical_axis(layer, p.axis, rank),
+                   end_axis=canonical_axis(layer, p.end_axis, rank))
 
 
 @converts("Reshape")
 def reshape(layer: CaffeLayer) -> Reshape:
-    top, bottom = layer.top_shapes[0], layer.bottom_shapes[0]
-    # Keep the batch symbolic when the reshape leaves it alone.
-    shape = (0, *top[1:]) if top[0] == bottom[0] else tuple(top)
-    return Reshape(**io(layer), shape=shape)
+    return Reshape(**io(layer), shape=_batch_free_target(layer.bottom_shapes[0], layer.top_shapes[0]))
+
+
+def _batch_free_target(bottom: Shape, top: Shape) -> tuple[int, ...]:
+    """The Reshape target that follows the batch size: Caffe records the top at one batch size, but
+    the converted model takes any (see the IR's Reshape)."""
+    if bottom and top:
+        if top[0] == bottom[0]:
+            return (0, *top[1:])
+        if top[0] % bottom[0] == 0 and math.prod(bottom[1:]) % math.prod(top[1:]) == 0:
+            return (-1, *top[1:])
+    return tuple(top)

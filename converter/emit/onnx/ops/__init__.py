@@ -1,1 +1,1 @@
-"""One module per IR op, each registering its converter with `@converts`; imported by pkgutil."""
+"""One module per IR op, each registering its ONNX emitter with `@converts`; imported by pkgutil."""

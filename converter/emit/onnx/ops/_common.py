@@ -1,4 +1,4 @@
-"""Helpers shared by several converters."""
+"""Helpers shared by several emitters."""
 
 from __future__ import annotations
 

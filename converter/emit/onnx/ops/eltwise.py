@@ -19,9 +19,7 @@ def eltwise(node: Eltwise, ctx: Context) -> None:
             out = y if last else ctx.tensor(f"{y}/prod{i}")
             ctx.node("Mul", [acc, other], [out], node.name if last else f"{node.name}/prod{i}")
             acc = out
-    elif node.op == "sum":
-        if node.coeffs and len(node.coeffs) != len(node.inputs):
-            raise ValueError(f"{node.name}: {len(node.coeffs)} coefficients for {len(node.inputs)} inputs")
+    else:
         terms = []
         for i, x in enumerate(node.inputs):
             coeff = float(node.coeffs[i]) if node.coeffs else 1.0
@@ -32,5 +30,3 @@ def eltwise(node: Eltwise, ctx: Context) -> None:
             ctx.node("Mul", [x, ctx.const(f"{node.name}.coeff{i}", coeff)], [term], f"{node.name}/coeff{i}")
             terms.append(term)
         ctx.node("Sum", terms, [y], node.name)
-    else:
-        raise ValueError(f"{node.name}: unknown eltwise op {node.op!r}")

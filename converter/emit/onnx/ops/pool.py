@@ -32,10 +32,10 @@ def pool(node: Pool, ctx: Context) -> None:
     if node.global_pool:
         ctx.node("GlobalMaxPool" if node.kind == "max" else "GlobalAveragePool", [x], [y], node.name)
         return
+    in_hw = ctx.shape(x)[-2:]
+    node.check_windows(in_hw)
     (kh, kw), (ph, pw) = node.kernel, node.pad
-    if min(ph, pw, *node.extra_end) < 0:
-        raise ValueError(f"{node.name}: negative pad {node.pad} or extra_end {node.extra_end}")
-    eh, ew = _needed_extra(ctx.shape(x)[-2:], node)
+    eh, ew = _needed_extra(in_hw, node)
     geometry = {"kernel_shape": [kh, kw], "strides": list(node.stride), "ceil_mode": 0}
     if node.kind == "max":
         begin, end = [ph, pw], [ph + eh, pw + ew]
@@ -49,10 +49,6 @@ def pool(node: Pool, ctx: Context) -> None:
         ctx.node("Pad", [x, pads, fill], [padded], f"{node.name}/pad")
         ctx.node("MaxPool", [padded], [y], node.name, **geometry)
         return
-    if node.kind != "avg":
-        raise ValueError(f"{node.name}: unknown pooling kind {node.kind!r}")
-    if eh >= kh or ew >= kw:
-        raise ValueError(f"{node.name}: extra_end {node.extra_end} leaves a window with nothing to average")
     source = x
     if ph or pw:
         source = ctx.tensor(f"{y}/padded")

@@ -6,7 +6,5 @@ from converter.ir import Slice
 
 @converts(Slice)
 def slice_(node: Slice, ctx: Context) -> None:
-    if len(node.sizes) != len(node.outputs):
-        raise ValueError(f"{node.name}: {len(node.sizes)} sizes for {len(node.outputs)} outputs")
     sizes = ctx.ints(f"{node.name}.split", node.sizes)
     ctx.node("Split", [node.inputs[0], sizes], node.outputs, node.name, axis=node.axis)

@@ -28,10 +28,5 @@ class Eltwise(nn.Module):
 
 @converts(Eltwise)
 def eltwise(node: Eltwise, graph: Graph) -> Built:
-    if node.op not in ("sum", "prod", "max"):
-        raise ValueError(f"{node.name}: unknown eltwise op {node.op!r}")
-    if node.op == "sum" and node.coeffs and len(node.coeffs) != len(node.inputs):
-        # zip would silently drop the inputs past the last coefficient.
-        raise ValueError(f"{node.name}: {len(node.coeffs)} coefficients for {len(node.inputs)} inputs")
     coeffs = ", ".join(number(c) for c in node.coeffs)
     return Built(f"Eltwise({node.op!r}, [{coeffs}])", (ELTWISE,))

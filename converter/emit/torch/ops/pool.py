@@ -37,20 +37,12 @@ def _torch_ceil_size(size: int, k: int, s: int, p: int) -> int:
     return out - 1 if (out - 1) * s >= size + p else out
 
 
-def _last_window_uncounted(size: int, k: int, s: int, p: int, e: int) -> bool:
-    """Whether the last window (in padded coordinates) starts past the input and its `pad` border,
-    covering only `extra_end` cells, so an average would divide by zero."""
-    return (size + 2 * p + e - k) // s * s >= size + 2 * p
-
-
 @converts(Pool)
 def pool(node: Pool, graph: Graph) -> Built:
     if node.global_pool:
         return Built(f"nn.Adaptive{'Max' if node.kind == 'max' else 'Avg'}Pool2d((1, 1))")
     in_hw = graph.tensors[node.inputs[0]].shape[2:]
-    if node.kind == "avg" and any(map(_last_window_uncounted, in_hw, node.kernel, node.stride, node.pad,
-                                      node.extra_end)):
-        raise ValueError(f"{node.name}: extra_end {node.extra_end} leaves a window with nothing to average")
+    node.check_windows(in_hw)
     out_hw = graph.tensors[node.outputs[0]].shape[2:]
     native = all(_torch_ceil_size(i, k, s, p) == o and p <= k // 2
                  for i, o, k, s, p in zip(in_hw, out_hw, node.kernel, node.stride, node.pad, strict=True))

@@ -17,8 +17,6 @@ class Split(nn.Module):
 
 @converts(Slice)
 def slice_(node: Slice, graph: Graph) -> Built:
-    if len(node.sizes) != len(node.outputs):
-        raise ValueError(f"{node.name}: {len(node.sizes)} sizes for {len(node.outputs)} outputs")
     if len(node.outputs) == 1:
         return Built("nn.Identity()")
     return Built(f"Split({list(node.sizes)}, {node.axis})", (SPLIT,))

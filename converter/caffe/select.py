@@ -1,0 +1,106 @@
+"""Which layers and inputs make the net Caffe's `Net(prototxt, TEST)` builds: phase and stage
+rules, inputs declared at the top level or by Input layers, data layers' tops, training-only layers
+dropped."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from converter.caffe import caffe_pb2
+from converter.caffe.net import CaffeLayer, Shape
+from converter.caffe.upgrade import upgrade_net
+from converter.errors import ModelError
+
+DATA_LAYER_TYPES = {
+    "Data", "ImageData", "HDF5Data", "MemoryData", "WindowData", "DummyData", "Python", "AnnotatedData",
+}
+TRAINING_ONLY_TYPES = {
+    "Accuracy", "SoftmaxWithLoss", "EuclideanLoss", "HingeLoss", "InfogainLoss",
+    "MultinomialLogisticLoss", "SigmoidCrossEntropyLoss", "ContrastiveLoss", "Silence", "HDF5Output",
+}
+
+
+def _rule_matches(rule: caffe_pb2.NetStateRule, phase: int, stages: Collection[str]) -> bool:
+    """Caffe's StateMeetsRule for a state of `phase`, level 0 and `stages`."""
+    if rule.HasField("phase") and rule.phase != phase:
+        return False
+    if rule.HasField("min_level") and rule.min_level > 0:
+        return False
+    if rule.HasField("max_level") and rule.max_level < 0:
+        return False
+    return all(stage in stages for stage in rule.stage) and not any(stage in stages for stage in rule.not_stage)
+
+
+def in_phase(layer: caffe_pb2.LayerParameter, phase: int = caffe_pb2.TEST, stages: Collection[str] = ()) -> bool:
+    """Caffe's FilterNet: any matching include admits; otherwise any matching exclude rejects.
+
+    Like Caffe's Net(prototxt, phase) the state is the given phase at level 0; its stages are the
+    ones the file's own `state` lists.
+    """
+    if layer.include and layer.exclude:
+        raise ModelError("specify either include rules or exclude rules; not both", layer=layer.name)
+    if layer.include:
+        return any(_rule_matches(rule, phase, stages) for rule in layer.include)
+    return not any(_rule_matches(rule, phase, stages) for rule in layer.exclude)
+
+
+def _declared_inputs(net: caffe_pb2.NetParameter) -> dict[str, Shape]:
+    inputs: dict[str, Shape] = {}
+    twice = sorted({name for name in net.input if list(net.input).count(name) > 1})
+    if twice:
+        raise ModelError(f"input {', '.join(repr(n) for n in twice)} is declared more than once")
+    if net.input_shape:
+        if len(net.input_shape) != len(net.input):
+            raise ModelError(f"{len(net.input)} inputs but {len(net.input_shape)} input_shape entries")
+        for name, shape in zip(net.input, net.input_shape, strict=True):
+            inputs[name] = tuple(int(d) for d in shape.dim)
+    elif net.input_dim:
+        if len(net.input_dim) != 4 * len(net.input):
+            raise ModelError(f"{len(net.input)} inputs need {4 * len(net.input)} input_dim values, "
+                             f"found {len(net.input_dim)}")
+        for i, name in enumerate(net.input):
+            inputs[name] = tuple(int(d) for d in net.input_dim[4 * i : 4 * i + 4])
+    elif net.input:
+        inputs.update((name, ()) for name in net.input)
+    return inputs
+
+
+def select_layers(proto: caffe_pb2.NetParameter) -> tuple[dict[str, Shape], list[CaffeLayer]]:
+    """TEST-phase computing layers, and the inputs they read (shape () where the file gives none)."""
+    inputs = _declared_inputs(proto)
+    data_tops: dict[str, Shape] = {}
+    layers: list[CaffeLayer] = []
+    stages = set(proto.state.stage)
+    for param in proto.layer:
+        if not in_phase(param, caffe_pb2.TEST, stages) or param.type in TRAINING_ONLY_TYPES:
+            continue
+        if param.type in DATA_LAYER_TYPES or param.type == "Input":
+            for top in param.top:
+                if top in inputs or top in data_tops:
+                    raise ModelError(f"top '{top}' is already a net input", layer=param.name)
+        if param.type == "Input":
+            inputs.update(_input_layer_shapes(param))
+        elif param.type in DATA_LAYER_TYPES and not (param.type == "Python" and param.bottom):
+            # A Python layer is a data layer only when it reads nothing; otherwise it computes
+            # something we cannot know, and is reported as unsupported.
+            data_tops.update((top, ()) for top in param.top)
+        else:
+            layers.append(CaffeLayer(param.name, param.type, list(param.bottom), list(param.top), param))
+    # Data-layer tops only read by dropped training layers (labels) are not inputs.
+    read = {bottom for layer in layers for bottom in layer.bottoms}
+    inputs.update((name, shape) for name, shape in data_tops.items() if name in read)
+    return inputs, layers
+
+
+def _input_layer_shapes(param: caffe_pb2.LayerParameter) -> dict[str, Shape]:
+    """Caffe's InputLayer: `shape` given once (every top), once per top, or not at all."""
+    shapes = [tuple(int(d) for d in s.dim) for s in param.input_param.shape]
+    if len(shapes) not in (0, 1, len(param.top)):
+        raise ModelError(f"input_param must give 'shape' once, once per top or not at all: {len(param.top)} "
+                         f"tops, {len(shapes)} shapes", layer=param.name)
+    return {top: shapes[i if len(shapes) > 1 else 0] if shapes else () for i, top in enumerate(param.top)}
+
+
+def declared_inputs(proto: caffe_pb2.NetParameter) -> dict[str, Shape]:
+    """The net's inputs with the shapes the file gives them (() where it gives none: data layers)."""
+    return select_layers(upgrade_net(proto))[0]
