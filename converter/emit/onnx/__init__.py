@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import onnx
 from onnx import TensorProto, helper
 
+from converter.defaults import DEFAULT_OPSET, SUPPORTED_OPSETS
 from converter.emit.onnx.model import EXTERNAL_DATA_THRESHOLD, OnnxModel
 from converter.emit.onnx.registry import EMITTERS, TABLE, Context, converts
 from converter.ir import Graph
@@ -30,8 +31,6 @@ __all__ = [
     "emit_onnx",
 ]
 
-DEFAULT_OPSET = 17
-SUPPORTED_OPSETS = range(13, 22)
 PRODUCER = "squeeze-convert"
 BATCH = "N"
 
