@@ -60,3 +60,26 @@ def shared() -> Path:
     if not SHARED.exists():
         pytest.fail(f"{SHARED} not found: the tests need ../shared beside the repo")
     return SHARED
+
+
+TINY_NET = ('name: "tiny"\ninput: "data"\ninput_shape { dim: 1 dim: 3 dim: 8 dim: 8 }\n'
+            'layer { name: "c1" type: "Convolution" bottom: "data" top: "c1" '
+            "convolution_param { num_output: 4 kernel_size: 3 } }\n"
+            'layer { name: "r" type: "ReLU" bottom: "c1" top: "c1" }\n'
+            'layer { name: "c2" type: "Convolution" bottom: "c1" top: "c2" '
+            "convolution_param { num_output: 2 kernel_size: 1 } }\n")
+"""Two convolutions with a ReLU between: the smallest net with weights, an in-place layer and an
+intermediate blob."""
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> tuple[Path, Path]:
+    """tiny.prototxt (TINY_NET) and its deterministic demo weights tiny.caffemodel, in tmp_path."""
+    from converter.caffe.synthetic import write_synthetic_weights
+
+    proto = tmp_path / "tiny.prototxt"
+    proto.write_text(TINY_NET)
+    weights = tmp_path / "tiny.caffemodel"
+    write_synthetic_weights(proto, weights)
+    return proto, weights
+

@@ -14,23 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
+from conftest import TINY_NET
 from converter import pipeline
 from converter.caffe.synthetic import write_synthetic_weights
 from converter.errors import OutputError
-
-NET = ('name: "tiny"\ninput: "data"\ninput_shape { dim: 1 dim: 3 dim: 8 dim: 8 }\n'
-       'layer { name: "c1" type: "Convolution" bottom: "data" top: "c1" '
-       "convolution_param { num_output: 4 kernel_size: 3 } }\n"
-       'layer { name: "r" type: "ReLU" bottom: "c1" top: "c1" }\n')
-
-
-@pytest.fixture
-def tiny(tmp_path: Path) -> tuple[Path, Path]:
-    proto = tmp_path / "tiny.prototxt"
-    proto.write_text(NET)
-    weights = tmp_path / "tiny.caffemodel"
-    write_synthetic_weights(proto, weights)
-    return proto, weights
 
 
 def cli(*args: object) -> object:
@@ -262,7 +249,7 @@ def read_only(tmp_path):
     folder = tmp_path / "shared"
     folder.mkdir()
     proto = folder / "tiny.prototxt"
-    proto.write_text(NET)
+    proto.write_text(TINY_NET)
     write_synthetic_weights(proto, folder / "tiny.caffemodel")
     folder.chmod(0o555)
     yield folder

@@ -4,20 +4,13 @@ one way: valid JSON, indented, with short lists such as shapes on one line."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cli import main
-from converter.caffe.synthetic import write_synthetic_weights
 from converter.fileio import json_text
-
-NET = ('name: "tiny"\ninput: "data"\ninput_shape { dim: 1 dim: 3 dim: 8 dim: 8 }\n'
-       'layer { name: "c1" type: "Convolution" bottom: "data" top: "c1" '
-       "convolution_param { num_output: 4 kernel_size: 3 } }\n")
 
 plain = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
          | st.text(max_size=8))
@@ -46,14 +39,6 @@ def test_short_lists_stay_on_one_line_long_ones_do_not():
     assert ' "long": [' in lines and "  39" in lines
     assert text.startswith("{\n") and text.endswith("\n}")
 
-
-@pytest.fixture
-def tiny(tmp_path: Path) -> tuple[Path, Path]:
-    proto = tmp_path / "tiny.prototxt"
-    proto.write_text(NET)
-    weights = tmp_path / "tiny.caffemodel"
-    write_synthetic_weights(proto, weights)
-    return proto, weights
 
 
 def _one_line_shapes(text: str) -> list[str]:

@@ -10,24 +10,16 @@ from pathlib import Path
 import pytest
 
 from converter import pipeline
-from converter.caffe.synthetic import write_synthetic_weights
-
-NET = ('name: "tiny"\ninput: "data"\ninput_shape { dim: 1 dim: 3 dim: 8 dim: 8 }\n'
-       'layer { name: "c1" type: "Convolution" bottom: "data" top: "c1" '
-       "convolution_param { num_output: 4 kernel_size: 3 } }\n")
 
 
 @pytest.fixture
-def tiny(tmp_path: Path) -> tuple[str, str]:
-    proto = tmp_path / "tiny.prototxt"
-    proto.write_text(NET)
-    weights = tmp_path / "tiny.caffemodel"
-    write_synthetic_weights(proto, weights)
-    return str(proto), str(weights)
+def tiny_str(tiny: tuple[Path, Path]) -> tuple[str, str]:
+    """The tiny net's files as str paths, as a script would pass them."""
+    return str(tiny[0]), str(tiny[1])
 
 
-def test_the_readme_example_with_str_paths_writes_models_and_report(tiny, tmp_path):
-    conversion = pipeline.convert(*tiny)
+def test_the_readme_example_with_str_paths_writes_models_and_report(tiny_str, tmp_path):
+    conversion = pipeline.convert(*tiny_str)
     pipeline.emit(conversion)
     report = pipeline.run_verification(conversion)
     out = str(tmp_path / "out")
@@ -55,20 +47,20 @@ def test_save_report_writes_the_report_alone(tiny, tmp_path):
     assert json.loads(path.read_text())["passed"] is True
 
 
-def test_helpers_take_str_paths(tiny):
-    proto, weights = tiny
+def test_helpers_take_str_paths(tiny_str):
+    proto, weights = tiny_str
     assert pipeline.find_weights(proto) == Path(weights)
     conversion = pipeline.convert(proto, weights)
     assert pipeline.output_stem(proto, conversion.net) == "tiny"
 
 
-def test_recorded_blobs_count_once_among_the_inputs(tiny, tmp_path):
+def test_recorded_blobs_count_once_among_the_inputs(tiny_str, tmp_path):
     import numpy as np
 
-    conversion = pipeline.convert(*tiny)
+    conversion = pipeline.convert(*tiny_str)
     x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 8, 8)).astype(np.float32)
     recorded = tmp_path / "blobs.npz"
     np.savez(recorded, **{"input|data": x})
     for _ in range(2):
         pipeline.run_verification(conversion, backends=("pytorch",), expect=str(recorded))
-    assert conversion.input_files == [*map(Path, tiny), recorded]
+    assert conversion.input_files == [*map(Path, tiny_str), recorded]

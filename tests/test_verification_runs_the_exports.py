@@ -4,31 +4,11 @@ and PyTorch the emitted export; `convert` emits each format once."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pytest
 from click.testing import CliRunner
 
 from conftest import golden_case
 from converter import pipeline
-from converter.caffe.synthetic import write_synthetic_weights
-
-NET = ('name: "tiny"\ninput: "data"\ninput_shape { dim: 1 dim: 3 dim: 8 dim: 8 }\n'
-       'layer { name: "c1" type: "Convolution" bottom: "data" top: "c1" '
-       "convolution_param { num_output: 4 kernel_size: 3 } }\n"
-       'layer { name: "r" type: "ReLU" bottom: "c1" top: "c1" }\n'
-       'layer { name: "c2" type: "Convolution" bottom: "c1" top: "c2" '
-       "convolution_param { num_output: 2 kernel_size: 1 } }\n")
-
-
-@pytest.fixture
-def tiny(tmp_path: Path) -> tuple[Path, Path]:
-    proto = tmp_path / "tiny.prototxt"
-    proto.write_text(NET)
-    weights = tmp_path / "tiny.caffemodel"
-    write_synthetic_weights(proto, weights)
-    return proto, weights
 
 
 def failing_blobs(report) -> set[tuple[str, str]]:
