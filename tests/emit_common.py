@@ -193,6 +193,51 @@ def conv_graph(case: ConvCase, *, transpose: bool = False, name: str = "conv1", 
     return node, graph, oracle
 
 
+def conv_loop(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair, pad: Pair, extra: Pair,
+              dilation: Pair, group: int) -> np.ndarray:
+    """The IR Conv docstring: zero pad by `pad` each side and `extra` at the bottom/right, then one
+    window per floor-rounded step, summing weight * input over the group's channels."""
+    n, c, h, w = x.shape
+    m, cg, kh, kw = weight.shape
+    xp = np.zeros((n, c, h + 2 * pad[0] + extra[0], w + 2 * pad[1] + extra[1]))
+    xp[:, :, pad[0] : pad[0] + h, pad[1] : pad[1] + w] = x
+    oh = (xp.shape[2] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    ow = (xp.shape[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    y = np.zeros((n, m, oh, ow))
+    for o in range(m):
+        first = o // (m // group) * cg
+        for i in range(oh):
+            for j in range(ow):
+                rows = slice(i * stride[0], i * stride[0] + dilation[0] * (kh - 1) + 1, dilation[0])
+                cols = slice(j * stride[1], j * stride[1] + dilation[1] * (kw - 1) + 1, dilation[1])
+                window = xp[:, first : first + cg, rows, cols]
+                y[:, o, i, j] = (window * weight[o]).sum(axis=(1, 2, 3)) + (bias[o] if bias is not None else 0)
+    return y.astype(np.float32)
+
+
+# (in channels, hw, out, kernel, stride, pad, extra_end, dilation, group, bias): a kernel overhanging
+# the padded input, as the lift expresses Caffe's truncated output size.
+END_PADDED_CONV_CASES = {
+    "k3s2_on_2x2": (3, (2, 2), 4, (3, 3), (2, 2), (0, 0), (1, 1), (1, 1), 1, True),
+    "h_only_rect": (2, (4, 9), 3, (5, 3), (3, 2), (0, 0), (1, 0), (1, 1), 1, True),
+    "with_pad_grouped": (4, (3, 3), 6, (7, 7), (3, 3), (1, 1), (2, 2), (1, 1), 2, False),
+    "dilated": (2, (5, 6), 2, (3, 3), (4, 4), (0, 0), (2, 1), (3, 3), 1, True),
+}
+
+
+def end_padded_conv_graph(case: tuple, name: str = "conv1") -> tuple[Conv, Graph, Oracle]:
+    """A Conv with `extra_end` from END_PADDED_CONV_CASES, its graph and conv_loop as oracle."""
+    cin, (h, w), cout, kernel, stride, pad, extra, dilation, group, has_bias = case
+    weight = rand((cout, cin // group, *kernel), 1)
+    bias = rand((cout,), 2) if has_bias else None
+    node = Conv(name=name, inputs=["x"], outputs=["y"], weight=weight, bias=bias, stride=stride, pad=pad,
+                extra_end=extra, dilation=dilation, group=group)
+    out = [(n + 2 * p + e - d * (k - 1) - 1) // s + 1
+           for n, k, s, p, e, d in zip((h, w), kernel, stride, pad, extra, dilation, strict=True)]
+    graph = graph_of(node, {"x": (2, cin, h, w), "y": (2, cout, *out)})
+    return node, graph, lambda x: conv_loop(x, weight, bias, stride, pad, extra, dilation, group)
+
+
 def eltwise_graph(op: str, n: int, coeffs: list[float] | None = None, shape: Shape = (2, 3, 4, 5)) -> Graph:
     """Eltwise `op` over inputs in0..in<n-1> of one shape."""
     names = [f"in{i}" for i in range(n)]

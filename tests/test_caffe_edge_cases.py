@@ -160,6 +160,64 @@ def test_reshape_to_no_axes_is_refused_as_such(tmp_path: Path) -> None:
 # -------------------------------------------------------------------------------- Convolution
 
 
+OVERHANG = ('layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
+            "convolution_param { num_output: 4 kernel_size: 3 stride: 2 } } "
+            'layer { name: "bn" type: "BatchNorm" bottom: "conv" top: "conv" } '
+            'layer { name: "scale" type: "Scale" bottom: "conv" top: "conv" scale_param { bias_term: true } }')
+
+
+def overhang_blobs() -> dict[str, list[np.ndarray]]:
+    rng = np.random.default_rng(7)
+    return {"conv": [rng.uniform(-1, 1, (4, 3, 3, 3)).astype(np.float32), rng.uniform(-1, 1, 4).astype(np.float32)],
+            "bn": [rng.uniform(-1, 1, 4).astype(np.float32), rng.uniform(0.5, 2, 4).astype(np.float32),
+                   np.array([2], np.float32)],
+            "scale": [rng.uniform(-1, 1, 4).astype(np.float32), rng.uniform(-1, 1, 4).astype(np.float32)]}
+
+
+def overhang_expected(x: np.ndarray, blobs: dict[str, list[np.ndarray]]) -> np.ndarray:
+    """Caffe on a 2x2 input, kernel 3, stride 2: (2 - 3) / 2 + 1 = 1 output (C++ division truncates),
+    whose window holds the input in its top-left 2x2 taps and im2col's zeros in the others; then
+    BatchNorm (stored statistics / factor) and Scale."""
+    (weight, bias), (mean, var, factor), (gamma, beta) = blobs["conv"], blobs["bn"], blobs["scale"]
+    conv = np.einsum("nchw,ochw->no", x.astype(np.float64), weight[:, :, :2, :2]) + bias
+    normalised = (conv - mean / factor[0]) / np.sqrt(var / factor[0] + 1e-5)
+    return (normalised * gamma + beta).reshape(-1, 4, 1, 1)
+
+
+@pytest.mark.parametrize("fold", [False, True], ids=["plain", "folded"])
+def test_kernel_overhanging_the_input_gives_caffes_one_output(tmp_path: Path, fold: bool) -> None:
+    blobs = overhang_blobs()
+    dims = "dim: 2 dim: 3 dim: 2 dim: 2"
+    prototxt = tmp_path / "net.prototxt"
+    prototxt.write_text(f'layer {{ name: "data" type: "Input" top: "data" input_param {{ shape {{ {dims} }} }} }}\n'
+                        + OVERHANG)
+    write_caffemodel(tmp_path / "w.caffemodel", parse_prototxt(prototxt), blobs)
+    conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel", fold_batchnorm=fold)
+    assert [type(n).__name__ for n in conversion.graph.nodes] == (["Conv"] if fold else ["Conv", "BatchNorm", "Scale"])
+    x = np.random.default_rng(8).uniform(-1, 1, (2, 3, 2, 2)).astype(np.float32)
+    for backend, outputs in run_backends(conversion, x):
+        np.testing.assert_allclose(outputs["conv"], overhang_expected(x, blobs), rtol=1e-5, atol=1e-5,
+                                   err_msg=backend)
+
+
+def test_kernel_overhanging_the_input_through_the_command_line(tmp_path: Path) -> None:
+    import onnxruntime as ort
+    from click.testing import CliRunner
+
+    from cli import main
+
+    blobs = overhang_blobs()
+    prototxt = tmp_path / "overhang.prototxt"
+    prototxt.write_text('input: "data" input_shape { dim: 1 dim: 3 dim: 2 dim: 2 }\n' + OVERHANG)
+    write_caffemodel(tmp_path / "overhang.caffemodel", parse_prototxt(prototxt), blobs)
+    done = CliRunner().invoke(main, [str(prototxt), "--fold-batchnorm", "-o", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    session = ort.InferenceSession(str(tmp_path / "out" / "overhang.onnx"), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(9).uniform(-1, 1, (1, 3, 2, 2)).astype(np.float32)
+    (y,) = session.run(None, {"data": x})
+    np.testing.assert_allclose(y, overhang_expected(x, blobs), rtol=1e-5, atol=1e-5)
+
+
 MULTI_BOTTOM = ('layer { name: "double" type: "Power" bottom: "data" top: "double" power_param { scale: 2 } } '
                 'layer { name: "conv" type: "{kind}" bottom: "data" bottom: "double" top: "once" top: "twice" '
                 "convolution_param { num_output: 2 kernel_size: 1 } }")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from converter import pipeline
 from converter.errors import ModelError
-from converter.ir import Eltwise, InvalidNode, Pool, Slice
+from converter.ir import Conv, Eltwise, InvalidNode, Pool, Slice
 from converter.lift import registry
 
 
@@ -39,6 +40,12 @@ def test_pool_attributes(changes: dict, message: str) -> None:
     attributes = {"kind": "max", "kernel": (2, 2), "stride": (2, 2), **changes}
     with pytest.raises(InvalidNode, match=f"p: {message}"):
         Pool(name="p", inputs=["x"], outputs=["y"], **attributes)
+
+
+@pytest.mark.parametrize("changes", [{"pad": (0, -1)}, {"extra_end": (-1, 0)}])
+def test_conv_padding_is_not_negative(changes: dict) -> None:
+    with pytest.raises(InvalidNode, match="c: negative pad .* or extra_end"):
+        Conv(name="c", inputs=["x"], outputs=["y"], weight=np.zeros((1, 1, 3, 3), np.float32), bias=None, **changes)
 
 
 def test_average_window_of_uncounted_cells_only() -> None:

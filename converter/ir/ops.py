@@ -52,10 +52,19 @@ class _ConvLike(Node):
 class Conv(_ConvLike):
     """2-D cross-correlation: weight (out, in/group, kh, kw), optional bias (out,).
 
-    The input is zero padded by `pad` on each side; output size floor((in+2p-d(k-1)-1)/s)+1.
+    The input is zero padded by `pad` on each side, then by `extra_end` more zero rows/columns at
+    the bottom/right; output size floor((in+2p+e-d(k-1)-1)/s)+1. `extra_end` is how a kernel that
+    overhangs the padded input is expressed: Caffe truncates (in+2p-d(k-1)-1)/s toward zero, so an
+    overhang smaller than the stride still gives one output, whose taps past the input read zeros.
     With several inputs (all of one shape), each is convolved with the same weights into the
     output at its position.
     """
+
+    extra_end: Pair = (0, 0)
+
+    def __post_init__(self) -> None:
+        if min(*self.pad, *self.extra_end) < 0:
+            raise InvalidNode(self.name, f"negative pad {self.pad} or extra_end {self.extra_end}")
 
     @property
     def out_channels(self) -> int:
