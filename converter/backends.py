@@ -144,6 +144,7 @@ def opencv_backend(net: CaffeNet) -> Backend:
                                  "(or 'opencv-python-headless<5')") from None
         if not hasattr(cv2, "dnn") or not hasattr(cv2.dnn, "readNetFromCaffe"):
             raise ConverterError("this OpenCV has no Caffe importer (OpenCV 5 removed it)")
+        _refuse_batch_statistics(net)
         weights = _caffemodel(net, "opencv")
         blobs = [top for _, top in (graph.tensors[t].sources[-1] for t in graph.outputs)]
         try:
@@ -159,6 +160,19 @@ def opencv_backend(net: CaffeNet) -> Backend:
                 for tensor, value in zip(graph.outputs, values, strict=True)}
 
     return run
+
+
+def _refuse_batch_statistics(net: CaffeNet) -> None:
+    """OpenCV does not follow Caffe's BatchNorm with the batch's own statistics, so it cannot vouch
+    for a net holding one: it refuses batches above one, ignores a layer's own `phase` (normalising
+    with the stored statistics), and in place after a convolution uses the stored statistics too."""
+    from converter.caffe.layers.batch_norm import uses_global_stats
+
+    names = [layer.name for layer in net.layers if layer.type == "BatchNorm" and not uses_global_stats(layer)]
+    if names:
+        raise ConverterError(f"OpenCV's Caffe importer does not follow Caffe's BatchNorm with batch statistics "
+                             f"(layer {', '.join(repr(n) for n in names)}), so it cannot check this net: "
+                             "use the other backends")
 
 
 def pycaffe_backend(net: CaffeNet) -> Backend:

@@ -238,6 +238,20 @@ def end_padded_conv_graph(case: tuple, name: str = "conv1") -> tuple[Conv, Graph
     return node, graph, lambda x: conv_loop(x, weight, bias, stride, pad, extra, dilation, group)
 
 
+def batch_statistics_norm(x: np.ndarray, eps: float) -> np.ndarray:
+    """The IR BatchNorm docstring with batch statistics, one channel at a time in float64: mean and
+    biased variance over every dim but 1 (a 1-D input is one channel)."""
+    if x.ndim == 1:
+        return ((x - x.mean()) / np.sqrt(x.var() + eps)).astype(np.float32)
+    y = np.empty(x.shape, np.float64)
+    for c in range(x.shape[1]):
+        values = x[:, c].astype(np.float64)
+        mean = values.sum() / values.size
+        var = ((values - mean) ** 2).sum() / values.size
+        y[:, c] = (values - mean) / np.sqrt(var + eps)
+    return y.astype(np.float32)
+
+
 def eltwise_graph(op: str, n: int, coeffs: list[float] | None = None, shape: Shape = (2, 3, 4, 5)) -> Graph:
     """Eltwise `op` over inputs in0..in<n-1> of one shape."""
     names = [f"in{i}" for i in range(n)]

@@ -338,9 +338,64 @@ def test_batchnorm_scale_factor_zero_zeroes_the_statistics(tmp_path: Path, fold:
         np.testing.assert_allclose(outputs["conv"].reshape(2, 2), conv / np.sqrt(0.25), rtol=1e-6, err_msg=backend)
 
 
-def test_batchnorm_with_batch_statistics_is_refused(tmp_path: Path) -> None:
-    # use_global_stats: false makes Caffe normalise with each batch's own statistics even at test time.
-    with pytest.raises(ModelError, match="layer 'bn'.*use_global_stats: false"):
-        convert(tmp_path, 'layer { name: "bn" type: "BatchNorm" bottom: "data" top: "bn" '
-                          "batch_norm_param { use_global_stats: false } }", (2, 3),
-                {"bn": [np.zeros(3, np.float32), np.ones(3, np.float32), np.ones(1, np.float32)]})
+BATCH_STATISTICS = ('layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
+                    "convolution_param { num_output: 3 kernel_size: 1 } } "
+                    'layer { name: "bn" type: "BatchNorm" bottom: "conv" top: "conv" {settings} } '
+                    'layer { name: "scale" type: "Scale" bottom: "conv" top: "conv" scale_param { bias_term: true } }')
+
+
+def batch_statistics_blobs() -> dict[str, list[np.ndarray]]:
+    rng = np.random.default_rng(11)
+    # Stored statistics far from the batch's: using them by mistake is far outside the tolerance.
+    return {"conv": [rng.uniform(-1, 1, (3, 2, 1, 1)).astype(np.float32), np.array([5, -3, 0], np.float32)],
+            "bn": [np.full(3, 50, np.float32), np.full(3, 0.01, np.float32), np.ones(1, np.float32)],
+            "scale": [np.array([2, -1, 0.5], np.float32), np.array([0, 1, -2], np.float32)]}
+
+
+def batch_statistics_expected(x: np.ndarray, blobs: dict[str, list[np.ndarray]]) -> np.ndarray:
+    """batch_norm_layer.cpp with use_global_stats false: per channel, the mean over N, H, W, the
+    variance as the mean of squared deviations (biased), eps 1e-5; the stored blobs unread."""
+    (weight, bias), (gamma, beta) = blobs["conv"], blobs["scale"]
+    conv = np.einsum("oc,nchw->nohw", weight[:, :, 0, 0].astype(np.float64), x) + bias.reshape(1, 3, 1, 1)
+    mean = conv.mean(axis=(0, 2, 3), keepdims=True)
+    var = ((conv - mean) ** 2).mean(axis=(0, 2, 3), keepdims=True)
+    return (conv - mean) / np.sqrt(var + 1e-5) * gamma.reshape(1, 3, 1, 1) + beta.reshape(1, 3, 1, 1)
+
+
+@pytest.mark.parametrize("fold", [False, True], ids=["plain", "folded"])
+@pytest.mark.parametrize("settings", ["batch_norm_param { use_global_stats: false }", "phase: TRAIN"])
+def test_batchnorm_with_batch_statistics(tmp_path: Path, fold: bool, settings: str) -> None:
+    body = BATCH_STATISTICS.replace("{settings}", settings)
+    dims = "dim: 4 dim: 2 dim: 3 dim: 5"
+    prototxt = tmp_path / "net.prototxt"
+    prototxt.write_text(f'layer {{ name: "data" type: "Input" top: "data" input_param {{ shape {{ {dims} }} }} }}\n'
+                        + body)
+    blobs = batch_statistics_blobs()
+    write_caffemodel(tmp_path / "w.caffemodel", parse_prototxt(prototxt), blobs)
+    conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel", fold_batchnorm=fold)
+    # Never folded: the normalisation depends on the batch (and the Scale does not reach the Conv).
+    assert [type(n).__name__ for n in conversion.graph.nodes] == ["Conv", "BatchNorm", "Scale"]
+    x = np.random.default_rng(12).uniform(-2, 3, (4, 2, 3, 5)).astype(np.float32)
+    for backend, outputs in run_backends(conversion, x):
+        np.testing.assert_allclose(outputs["conv"], batch_statistics_expected(x, blobs), rtol=1e-4, atol=1e-4,
+                                   err_msg=backend)
+
+
+def test_batchnorm_with_batch_statistics_through_the_command_line(tmp_path: Path) -> None:
+    import onnxruntime as ort
+    from click.testing import CliRunner
+
+    from cli import main
+
+    prototxt = tmp_path / "batch.prototxt"
+    prototxt.write_text('input: "data" input_shape { dim: 4 dim: 2 dim: 3 dim: 5 }\n'
+                        + BATCH_STATISTICS.replace("{settings}", "batch_norm_param { use_global_stats: false }"))
+    blobs = batch_statistics_blobs()
+    write_caffemodel(tmp_path / "batch.caffemodel", parse_prototxt(prototxt), blobs)
+    done = CliRunner().invoke(main, [str(prototxt), "--fold-batchnorm", "-o", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    session = ort.InferenceSession(str(tmp_path / "out" / "batch.onnx"), providers=["CPUExecutionProvider"])
+    for batch in (4, 7):  # the ONNX model takes any batch; the statistics are that batch's
+        x = np.random.default_rng(batch).uniform(-2, 3, (batch, 2, 3, 5)).astype(np.float32)
+        (y,) = session.run(None, {"data": x})
+        np.testing.assert_allclose(y, batch_statistics_expected(x, blobs), rtol=1e-4, atol=1e-4)

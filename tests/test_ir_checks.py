@@ -10,7 +10,7 @@ import pytest
 
 from converter import pipeline
 from converter.errors import ModelError
-from converter.ir import Conv, Eltwise, InvalidNode, Pool, Slice
+from converter.ir import BatchNorm, Conv, Eltwise, InvalidNode, Pool, Slice
 from converter.lift import registry
 
 
@@ -46,6 +46,16 @@ def test_pool_attributes(changes: dict, message: str) -> None:
 def test_conv_padding_is_not_negative(changes: dict) -> None:
     with pytest.raises(InvalidNode, match="c: negative pad .* or extra_end"):
         Conv(name="c", inputs=["x"], outputs=["y"], weight=np.zeros((1, 1, 3, 3), np.float32), bias=None, **changes)
+
+
+@pytest.mark.parametrize(("statistics", "batch", "message"), [
+    ({"mean": None, "var": None}, False, "stored statistics need both mean and var"),
+    ({"mean": np.zeros(2, np.float32), "var": None}, False, "stored statistics need both mean and var"),
+    ({"mean": np.zeros(2, np.float32), "var": np.ones(2, np.float32)}, True, "batch statistics take no stored"),
+])
+def test_batchnorm_statistics_are_stored_or_the_batch_s(statistics: dict, batch: bool, message: str) -> None:
+    with pytest.raises(InvalidNode, match=f"bn: {message}"):
+        BatchNorm(name="bn", inputs=["x"], outputs=["y"], batch_statistics=batch, **statistics)
 
 
 def test_average_window_of_uncounted_cells_only() -> None:

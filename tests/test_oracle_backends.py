@@ -136,6 +136,24 @@ def test_cli_verify_with_the_opencv_backend_writes_a_passing_report(tmp_path):
 
 
 
+def test_opencv_is_not_offered_a_batchnorm_with_batch_statistics(tmp_path):
+    # OpenCV ignores a layer's own phase: it would normalise with the stored statistics, and the
+    # mismatch would be blamed on the conversion. It is refused instead, naming the layer.
+    from converter.caffe.synthetic import write_synthetic_weights
+
+    prototxt = tmp_path / "bn.prototxt"
+    prototxt.write_text('input: "data" input_shape { dim: 1 dim: 2 dim: 3 dim: 3 }\n'
+                        'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
+                        'convolution_param { num_output: 2 kernel_size: 1 } }\n'
+                        'layer { name: "bn" type: "BatchNorm" bottom: "conv" top: "conv" phase: TRAIN }\n')
+    write_synthetic_weights(prototxt, tmp_path / "bn.caffemodel")
+    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "verify", str(prototxt), "-w",
+                           str(tmp_path / "bn.caffemodel"), "--backend", "opencv"], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert "does not follow Caffe's BatchNorm with batch statistics (layer 'bn')" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_the_cli_offers_every_backend():
     import click
 

@@ -205,11 +205,27 @@ class Lrn(Node):
 
 @dataclass(kw_only=True)
 class BatchNorm(Node):
-    """y = (x - mean[c]) / sqrt(var[c] + eps), no affine part; statistics are already unscaled."""
+    """y = (x - mean[c]) / sqrt(var[c] + eps), c the channel (dim 1; a 1-D input is one channel), no
+    affine part, computed in that order.
 
-    mean: np.ndarray
-    var: np.ndarray
+    With stored statistics (`batch_statistics` false) mean and var are given, already unscaled.
+    With `batch_statistics` they are None and the input's own are used: per channel, mean is the
+    average over every other dim (the batch and all spatial positions) and var the average of
+    (x - mean)^2 over the same (biased: divided by their count, not count - 1). Each output then
+    depends on the whole batch.
+    """
+
+    mean: np.ndarray | None
+    var: np.ndarray | None
     eps: float = 1e-5
+    batch_statistics: bool = False
+
+    def __post_init__(self) -> None:
+        stored = (self.mean is not None, self.var is not None)
+        if self.batch_statistics and any(stored):
+            raise InvalidNode(self.name, "batch statistics take no stored mean or var")
+        if not self.batch_statistics and not all(stored):
+            raise InvalidNode(self.name, "stored statistics need both mean and var")
 
 
 @dataclass(kw_only=True)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from converter.ir import BatchNorm
+from emit_common import batch_statistics_norm
 from emit_torch.helpers import check, graph_of, rand
 
 
@@ -32,3 +33,12 @@ def test_zero_variance_and_eps_divide_by_zero_as_the_formula_does() -> None:
             return (x - mean.reshape(1, 3, 1, 1)) / np.sqrt(var.reshape(1, 3, 1, 1) + np.float32(0.0))
 
     check(graph_of(node, {"x": (2, 3, 4, 5), "y": (2, 3, 4, 5)}), caffe_steps, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (2, 3), (2, 3, 7), (6,)])
+def test_batch_statistics(shape: tuple[int, ...]) -> None:
+    node = BatchNorm(name="bn", inputs=["x"], outputs=["y"], mean=None, var=None, eps=1e-3, batch_statistics=True)
+    emitted = check(graph_of(node, {"x": shape, "y": shape}), lambda x: batch_statistics_norm(x, 1e-3),
+                    batches=(1, 2, 5), inputs={"x": lambda s, seed: rand(s, seed, 3.0, 9.0)}, rtol=1e-4, atol=1e-4)
+    assert emitted.kinds() == ["BatchStatisticsNorm"]
+    assert emitted.shapes() == {}
