@@ -146,13 +146,21 @@ def opencv_backend(net: CaffeNet) -> Backend:
             raise ConverterError("this OpenCV has no Caffe importer (OpenCV 5 removed it)")
         _refuse_batch_statistics(net)
         weights = _caffemodel(net, "opencv")
-        blobs = [top for _, top in (graph.tensors[t].sources[-1] for t in graph.outputs)]
+        sources = [graph.tensors[t].sources[-1] for t in graph.outputs]
+        tops = {layer.name: layer.tops for layer in net.layers}
         try:
             with _test_phase_definition(net) as definition:
                 cv_net = cv2.dnn.readNetFromCaffe(str(definition), str(weights))
             for name, value in inputs.items():
                 cv_net.setInput(value, name)
-            values = cv_net.forward(blobs)
+            # OpenCV finds outputs by layer name: a top named after a layer is that layer's output;
+            # any other (a second top such as Pooling's mask) is taken from its layer's outputs.
+            named = [top for _, top in sources if cv_net.getLayerId(top) >= 0]
+            found = dict(zip(named, cv_net.forward(named), strict=True)) if named else {}
+            others = list(dict.fromkeys(layer for layer, top in sources if top not in found))
+            for layer, outputs in zip(others, cv_net.forwardAndRetrieve(others) if others else [], strict=True):
+                found.update(zip(tops[layer], outputs, strict=False))
+            values = [found[top] for _, top in sources]
         except cv2.error as error:
             message = str(error).strip().splitlines()[-1]
             raise ConverterError(f"OpenCV's Caffe importer cannot run this net: {message}") from None

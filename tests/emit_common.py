@@ -104,6 +104,66 @@ def pool_graph(kind: str, hw: Pair, kernel: Pair, stride: Pair, pad: Pair = (0, 
     return node, graph_of(node, {"data": (2, 3, *hw), node.outputs[0]: (2, 3, *out)})
 
 
+def max_pool_mask_loop(x: np.ndarray, kernel: Pair, stride: Pair, pad: Pair, extra: Pair,
+                       global_pool: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The IR Pool docstring for a max Pool with a mask, cell by cell: over each window's input cells
+    (padding excluded) in row-major order, the maximum (-FLT_MAX when there are none) and the index
+    h * W + w of its first cell, -1 when no cell is above -FLT_MAX."""
+    n, c, h, w = x.shape
+    if global_pool:
+        kernel, stride, pad, extra = (h, w), (1, 1), (0, 0), (0, 0)
+    (kh, kw), (sh, sw), (ph, pw), (eh, ew) = kernel, stride, pad, extra
+    oh, ow = (h + 2 * ph + eh - kh) // sh + 1, (w + 2 * pw + ew - kw) // sw + 1
+    lowest = np.finfo(np.float32).min
+    top = np.full((n, c, oh, ow), lowest, np.float32)
+    mask = np.full((n, c, oh, ow), -1, np.float32)
+    for a in range(n):
+        for b in range(c):
+            for i in range(oh):
+                for j in range(ow):
+                    cells = [(row, col) for row in range(i * sh - ph, i * sh - ph + kh)
+                             for col in range(j * sw - pw, j * sw - pw + kw) if 0 <= row < h and 0 <= col < w]
+                    values = [x[a, b, row, col] for row, col in cells]
+                    if values:
+                        top[a, b, i, j] = max(values)
+                    if values and max(values) > lowest:
+                        first = values.index(max(values))
+                        mask[a, b, i, j] = cells[first][0] * w + cells[first][1]
+    return top, mask
+
+
+def max_pool_mask_graph(hw: Pair, kernel: Pair, stride: Pair, pad: Pair = (0, 0), extra: Pair = (0, 0),
+                        global_pool: bool = False) -> tuple[Pool, Graph]:
+    node = Pool(name="pool1", inputs=["data"], outputs=["pool1/out", "pool1/mask"], kind="max", kernel=kernel,
+                stride=stride, pad=pad, extra_end=extra, global_pool=global_pool)
+    if global_pool:
+        out: tuple[int, ...] = (1, 1)
+    else:
+        out = tuple((n + 2 * p + e - k) // s + 1 for n, k, s, p, e in zip(hw, kernel, stride, pad, extra, strict=True))
+    shape = (2, 3, *out)
+    return node, graph_of(node, {"data": (2, 3, *hw), "pool1/out": shape, "pool1/mask": shape})
+
+
+def tied_values(shape: Shape, seed: int) -> np.ndarray:
+    """Few distinct values (many equal maxima in a window), some -FLT_MAX (never above -FLT_MAX)."""
+    x = np.random.default_rng(seed).integers(-2, 3, shape).astype(np.float32)
+    x.flat[::5] = np.finfo(np.float32).min
+    return x
+
+
+# (input hw, kernel, stride, pad, extra_end, global) of a max Pool with a mask
+MASK_CASES = {
+    "k3s2_round_up": ((7, 7), (3, 3), (2, 2), (0, 0), (1, 1), False),
+    "k2s2": ((6, 6), (2, 2), (2, 2), (0, 0), (0, 0), False),
+    "padded": ((5, 6), (3, 3), (2, 2), (1, 1), (0, 1), False),
+    "rectangular": ((5, 7), (3, 2), (1, 3), (1, 1), (0, 0), False),
+    # kernel 1, stride 2 on 4: the last window holds extra cells only (explicit padding in ONNX)
+    "window_of_padding_only": ((4, 4), (1, 1), (2, 2), (0, 0), (1, 1), False),
+    "pad_as_large_as_the_kernel": ((5, 5), (2, 2), (3, 3), (2, 2), (0, 0), False),
+    "global": ((4, 5), (4, 5), (1, 1), (0, 0), (0, 0), True),
+}
+
+
 # (input hw, kernel, stride, pad, extra_end): each the IR form of a ceil-rounded pooling that
 # PyTorch's ceil_mode=True reproduces.
 CEIL_CASES = {

@@ -4,6 +4,7 @@ Caffe's source."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -87,6 +88,63 @@ def test_average_pooling_window_past_the_input_is_refused(tmp_path: Path) -> Non
 
 
 # ---------------------------------------------------------------------------------- Eltwise, Log
+
+
+MASKS = ('layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" top: "pool_mask" '
+         "pooling_param { pool: MAX kernel_size: 3 stride: 2 } } "
+         'layer { name: "past" type: "Pooling" bottom: "data" top: "past" top: "past_mask" '
+         "pooling_param { pool: MAX kernel_size: 1 stride: 4 } } "
+         'layer { name: "global" type: "Pooling" bottom: "pool" top: "global" top: "global_mask" '
+         "pooling_param { pool: MAX global_pooling: true } }")
+
+
+def caffe_max_pool(x: np.ndarray, kernel: tuple[int, int], stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """pooling_layer.cpp's MAX with a mask top, no pad: ceil((in - kernel) / stride) + 1 windows,
+    each clipped to the plane; starting from -FLT_MAX and -1, a strictly greater value (h outer,
+    w inner) replaces the top and sets the mask to h * W + w."""
+    n, c, h, w = x.shape
+    oh, ow = -(-(h - kernel[0]) // stride) + 1, -(-(w - kernel[1]) // stride) + 1
+    top, mask = np.full((n, c, oh, ow), -FLT_MAX, np.float32), np.full((n, c, oh, ow), -1, np.float32)
+    for index in np.ndindex(n, c, oh, ow):
+        _, _, i, j = index
+        for row in range(i * stride, min(i * stride + kernel[0], h)):
+            for col in range(j * stride, min(j * stride + kernel[1], w)):
+                if x[index[0], index[1], row, col] > top[index]:
+                    top[index], mask[index] = x[index[0], index[1], row, col], row * w + col
+    return top, mask
+
+
+def test_max_pooling_argmax_masks(tmp_path: Path) -> None:
+    conversion = convert(tmp_path, MASKS, (2, 3, 9, 10))
+    assert set(conversion.graph.outputs) == {"pool_mask", "past", "past_mask", "global", "global_mask"}
+    x = np.random.default_rng(3).integers(-3, 4, (2, 3, 9, 10)).astype(np.float32)  # tied maxima
+    pool, pool_mask = caffe_max_pool(x, (3, 3), 2)
+    past, past_mask = caffe_max_pool(x, (1, 1), 4)  # 10 columns: the last window starts at 12, past the plane
+    top, global_mask = caffe_max_pool(pool, pool.shape[2:], 1)
+    assert (past_mask == -1).any() and (past == -FLT_MAX).any()
+    for backend, outputs in run_backends(conversion, x):
+        for name, expected in [("pool_mask", pool_mask), ("past", past), ("past_mask", past_mask), ("global", top),
+                               ("global_mask", global_mask)]:
+            np.testing.assert_array_equal(outputs[name], expected, err_msg=f"{backend} {name}")
+
+
+def test_max_pooling_argmax_mask_through_the_command_line(tmp_path: Path) -> None:
+    import onnxruntime as ort
+    from click.testing import CliRunner
+
+    from cli import main
+
+    prototxt = tmp_path / "masks.prototxt"
+    prototxt.write_text('input: "data" input_shape { dim: 1 dim: 3 dim: 9 dim: 10 }\n' + MASKS)
+    done = CliRunner().invoke(main, [str(prototxt), "-o", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    report = json.loads((tmp_path / "out" / "masks.report.json").read_text())
+    checked = {(row["blob"], row["backend"]) for row in report["comparisons"] if row["ok"]}
+    assert {("pool|pool_mask", "onnxruntime"), ("pool|pool_mask", "pytorch")} <= checked
+    session = ort.InferenceSession(str(tmp_path / "out" / "masks.onnx"), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(4).integers(-3, 4, (1, 3, 9, 10)).astype(np.float32)
+    (mask,) = session.run(["pool_mask"], {"data": x})
+    np.testing.assert_array_equal(mask, caffe_max_pool(x, (3, 3), 2)[1])
 
 
 def test_eltwise_max_ignores_its_coefficients(tmp_path: Path) -> None:

@@ -58,6 +58,16 @@ def test_batchnorm_statistics_are_stored_or_the_batch_s(statistics: dict, batch:
         BatchNorm(name="bn", inputs=["x"], outputs=["y"], batch_statistics=batch, **statistics)
 
 
+@pytest.mark.parametrize(("kind", "outputs", "message"), [
+    ("avg", ["y", "m"], "2 outputs: avg pooling gives one$"),
+    ("max", ["y", "m", "z"], "3 outputs: max pooling gives one, and an argmax mask"),
+])
+def test_pool_outputs(kind: str, outputs: list, message: str) -> None:
+    with pytest.raises(InvalidNode, match=f"p: {message}"):
+        Pool(name="p", inputs=["x"], outputs=outputs, kind=kind, kernel=(2, 2), stride=(2, 2))
+    assert Pool(name="p", inputs=["x"], outputs=["y", "m"], kind="max", kernel=(2, 2), stride=(2, 2)).mask == "m"
+
+
 def test_average_window_of_uncounted_cells_only() -> None:
     # 4 rows, kernel 1, stride 2, extra 1: windows start at rows 0, 2 and 4; the last holds only the
     # extra cell 4, never counted. With 5 rows that window holds row 4.

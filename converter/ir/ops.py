@@ -89,6 +89,10 @@ class Pool(Node):
     not -inf. Average sums over the window and divides by the number of cells that lie inside the
     input or the `pad` border: `extra_end` cells are never counted.
     `global_pool` means one window covering the whole plane (kernel, pad, extra ignored).
+
+    A max Pool may have a second output, the argmax mask: per output cell, h * W + w (W the input
+    width, h and w unpadded input coordinates) of the first input cell in row-major order holding
+    the window's maximum, as a float; -1 where no input cell of the window is above -FLT_MAX.
     """
 
     kind: PoolKind
@@ -103,6 +107,14 @@ class Pool(Node):
             raise InvalidNode(self.name, f"unknown pooling kind {self.kind!r}")
         if min(*self.pad, *self.extra_end) < 0:
             raise InvalidNode(self.name, f"negative pad {self.pad} or extra_end {self.extra_end}")
+        if len(self.outputs) > (2 if self.kind == "max" else 1):
+            raise InvalidNode(self.name, f"{len(self.outputs)} outputs: {self.kind} pooling gives one"
+                                         + (", and an argmax mask" if self.kind == "max" else ""))
+
+    @property
+    def mask(self) -> str | None:
+        """The argmax mask output, if the node has one."""
+        return self.outputs[1] if len(self.outputs) > 1 else None
 
     def empty_average_axis(self, in_hw: Sequence[int]) -> int | None:
         """For an average over an input plane of `in_hw`: the first axis (0 for H, 1 for W) whose last
