@@ -21,6 +21,12 @@ def test_batch_norm(shape: tuple[int, ...]) -> None:
     assert emitted.shapes() == {"layers.bn.mean": (3,), "layers.bn.var": (3,)}
 
 
+def test_one_dimensional_input_is_one_channel() -> None:
+    node = BatchNorm(name="bn", inputs=["x"], outputs=["y"], mean=np.array([0.5], np.float32),
+                     var=np.array([4.0], np.float32), eps=0.25)
+    check(graph_of(node, {"x": (6,), "y": (6,)}), lambda x: (x - 0.5) / np.sqrt(4.25))
+
+
 def test_zero_variance_and_eps_divide_by_zero_as_the_formula_does() -> None:
     # eps 0 (Caffe accepts it) and a zero variance: (x - mean) / 0 is +-inf (NaN where x == mean), in
     # Caffe's float32 steps: subtract the mean, add eps to the variance, take the root, divide.

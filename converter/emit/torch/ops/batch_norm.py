@@ -10,7 +10,7 @@ from converter.ir import BatchNorm, Graph
 
 BATCH_NORM = Helper("BatchNorm", '''
 class BatchNorm(nn.Module):
-    """(x - mean) / sqrt(var + eps) over channel dim 1, no affine part."""
+    """(x - mean) / sqrt(var + eps) over channel dim 1 (a 1-D input is one channel), no affine part."""
 
     def __init__(self, channels, eps):
         super().__init__()
@@ -19,7 +19,7 @@ class BatchNorm(nn.Module):
         self.register_buffer("var", torch.ones(channels))
 
     def forward(self, x):
-        shape = (1, -1) + (1,) * (x.dim() - 2)
+        shape = (1, -1) + (1,) * (x.dim() - 2) if x.dim() > 1 else (-1,)
         return (x - self.mean.reshape(shape)) / torch.sqrt(self.var.reshape(shape) + self.eps)
 ''')
 
