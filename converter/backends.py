@@ -144,14 +144,23 @@ def opencv_backend(net: CaffeNet) -> Backend:
                                  "(or 'opencv-python-headless<5')") from None
         if not hasattr(cv2, "dnn") or not hasattr(cv2.dnn, "readNetFromCaffe"):
             raise ConverterError("this OpenCV has no Caffe importer (OpenCV 5 removed it)")
+        _refuse_batch_statistics(net)
         weights = _caffemodel(net, "opencv")
-        blobs = [top for _, top in (graph.tensors[t].sources[-1] for t in graph.outputs)]
+        sources = [graph.tensors[t].sources[-1] for t in graph.outputs]
+        tops = {layer.name: layer.tops for layer in net.layers}
         try:
             with _test_phase_definition(net) as definition:
                 cv_net = cv2.dnn.readNetFromCaffe(str(definition), str(weights))
             for name, value in inputs.items():
                 cv_net.setInput(value, name)
-            values = cv_net.forward(blobs)
+            # OpenCV finds outputs by layer name: a top named after a layer is that layer's output;
+            # any other (a second top such as Pooling's mask) is taken from its layer's outputs.
+            named = [top for _, top in sources if cv_net.getLayerId(top) >= 0]
+            found = dict(zip(named, cv_net.forward(named), strict=True)) if named else {}
+            others = list(dict.fromkeys(layer for layer, top in sources if top not in found))
+            for layer, outputs in zip(others, cv_net.forwardAndRetrieve(others) if others else [], strict=True):
+                found.update(zip(tops[layer], outputs, strict=False))
+            values = [found[top] for _, top in sources]
         except cv2.error as error:
             message = str(error).strip().splitlines()[-1]
             raise ConverterError(f"OpenCV's Caffe importer cannot run this net: {message}") from None
@@ -159,6 +168,19 @@ def opencv_backend(net: CaffeNet) -> Backend:
                 for tensor, value in zip(graph.outputs, values, strict=True)}
 
     return run
+
+
+def _refuse_batch_statistics(net: CaffeNet) -> None:
+    """OpenCV does not follow Caffe's BatchNorm with the batch's own statistics, so it cannot vouch
+    for a net holding one: it refuses batches above one, ignores a layer's own `phase` (normalising
+    with the stored statistics), and in place after a convolution uses the stored statistics too."""
+    from converter.caffe.layers.batch_norm import uses_global_stats
+
+    names = [layer.name for layer in net.layers if layer.type == "BatchNorm" and not uses_global_stats(layer)]
+    if names:
+        raise ConverterError(f"OpenCV's Caffe importer does not follow Caffe's BatchNorm with batch statistics "
+                             f"(layer {', '.join(repr(n) for n in names)}), so it cannot check this net: "
+                             "use the other backends")
 
 
 def pycaffe_backend(net: CaffeNet) -> Backend:

@@ -37,11 +37,13 @@ def _scratch_elements(layer: CaffeLayer) -> int:
     from converter.caffe.layers.convolution import geometry
 
     g = geometry(layer, layer.bottom_shapes)
-    padded = c * (h + 2 * g.pad[0]) * (w + 2 * g.pad[1])
     top = layer.top_shapes[0]
     if layer.type == "Convolution":  # im2col: (C/group * kh * kw) x (oh * ow), per group
+        # The padded input includes the zeros an overhanging kernel reads past it.
+        padded = c * (h + 2 * g.pad[0] + g.end_padding(h, 0)) * (w + 2 * g.pad[1] + g.end_padding(w, 1))
         columns = c * g.kernel[0] * g.kernel[1] * top[2] * top[3]
     else:  # col2im: (M * kh * kw) x (h * w)
+        padded = c * (h + 2 * g.pad[0]) * (w + 2 * g.pad[1])
         columns = g.num_output * g.kernel[0] * g.kernel[1] * h * w
     return padded + columns
 

@@ -104,6 +104,66 @@ def pool_graph(kind: str, hw: Pair, kernel: Pair, stride: Pair, pad: Pair = (0, 
     return node, graph_of(node, {"data": (2, 3, *hw), node.outputs[0]: (2, 3, *out)})
 
 
+def max_pool_mask_loop(x: np.ndarray, kernel: Pair, stride: Pair, pad: Pair, extra: Pair,
+                       global_pool: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The IR Pool docstring for a max Pool with a mask, cell by cell: over each window's input cells
+    (padding excluded) in row-major order, the maximum (-FLT_MAX when there are none) and the index
+    h * W + w of its first cell, -1 when no cell is above -FLT_MAX."""
+    n, c, h, w = x.shape
+    if global_pool:
+        kernel, stride, pad, extra = (h, w), (1, 1), (0, 0), (0, 0)
+    (kh, kw), (sh, sw), (ph, pw), (eh, ew) = kernel, stride, pad, extra
+    oh, ow = (h + 2 * ph + eh - kh) // sh + 1, (w + 2 * pw + ew - kw) // sw + 1
+    lowest = np.finfo(np.float32).min
+    top = np.full((n, c, oh, ow), lowest, np.float32)
+    mask = np.full((n, c, oh, ow), -1, np.float32)
+    for a in range(n):
+        for b in range(c):
+            for i in range(oh):
+                for j in range(ow):
+                    cells = [(row, col) for row in range(i * sh - ph, i * sh - ph + kh)
+                             for col in range(j * sw - pw, j * sw - pw + kw) if 0 <= row < h and 0 <= col < w]
+                    values = [x[a, b, row, col] for row, col in cells]
+                    if values:
+                        top[a, b, i, j] = max(values)
+                    if values and max(values) > lowest:
+                        first = values.index(max(values))
+                        mask[a, b, i, j] = cells[first][0] * w + cells[first][1]
+    return top, mask
+
+
+def max_pool_mask_graph(hw: Pair, kernel: Pair, stride: Pair, pad: Pair = (0, 0), extra: Pair = (0, 0),
+                        global_pool: bool = False) -> tuple[Pool, Graph]:
+    node = Pool(name="pool1", inputs=["data"], outputs=["pool1/out", "pool1/mask"], kind="max", kernel=kernel,
+                stride=stride, pad=pad, extra_end=extra, global_pool=global_pool)
+    if global_pool:
+        out: tuple[int, ...] = (1, 1)
+    else:
+        out = tuple((n + 2 * p + e - k) // s + 1 for n, k, s, p, e in zip(hw, kernel, stride, pad, extra, strict=True))
+    shape = (2, 3, *out)
+    return node, graph_of(node, {"data": (2, 3, *hw), "pool1/out": shape, "pool1/mask": shape})
+
+
+def tied_values(shape: Shape, seed: int) -> np.ndarray:
+    """Few distinct values (many equal maxima in a window), some -FLT_MAX (never above -FLT_MAX)."""
+    x = np.random.default_rng(seed).integers(-2, 3, shape).astype(np.float32)
+    x.flat[::5] = np.finfo(np.float32).min
+    return x
+
+
+# (input hw, kernel, stride, pad, extra_end, global) of a max Pool with a mask
+MASK_CASES = {
+    "k3s2_round_up": ((7, 7), (3, 3), (2, 2), (0, 0), (1, 1), False),
+    "k2s2": ((6, 6), (2, 2), (2, 2), (0, 0), (0, 0), False),
+    "padded": ((5, 6), (3, 3), (2, 2), (1, 1), (0, 1), False),
+    "rectangular": ((5, 7), (3, 2), (1, 3), (1, 1), (0, 0), False),
+    # kernel 1, stride 2 on 4: the last window holds extra cells only (explicit padding in ONNX)
+    "window_of_padding_only": ((4, 4), (1, 1), (2, 2), (0, 0), (1, 1), False),
+    "pad_as_large_as_the_kernel": ((5, 5), (2, 2), (3, 3), (2, 2), (0, 0), False),
+    "global": ((4, 5), (4, 5), (1, 1), (0, 0), (0, 0), True),
+}
+
+
 # (input hw, kernel, stride, pad, extra_end): each the IR form of a ceil-rounded pooling that
 # PyTorch's ceil_mode=True reproduces.
 CEIL_CASES = {
@@ -191,6 +251,65 @@ def conv_graph(case: ConvCase, *, transpose: bool = False, name: str = "conv1", 
         return F.conv2d(t, wt, b, stride, pad, dil, group).numpy()
 
     return node, graph, oracle
+
+
+def conv_loop(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair, pad: Pair, extra: Pair,
+              dilation: Pair, group: int) -> np.ndarray:
+    """The IR Conv docstring: zero pad by `pad` each side and `extra` at the bottom/right, then one
+    window per floor-rounded step, summing weight * input over the group's channels."""
+    n, c, h, w = x.shape
+    m, cg, kh, kw = weight.shape
+    xp = np.zeros((n, c, h + 2 * pad[0] + extra[0], w + 2 * pad[1] + extra[1]))
+    xp[:, :, pad[0] : pad[0] + h, pad[1] : pad[1] + w] = x
+    oh = (xp.shape[2] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    ow = (xp.shape[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    y = np.zeros((n, m, oh, ow))
+    for o in range(m):
+        first = o // (m // group) * cg
+        for i in range(oh):
+            for j in range(ow):
+                rows = slice(i * stride[0], i * stride[0] + dilation[0] * (kh - 1) + 1, dilation[0])
+                cols = slice(j * stride[1], j * stride[1] + dilation[1] * (kw - 1) + 1, dilation[1])
+                window = xp[:, first : first + cg, rows, cols]
+                y[:, o, i, j] = (window * weight[o]).sum(axis=(1, 2, 3)) + (bias[o] if bias is not None else 0)
+    return y.astype(np.float32)
+
+
+# (in channels, hw, out, kernel, stride, pad, extra_end, dilation, group, bias): a kernel overhanging
+# the padded input, as the lift expresses Caffe's truncated output size.
+END_PADDED_CONV_CASES = {
+    "k3s2_on_2x2": (3, (2, 2), 4, (3, 3), (2, 2), (0, 0), (1, 1), (1, 1), 1, True),
+    "h_only_rect": (2, (4, 9), 3, (5, 3), (3, 2), (0, 0), (1, 0), (1, 1), 1, True),
+    "with_pad_grouped": (4, (3, 3), 6, (7, 7), (3, 3), (1, 1), (2, 2), (1, 1), 2, False),
+    "dilated": (2, (5, 6), 2, (3, 3), (4, 4), (0, 0), (2, 1), (3, 3), 1, True),
+}
+
+
+def end_padded_conv_graph(case: tuple, name: str = "conv1") -> tuple[Conv, Graph, Oracle]:
+    """A Conv with `extra_end` from END_PADDED_CONV_CASES, its graph and conv_loop as oracle."""
+    cin, (h, w), cout, kernel, stride, pad, extra, dilation, group, has_bias = case
+    weight = rand((cout, cin // group, *kernel), 1)
+    bias = rand((cout,), 2) if has_bias else None
+    node = Conv(name=name, inputs=["x"], outputs=["y"], weight=weight, bias=bias, stride=stride, pad=pad,
+                extra_end=extra, dilation=dilation, group=group)
+    out = [(n + 2 * p + e - d * (k - 1) - 1) // s + 1
+           for n, k, s, p, e, d in zip((h, w), kernel, stride, pad, extra, dilation, strict=True)]
+    graph = graph_of(node, {"x": (2, cin, h, w), "y": (2, cout, *out)})
+    return node, graph, lambda x: conv_loop(x, weight, bias, stride, pad, extra, dilation, group)
+
+
+def batch_statistics_norm(x: np.ndarray, eps: float) -> np.ndarray:
+    """The IR BatchNorm docstring with batch statistics, one channel at a time in float64: mean and
+    biased variance over every dim but 1 (a 1-D input is one channel)."""
+    if x.ndim == 1:
+        return ((x - x.mean()) / np.sqrt(x.var() + eps)).astype(np.float32)
+    y = np.empty(x.shape, np.float64)
+    for c in range(x.shape[1]):
+        values = x[:, c].astype(np.float64)
+        mean = values.sum() / values.size
+        var = ((values - mean) ** 2).sum() / values.size
+        y[:, c] = (values - mean) / np.sqrt(var + eps)
+    return y.astype(np.float32)
 
 
 def eltwise_graph(op: str, n: int, coeffs: list[float] | None = None, shape: Shape = (2, 3, 4, 5)) -> Graph:

@@ -4,6 +4,7 @@ Caffe's source."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -89,6 +90,63 @@ def test_average_pooling_window_past_the_input_is_refused(tmp_path: Path) -> Non
 # ---------------------------------------------------------------------------------- Eltwise, Log
 
 
+MASKS = ('layer { name: "pool" type: "Pooling" bottom: "data" top: "pool" top: "pool_mask" '
+         "pooling_param { pool: MAX kernel_size: 3 stride: 2 } } "
+         'layer { name: "past" type: "Pooling" bottom: "data" top: "past" top: "past_mask" '
+         "pooling_param { pool: MAX kernel_size: 1 stride: 4 } } "
+         'layer { name: "global" type: "Pooling" bottom: "pool" top: "global" top: "global_mask" '
+         "pooling_param { pool: MAX global_pooling: true } }")
+
+
+def caffe_max_pool(x: np.ndarray, kernel: tuple[int, int], stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """pooling_layer.cpp's MAX with a mask top, no pad: ceil((in - kernel) / stride) + 1 windows,
+    each clipped to the plane; starting from -FLT_MAX and -1, a strictly greater value (h outer,
+    w inner) replaces the top and sets the mask to h * W + w."""
+    n, c, h, w = x.shape
+    oh, ow = -(-(h - kernel[0]) // stride) + 1, -(-(w - kernel[1]) // stride) + 1
+    top, mask = np.full((n, c, oh, ow), -FLT_MAX, np.float32), np.full((n, c, oh, ow), -1, np.float32)
+    for index in np.ndindex(n, c, oh, ow):
+        _, _, i, j = index
+        for row in range(i * stride, min(i * stride + kernel[0], h)):
+            for col in range(j * stride, min(j * stride + kernel[1], w)):
+                if x[index[0], index[1], row, col] > top[index]:
+                    top[index], mask[index] = x[index[0], index[1], row, col], row * w + col
+    return top, mask
+
+
+def test_max_pooling_argmax_masks(tmp_path: Path) -> None:
+    conversion = convert(tmp_path, MASKS, (2, 3, 9, 10))
+    assert set(conversion.graph.outputs) == {"pool_mask", "past", "past_mask", "global", "global_mask"}
+    x = np.random.default_rng(3).integers(-3, 4, (2, 3, 9, 10)).astype(np.float32)  # tied maxima
+    pool, pool_mask = caffe_max_pool(x, (3, 3), 2)
+    past, past_mask = caffe_max_pool(x, (1, 1), 4)  # 10 columns: the last window starts at 12, past the plane
+    top, global_mask = caffe_max_pool(pool, pool.shape[2:], 1)
+    assert (past_mask == -1).any() and (past == -FLT_MAX).any()
+    for backend, outputs in run_backends(conversion, x):
+        for name, expected in [("pool_mask", pool_mask), ("past", past), ("past_mask", past_mask), ("global", top),
+                               ("global_mask", global_mask)]:
+            np.testing.assert_array_equal(outputs[name], expected, err_msg=f"{backend} {name}")
+
+
+def test_max_pooling_argmax_mask_through_the_command_line(tmp_path: Path) -> None:
+    import onnxruntime as ort
+    from click.testing import CliRunner
+
+    from cli import main
+
+    prototxt = tmp_path / "masks.prototxt"
+    prototxt.write_text('input: "data" input_shape { dim: 1 dim: 3 dim: 9 dim: 10 }\n' + MASKS)
+    done = CliRunner().invoke(main, [str(prototxt), "-o", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    report = json.loads((tmp_path / "out" / "masks.report.json").read_text())
+    checked = {(row["blob"], row["backend"]) for row in report["comparisons"] if row["ok"]}
+    assert {("pool|pool_mask", "onnxruntime"), ("pool|pool_mask", "pytorch")} <= checked
+    session = ort.InferenceSession(str(tmp_path / "out" / "masks.onnx"), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(4).integers(-3, 4, (1, 3, 9, 10)).astype(np.float32)
+    (mask,) = session.run(["pool_mask"], {"data": x})
+    np.testing.assert_array_equal(mask, caffe_max_pool(x, (3, 3), 2)[1])
+
+
 def test_eltwise_max_ignores_its_coefficients(tmp_path: Path) -> None:
     # max(x, -x) = |x| whatever the coefficients: Caffe only refuses them for PROD.
     conversion = convert(tmp_path, 'layer { name: "neg" type: "Power" bottom: "data" top: "neg" '
@@ -158,6 +216,64 @@ def test_reshape_to_no_axes_is_refused_as_such(tmp_path: Path) -> None:
 
 
 # -------------------------------------------------------------------------------- Convolution
+
+
+OVERHANG = ('layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
+            "convolution_param { num_output: 4 kernel_size: 3 stride: 2 } } "
+            'layer { name: "bn" type: "BatchNorm" bottom: "conv" top: "conv" } '
+            'layer { name: "scale" type: "Scale" bottom: "conv" top: "conv" scale_param { bias_term: true } }')
+
+
+def overhang_blobs() -> dict[str, list[np.ndarray]]:
+    rng = np.random.default_rng(7)
+    return {"conv": [rng.uniform(-1, 1, (4, 3, 3, 3)).astype(np.float32), rng.uniform(-1, 1, 4).astype(np.float32)],
+            "bn": [rng.uniform(-1, 1, 4).astype(np.float32), rng.uniform(0.5, 2, 4).astype(np.float32),
+                   np.array([2], np.float32)],
+            "scale": [rng.uniform(-1, 1, 4).astype(np.float32), rng.uniform(-1, 1, 4).astype(np.float32)]}
+
+
+def overhang_expected(x: np.ndarray, blobs: dict[str, list[np.ndarray]]) -> np.ndarray:
+    """Caffe on a 2x2 input, kernel 3, stride 2: (2 - 3) / 2 + 1 = 1 output (C++ division truncates),
+    whose window holds the input in its top-left 2x2 taps and im2col's zeros in the others; then
+    BatchNorm (stored statistics / factor) and Scale."""
+    (weight, bias), (mean, var, factor), (gamma, beta) = blobs["conv"], blobs["bn"], blobs["scale"]
+    conv = np.einsum("nchw,ochw->no", x.astype(np.float64), weight[:, :, :2, :2]) + bias
+    normalised = (conv - mean / factor[0]) / np.sqrt(var / factor[0] + 1e-5)
+    return (normalised * gamma + beta).reshape(-1, 4, 1, 1)
+
+
+@pytest.mark.parametrize("fold", [False, True], ids=["plain", "folded"])
+def test_kernel_overhanging_the_input_gives_caffes_one_output(tmp_path: Path, fold: bool) -> None:
+    blobs = overhang_blobs()
+    dims = "dim: 2 dim: 3 dim: 2 dim: 2"
+    prototxt = tmp_path / "net.prototxt"
+    prototxt.write_text(f'layer {{ name: "data" type: "Input" top: "data" input_param {{ shape {{ {dims} }} }} }}\n'
+                        + OVERHANG)
+    write_caffemodel(tmp_path / "w.caffemodel", parse_prototxt(prototxt), blobs)
+    conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel", fold_batchnorm=fold)
+    assert [type(n).__name__ for n in conversion.graph.nodes] == (["Conv"] if fold else ["Conv", "BatchNorm", "Scale"])
+    x = np.random.default_rng(8).uniform(-1, 1, (2, 3, 2, 2)).astype(np.float32)
+    for backend, outputs in run_backends(conversion, x):
+        np.testing.assert_allclose(outputs["conv"], overhang_expected(x, blobs), rtol=1e-5, atol=1e-5,
+                                   err_msg=backend)
+
+
+def test_kernel_overhanging_the_input_through_the_command_line(tmp_path: Path) -> None:
+    import onnxruntime as ort
+    from click.testing import CliRunner
+
+    from cli import main
+
+    blobs = overhang_blobs()
+    prototxt = tmp_path / "overhang.prototxt"
+    prototxt.write_text('input: "data" input_shape { dim: 1 dim: 3 dim: 2 dim: 2 }\n' + OVERHANG)
+    write_caffemodel(tmp_path / "overhang.caffemodel", parse_prototxt(prototxt), blobs)
+    done = CliRunner().invoke(main, [str(prototxt), "--fold-batchnorm", "-o", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    session = ort.InferenceSession(str(tmp_path / "out" / "overhang.onnx"), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(9).uniform(-1, 1, (1, 3, 2, 2)).astype(np.float32)
+    (y,) = session.run(None, {"data": x})
+    np.testing.assert_allclose(y, overhang_expected(x, blobs), rtol=1e-5, atol=1e-5)
 
 
 MULTI_BOTTOM = ('layer { name: "double" type: "Power" bottom: "data" top: "double" power_param { scale: 2 } } '
@@ -280,9 +396,64 @@ def test_batchnorm_scale_factor_zero_zeroes_the_statistics(tmp_path: Path, fold:
         np.testing.assert_allclose(outputs["conv"].reshape(2, 2), conv / np.sqrt(0.25), rtol=1e-6, err_msg=backend)
 
 
-def test_batchnorm_with_batch_statistics_is_refused(tmp_path: Path) -> None:
-    # use_global_stats: false makes Caffe normalise with each batch's own statistics even at test time.
-    with pytest.raises(ModelError, match="layer 'bn'.*use_global_stats: false"):
-        convert(tmp_path, 'layer { name: "bn" type: "BatchNorm" bottom: "data" top: "bn" '
-                          "batch_norm_param { use_global_stats: false } }", (2, 3),
-                {"bn": [np.zeros(3, np.float32), np.ones(3, np.float32), np.ones(1, np.float32)]})
+BATCH_STATISTICS = ('layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
+                    "convolution_param { num_output: 3 kernel_size: 1 } } "
+                    'layer { name: "bn" type: "BatchNorm" bottom: "conv" top: "conv" {settings} } '
+                    'layer { name: "scale" type: "Scale" bottom: "conv" top: "conv" scale_param { bias_term: true } }')
+
+
+def batch_statistics_blobs() -> dict[str, list[np.ndarray]]:
+    rng = np.random.default_rng(11)
+    # Stored statistics far from the batch's: using them by mistake is far outside the tolerance.
+    return {"conv": [rng.uniform(-1, 1, (3, 2, 1, 1)).astype(np.float32), np.array([5, -3, 0], np.float32)],
+            "bn": [np.full(3, 50, np.float32), np.full(3, 0.01, np.float32), np.ones(1, np.float32)],
+            "scale": [np.array([2, -1, 0.5], np.float32), np.array([0, 1, -2], np.float32)]}
+
+
+def batch_statistics_expected(x: np.ndarray, blobs: dict[str, list[np.ndarray]]) -> np.ndarray:
+    """batch_norm_layer.cpp with use_global_stats false: per channel, the mean over N, H, W, the
+    variance as the mean of squared deviations (biased), eps 1e-5; the stored blobs unread."""
+    (weight, bias), (gamma, beta) = blobs["conv"], blobs["scale"]
+    conv = np.einsum("oc,nchw->nohw", weight[:, :, 0, 0].astype(np.float64), x) + bias.reshape(1, 3, 1, 1)
+    mean = conv.mean(axis=(0, 2, 3), keepdims=True)
+    var = ((conv - mean) ** 2).mean(axis=(0, 2, 3), keepdims=True)
+    return (conv - mean) / np.sqrt(var + 1e-5) * gamma.reshape(1, 3, 1, 1) + beta.reshape(1, 3, 1, 1)
+
+
+@pytest.mark.parametrize("fold", [False, True], ids=["plain", "folded"])
+@pytest.mark.parametrize("settings", ["batch_norm_param { use_global_stats: false }", "phase: TRAIN"])
+def test_batchnorm_with_batch_statistics(tmp_path: Path, fold: bool, settings: str) -> None:
+    body = BATCH_STATISTICS.replace("{settings}", settings)
+    dims = "dim: 4 dim: 2 dim: 3 dim: 5"
+    prototxt = tmp_path / "net.prototxt"
+    prototxt.write_text(f'layer {{ name: "data" type: "Input" top: "data" input_param {{ shape {{ {dims} }} }} }}\n'
+                        + body)
+    blobs = batch_statistics_blobs()
+    write_caffemodel(tmp_path / "w.caffemodel", parse_prototxt(prototxt), blobs)
+    conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel", fold_batchnorm=fold)
+    # Never folded: the normalisation depends on the batch (and the Scale does not reach the Conv).
+    assert [type(n).__name__ for n in conversion.graph.nodes] == ["Conv", "BatchNorm", "Scale"]
+    x = np.random.default_rng(12).uniform(-2, 3, (4, 2, 3, 5)).astype(np.float32)
+    for backend, outputs in run_backends(conversion, x):
+        np.testing.assert_allclose(outputs["conv"], batch_statistics_expected(x, blobs), rtol=1e-4, atol=1e-4,
+                                   err_msg=backend)
+
+
+def test_batchnorm_with_batch_statistics_through_the_command_line(tmp_path: Path) -> None:
+    import onnxruntime as ort
+    from click.testing import CliRunner
+
+    from cli import main
+
+    prototxt = tmp_path / "batch.prototxt"
+    prototxt.write_text('input: "data" input_shape { dim: 4 dim: 2 dim: 3 dim: 5 }\n'
+                        + BATCH_STATISTICS.replace("{settings}", "batch_norm_param { use_global_stats: false }"))
+    blobs = batch_statistics_blobs()
+    write_caffemodel(tmp_path / "batch.caffemodel", parse_prototxt(prototxt), blobs)
+    done = CliRunner().invoke(main, [str(prototxt), "--fold-batchnorm", "-o", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    session = ort.InferenceSession(str(tmp_path / "out" / "batch.onnx"), providers=["CPUExecutionProvider"])
+    for batch in (4, 7):  # the ONNX model takes any batch; the statistics are that batch's
+        x = np.random.default_rng(batch).uniform(-2, 3, (batch, 2, 3, 5)).astype(np.float32)
+        (y,) = session.run(None, {"data": x})
+        np.testing.assert_allclose(y, batch_statistics_expected(x, blobs), rtol=1e-4, atol=1e-4)

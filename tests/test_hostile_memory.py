@@ -75,6 +75,19 @@ def test_estimate_counts_blobs_weights_and_the_largest_scratch():
     assert memory.bytes_needed(net, copies=3) == 4 * (3 * blobs + 2 * weights + scratch)
 
 
+def test_scratch_of_a_kernel_overhanging_the_input():
+    # 3 rows padded by 1 to 5 under a 7-row kernel at stride 3: (5 - 7) / 3 + 1 = 1 output, its
+    # window reading 2 zeros past the padded input; the 9 columns give (11 - 7) / 3 + 1 = 2 outputs.
+    net = build_net(parse_prototxt_text(
+        'input: "data"\ninput_shape { dim: 1 dim: 2 dim: 3 dim: 9 }\n'
+        'layer { name: "c" type: "Convolution" bottom: "data" top: "c" '
+        "convolution_param { num_output: 1 kernel_size: 7 stride: 3 pad: 1 bias_term: false } }\n"))
+    net.layers[0].blobs = [np.zeros((1, 2, 7, 7), np.float32)]
+    blobs = 2 * 3 * 9 + 1 * 1 * 2
+    scratch = 2 * (3 + 2 + 2) * (9 + 2) + 2 * 7 * 7 * 1 * 2
+    assert memory.bytes_needed(net, copies=1) == 4 * (blobs + 2 * 2 * 7 * 7 + scratch)
+
+
 def test_pooling_scratch_reads_the_pads_as_caffe_does():
     """pad_h with pad_w: each axis its own pad. pad_h alone is no pooling Caffe runs (it asks for
     both): the estimate refuses it as the loader does, naming the layer, instead of guessing."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from converter import pipeline
 from converter.errors import ModelError
-from converter.ir import Eltwise, InvalidNode, Pool, Slice
+from converter.ir import BatchNorm, Conv, Eltwise, InvalidNode, Pool, Slice
 from converter.lift import registry
 
 
@@ -39,6 +40,32 @@ def test_pool_attributes(changes: dict, message: str) -> None:
     attributes = {"kind": "max", "kernel": (2, 2), "stride": (2, 2), **changes}
     with pytest.raises(InvalidNode, match=f"p: {message}"):
         Pool(name="p", inputs=["x"], outputs=["y"], **attributes)
+
+
+@pytest.mark.parametrize("changes", [{"pad": (0, -1)}, {"extra_end": (-1, 0)}])
+def test_conv_padding_is_not_negative(changes: dict) -> None:
+    with pytest.raises(InvalidNode, match="c: negative pad .* or extra_end"):
+        Conv(name="c", inputs=["x"], outputs=["y"], weight=np.zeros((1, 1, 3, 3), np.float32), bias=None, **changes)
+
+
+@pytest.mark.parametrize(("statistics", "batch", "message"), [
+    ({"mean": None, "var": None}, False, "stored statistics need both mean and var"),
+    ({"mean": np.zeros(2, np.float32), "var": None}, False, "stored statistics need both mean and var"),
+    ({"mean": np.zeros(2, np.float32), "var": np.ones(2, np.float32)}, True, "batch statistics take no stored"),
+])
+def test_batchnorm_statistics_are_stored_or_the_batch_s(statistics: dict, batch: bool, message: str) -> None:
+    with pytest.raises(InvalidNode, match=f"bn: {message}"):
+        BatchNorm(name="bn", inputs=["x"], outputs=["y"], batch_statistics=batch, **statistics)
+
+
+@pytest.mark.parametrize(("kind", "outputs", "message"), [
+    ("avg", ["y", "m"], "2 outputs: avg pooling gives one$"),
+    ("max", ["y", "m", "z"], "3 outputs: max pooling gives one, and an argmax mask"),
+])
+def test_pool_outputs(kind: str, outputs: list, message: str) -> None:
+    with pytest.raises(InvalidNode, match=f"p: {message}"):
+        Pool(name="p", inputs=["x"], outputs=outputs, kind=kind, kernel=(2, 2), stride=(2, 2))
+    assert Pool(name="p", inputs=["x"], outputs=["y", "m"], kind="max", kernel=(2, 2), stride=(2, 2)).mask == "m"
 
 
 def test_average_window_of_uncounted_cells_only() -> None:

@@ -136,6 +136,45 @@ def test_cli_verify_with_the_opencv_backend_writes_a_passing_report(tmp_path):
 
 
 
+def test_opencv_checks_tops_not_named_after_their_layer(tmp_path):
+    # OpenCV finds outputs by layer name: a Pooling's mask top (and any top named otherwise than its
+    # layer) is taken from the layer's outputs. OpenCV's mask follows Caffe's (h * W + w, first of
+    # equal maxima), so the two must agree exactly.
+    from converter.caffe.synthetic import write_synthetic_weights
+
+    prototxt = tmp_path / "masks.prototxt"
+    prototxt.write_text('input: "data" input_shape { dim: 2 dim: 3 dim: 7 dim: 7 }\n'
+                        'layer { name: "pool" type: "Pooling" bottom: "data" top: "pooled" top: "mask" '
+                        "pooling_param { pool: MAX kernel_size: 3 stride: 2 pad: 1 } }\n")
+    write_synthetic_weights(prototxt, tmp_path / "masks.caffemodel")
+    report = tmp_path / "report.json"
+    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "verify", str(prototxt), "-w",
+                           str(tmp_path / "masks.caffemodel"), "--backend", "opencv", "--report", str(report)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(report.read_text())["comparisons"]
+    assert {(r["blob"], r["backend"], r["ok"]) for r in rows} == {("pool|pooled", "opencv", True),
+                                                                  ("pool|mask", "opencv", True)}
+
+
+def test_opencv_is_not_offered_a_batchnorm_with_batch_statistics(tmp_path):
+    # OpenCV ignores a layer's own phase: it would normalise with the stored statistics, and the
+    # mismatch would be blamed on the conversion. It is refused instead, naming the layer.
+    from converter.caffe.synthetic import write_synthetic_weights
+
+    prototxt = tmp_path / "bn.prototxt"
+    prototxt.write_text('input: "data" input_shape { dim: 1 dim: 2 dim: 3 dim: 3 }\n'
+                        'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
+                        'convolution_param { num_output: 2 kernel_size: 1 } }\n'
+                        'layer { name: "bn" type: "BatchNorm" bottom: "conv" top: "conv" phase: TRAIN }\n')
+    write_synthetic_weights(prototxt, tmp_path / "bn.caffemodel")
+    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "verify", str(prototxt), "-w",
+                           str(tmp_path / "bn.caffemodel"), "--backend", "opencv"], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert "does not follow Caffe's BatchNorm with batch statistics (layer 'bn')" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_the_cli_offers_every_backend():
     import click
 

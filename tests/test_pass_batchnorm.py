@@ -28,3 +28,16 @@ def test_conv_bn_scale_fold_to_one_conv():
     expected = gamma * ((w[:, :, 0, 0] @ x + b) - mean) / np.sqrt(var + eps) + beta
     folded = conv.weight[:, :, 0, 0] @ x + conv.bias
     np.testing.assert_allclose(folded, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_batch_statistics_are_never_folded():
+    # (conv - batch mean) / batch std depends on the batch: no fixed weights can give it.
+    w, b = np.ones((3, 2, 1, 1), np.float32), np.zeros(3, np.float32)
+    gamma, beta = np.full(3, 2, np.float32), np.ones(3, np.float32)
+    nodes = [Conv(name="c", inputs=["x"], outputs=["c"], weight=w, bias=b),
+             BatchNorm(name="bn", inputs=["c"], outputs=["n"], mean=None, var=None, batch_statistics=True),
+             Scale(name="sc", inputs=["n"], outputs=["y"], gamma=gamma, beta=beta)]
+    graph = Graph("g", ["x"], ["y"], list(nodes))
+    graph.tensors = {t: Tensor(t, (2, 3, 1, 1)) for t in ("c", "n", "y")} | {"x": Tensor("x", (2, 2, 1, 1))}
+    assert fold_batchnorm(graph) == 0
+    assert graph.nodes == nodes and nodes[0].weight is w

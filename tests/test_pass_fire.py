@@ -15,12 +15,13 @@ def conv(name: str, src: str, dst: str, cin: int, cout: int, k: int, pad: int = 
 
 
 def fire_graph(names: tuple[str, ...] = ("sq", "e1", "e3", "cat"), *, e3_pad: int = 1, order=("e1", "e3"),
-               slope: float = 0.0, extra_reader: bool = False) -> Graph:
+               slope: float = 0.0, extra_reader: bool = False, e3_extra_end: tuple[int, int] = (0, 0)) -> Graph:
     sq, e1, e3, cat = names
     nodes = [
         conv(sq, "x", "s0", 8, 4, 1), Relu(name=f"{sq}_relu", inputs=["s0"], outputs=["s"]),
         conv(e1, "s", "a0", 4, 6, 1), Relu(name=f"{e1}_relu", inputs=["a0"], outputs=["a"], negative_slope=slope),
-        conv(e3, "s", "b0", 4, 6, 3, pad=e3_pad), Relu(name=f"{e3}_relu", inputs=["b0"], outputs=["b"]),
+        conv(e3, "s", "b0", 4, 6, 3, pad=e3_pad, extra_end=e3_extra_end),
+        Relu(name=f"{e3}_relu", inputs=["b0"], outputs=["b"]),
         Concat(name=cat, inputs=["a" if order[0] == "e1" else "b", "b" if order[0] == "e1" else "a"],
                outputs=["y"]),
     ]
@@ -54,6 +55,8 @@ def test_fuses_whatever_the_names(names):
 
 @pytest.mark.parametrize("variant", [
     {"e3_pad": 0}, {"order": ("e3", "e1")}, {"slope": 0.1}, {"extra_reader": True},
+    # End padding (a kernel overhanging the input) changes what the 3x3 computes: not Fire's 3x3.
+    {"e3_extra_end": (0, 1)},
 ])
 def test_near_misses_stay_plain(variant):
     graph = fire_graph(**variant)

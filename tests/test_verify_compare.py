@@ -52,3 +52,30 @@ def test_a_net_whose_blobs_hold_infinities_verifies(tmp_path):
     report = pipeline.run_verification(conversion, inputs={"x": x})
     rows = [c for c in report.comparisons if c.blob == "log|y"]
     assert {c.backend for c in rows} == {"onnxruntime", "pytorch"} and report.passed, report.first_failure
+
+
+def test_an_argmax_mask_must_agree_exactly(tmp_path):
+    """A Pooling's mask holds cell indices: on a 120x120 plane an index off by one is within
+    1e-4 * 14399 of the truth, yet names another cell; it fails, while the values beside it pass."""
+    from converter import pipeline
+    from converter.verify import verify
+
+    proto = tmp_path / "mask.prototxt"
+    proto.write_text('input: "x" input_shape { dim: 1 dim: 1 dim: 120 dim: 120 }\n'
+                     'layer { name: "pool" type: "Pooling" bottom: "x" top: "y" top: "mask" '
+                     "pooling_param { pool: MAX kernel_size: 2 stride: 2 } }\n")
+    conversion = pipeline.convert(proto)
+    x = np.random.default_rng(0).standard_normal((1, 1, 120, 120)).astype(np.float32)
+
+    def off_by_one(graph, inputs):
+        # 2x2 blocks of distinct values: the maximum and the index of its cell, one block at a time.
+        blocks = inputs["x"].reshape(1, 1, 60, 2, 60, 2).transpose(0, 1, 2, 4, 3, 5).reshape(1, 1, 60, 60, 4)
+        r, q = np.divmod(blocks.argmax(axis=-1), 2)
+        mask = ((2 * np.arange(60)[:, None] + r) * 120 + 2 * np.arange(60)[None, :] + q).astype(np.float32)
+        mask[0, 0, -1, -1] += 1
+        return {"y": blocks.max(axis=-1), "mask": mask}
+
+    report = verify(conversion.net, conversion.graph, {"spoiled": off_by_one}, {"x": x})
+    rows = {(c.blob, c.backend): c for c in report.comparisons}
+    assert rows["pool|y", "spoiled"].ok and not rows["pool|mask", "spoiled"].ok
+    assert rows["pool|mask", "spoiled"].max_abs_err == 1

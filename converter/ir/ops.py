@@ -52,10 +52,19 @@ class _ConvLike(Node):
 class Conv(_ConvLike):
     """2-D cross-correlation: weight (out, in/group, kh, kw), optional bias (out,).
 
-    The input is zero padded by `pad` on each side; output size floor((in+2p-d(k-1)-1)/s)+1.
+    The input is zero padded by `pad` on each side, then by `extra_end` more zero rows/columns at
+    the bottom/right; output size floor((in+2p+e-d(k-1)-1)/s)+1. `extra_end` is how a kernel that
+    overhangs the padded input is expressed: Caffe truncates (in+2p-d(k-1)-1)/s toward zero, so an
+    overhang smaller than the stride still gives one output, whose taps past the input read zeros.
     With several inputs (all of one shape), each is convolved with the same weights into the
     output at its position.
     """
+
+    extra_end: Pair = (0, 0)
+
+    def __post_init__(self) -> None:
+        if min(*self.pad, *self.extra_end) < 0:
+            raise InvalidNode(self.name, f"negative pad {self.pad} or extra_end {self.extra_end}")
 
     @property
     def out_channels(self) -> int:
@@ -80,6 +89,10 @@ class Pool(Node):
     not -inf. Average sums over the window and divides by the number of cells that lie inside the
     input or the `pad` border: `extra_end` cells are never counted.
     `global_pool` means one window covering the whole plane (kernel, pad, extra ignored).
+
+    A max Pool may have a second output, the argmax mask: per output cell, h * W + w (W the input
+    width, h and w unpadded input coordinates) of the first input cell in row-major order holding
+    the window's maximum, as a float; -1 where no input cell of the window is above -FLT_MAX.
     """
 
     kind: PoolKind
@@ -94,6 +107,14 @@ class Pool(Node):
             raise InvalidNode(self.name, f"unknown pooling kind {self.kind!r}")
         if min(*self.pad, *self.extra_end) < 0:
             raise InvalidNode(self.name, f"negative pad {self.pad} or extra_end {self.extra_end}")
+        if len(self.outputs) > (2 if self.kind == "max" else 1):
+            raise InvalidNode(self.name, f"{len(self.outputs)} outputs: {self.kind} pooling gives one"
+                                         + (", and an argmax mask" if self.kind == "max" else ""))
+
+    @property
+    def mask(self) -> str | None:
+        """The argmax mask output, if the node has one."""
+        return self.outputs[1] if len(self.outputs) > 1 else None
 
     def empty_average_axis(self, in_hw: Sequence[int]) -> int | None:
         """For an average over an input plane of `in_hw`: the first axis (0 for H, 1 for W) whose last
@@ -196,11 +217,27 @@ class Lrn(Node):
 
 @dataclass(kw_only=True)
 class BatchNorm(Node):
-    """y = (x - mean[c]) / sqrt(var[c] + eps), no affine part; statistics are already unscaled."""
+    """y = (x - mean[c]) / sqrt(var[c] + eps), c the channel (dim 1; a 1-D input is one channel), no
+    affine part, computed in that order.
 
-    mean: np.ndarray
-    var: np.ndarray
+    With stored statistics (`batch_statistics` false) mean and var are given, already unscaled.
+    With `batch_statistics` they are None and the input's own are used: per channel, mean is the
+    average over every other dim (the batch and all spatial positions) and var the average of
+    (x - mean)^2 over the same (biased: divided by their count, not count - 1). Each output then
+    depends on the whole batch.
+    """
+
+    mean: np.ndarray | None
+    var: np.ndarray | None
     eps: float = 1e-5
+    batch_statistics: bool = False
+
+    def __post_init__(self) -> None:
+        stored = (self.mean is not None, self.var is not None)
+        if self.batch_statistics and any(stored):
+            raise InvalidNode(self.name, "batch statistics take no stored mean or var")
+        if not self.batch_statistics and not all(stored):
+            raise InvalidNode(self.name, "stored statistics need both mean and var")
 
 
 @dataclass(kw_only=True)

@@ -4,7 +4,8 @@ Conv -> BatchNorm -> Scale, where each reads only the previous one's output, com
     gamma * (conv(x) + b - mean) / sqrt(var + eps) + beta
 which is one convolution with weight w * f and bias (b - mean) * f + beta, f = gamma / sqrt(var + eps).
 A BatchNorm without Scale (gamma 1, beta 0) and a Scale right after a convolution fold the same way.
-Only per-channel affine factors fold (a Scale on axis 1 with its own gamma).
+Only per-channel affine factors fold (a Scale on axis 1 with its own gamma), and only a BatchNorm
+with stored statistics (one with the batch's own depends on the batch).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def fold_batchnorm(graph: Graph) -> int:
         shift = np.zeros(channels, np.float64)  # y = conv_out * factor + shift
         chain: list[Node] = []
         nxt = graph.sole_consumer(conv.outputs[0])
-        if isinstance(nxt, BatchNorm) and nxt.mean.size == channels:
+        # A BatchNorm with batch statistics (no stored mean/var) depends on the batch: never folded.
+        if isinstance(nxt, BatchNorm) and nxt.mean is not None and nxt.var is not None and nxt.mean.size == channels:
             inv_std = 1.0 / np.sqrt(nxt.var.astype(np.float64) + nxt.eps)
             factor, shift = inv_std, -nxt.mean.astype(np.float64) * inv_std
             chain.append(nxt)

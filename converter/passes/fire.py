@@ -30,6 +30,7 @@ def _is_conv(node: Node | None, kernel: tuple[int, int], pad: tuple[int, int]) -
         isinstance(node, Conv)
         and node.kernel == kernel
         and node.pad == pad
+        and node.extra_end == (0, 0)
         and node.stride == (1, 1)
         and node.dilation == (1, 1)
         and node.group == 1

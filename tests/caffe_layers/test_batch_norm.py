@@ -53,5 +53,26 @@ def test_batch_statistics_when_use_global_stats_is_false(tmp_path) -> None:
     assert_close(run(layer, x[:1])[0], cv)
 
 
+@pytest.mark.parametrize(("settings", "batch_statistics"), [
+    ("phase: TRAIN", True),  # a layer's own phase replaces the net's TEST, and with it the default
+    ("phase: TEST", False),
+    ("phase: TRAIN batch_norm_param { use_global_stats: true }", False),
+    ("batch_norm_param { use_global_stats: false }", True),
+    ("", False),  # the net's phase, TEST
+])
+def test_use_global_stats_defaults_to_the_layer_phase_being_test(settings: str, batch_statistics: bool) -> None:
+    # batch_norm_layer.cpp: use_global_stats_ = phase_ == TEST, unless use_global_stats is given;
+    # net.cpp gives a layer the net's phase only when the layer sets none.
+    x = np.random.default_rng(6).standard_normal((4, 2, 3, 3)).astype(np.float32) * 3 + 2
+    mean, var = np.array([1, -1], np.float32), np.array([4, 9], np.float32)
+    layer = make_layer(f'type: "BatchNorm" top: "y" {settings}', blobs=[mean, var, [1]])
+    (actual,) = run(layer, x)
+    if batch_statistics:
+        mean = x.mean(axis=(0, 2, 3), dtype=np.float64)
+        var = ((x - mean.reshape(1, 2, 1, 1)) ** 2).mean(axis=(0, 2, 3))
+    expected = (x - mean.reshape(1, 2, 1, 1)) / np.sqrt(var.reshape(1, 2, 1, 1) + 1e-5)
+    assert_close(actual, expected.astype(np.float32))
+
+
 def test_blob_shapes() -> None:
     assert BN.blob_shapes(make_layer('type: "BatchNorm" top: "y"'), [(2, 7, 3, 3)]) == [(7,), (7,), (1,)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from caffe_layers.helpers import check_golden, golden_layers, make_layer, run
+from caffe_layers.helpers import check_golden, golden_layers, make_layer, opencv_forward, run
 from converter.caffe.layers import LAYER_TYPES
 from converter.errors import ModelError
 
@@ -115,3 +115,74 @@ def test_global_pooling_uses_the_whole_input() -> None:
 def test_rejects_impossible_configurations(params: str, bottoms: list) -> None:
     with pytest.raises(ModelError, match="pool"):
         POOL.output_shapes(pooling(params), bottoms)
+
+
+def caffe_max_with_mask(x: np.ndarray, kernel: tuple, stride: tuple, pad: tuple, out: tuple) -> tuple:
+    """pooling_layer.cpp's MAX loop with a mask top, written out: top starts at -FLT_MAX and mask at
+    -1; over the window clipped to the bottom, h outer and w inner, a value strictly greater than
+    the top replaces it and sets the mask to h * width + w."""
+    n, c, h, w = x.shape
+    top = np.full((n, c, *out), -FLT_MAX, np.float32)
+    mask = np.full((n, c, *out), -1, np.float32)
+    for a in range(n):
+        for b in range(c):
+            for i in range(out[0]):
+                for j in range(out[1]):
+                    hstart, wstart = i * stride[0] - pad[0], j * stride[1] - pad[1]
+                    for row in range(max(hstart, 0), min(hstart + kernel[0], h)):
+                        for col in range(max(wstart, 0), min(wstart + kernel[1], w)):
+                            if x[a, b, row, col] > top[a, b, i, j]:
+                                top[a, b, i, j], mask[a, b, i, j] = x[a, b, row, col], row * w + col
+    return top, mask
+
+
+# (pooling_param, bottom, kernel, stride, pad, output size, OpenCV follows Caffe here)
+MASK_CASES = {
+    "k3s2": ("kernel_size: 3 stride: 2", (2, 3, 7, 7), (3, 3), (2, 2), (0, 0), (3, 3), True),
+    "k2s2": ("kernel_size: 2 stride: 2", (1, 2, 6, 6), (2, 2), (2, 2), (0, 0), (3, 3), True),
+    "padded_round_up": ("kernel_size: 3 stride: 2 pad: 1", (1, 2, 5, 6), (3, 3), (2, 2), (1, 1), (3, 4), True),
+    "rectangular": ("kernel_h: 3 kernel_w: 2 stride_h: 1 stride_w: 3 pad_h: 1 pad_w: 1", (2, 2, 5, 7), (3, 2),
+                    (1, 3), (1, 1), (5, 3), True),
+    # The last row and column of windows lie past the image: mask -1 (OpenCV's top is not -FLT_MAX).
+    "window_past_the_image": ("kernel_size: 1 stride: 2", (1, 1, 4, 4), (1, 1), (2, 2), (0, 0), (3, 3), False),
+    "global": ("global_pooling: true", (2, 2, 4, 5), (4, 5), (1, 1), (0, 0), (1, 1), True),
+    # Fewer windows than kernel taps (another loop in the reference); OpenCV refuses the net.
+    "kernel_over_the_input": ("kernel_size: 5 stride: 2", (1, 2, 4, 4), (5, 5), (2, 2), (0, 0), (1, 1), False),
+    "large_pad": ("kernel_size: 4 stride: 3 pad: 2", (1, 2, 5, 5), (4, 4), (3, 3), (2, 2), (3, 3), True),
+}
+
+
+@pytest.mark.parametrize("case", MASK_CASES.values(), ids=MASK_CASES.keys())
+def test_max_with_an_argmax_mask_top(tmp_path, case: tuple) -> None:
+    params, shape, kernel, stride, pad, out, opencv_follows = case
+    rng = np.random.default_rng(2)
+    x = rng.integers(-2, 3, shape).astype(np.float32)  # few distinct values: many tied maxima
+    x.flat[::7], x.flat[::11] = -np.inf, -FLT_MAX  # never above -FLT_MAX: such a window keeps mask -1
+    text = f'name: "pool" type: "Pooling" bottom: "x" top: "y" top: "mask" pooling_param {{ pool: MAX {params} }}'
+    y, mask = run(make_layer(text), x)
+    top, expected = caffe_max_with_mask(x, kernel, stride, pad, out)
+    np.testing.assert_array_equal(y, top)
+    np.testing.assert_array_equal(mask, expected)
+    if opencv_follows:
+        cv_top, cv_mask = opencv_forward(tmp_path, text, {"x": x})
+        np.testing.assert_array_equal(cv_top, y)
+        np.testing.assert_array_equal(cv_mask, mask)
+
+
+def test_mask_is_the_index_within_the_channel_plane() -> None:
+    x = np.array([[1, 5, 2], [7, 0, 7], [3, 9, 9]], np.float32).reshape(1, 1, 3, 3)
+    x = np.concatenate([x, -x], axis=1)
+    _, mask = run(make_layer('type: "Pooling" bottom: "x" top: "y" top: "m" '
+                             "pooling_param { pool: MAX kernel_size: 2 stride: 1 }"), x)
+    # Channel 0: the windows' maxima 7 at (1, 0), 7 at (1, 2), then 9 at (2, 1), the first of two 9s.
+    # Channel 1 (negated): 0 at (1, 1) everywhere, index 4 counted from its own plane's start (not 13).
+    np.testing.assert_array_equal(mask[0, 0], [[3, 5], [7, 7]])
+    np.testing.assert_array_equal(mask[0, 1], [[4, 4], [4, 4]])
+
+
+@pytest.mark.parametrize(("params", "tops"), [("pool: AVE kernel_size: 2", 2), ("pool: MAX kernel_size: 2", 3)])
+def test_mask_top_only_for_max_and_only_one(params: str, tops: int) -> None:
+    names = " ".join(f'top: "t{i}"' for i in range(tops))
+    layer = make_layer(f'name: "pool" type: "Pooling" bottom: "x" {names} pooling_param {{ {params} }}')
+    with pytest.raises(ModelError, match=f"pool.*1 top, or 2 for MAX.*names {tops}"):
+        POOL.output_shapes(layer, [(1, 1, 4, 4)])

@@ -1,4 +1,5 @@
-"""Conv against torch.nn.functional.conv2d (emit_common.conv_graph): names, weights, attributes."""
+"""Conv against torch.nn.functional.conv2d (emit_common.conv_graph) and, with end padding, a numpy loop:
+names, weights, attributes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from converter.ir import Conv
-from emit_common import CONV_CASES, conv_graph
+from emit_common import CONV_CASES, END_PADDED_CONV_CASES, conv_graph, end_padded_conv_graph
 from emit_onnx.helpers import check, graph_of, initializers, node_names, ops, rand
 
 
@@ -34,3 +35,13 @@ def test_several_inputs_share_one_set_of_weights() -> None:
     model = check(graph, torch_conv, rtol=1e-4, atol=1e-4)
     assert ops(model) == ["Conv", "Conv"] and node_names(model) == ["conv", "conv/1"]
     assert set(initializers(model)) == {"conv.weight", "conv.bias"}
+
+
+@pytest.mark.parametrize("case", END_PADDED_CONV_CASES.values(), ids=END_PADDED_CONV_CASES.keys())
+def test_end_padding_goes_into_the_end_pads(case: tuple) -> None:
+    node, graph, oracle = end_padded_conv_graph(case)
+    model = check(graph, oracle, rtol=1e-4, atol=1e-4)
+    assert ops(model) == ["Conv"]
+    (pads,) = [a.ints for a in model.graph.node[0].attribute if a.name == "pads"]
+    (ph, pw), (eh, ew) = node.pad, node.extra_end
+    assert list(pads) == [ph, pw, ph + eh, pw + ew]

@@ -8,8 +8,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from emit_common import CEIL_CASES, global_pool_graph, pool_graph, pool_loop
-from emit_onnx.helpers import check, node_names, ops, rand, run
+from emit_common import (
+    CEIL_CASES,
+    MASK_CASES,
+    global_pool_graph,
+    max_pool_mask_graph,
+    max_pool_mask_loop,
+    pool_graph,
+    pool_loop,
+    tied_values,
+)
+from emit_onnx.helpers import check, emit_checked, node_names, ops, rand, run
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
@@ -103,3 +112,24 @@ def test_structure_and_names() -> None:
 def test_global(kind: str) -> None:
     model = check(*global_pool_graph(kind))
     assert ops(model) == ["GlobalMaxPool" if kind == "max" else "GlobalAveragePool"]
+
+
+@pytest.mark.parametrize("case", MASK_CASES.values(), ids=MASK_CASES.keys())
+def test_max_with_argmax_mask(case: tuple) -> None:
+    hw, kernel, stride, pad, extra, global_pool = case
+    _, graph = max_pool_mask_graph(hw, kernel, stride, pad, extra, global_pool)
+    model = check(graph, lambda x: max_pool_mask_loop(x, kernel, stride, pad, extra, global_pool),
+                  inputs={"data": tied_values}, rtol=0, atol=0)
+    assert "MaxPool" in ops(model) and "GlobalMaxPool" not in ops(model)
+    assert [n.output for n in model.graph.node if n.op_type == "MaxPool"][0][0] == "pool1/out"
+
+
+def test_mask_of_windows_without_a_value_above_minus_flt_max() -> None:
+    # -inf cells never beat -FLT_MAX: mask -1, as for windows of padding only.
+    _, graph = max_pool_mask_graph((4, 4), (2, 2), (2, 2), (1, 1))
+    x = np.full((1, 3, 4, 4), -np.inf, np.float32)
+    x[0, 0, 3, 2] = 5.0
+    mask = run(emit_checked(graph), {"data": x})["pool1/mask"]
+    expected = np.full((1, 3, 3, 3), -1, np.float32)
+    expected[0, 0, 2, 1] = 3 * 4 + 2
+    np.testing.assert_array_equal(mask, expected)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from converter.ir import BatchNorm
+from emit_common import batch_statistics_norm
 from emit_torch.helpers import check, graph_of, rand
 
 
@@ -20,6 +21,12 @@ def test_batch_norm(shape: tuple[int, ...]) -> None:
     assert emitted.shapes() == {"layers.bn.mean": (3,), "layers.bn.var": (3,)}
 
 
+def test_one_dimensional_input_is_one_channel() -> None:
+    node = BatchNorm(name="bn", inputs=["x"], outputs=["y"], mean=np.array([0.5], np.float32),
+                     var=np.array([4.0], np.float32), eps=0.25)
+    check(graph_of(node, {"x": (6,), "y": (6,)}), lambda x: (x - 0.5) / np.sqrt(4.25))
+
+
 def test_zero_variance_and_eps_divide_by_zero_as_the_formula_does() -> None:
     # eps 0 (Caffe accepts it) and a zero variance: (x - mean) / 0 is +-inf (NaN where x == mean), in
     # Caffe's float32 steps: subtract the mean, add eps to the variance, take the root, divide.
@@ -32,3 +39,12 @@ def test_zero_variance_and_eps_divide_by_zero_as_the_formula_does() -> None:
             return (x - mean.reshape(1, 3, 1, 1)) / np.sqrt(var.reshape(1, 3, 1, 1) + np.float32(0.0))
 
     check(graph_of(node, {"x": (2, 3, 4, 5), "y": (2, 3, 4, 5)}), caffe_steps, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (2, 3), (2, 3, 7), (6,)])
+def test_batch_statistics(shape: tuple[int, ...]) -> None:
+    node = BatchNorm(name="bn", inputs=["x"], outputs=["y"], mean=None, var=None, eps=1e-3, batch_statistics=True)
+    emitted = check(graph_of(node, {"x": shape, "y": shape}), lambda x: batch_statistics_norm(x, 1e-3),
+                    batches=(1, 2, 5), inputs={"x": lambda s, seed: rand(s, seed, 3.0, 9.0)}, rtol=1e-4, atol=1e-4)
+    assert emitted.kinds() == ["BatchStatisticsNorm"]
+    assert emitted.shapes() == {}

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from converter.ir import Conv
-from emit_common import CONV_CASES, conv_graph
+from emit_common import CONV_CASES, END_PADDED_CONV_CASES, conv_graph, end_padded_conv_graph
 from emit_torch.helpers import check, graph_of, rand
 
 ARGUMENTS = {
@@ -50,3 +50,28 @@ def test_several_inputs_share_one_set_of_weights(inputs: list[str]) -> None:
     assert emitted.kinds() == ["SharedConv2d"]
     assert emitted.shapes() == {"layers.conv.weight": (4, 3, 3, 3), "layers.conv.bias": (4,)}
     assert "SharedConv2d(3, 4, kernel_size=3, stride=(2, 1), padding=1)" in emitted.export.source
+
+
+@pytest.mark.parametrize("case", END_PADDED_CONV_CASES.values(), ids=END_PADDED_CONV_CASES.keys())
+def test_end_padding_before_the_convolution(case: tuple) -> None:
+    node, graph, oracle = end_padded_conv_graph(case)
+    emitted = check(graph, oracle, rtol=1e-4, atol=1e-4)
+    assert emitted.kinds() == ["EndPaddedConv2d"]
+    assert f"end={list(node.extra_end)})" in emitted.export.source
+    bias = {"layers.conv1.bias": (node.out_channels,)} if node.bias is not None else {}
+    assert emitted.shapes() == {"layers.conv1.weight": node.weight.shape} | bias
+
+
+def test_end_padding_with_several_inputs() -> None:
+    weight, bias = rand((2, 3, 3, 3), 1), rand((2,), 2)
+    node = Conv(name="conv", inputs=["a", "b"], outputs=["ya", "yb"], weight=weight, bias=bias, stride=(2, 2),
+                extra_end=(1, 1))
+    graph = graph_of(node, {"a": (2, 3, 2, 2), "b": (2, 3, 2, 2), "ya": (2, 2, 1, 1), "yb": (2, 2, 1, 1)})
+
+    def oracle(a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
+        # One 3x3 window at the corner: the 2x2 input times the weights' top-left 2x2, plus the bias.
+        return [np.einsum("nchw,ochw->no", x, weight[:, :, :2, :2]).reshape(-1, 2, 1, 1) + bias.reshape(1, 2, 1, 1)
+                for x in (a, b)]
+
+    emitted = check(graph, oracle, rtol=1e-4, atol=1e-4)
+    assert emitted.kinds() == ["EndPaddedConv2d"]

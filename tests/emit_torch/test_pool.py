@@ -8,7 +8,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emit_common import CEIL_CASES, global_pool_graph, pool_graph, pool_loop
+from emit_common import (
+    CEIL_CASES,
+    MASK_CASES,
+    global_pool_graph,
+    max_pool_mask_graph,
+    max_pool_mask_loop,
+    pool_graph,
+    pool_loop,
+    tied_values,
+)
 from emit_torch.helpers import check, emit, rand, run
 
 # (input hw, kernel, stride, pad, extra_end) that PyTorch's pooling cannot express.
@@ -84,3 +93,23 @@ def test_average_window_with_nothing_to_count_is_refused() -> None:
 def test_global(kind: str) -> None:
     emitted = check(*global_pool_graph(kind))
     assert emitted.kinds() == ["AdaptiveMaxPool2d" if kind == "max" else "AdaptiveAvgPool2d"]
+
+
+@pytest.mark.parametrize("case", MASK_CASES.values(), ids=MASK_CASES.keys())
+def test_max_with_argmax_mask(case: tuple) -> None:
+    hw, kernel, stride, pad, extra, global_pool = case
+    _, graph = max_pool_mask_graph(hw, kernel, stride, pad, extra, global_pool)
+    emitted = check(graph, lambda x: max_pool_mask_loop(x, kernel, stride, pad, extra, global_pool),
+                    inputs={"data": tied_values}, rtol=0, atol=0)
+    assert emitted.kinds() == ["MaxPoolWithMask"] and emitted.shapes() == {}
+
+
+def test_mask_of_windows_without_a_value_above_minus_flt_max() -> None:
+    # -inf cells never beat -FLT_MAX: mask -1, as for windows of padding only.
+    _, graph = max_pool_mask_graph((4, 4), (2, 2), (2, 2), (1, 1))
+    x = np.full((1, 3, 4, 4), -np.inf, np.float32)
+    x[0, 0, 3, 2] = 5.0
+    mask = run(emit(graph), graph, {"data": x})["pool1/mask"]
+    expected = np.full((1, 3, 3, 3), -1, np.float32)
+    expected[0, 0, 2, 1] = 3 * 4 + 2
+    np.testing.assert_array_equal(mask, expected)

@@ -2,14 +2,17 @@
 
 Blobs: mean (C,), variance (C,) and a one-element scale factor; the statistics used are the stored
 ones times 1 / factor (times 0 when the factor is 0). `eps` defaults to 1e-5. `use_global_stats`
-defaults to true in the TEST phase; set false, Caffe normalises with the batch's own mean and
-biased variance over (N, spatial) even at test time.
+defaults to true in the TEST phase (the net's, unless the layer sets its own `phase`); false,
+Caffe normalises with the batch's own mean and biased variance over (N, spatial) even at test time,
+and the stored blobs are not read (Caffe folds the batch's statistics into them as a moving average
+on every forward pass, which changes nothing the net outputs).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from converter.caffe import caffe_pb2
 from converter.caffe.layers import register
 from converter.caffe.layers.common import fail, same_shape
 from converter.caffe.net import CaffeLayer, Shape
@@ -32,9 +35,14 @@ def blob_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
     return [(c,), (c,), (1,)]
 
 
-def _uses_global_stats(layer: CaffeLayer) -> bool:
+def uses_global_stats(layer: CaffeLayer) -> bool:
+    """Caffe's choice between the stored statistics and the batch's own: `use_global_stats` when
+    given, else whether the layer runs in the TEST phase. A layer's phase is the net's (TEST here)
+    unless the layer sets its own `phase` (then TRAIN gives batch statistics)."""
     p = layer.param.batch_norm_param
-    return bool(p.use_global_stats) if p.HasField("use_global_stats") else True
+    if p.HasField("use_global_stats"):
+        return bool(p.use_global_stats)
+    return not layer.param.HasField("phase") or layer.param.phase == caffe_pb2.TEST
 
 
 def stored_statistics(layer: CaffeLayer) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +62,7 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     n, c = x.shape[0], _channels(x.shape)
     flat = x.reshape(n, c, -1)
     eps = np.float32(layer.param.batch_norm_param.eps)
-    if _uses_global_stats(layer):
+    if uses_global_stats(layer):
         mean, var = (stat.reshape(-1) for stat in stored_statistics(layer))
     else:
         mean = flat.mean(axis=(0, 2), dtype=np.float32)

@@ -1,7 +1,10 @@
 """Convolution: 2-D cross-correlation with optional groups, dilation, padding and bias.
 
 Caffe's rules: weights are (num_output, channels / group, kh, kw), bias (num_output,) when
-`bias_term` (default true). Output size is `floor((in + 2*pad - (dilation*(k-1)+1)) / stride) + 1`.
+`bias_term` (default true). Output size is `(in + 2*pad - (dilation*(k-1)+1)) / stride + 1` in C++
+integer division, which truncates toward zero: a kernel overhanging the padded input by less than
+the stride still gives one output (in 2, kernel 3, stride 2: (2 - 3) / 2 + 1 = 1), and im2col reads
+the taps past the input as zeros. No output at all (an overhang of a stride or more) is refused.
 `kernel_size`/`pad`/`stride`/`dilation` hold 0, 1 or 2 values; `kernel_h/_w`, `pad_h/_w`,
 `stride_h/_w` replace them. Channels and num_output must be multiples of `group`. Several
 bottoms may share one set of weights, each giving its own top.
@@ -31,6 +34,16 @@ class ConvGeometry:
 
     def extent(self, axis: int) -> int:
         return self.dilation[axis] * (self.kernel[axis] - 1) + 1
+
+    def output_size(self, size: int, axis: int) -> int:
+        """Caffe's output size along `axis`: C++ int division, truncating toward zero (0 or less: none)."""
+        span = size + 2 * self.pad[axis] - self.extent(axis)
+        return (span // self.stride[axis] if span >= 0 else -(-span // self.stride[axis])) + 1
+
+    def end_padding(self, size: int, axis: int) -> int:
+        """Zeros past the padded input that the last window reads (kernel overhanging the input)."""
+        return max(0, (self.output_size(size, axis) - 1) * self.stride[axis] + self.extent(axis)
+                   - (size + 2 * self.pad[axis]))
 
 
 def geometry(layer: CaffeLayer, bottoms: list[Shape]) -> ConvGeometry:
@@ -72,11 +85,12 @@ def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
     n, _, h, w = bottoms[0]
     out = []
     for axis, size in enumerate((h, w)):
-        padded = size + 2 * g.pad[axis]
-        if padded < g.extent(axis):
-            raise fail(layer, f"kernel extent {g.extent(axis)} exceeds the padded input size {padded} "
-                              f"along {'HW'[axis]}")
-        out.append((padded - g.extent(axis)) // g.stride[axis] + 1)
+        out.append(g.output_size(size, axis))
+        if out[-1] <= 0:
+            padded = size + 2 * g.pad[axis]
+            raise fail(layer, f"kernel extent {g.extent(axis)} exceeds the padded input size {padded} along "
+                              f"{'HW'[axis]} by a stride ({g.stride[axis]}) or more: Caffe's ({padded} - "
+                              f"{g.extent(axis)}) / {g.stride[axis]} + 1 gives {out[-1]} outputs")
     return [(n, g.num_output, out[0], out[1]) for _ in bottoms]
 
 
@@ -96,8 +110,7 @@ MAX_DEPTHWISE_TAPS = 64
 def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, g: ConvGeometry) -> np.ndarray:
     """Caffe's im2col + GEMM convolution of NCHW float32 `x`, one batched matmul over all groups."""
     n, c, h, w = x.shape
-    oh = (h + 2 * g.pad[0] - g.extent(0)) // g.stride[0] + 1
-    ow = (w + 2 * g.pad[1] - g.extent(1)) // g.stride[1] + 1
+    oh, ow = g.output_size(h, 0), g.output_size(w, 1)
     weight = weight.astype(np.float32, copy=False)
     cg, mg = c // g.group, g.num_output // g.group
     if g.kernel == (1, 1) and g.stride == (1, 1) and g.pad == (0, 0):
@@ -106,11 +119,17 @@ def conv2d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, g: ConvGe
     elif cg == 1 and g.kernel[0] * g.kernel[1] <= MAX_DEPTHWISE_TAPS:
         out = _depthwise(x, weight, g, (oh, ow))
     else:
-        out = _im2col_blocks(pad_hw(x, g.pad[0], g.pad[0], g.pad[1], g.pad[1]), weight, g, (oh, ow))
+        out = _im2col_blocks(_padded(x, g), weight, g, (oh, ow))
     out = out.reshape(n, g.num_output, oh, ow)
     if bias is not None:
         out += bias.astype(np.float32, copy=False).reshape(1, -1, 1, 1)
     return out
+
+
+def _padded(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """`x` with Caffe's zero border, and the zeros an overhanging kernel reads past it (im2col's 0s)."""
+    (ph, pw), (h, w) = g.pad, x.shape[2:]
+    return pad_hw(x, ph, ph + g.end_padding(h, 0), pw, pw + g.end_padding(w, 1))
 
 
 def _im2col_blocks(xp: np.ndarray, weight: np.ndarray, g: ConvGeometry, out: tuple[int, int]) -> np.ndarray:
@@ -137,7 +156,7 @@ def _im2col_blocks(xp: np.ndarray, weight: np.ndarray, g: ConvGeometry, out: tup
 def _depthwise(x: np.ndarray, weight: np.ndarray, g: ConvGeometry, out: tuple[int, int]) -> np.ndarray:
     """One input channel per group: a multiply-add per kernel tap instead of tiny per-group GEMMs."""
     multiplier = g.num_output // g.group
-    xp = pad_hw(x, g.pad[0], g.pad[0], g.pad[1], g.pad[1])
+    xp = _padded(x, g)
     # Output channel o reads input channel o // multiplier: broadcast over a multiplier axis.
     taps = weight.reshape(1, g.group, multiplier, *g.kernel)
     acc = np.zeros((x.shape[0], g.group, multiplier, *out), dtype=np.float32)

@@ -2,7 +2,8 @@
 
 Same parameters as Convolution, but weights are (channels, num_output / group, kh, kw) and the
 output size is `stride * (in - 1) + dilation * (kernel - 1) + 1 - 2 * pad`: every input pixel
-scatters a kernel-sized patch into the output (col2im), and `pad` crops the border.
+scatters a kernel-sized patch into the output (col2im), and `pad` crops the border. Convolution's
+truncating division has no counterpart here: col2im's own (out + 2*pad - extent) / stride is exact.
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ Caffe's rules (pooling_layer.cpp):
   so padding counts in the divisor but the round-up overhang does not.
 - Padding is only allowed for MAX and AVE and must be smaller than the kernel. STOCHASTIC pooling is
   not implemented on Caffe's CPU path and is rejected here.
+- MAX may have a second top, the argmax mask (SegNet-style nets keep it; no BVLC layer reads it):
+  per output cell, the index h * W + w within the bottom's channel plane of the first cell, in
+  row-major order, whose value beats all before it, starting from -FLT_MAX (`>`, so the first of
+  equal maxima), as a float; -1 where no cell beats -FLT_MAX (a window of padding only).
 """
 
 from __future__ import annotations
@@ -41,8 +45,12 @@ class PoolGeometry:
 
 
 def geometry(layer: CaffeLayer, bottoms: list[Shape]) -> PoolGeometry:
-    expect_count(layer, bottoms)
+    expect_count(layer, bottoms, tops_n=None)
     p = layer.param.pooling_param
+    tops = 2 if p.pool == MAX else 1
+    if not 1 <= len(layer.tops) <= tops:
+        raise fail(layer, f"Pooling makes 1 top, or 2 for MAX (the second the argmax mask); this "
+                          f"{caffe_pb2.PoolingParameter.PoolMethod.Name(p.pool)} layer names {len(layer.tops)}")
     if len(bottoms[0]) != 4:
         raise fail(layer, f"input must have 4 axes (num, channels, height, width), got {list(bottoms[0])}")
     if p.pool not in (MAX, AVE):
@@ -102,7 +110,7 @@ def _pair(layer: CaffeLayer, p: object, name: str, square: int) -> tuple[int, in
 def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
     g = geometry(layer, bottoms)
     n, c, _, _ = bottoms[0]
-    return [(n, c, *g.out)]
+    return [(n, c, *g.out) for _ in layer.tops]
 
 
 def _divisor(size: int, kernel: int, stride: int, pad: int, out: int) -> np.ndarray:
@@ -138,7 +146,40 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     if g.method == AVE:
         divisor = np.outer(_divisor(h, kh, sh, ph, oh), _divisor(w, kw, sw, pw, ow))
         y = y / divisor
-    return [y.astype(np.float32, copy=False)]
+    tops = [y.astype(np.float32, copy=False)]
+    if len(layer.tops) == 2:
+        tops.append(_argmax_mask(xp, g, w))
+    return tops
+
+
+def _argmax_mask(xp: np.ndarray, g: PoolGeometry, width: int) -> np.ndarray:
+    """Caffe's mask top over the padded `xp` (padding cells hold -FLT_MAX, so never beat it): the
+    running maximum starts at -FLT_MAX and index -1, and a cell replaces them only when strictly
+    greater, in row-major order over the window (NaN never does)."""
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = g.kernel, g.stride, g.pad, g.out
+    rows = (np.arange(oh) * sh - ph)[:, None]  # each window's first row and column, in bottom coordinates
+    cols = (np.arange(ow) * sw - pw)[None, :]
+    if oh * ow <= kh * kw:
+        # Few, large windows: one masked argmax per window (argmax gives the first of equal maxima).
+        mask = np.empty((*xp.shape[:2], oh, ow), np.float32)
+        for i in range(oh):
+            for j in range(ow):
+                window = xp[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw].reshape(*xp.shape[:2], -1)
+                beats = window > -FLT_MAX
+                first = np.argmax(np.where(beats, window, -np.inf), axis=2)
+                r, q = np.divmod(first, kw)
+                index = (rows[i, 0] + r) * width + cols[0, j] + q
+                mask[:, :, i, j] = np.where(beats.any(axis=2), index, -1)
+        return mask
+    best = np.full((*xp.shape[:2], oh, ow), -FLT_MAX, np.float32)
+    index = np.full(best.shape, -1, np.int64)
+    for i in range(kh):
+        for j in range(kw):
+            view = tap(xp, i, j, g.stride, g.out)
+            greater = view > best
+            best = np.where(greater, view, best)
+            index = np.where(greater, (rows + i) * width + cols + j, index)
+    return index.astype(np.float32)
 
 
 register("Pooling", output_shapes=output_shapes, forward=forward)

@@ -28,7 +28,10 @@ def _common(layer: CaffeLayer) -> _ConvArgs:
 
 @converts("Convolution")
 def convolution(layer: CaffeLayer) -> Conv:
-    return Conv(**_common(layer))
+    g = geometry(layer, layer.bottom_shapes)
+    h, w = layer.bottom_shapes[0][2:]
+    # The zeros Caffe's im2col reads past the input when the kernel overhangs it (truncated division).
+    return Conv(**_common(layer), extra_end=(g.end_padding(h, 0), g.end_padding(w, 1)))
 
 
 @converts("Deconvolution")

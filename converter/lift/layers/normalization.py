@@ -1,9 +1,8 @@
 """Caffe LRN and BatchNorm."""
 
 from converter.caffe import caffe_pb2
-from converter.caffe.layers.batch_norm import stored_statistics
+from converter.caffe.layers.batch_norm import stored_statistics, uses_global_stats
 from converter.caffe.net import CaffeLayer
-from converter.errors import ModelError
 from converter.ir import BatchNorm, Lrn
 from converter.lift.registry import converts, io
 
@@ -23,9 +22,8 @@ def lrn(layer: CaffeLayer) -> Lrn:
 
 @converts("BatchNorm")
 def batch_norm(layer: CaffeLayer) -> BatchNorm:
-    p = layer.param.batch_norm_param
-    if p.HasField("use_global_stats") and not p.use_global_stats:
-        raise ModelError("use_global_stats: false (batch statistics at test time) is not supported",
-                         layer=layer.name)
+    eps = layer.param.batch_norm_param.eps
+    if not uses_global_stats(layer):
+        return BatchNorm(**io(layer), mean=None, var=None, eps=eps, batch_statistics=True)
     mean, var = stored_statistics(layer)
-    return BatchNorm(**io(layer), mean=mean, var=var, eps=p.eps)
+    return BatchNorm(**io(layer), mean=mean, var=var, eps=eps)

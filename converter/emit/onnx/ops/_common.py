@@ -10,7 +10,8 @@ from converter.ir import Conv, ConvTranspose, Node
 
 def conv_like(op: str, node: Conv | ConvTranspose, ctx: Context, x: str | list[str], y: str | list[str],
               name: str) -> None:
-    """A Conv or ConvTranspose node with the IR node's weights as "<name>.weight"/"<name>.bias".
+    """A Conv or ConvTranspose node with the IR node's weights as "<name>.weight"/"<name>.bias"; a
+    Conv's `extra_end` goes into the end pads (ONNX pads are [top, left, bottom, right]).
 
     Given several inputs (and as many outputs), one node per pair, all sharing those weights; the
     first is named `name`, the others `name/1`, `name/2`, ...
@@ -22,9 +23,11 @@ def conv_like(op: str, node: Conv | ConvTranspose, ctx: Context, x: str | list[s
     if node.bias is not None:
         weights.append(ctx.const(f"{name}.bias", node.bias))
     (ph, pw), (kh, kw) = node.pad, node.kernel
+    eh, ew = node.extra_end if isinstance(node, Conv) else (0, 0)
     for i, (source, target) in enumerate(zip(xs, ys, strict=True)):
         ctx.node(op, [source, *weights], [target], name if i == 0 else f"{name}/{i}", kernel_shape=[kh, kw],
-                 strides=list(node.stride), pads=[ph, pw, ph, pw], dilations=list(node.dilation), group=node.group)
+                 strides=list(node.stride), pads=[ph, pw, ph + eh, pw + ew], dilations=list(node.dilation),
+                 group=node.group)
 
 
 def trailing_ones(shape: tuple[int, ...], axis: int, rank: int) -> tuple[int, ...]:

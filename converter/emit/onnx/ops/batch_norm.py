@@ -1,4 +1,10 @@
-"""BatchNorm: (x - mean) / sqrt(var + eps) as BatchNormalization with scale 1 and bias 0."""
+"""BatchNorm. Stored statistics: (x - mean) / sqrt(var + eps) as BatchNormalization with scale 1 and
+bias 0. Batch statistics: basic ops in the IR's order, each reduction over every dim but 1
+(rather than BatchNormalization's training mode, whose variance convention and running-statistics
+updates the reader would have to look up):
+    mean = ReduceMean(x), centred = x - mean, var = ReduceMean(centred * centred),
+    y = centred / Sqrt(var + eps)
+"""
 
 import numpy as np
 
@@ -6,8 +12,34 @@ from converter.emit.onnx.registry import Context, converts
 from converter.ir import BatchNorm
 
 
+def _reduce_mean(ctx: Context, x: str, axes: list[int], y: str, name: str) -> None:
+    """ReduceMean over `axes`, keeping them: an attribute before opset 18, an input from 18 on."""
+    if ctx.opset >= 18:
+        ctx.node("ReduceMean", [x, ctx.ints(f"{name}.axes", axes)], [y], name, keepdims=1)
+    else:
+        ctx.node("ReduceMean", [x], [y], name, axes=axes, keepdims=1)
+
+
+def _batch_statistics(node: BatchNorm, ctx: Context) -> None:
+    x, y = node.inputs[0], node.outputs[0]
+    rank = ctx.rank(x)
+    axes = [0, *range(2, rank)]
+    mean, centred, square, var, shifted, std = (ctx.tensor(f"{y}/{part}") for part in
+                                                ("mean", "centred", "square", "var", "var_eps", "std"))
+    _reduce_mean(ctx, x, axes, mean, f"{node.name}/mean")
+    ctx.node("Sub", [x, mean], [centred], f"{node.name}/centre")
+    ctx.node("Mul", [centred, centred], [square], f"{node.name}/square")
+    _reduce_mean(ctx, square, axes, var, f"{node.name}/var")
+    ctx.node("Add", [var, ctx.const(f"{node.name}.eps", node.eps)], [shifted], f"{node.name}/eps")
+    ctx.node("Sqrt", [shifted], [std], f"{node.name}/sqrt")
+    ctx.node("Div", [centred, std], [y], node.name)
+
+
 @converts(BatchNorm)
 def batch_norm(node: BatchNorm, ctx: Context) -> None:
+    if node.batch_statistics or node.mean is None or node.var is None:
+        _batch_statistics(node, ctx)
+        return
     channels = int(np.asarray(node.mean).size)
     inputs = [
         node.inputs[0],

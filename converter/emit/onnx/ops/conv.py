@@ -1,4 +1,4 @@
-"""Conv -> ONNX Conv (symmetric pads, dilations, group)."""
+"""Conv -> ONNX Conv (pads `pad` at the start, `pad + extra_end` at the end; dilations, group)."""
 
 from converter.emit.onnx.ops._common import conv_like
 from converter.emit.onnx.registry import Context, converts

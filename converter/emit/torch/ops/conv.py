@@ -1,5 +1,7 @@
 """Conv -> nn.Conv2d, arguments left at their defaults left out; with several inputs (Caffe's
-multi-bottom convolution) the SharedConv2d helper, an nn.Conv2d applied to each input in turn."""
+multi-bottom convolution) the SharedConv2d helper, an nn.Conv2d applied to each input in turn; with
+`extra_end` (a kernel overhanging the input) the EndPaddedConv2d helper, which adds those zeros at
+the bottom/right first (nn.Conv2d pads symmetrically only)."""
 
 import re
 
@@ -15,6 +17,20 @@ class SharedConv2d(nn.Conv2d):
         return tuple(nn.Conv2d.forward(self, x) for x in xs)
 ''')
 
+END_PADDED_CONV2D = Helper("EndPaddedConv2d", '''
+class EndPaddedConv2d(nn.Conv2d):
+    """nn.Conv2d over each input with `end` = (rows, columns) more zeros at its bottom/right, which a
+    kernel overhanging the input reads; one output per input."""
+
+    def __init__(self, *args, end, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.end = end
+
+    def forward(self, *xs):
+        ys = tuple(nn.Conv2d.forward(self, F.pad(x, (0, self.end[1], 0, self.end[0]))) for x in xs)
+        return ys if len(ys) > 1 else ys[0]
+''')
+
 
 def _simplify(code: str) -> str:
     """Drop default arguments, and write (k, k) as k."""
@@ -26,9 +42,11 @@ def _simplify(code: str) -> str:
 def conv(node: Conv, graph: Graph) -> Built:
     if len(node.inputs) != len(node.outputs):
         raise ValueError(f"{node.name}: {len(node.inputs)} inputs but {len(node.outputs)} outputs")
-    shared = len(node.inputs) > 1
+    helper = (END_PADDED_CONV2D if node.extra_end != (0, 0) else SHARED_CONV2D if len(node.inputs) > 1
+              else None)
+    end = f", end={list(node.extra_end)}" if helper is END_PADDED_CONV2D else ""
     cin = node.weight.shape[1] * node.group
-    code = (f"{'SharedConv2d' if shared else 'nn.Conv2d'}({cin}, {node.out_channels}, kernel_size={node.kernel}, "
+    code = (f"{helper.name if helper else 'nn.Conv2d'}({cin}, {node.out_channels}, kernel_size={node.kernel}, "
             f"stride={node.stride}, padding={node.pad}, dilation={node.dilation}, groups={node.group}, "
-            f"bias={node.bias is not None})")
-    return Built(_simplify(code), (SHARED_CONV2D,) if shared else (), conv_params(node))
+            f"bias={node.bias is not None}{end})")
+    return Built(_simplify(code), (helper,) if helper else (), conv_params(node))

@@ -1,5 +1,6 @@
 """Pool -> nn.MaxPool2d / nn.AvgPool2d with ceil_mode when PyTorch's rounding gives the IR's windows,
-else the CaffePool helper (explicit padding); global pooling -> adaptive pooling to 1x1.
+else the CaffePool helper (explicit padding); global pooling -> adaptive pooling to 1x1. A max Pool
+with an argmax mask -> the MaxPoolWithMask helper.
 
 PyTorch's ceil_mode drops a last window that would start in the end padding and caps the divisor at
 input + pad, which is the IR's `extra_end` (never counted) exactly when the output sizes agree.
@@ -31,6 +32,28 @@ class CaffePool(nn.Module):
 ''')
 
 
+MAX_POOL_WITH_MASK = Helper("MaxPoolWithMask", '''
+class MaxPoolWithMask(nn.Module):
+    """Max pooling over the input padded by `pad` on each side and `extra` at the bottom/right with
+    the lowest float (padding never wins), also returning the argmax mask: per output cell, the
+    index h * W + w in the unpadded input plane of the first cell (row-major) holding the window's
+    maximum, as a float; -1 where no cell is above the lowest float."""
+
+    def __init__(self, kernel, stride, pad, extra):
+        super().__init__()
+        self.kernel, self.stride, self.pad, self.extra = kernel, stride, pad, extra
+
+    def forward(self, x):
+        (ph, pw), (eh, ew) = self.pad, self.extra
+        lowest = torch.finfo(x.dtype).min
+        padded = F.pad(x, (pw, pw + ew, ph, ph + eh), value=lowest)
+        y, index = F.max_pool2d(padded, self.kernel, self.stride, return_indices=True)
+        row, col = index // padded.shape[3] - ph, index % padded.shape[3] - pw
+        mask = (row * x.shape[3] + col).to(x.dtype)
+        return y, torch.where(y > lowest, mask, torch.full_like(mask, -1))
+''')
+
+
 def _torch_ceil_size(size: int, k: int, s: int, p: int) -> int:
     """PyTorch's output size with ceil_mode=True."""
     out = -(-(size + 2 * p - k) // s) + 1
@@ -39,6 +62,12 @@ def _torch_ceil_size(size: int, k: int, s: int, p: int) -> int:
 
 @converts(Pool)
 def pool(node: Pool, graph: Graph) -> Built:
+    if node.mask:
+        if node.global_pool:
+            kernel, stride, pad, extra = graph.tensors[node.inputs[0]].shape[2:], (1, 1), (0, 0), (0, 0)
+        else:
+            kernel, stride, pad, extra = node.kernel, node.stride, node.pad, node.extra_end
+        return Built(f"MaxPoolWithMask({tuple(kernel)}, {stride}, {pad}, {extra})", (MAX_POOL_WITH_MASK,))
     if node.global_pool:
         return Built(f"nn.Adaptive{'Max' if node.kind == 'max' else 'Avg'}Pool2d((1, 1))")
     in_hw = graph.tensors[node.inputs[0]].shape[2:]
