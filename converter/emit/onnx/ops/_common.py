@@ -81,3 +81,14 @@ def affine(node: Node, ctx: Context, scale: float, shift: float, final: bool = F
         ctx.node(op, [x, ctx.const(f"{node.name}.{label}", value)], [out], part)
         x = out
     return x
+
+
+def unary_times(node: Node, ctx: Context, op: str, x: str, label: str, factor: float) -> None:
+    """The node's output as `op`(x) * factor, the Mul left out when the factor is 1 (named
+    `label` for the intermediate when it is not)."""
+    if factor == 1.0:
+        ctx.node(op, [x], node.outputs, node.name)
+        return
+    value = ctx.tensor(f"{node.outputs[0]}/{label}")
+    ctx.node(op, [x], [value], f"{node.name}/{label}")
+    ctx.node("Mul", [value, ctx.const(f"{node.name}.factor", factor)], node.outputs, node.name)
