@@ -3,10 +3,13 @@ no traceback, no half-written output, and inputs left untouched."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -116,6 +119,17 @@ def _tiny(tmp_path: Path) -> tuple[Path, Path]:
     return proto, weights
 
 
+@contextlib.contextmanager
+def _first_layer(weights: Path) -> Iterator[Any]:
+    """The caffemodel's first layer, parsed by protobuf, written back when the block ends."""
+    from converter.caffe import caffe_pb2
+
+    net = caffe_pb2.NetParameter()
+    net.ParseFromString(weights.read_bytes())
+    yield net.layer[0]
+    weights.write_bytes(net.SerializeToString())
+
+
 def test_weights_of_the_wrong_shape_name_layer_expected_and_found(tmp_path):
     proto, weights = _tiny(tmp_path)
     other = tmp_path / "other.prototxt"
@@ -144,14 +158,10 @@ def test_truncated_and_random_caffemodels(tmp_path):
 
 
 def _with_values(tmp_path, values: dict[int, float]) -> tuple[Path, Path]:
-    from converter.caffe import caffe_pb2
-
     proto, weights = _tiny(tmp_path)
-    net = caffe_pb2.NetParameter()
-    net.ParseFromString(weights.read_bytes())
-    for index, value in values.items():
-        net.layer[0].blobs[0].data[index] = value
-    weights.write_bytes(net.SerializeToString())
+    with _first_layer(weights) as layer:
+        for index, value in values.items():
+            layer.blobs[0].data[index] = value
     return proto, weights
 
 
@@ -380,41 +390,28 @@ def test_invisible_characters_in_names_are_shown_escaped(tmp_path):
 
 
 def test_double_data_is_read_as_caffe_reads_it(tmp_path):
-    from converter.caffe import caffe_pb2
-
     proto, weights = _tiny(tmp_path)
-    net = caffe_pb2.NetParameter()
-    net.ParseFromString(weights.read_bytes())
-    bias = net.layer[0].blobs[1]
-    bias.double_data.extend([1.5, 2.5, 3.5, 4.5])  # Blob::FromProto prefers double_data to data
-    weights.write_bytes(net.SerializeToString())
+    with _first_layer(weights) as layer:
+        layer.blobs[1].double_data.extend([1.5, 2.5, 3.5, 4.5])  # Blob::FromProto prefers double_data
     np.testing.assert_array_equal(load_net(proto, weights).layers[0].blobs[1], [1.5, 2.5, 3.5, 4.5])
-    del bias.double_data[:]
-    bias.double_data.extend([1e300, 0, 0, 0])
-    weights.write_bytes(net.SerializeToString())
+    with _first_layer(weights) as layer:
+        del layer.blobs[1].double_data[:]
+        layer.blobs[1].double_data.extend([1e300, 0, 0, 0])
     with pytest.raises(WeightsError, match=r"layer 'c1': blob 1 holds 1 NaN or infinite"):
         load_net(proto, weights)
 
 
 def test_negative_blob_dimensions_are_shown_as_negative(tmp_path):
-    from converter.caffe import caffe_pb2
-
     proto, weights = _tiny(tmp_path)
-    net = caffe_pb2.NetParameter()
-    net.ParseFromString(weights.read_bytes())
-    net.layer[0].blobs[0].shape.dim[0] = -4
-    weights.write_bytes(net.SerializeToString())
+    with _first_layer(weights) as layer:
+        layer.blobs[0].shape.dim[0] = -4
     with pytest.raises(WeightsError, match=r"should have shape \[4, 3, 3, 3\], .* has \[-4, 3, 3, 3\]"):
         load_net(proto, weights)
 
 
 def test_blob_whose_values_do_not_fill_its_own_shape(tmp_path):
-    from converter.caffe import caffe_pb2
-
     proto, weights = _tiny(tmp_path)
-    net = caffe_pb2.NetParameter()
-    net.ParseFromString(weights.read_bytes())
-    del net.layer[0].blobs[0].data[100:]  # shape still says 4x3x3x3
-    weights.write_bytes(net.SerializeToString())
+    with _first_layer(weights) as layer:
+        del layer.blobs[0].data[100:]  # shape still says 4x3x3x3
     with pytest.raises(WeightsError, match=r"layer 'c1': blob 0 .* has \[4, 3, 3, 3\] \(but 100 values, not the 108"):
         load_net(proto, weights)
