@@ -233,13 +233,14 @@ def _check_expansion(compact: onnx.ModelProto, dense: Mapping[str, np.ndarray]) 
 def planned_outputs(conversion: Conversion, out_dir: str | Path, stem: str, report: bool | None = None) -> list[Path]:
     """Every file `save` writes for what was emitted (the ONNX external data file included); the
     report by default when verification made one."""
-    from converter.emit.onnx import EXTERNAL_DATA_THRESHOLD
+    from converter.emit.onnx import model as onnx_model
 
     out_dir = Path(out_dir)
     planned: list[Path] = []
     if conversion.onnx_export is not None:
         planned.append(out_dir / f"{stem}.onnx")
-        if conversion.onnx_export.weight_bytes >= EXTERNAL_DATA_THRESHOLD:
+        # Read where OnnxModel.save reads it, so both always agree on the external data file.
+        if conversion.onnx_export.weight_bytes >= onnx_model.EXTERNAL_DATA_THRESHOLD:
             planned.append(out_dir / f"{stem}.onnx.data")
     if conversion.torch_export is not None:
         planned += [out_dir / f"{stem}.pth", out_dir / f"{stem}.py"]
