@@ -19,6 +19,9 @@ import click
 from converter.defaults import DEFAULT_OPSET, DEFAULT_TOLERANCE, IMAGENET_MEAN_BGR, SUPPORTED_OPSETS
 from converter.errors import ConverterError
 
+CLASSIFY_FALLBACK_MEAN = IMAGENET_MEAN_BGR
+"""The mean `classify` subtracts when neither the options nor the net's data layers give one."""
+
 SHAPE_HELP = "Input shape, e.g. 1,3,227,227 or data=2x3x224x224 (repeat for several inputs)."
 
 
@@ -186,7 +189,7 @@ def _common_options(function: Any) -> Any:
 
 
 def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no_fire: bool,
-          fold_batchnorm: bool, expect: Path | None = None) -> Any:
+          fold_batchnorm: bool, expect: Path | None = None, preprocessing: dict[str, Any] | None = None) -> Any:
     from converter.fileio import FileDigest
 
     # The sources' sha256 (for the outputs' metadata) is hashed on another core from here on,
@@ -202,7 +205,51 @@ def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no
 
         shapes = {name: tuple(value.shape) for name, value in load_recorded(expect)[0].items()}
     return pipeline.convert(prototxt, weights, input_shapes=shapes, fuse=not no_fire,
-                            fold_batchnorm=fold_batchnorm, digests=digests)
+                            fold_batchnorm=fold_batchnorm, digests=digests, preprocessing=preprocessing)
+
+
+def _preprocessing_options(function: Any) -> Any:
+    """What the image goes through before the net (recorded in the outputs; `classify` applies it),
+    and the bakes writing models that do it themselves."""
+    options = [
+        click.option("--mean", "mean", default=None,
+                     help="Per-channel mean subtracted from the pixels, in the input's channel order "
+                          "(e.g. 104,117,123). Default: the data layers' transform_param, else none."),
+        click.option("--mean-file", type=click.Path(path_type=Path), callback=existing_file,
+                     help="A mean image: Caffe .binaryproto or .npy (C x H x W, center-cropped to the input; "
+                          "or C values)."),
+        click.option("--scale", type=float, default=None,
+                     help="Factor applied after the mean (Caffe's transform_param scale, e.g. 0.017). Default: "
+                          "transform_param's, else 1."),
+        click.option("--channel-order", type=click.Choice(["bgr", "rgb"]), default=None,
+                     help="Channel order the net was trained on. Default: bgr (Caffe image models, OpenCV decoding)."),
+        click.option("--input-range", type=click.Choice(["0-255", "0-1"]), default=None,
+                     help="Pixel range before mean and scale. Default: 0-255."),
+        click.option("--bake-preprocessing", type=click.Choice(["rgb01", "rgb255", "bgr255"]), default=None,
+                     help="Write models taking images as people hold them (RGB in 0-1, RGB or BGR in 0-255), "
+                          "doing channel flip, mean and scale inside."),
+        click.option("--torchvision-normalize", is_flag=True,
+                     help="Write models taking torchvision's normalised ImageNet input (RGB 0-1, minus mean "
+                          "0.485,0.456,0.406, divided by std 0.229,0.224,0.225)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _preprocessing(mean: str | None, mean_file: Path | None, scale: float | None, channel_order: str | None,
+                   input_range: str | None) -> dict[str, Any]:
+    if scale is not None and (not math.isfinite(scale) or scale == 0):
+        raise click.BadParameter(f"{scale} is not a finite, nonzero factor", param_hint="--scale")
+    chosen = {"mean": _parse_mean(mean) if mean is not None else None, "mean_file": mean_file, "scale": scale,
+              "channel_order": channel_order, "input_range": input_range}
+    return {key: value for key, value in chosen.items() if value is not None}
+
+
+def _bake(bake_preprocessing: str | None, torchvision_normalize: bool) -> str | None:
+    if bake_preprocessing and torchvision_normalize:
+        raise click.UsageError("choose one of --bake-preprocessing and --torchvision-normalize")
+    return "torchvision-normalize" if torchvision_normalize else bake_preprocessing
 
 
 def _verify_and_print(conversion: Any, opset: int, expect: Path | None, tolerance: float,
@@ -251,16 +298,26 @@ def summary(report: Any) -> str:
               help="Also write <name>.compact.onnx keeping Deep Compression's stored form (codebooks, "
                    "uint8 codes and gaps, expanded in the graph): about the .net's size.")
 @click.option("--verbose", "-v", is_flag=True, help="Print the full per-blob table.")
+@_preprocessing_options
+@click.option("--batch", type=click.IntRange(min=1), default=None,
+              help="Pin the ONNX model's batch (TensorRT, OpenCV). Default: symbolic N.")
+@click.option("--dynamic-hw", is_flag=True,
+              help="Leave the ONNX input's height and width symbolic (fully convolutional nets only).")
 def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], opset: int,
             expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,
             out_dir: Path | None, name: str | None, formats: tuple[str, ...], no_verify: bool,
-            force: bool, compact: bool, verbose: bool) -> None:
+            force: bool, compact: bool, verbose: bool, mean: str | None, mean_file: Path | None,
+            scale: float | None, channel_order: str | None, input_range: str | None,
+            bake_preprocessing: str | None, torchvision_normalize: bool, batch: int | None,
+            dynamic_hw: bool) -> None:
     """Convert PROTOTXT (+ weights) to ONNX and PyTorch, verify, and write the outputs."""
     from converter import pipeline
     from converter.fileio import check_outputs
     from converter.ir import Fire
 
-    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect)
+    bake = _bake(bake_preprocessing, torchvision_normalize)
+    preprocessing = _preprocessing(mean, mean_file, scale, channel_order, input_range)
+    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect, preprocessing)
     graph = conversion.graph
     fires = list(graph.nodes_of(Fire))
     click.echo(f"{prototxt}: {len(conversion.net.layers)} layers -> {len(graph.nodes)} IR nodes"
@@ -268,7 +325,9 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
                    f"{f.name}({f.s1x1},{f.e1x1},{f.e3x3})" for f in fires) + ")" if fires else ""))
     stem = name or pipeline.output_stem(prototxt, conversion.net)
     target = out_dir or prototxt.parent  # as the user wrote it: "wrote" lines show paths in their form
-    pipeline.emit(conversion, formats=formats, opset=opset)
+    pipeline.emit(conversion, formats=formats, opset=opset, bake=bake, batch=batch, dynamic_hw=dynamic_hw)
+    if conversion.preprocessing is not None:
+        click.echo(f"preprocessing: {pipeline.describe_preprocessing(conversion)}")
     compact_path = target / f"{stem}.compact.onnx"
     planned = pipeline.planned_outputs(conversion, target, stem, report=not no_verify) + [compact_path] * compact
     check_outputs(planned, [*conversion.input_files, *([expect] if expect else [])], force)
@@ -415,30 +474,42 @@ def inspect_command(prototxt: Path, weights: Path | None, input_shape: tuple[str
 @click.option("--input-shape", "input_shape", multiple=True,
               help="The image size the net takes, e.g. 1,3,227,227 (needed for a train_val net). "
                    "Default: the prototxt's input shape.")
-@click.option("--mean", default=",".join(f"{v:g}" for v in IMAGENET_MEAN_BGR), show_default=True,
-              help="Per-channel B,G,R mean subtracted from the pixels.")
+@_preprocessing_options
 def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: Path | None,
-                     input_shape: tuple[str, ...], mean: str) -> None:
-    """Top-5 classes of IMAGE with the converted model (ONNX Runtime), Caffe-style preprocessing:
-    BGR pixels resized bilinearly to the input size, minus the mean."""
+                     input_shape: tuple[str, ...], mean: str | None, mean_file: Path | None, scale: float | None,
+                     channel_order: str | None, input_range: str | None, bake_preprocessing: str | None,
+                     torchvision_normalize: bool) -> None:
+    """Top-5 classes of IMAGE with the converted model (ONNX Runtime). The image is resized bilinearly
+    to the input size and prepared as the model's metadata says: Caffe-style by default (BGR 0-255
+    minus the data layers' mean, else the ImageNet mean 104,117,123), or as a baked model takes it."""
     import onnxruntime as ort
 
     from converter import demo, pipeline
     from converter.memory import check_fits
+    from converter.preprocessing import from_metadata
     from converter.verify import top5
 
-    bgr_mean = _parse_mean(mean)
+    bake = _bake(bake_preprocessing, torchvision_normalize)
+    options = _preprocessing(mean, mean_file, scale, channel_order, input_range)
     shapes = resolve_input_shapes(prototxt, input_shape) or declared_inputs(prototxt)
     if len(shapes) != 1 or len(shape := next(iter(shapes.values()))) != 4 or shape[1] != 3:
         raise ConverterError(f"classify needs a net with one N,3,H,W image input; {prototxt} takes "
                              + ", ".join(f"'{n}' {list(s) or '(no shape: give --input-shape)'}"
                                          for n, s in shapes.items()))
     (name,) = shapes
-    conversion = _load(prototxt, weights, (f"{name}=1,3,{shape[2]},{shape[3]}",), False, False)
+    conversion = _load(prototxt, weights, (f"{name}=1,3,{shape[2]},{shape[3]}",), False, False,
+                       preprocessing=options)
+    if conversion.preprocessing.mean_image is None and not conversion.preprocessing.mean and "mean" not in options:
+        # Nothing says what mean the net was trained with: the ImageNet mean Caffe's image models used.
+        conversion.preprocessing = pipeline.preprocessing_for(prototxt, conversion.net,
+                                                              {**options, "mean": CLASSIFY_FALLBACK_MEAN})
     check_fits(conversion.net, 1, "classification")
-    x = demo.load_image(image, shape[2:], bgr_mean)
-    pipeline.emit(conversion, formats=("onnx",))
-    session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+    pipeline.emit(conversion, formats=("onnx",), bake=bake)
+    model = conversion.saved_onnx.to_proto()
+    fed_as = from_metadata({p.key: p.value for p in model.metadata_props}) \
+        if conversion.preprocessing.mean_image is None or bake else conversion.preprocessing
+    x = demo.load_image_as(image, shape[2:], fed_as)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     output = conversion.graph.outputs[0]
     (scores,) = session.run([output], {name: x})
     names = demo.class_names(labels)

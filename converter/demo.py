@@ -10,6 +10,7 @@ import numpy as np
 from converter.caffe.net import CaffeNet
 from converter.defaults import IMAGENET_MEAN_BGR
 from converter.errors import ConverterError
+from converter.preprocessing import Preprocessing
 
 # Refuse images of more pixels (8192 x 8192) before decoding them: a small file can declare a huge
 # image. OpenCV reads the limit from the environment when it is first imported.
@@ -17,7 +18,12 @@ MAX_IMAGE_PIXELS = 1 << 26
 
 
 def load_image(path: Path, size: tuple[int, int], mean: tuple[float, float, float] = IMAGENET_MEAN_BGR) -> np.ndarray:
-    """A 1x3xHxW float32 BGR image minus the per-channel mean (how Caffe's ImageNet models were fed).
+    """A 1x3xHxW float32 BGR image minus the per-channel mean (how Caffe's ImageNet models were fed)."""
+    return load_image_as(path, size, Preprocessing(mean=tuple(mean)))
+
+
+def load_image_as(path: Path, size: tuple[int, int], preprocessing: Preprocessing) -> np.ndarray:
+    """A 1x3xHxW float32 image as `preprocessing` says (channel order, pixel range, mean, scale).
 
     The pixels are resized as floats (bilinear, pixel centres aligned, as caffe.io and OpenCV do),
     not as uint8: resizing uint8 rounds every interpolated value to an integer, up to 0.5 off the
@@ -35,7 +41,10 @@ def load_image(path: Path, size: tuple[int, int], mean: tuple[float, float, floa
     if image is None:
         raise ConverterError(f"{path}: not an image OpenCV can read")
     resized = cv2.resize(image.astype(np.float32), (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
-    return (resized - np.array(mean, np.float32)).transpose(2, 0, 1)[None].copy()
+    pixels = resized.transpose(2, 0, 1)[None]  # BGR, 0-255
+    if preprocessing.channel_order == "rgb":
+        pixels = pixels[:, ::-1]
+    return preprocessing.apply(pixels * np.float32(preprocessing.pixel_max / 255.0))
 
 
 def ends_in_softmax(net: CaffeNet, blob: tuple[str, str]) -> bool:

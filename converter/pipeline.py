@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,7 @@ from converter.ir import Graph
 from converter.lift import lift
 from converter.passes.fire import fuse_fire
 from converter.passes.identity import remove_identities
+from converter.preprocessing import Preprocessing
 from converter.verify import Report, default_inputs, load_recorded_for, verify
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
     from converter.emit.onnx import OnnxModel
     from converter.emit.torch import TorchExport
+    from converter.verify import Comparison
 
 GENERIC_STEMS = {"deploy", "train_val", "trainval", "train", "test", "model", "net"}
 
@@ -77,6 +79,14 @@ class Conversion:
     written: list[Path] = field(default_factory=list)
     # Other files the conversion read (recorded blobs): outputs must never replace them either.
     other_inputs: list[Path] = field(default_factory=list)
+    # What the image input must go through before the net (None: the net has no single image input).
+    preprocessing: Preprocessing | None = None
+    # With a bake (emit's `bake`): the graph taking raw images, its exports (written instead of the
+    # plain ones, which verification compares with Caffe) and its preprocessing.
+    baked_graph: Graph | None = None
+    baked_onnx: OnnxModel | None = None
+    baked_torch: TorchExport | None = None
+    baked_preprocessing: Preprocessing | None = None
 
     @property
     def input_files(self) -> list[Path]:
@@ -86,6 +96,15 @@ class Conversion:
         """Record another file the conversion read (once, however often it is read)."""
         if Path(path) not in self.other_inputs:
             self.other_inputs.append(Path(path))
+
+    @property
+    def saved_onnx(self) -> OnnxModel | None:
+        """The ONNX export `save` writes: the baked one when there is one."""
+        return self.baked_onnx or self.onnx_export
+
+    @property
+    def saved_torch(self) -> TorchExport | None:
+        return self.baked_torch or self.torch_export
 
     @property
     def onnx_model(self) -> onnx.ModelProto | None:
@@ -151,8 +170,44 @@ def run_verification(
     report.runs = {name: describe(name, models) for name in backends}
     if conversion.torch_export is not None:
         report.notes = [f"PyTorch: {note}" for note in conversion.torch_export.notes]
+    if conversion.baked_graph is not None:
+        report.comparisons.extend(compare_baked(conversion, tolerance))
     conversion.report = report
     return report
+
+
+def compare_baked(conversion: Conversion, tolerance: float, seed: int = 7) -> list[Comparison]:
+    """The baked exports on a raw random image against the plain ones on the same image
+    preprocessed as the net's record says (computed here from the two records, independently of
+    the bake's algebra): one comparison per output and export."""
+    from converter.backends import onnx_backend, torch_backend
+    from converter.verify import Comparison, compare
+
+    assert conversion.baked_graph is not None and conversion.baked_preprocessing is not None
+    assert conversion.preprocessing is not None
+    image = conversion.graph.inputs[0]
+    shape = conversion.graph.tensors[image].shape
+    rgb01 = np.random.default_rng(seed).uniform(0.0, 1.0, shape)
+
+    def as_fed(record: Preprocessing) -> np.ndarray:
+        pixels = rgb01 if record.channel_order == "rgb" else rgb01[:, ::-1]
+        return record.apply(pixels * record.pixel_max)
+
+    runs = [("onnxruntime", onnx_backend, conversion.onnx_export, conversion.baked_onnx),
+            ("pytorch", torch_backend, conversion.torch_export, conversion.baked_torch)]
+    comparisons = []
+    for name, backend, plain, baked_export in runs:
+        if plain is None or baked_export is None:
+            continue
+        expected = backend(export=plain)(conversion.graph, {image: as_fed(conversion.preprocessing)})
+        actual = backend(export=baked_export)(conversion.baked_graph, {image: as_fed(conversion.baked_preprocessing)})
+        for output in conversion.graph.outputs:
+            max_abs, rel, ok = compare(actual[output], expected[output], tolerance)
+            comparisons.append(Comparison(blob=f"output|{output}", backend=f"{name} (baked "
+                                          f"{conversion.baked_preprocessing.baked}, raw image)", tensor=output,
+                                          shape=list(expected[output].shape), max_abs_err=max_abs, rel_err=rel,
+                                          ok=ok, truth="unbaked model on the preprocessed image"))
+    return comparisons
 
 
 def convert(
@@ -163,6 +218,7 @@ def convert(
     fuse: bool = True,
     fold_batchnorm: bool = False,
     digests: Mapping[Path, FileDigest] | None = None,
+    preprocessing: Mapping[str, object] | None = None,
 ) -> Conversion:
     """Load a Caffe model and build its IR (nothing written). Emit and verify with the functions below.
 
@@ -178,18 +234,137 @@ def convert(
         raise WeightsError(f"no weights given, and {len(needing)} layers hold parameters ({shown}): "
                            "pass a .caffemodel (--weights, or the only one beside the prototxt; demo weights: "
                            "`squeeze-convert make-weights`)")
-    return Conversion(net=net, graph=build_graph(net, fuse=fuse, fold_batchnorm=fold_batchnorm, digests=digests))
+    conversion = Conversion(net=net, graph=build_graph(net, fuse=fuse, fold_batchnorm=fold_batchnorm, digests=digests))
+    conversion.preprocessing = preprocessing_for(Path(prototxt), net, preprocessing or {})
+    return conversion
 
 
-def emit(conversion: Conversion, *, formats: Sequence[str] = ("onnx", "pytorch"), opset: int = DEFAULT_OPSET) -> None:
-    if "onnx" in formats:
-        from converter.emit.onnx import build_onnx
+def image_input(net: CaffeNet) -> str | None:
+    """The net's one N x C x H x W input, if it has exactly one input and it is 4-D."""
+    if len(net.inputs) != 1:
+        return None
+    (name, shape), = net.inputs.items()
+    return name if len(shape) == 4 else None
 
-        conversion.onnx_export = build_onnx(conversion.graph, opset=opset)
-    if "pytorch" in formats:
-        from converter.emit.torch import emit_torch
 
-        conversion.torch_export = emit_torch(conversion.graph)
+def preprocessing_for(prototxt: Path, net: CaffeNet, options: Mapping[str, object]) -> Preprocessing | None:
+    """The data layers' transform_param overridden by `options` (keyword arguments of
+    `converter.preprocessing.resolved`, with mean_file a path, read here); None for a net without
+    a single image input. A per-pixel mean is center-cropped to the input, as Caffe crops at TEST."""
+    from converter.caffe.transform import read_mean_file, read_transform
+    from converter.preprocessing import resolved
+
+    name = image_input(net)
+    if name is None:
+        if options:
+            raise ConverterError("preprocessing options need a net with one N,C,H,W image input; its inputs: "
+                                 + ", ".join(f"'{n}' {list(s)}" for n, s in net.inputs.items()))
+        return None
+    shape = net.inputs[name]
+    options = dict(options)
+    mean_file = options.pop("mean_file", None)
+    if mean_file is not None:
+        if options.get("mean") is not None:
+            raise ConverterError("give --mean or --mean-file, not both")
+        image = read_mean_file(Path(str(mean_file)))
+        if image.shape[1:] == (1, 1):  # one value per channel
+            options["mean"] = tuple(float(v) for v in image.reshape(-1))
+        else:
+            options["mean_image"] = image
+        options["mean_file"] = Path(str(mean_file)).name
+    result = resolved(read_transform(prototxt), **options)  # type: ignore[arg-type]
+    result.channel_means(shape[1]), result.channel_scales(shape[1])  # refuses counts that do not fit
+    if result.mean_image is not None:
+        result = replace(result, mean_image=_fit_mean(result.mean_image, shape, result.mean_file or "mean"))
+    return result
+
+
+def _fit_mean(image: np.ndarray, shape: Shape, what: str) -> np.ndarray:
+    """A mean image for an input of `shape`: Caffe's center crop when larger, refused otherwise."""
+    from converter.caffe.transform import center_crop
+
+    if image.shape[0] != shape[1]:
+        raise ConverterError(f"{what}: a mean of {image.shape[0]} channels for an input of {shape[1]}")
+    if image.shape[1:] == tuple(shape[2:]):
+        return image
+    if shape[2] != shape[3]:
+        raise ConverterError(f"{what}: mean image {image.shape[1]}x{image.shape[2]} does not fit the input "
+                             f"{shape[2]}x{shape[3]}")
+    return center_crop(image, shape[2], what)
+
+
+def emit(conversion: Conversion, *, formats: Sequence[str] = ("onnx", "pytorch"), opset: int = DEFAULT_OPSET,
+         bake: str | None = None, batch: int | None = None, dynamic_hw: bool = False) -> None:
+    """Emit the exports; with `bake` (rgb01, rgb255, bgr255, torchvision-normalize) also the ones
+    taking raw images (`conversion.baked_*`), which `save` writes instead of the plain ones."""
+    from converter.emit.onnx import build_onnx
+    from converter.emit.torch import emit_torch
+
+    def exports(graph: Graph, preprocessing: Preprocessing | None) -> tuple[OnnxModel | None, TorchExport | None]:
+        onnx_export = torch_export = None
+        if "onnx" in formats:
+            onnx_export = build_onnx(graph, opset=opset, batch=batch, dynamic_hw=dynamic_hw)
+            if preprocessing is not None:
+                onnx_export.metadata.update(preprocessing.metadata())
+                if preprocessing.baked:
+                    _denote_image(onnx_export.skeleton, graph.inputs[0])
+            if batch is not None:
+                onnx_export.metadata.update({k: v.replace("float32 N", f"float32 {batch}", 1)
+                                             for k, v in onnx_export.metadata.items()
+                                             if k.startswith("input.") and isinstance(v, str)})
+        if "pytorch" in formats:
+            torch_export = emit_torch(graph, preprocessing.to_dict() if preprocessing is not None else None)
+        return onnx_export, torch_export
+
+    conversion.onnx_export, conversion.torch_export = exports(conversion.graph, conversion.preprocessing)
+    if bake:
+        conversion.baked_graph, conversion.baked_preprocessing = baked(conversion, bake)
+        conversion.baked_onnx, conversion.baked_torch = exports(conversion.baked_graph, conversion.baked_preprocessing)
+
+
+def baked(conversion: Conversion, target_name: str) -> tuple[Graph, Preprocessing]:
+    """The graph taking images as `target_name` says, and its preprocessing record."""
+    from converter.passes.preprocessing import bake
+    from converter.preprocessing import affine_between, bake_target
+
+    image = image_input(conversion.net)
+    if image is None or conversion.preprocessing is None:
+        raise ConverterError(f"--bake-preprocessing / --torchvision-normalize need a net with one N,C,H,W image "
+                             f"input; its inputs: {', '.join(conversion.net.inputs)}")
+    target = bake_target(target_name)
+    channels = conversion.graph.tensors[image].shape[1]
+    graph, how = bake(conversion.graph, image, affine_between(conversion.preprocessing, target, channels))
+    record = replace(target, baked=target_name, baked_how=how,
+                     sources={"all": f"baked: the net's own preprocessing ({_mean_text(conversion.preprocessing)}) "
+                                     f"is done inside the model, {how}"})
+    return graph, record
+
+
+def describe_preprocessing(conversion: Conversion) -> str:
+    """One line: what the net was fed, and what the written models take."""
+    assert conversion.preprocessing is not None
+    text = _mean_text(conversion.preprocessing)
+    if conversion.baked_preprocessing is not None:
+        text += (f"; written models take {_mean_text(conversion.baked_preprocessing)} "
+                 f"({conversion.baked_preprocessing.baked}: {conversion.baked_preprocessing.baked_how})")
+    return text
+
+
+def _mean_text(preprocessing: Preprocessing) -> str:
+    mean = preprocessing.to_dict()["mean"]
+    return (f"{preprocessing.channel_order.upper()} {preprocessing.input_range}, mean "
+            f"{mean if mean is not None else preprocessing.mean_file}, scale {list(preprocessing.scale)}")
+
+
+def _denote_image(model: onnx.ModelProto, name: str) -> None:
+    """ONNX type denotation: the input is an IMAGE (N, C, H, W), the tensors the metadata's Image.* keys
+    describe (onnx/docs/TypeDenotation.md, DimensionDenotation.md)."""
+    for value in model.graph.input:
+        if value.name == name:
+            value.type.denotation = "IMAGE"
+            for dim, denotation in zip(value.type.tensor_type.shape.dim,
+                                       ("DATA_BATCH", "DATA_CHANNEL", "DATA_FEATURE", "DATA_FEATURE"), strict=False):
+                dim.denotation = denotation
 
 
 def compact_onnx_for(conversion: Conversion) -> onnx.ModelProto:
@@ -241,12 +416,12 @@ def planned_outputs(conversion: Conversion, out_dir: str | Path, stem: str, repo
 
     out_dir = Path(out_dir)
     planned: list[Path] = []
-    if conversion.onnx_export is not None:
+    if conversion.saved_onnx is not None:
         planned.append(out_dir / f"{stem}.onnx")
         # Read where OnnxModel.save reads it, so both always agree on the external data file.
-        if conversion.onnx_export.weight_bytes >= onnx_model.EXTERNAL_DATA_THRESHOLD:
+        if conversion.saved_onnx.weight_bytes >= onnx_model.EXTERNAL_DATA_THRESHOLD:
             planned.append(out_dir / f"{stem}.onnx.data")
-    if conversion.torch_export is not None:
+    if conversion.saved_torch is not None:
         planned += [out_dir / f"{stem}.pth", out_dir / f"{stem}.py"]
     if conversion.report is not None if report is None else report:
         planned.append(out_dir / f"{stem}.report.json")
@@ -266,12 +441,12 @@ def save(conversion: Conversion, out_dir: str | Path, stem: str, *, force: bool 
     planned = planned_outputs(conversion, out_dir, stem, report_json is not None)
     check_outputs(planned, conversion.input_files, force)
     with all_or_nothing():
-        if conversion.onnx_export is not None:
-            conversion.onnx_export.save(out_dir / f"{stem}.onnx")
-        if conversion.torch_export is not None:
+        if conversion.saved_onnx is not None:
+            conversion.saved_onnx.save(out_dir / f"{stem}.onnx")
+        if conversion.saved_torch is not None:
             from converter.emit.torch import save_torch
 
-            save_torch(conversion.torch_export, out_dir / f"{stem}.pth", out_dir / f"{stem}.py")
+            save_torch(conversion.saved_torch, out_dir / f"{stem}.pth", out_dir / f"{stem}.py")
         if report_json is not None:
             write_bytes_atomic(out_dir / f"{stem}.report.json", _json_bytes(report_json))
     conversion.written = planned
@@ -298,6 +473,10 @@ def report_document(conversion: Conversion, stem: str) -> dict[str, object]:
     document = conversion.report.to_json()
     if not conversion.net.name:
         document["model"] = stem
+    if conversion.preprocessing is not None:
+        document["preprocessing"] = conversion.preprocessing.to_dict()
+    if conversion.baked_preprocessing is not None:
+        document["preprocessing_of_written_models"] = conversion.baked_preprocessing.to_dict()
     return document
 
 

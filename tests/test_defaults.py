@@ -30,8 +30,9 @@ def test_cli_options_show_the_shared_defaults():
     assert isinstance(opset.type, click.IntRange)
     assert (opset.type.min, opset.type.max) == (defaults.SUPPORTED_OPSETS[0], defaults.SUPPORTED_OPSETS[-1])
     assert options["tolerance"].default == defaults.DEFAULT_TOLERANCE
-    mean = {p.name: p for p in cli.classify_command.params}["mean"].default
-    assert cli._parse_mean(mean) == defaults.IMAGENET_MEAN_BGR
+    # classify's mean: --mean, else the data layers' transform_param, else the shared ImageNet mean.
+    assert {p.name: p for p in cli.classify_command.params}["mean"].default is None
+    assert cli.CLASSIFY_FALLBACK_MEAN == defaults.IMAGENET_MEAN_BGR
 
 
 def test_the_emitter_and_the_library_agree_with_the_shared_defaults():

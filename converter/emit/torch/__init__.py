@@ -8,10 +8,18 @@ over a `layers` ModuleDict (`generic.py`). `writer.py` assembles, saves and load
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from converter.emit.torch.generic import generic_layout
 from converter.emit.torch.registry import EMITTERS, Built, Helper, converts
 from converter.emit.torch.squeezenet import is_squeezenet, torchvision_layout
-from converter.emit.torch.writer import TorchExport, identifier, load_module, save_torch
+from converter.emit.torch.writer import (
+    TorchExport,
+    identifier,
+    load_module,
+    save_torch,
+    with_deployment_members,
+)
 from converter.ir import Graph
 
 __all__ = [
@@ -27,6 +35,11 @@ __all__ = [
 ]
 
 
-def emit_torch(graph: Graph) -> TorchExport:
-    """The graph as a module source and its state_dict (tensors sharing the IR's weight memory)."""
-    return torchvision_layout(graph) if is_squeezenet(graph) else generic_layout(graph)
+def emit_torch(graph: Graph, preprocessing: Mapping[str, object] | None = None) -> TorchExport:
+    """The graph as a module source and its state_dict (tensors sharing the IR's weight memory).
+
+    The class carries `preprocessing` (what its input must have gone through, as plain data; an
+    empty dict when unknown) and a `load(path)` class method."""
+    export = torchvision_layout(graph) if is_squeezenet(graph) else generic_layout(graph)
+    export.source = with_deployment_members(export.source, export.class_name, dict(preprocessing or {}))
+    return export

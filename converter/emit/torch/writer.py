@@ -113,6 +113,57 @@ def module_source(title: str, helpers: Iterable[Helper], class_source: str) -> s
     return HEADER.format(title=title) + imports + code
 
 
+def with_deployment_members(source: str, name: str, preprocessing: dict[str, object]) -> str:
+    """`source` with the net's class given a docstring saying how to feed it, its `preprocessing`
+    dict (plain data: strings, numbers, lists, None) and `load(path)`, a class method returning the
+    module with the weights of the state_dict at `path`, in eval mode."""
+    header = f"class {name}(nn.Module):\n"
+    if header not in source:
+        raise ValueError(f"no class {name} in the generated source")
+    members = f'''    """{_feeding(preprocessing)}"""
+
+    preprocessing = {_literal(preprocessing)}
+
+    @classmethod
+    def load(cls, path):
+        """The module with the state_dict saved at `path` (torch.load, weights_only), in eval mode."""
+        module = cls()
+        module.load_state_dict(torch.load(path, weights_only=True))
+        return module.eval()
+
+'''
+    source = source.replace(header, header + members, 1)
+    if "import torch\n" not in source:
+        source = source.replace(IMPORTS["nn"] + "\n", IMPORTS["torch"] + "\n" + IMPORTS["nn"] + "\n", 1)
+    return source
+
+
+def _feeding(preprocessing: Mapping[str, object]) -> str:
+    if not preprocessing:
+        return "Input: as the Caffe net took it (its preprocessing is not known; see `preprocessing`)."
+    mean = preprocessing.get("mean")
+    mean_text = "the per-pixel mean image" if mean is None else f"mean {mean}"
+    text = (f"Input: N x C x H x W float32 image, channels {str(preprocessing['channel_order']).upper()}, "
+            f"pixels {preprocessing['input_range']}, then (pixel - mean) * scale with {mean_text}, "
+            f"scale {preprocessing['scale']}")
+    if preprocessing.get("baked"):
+        text += f" (baked into the model: {preprocessing['baked']}; feed the image as said)"
+    return text + ".\n\n    See `preprocessing` (where each value came from is under 'sources')."
+
+
+def _literal(value: object) -> str:
+    """Plain data as Python source (repr of str/float/int/bool/None, lists and dicts thereof)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{str(k)!r}: {_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, float):
+        return number(value)
+    if value is None or isinstance(value, (bool, int, str)):
+        return repr(value)
+    raise TypeError(f"not plain data: {type(value).__name__}")
+
+
 def load_module(export: TorchExport) -> torch.nn.Module:
     """The generated class, instantiated with the export's weights, in eval mode."""
     namespace = types.ModuleType("generated_caffe_module")
