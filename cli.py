@@ -189,7 +189,8 @@ def _common_options(function: Any) -> Any:
 
 
 def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no_fire: bool,
-          fold_batchnorm: bool, expect: Path | None = None, preprocessing: dict[str, Any] | None = None) -> Any:
+          fold_batchnorm: bool, expect: Path | None = None, preprocessing: dict[str, Any] | None = None,
+          batch: int | None = None) -> Any:
     from converter.fileio import FileDigest
 
     # The sources' sha256 (for the outputs' metadata) is hashed on another core from here on,
@@ -204,6 +205,13 @@ def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no
         from converter.verify import load_recorded
 
         shapes = {name: tuple(value.shape) for name, value in load_recorded(expect)[0].items()}
+    if batch is not None:
+        # The pinned batch is the one the model is built, verified and written at.
+        base = shapes or declared_inputs(prototxt)
+        unsized = [name for name, shape in base.items() if not shape]
+        if unsized:
+            raise ConverterError(f"--batch: give the shape of input {', '.join(unsized)} with --input-shape")
+        shapes = {name: (batch, *shape[1:]) for name, shape in base.items()}
     return pipeline.convert(prototxt, weights, input_shapes=shapes, fuse=not no_fire,
                             fold_batchnorm=fold_batchnorm, digests=digests, preprocessing=preprocessing)
 
@@ -317,7 +325,9 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
 
     bake = _bake(bake_preprocessing, torchvision_normalize)
     preprocessing = _preprocessing(mean, mean_file, scale, channel_order, input_range)
-    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect, preprocessing)
+    if batch is not None and expect is not None:
+        raise click.UsageError("--batch and --expect: the recorded blobs fix the batch; choose one")
+    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect, preprocessing, batch)
     graph = conversion.graph
     fires = list(graph.nodes_of(Fire))
     click.echo(f"{prototxt}: {len(conversion.net.layers)} layers -> {len(graph.nodes)} IR nodes"

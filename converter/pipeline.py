@@ -87,6 +87,10 @@ class Conversion:
     baked_onnx: OnnxModel | None = None
     baked_torch: TorchExport | None = None
     baked_preprocessing: Preprocessing | None = None
+    # How the graph was built (fuse, fold_batchnorm), to build it again at another input size.
+    build_options: dict[str, bool] = field(default_factory=dict)
+    # With --dynamic-hw: the net and graph at a second input size, verified there too.
+    other_size: tuple[CaffeNet, Graph] | None = None
 
     @property
     def input_files(self) -> list[Path]:
@@ -172,6 +176,8 @@ def run_verification(
         report.notes = [f"PyTorch: {note}" for note in conversion.torch_export.notes]
     if conversion.baked_graph is not None:
         report.comparisons.extend(compare_baked(conversion, tolerance))
+    if conversion.other_size is not None:
+        report.comparisons.extend(verify_at_other_size(conversion, tolerance))
     conversion.report = report
     return report
 
@@ -234,7 +240,8 @@ def convert(
         raise WeightsError(f"no weights given, and {len(needing)} layers hold parameters ({shown}): "
                            "pass a .caffemodel (--weights, or the only one beside the prototxt; demo weights: "
                            "`squeeze-convert make-weights`)")
-    conversion = Conversion(net=net, graph=build_graph(net, fuse=fuse, fold_batchnorm=fold_batchnorm, digests=digests))
+    conversion = Conversion(net=net, graph=build_graph(net, fuse=fuse, fold_batchnorm=fold_batchnorm, digests=digests),
+                            build_options={"fuse": fuse, "fold_batchnorm": fold_batchnorm})
     conversion.preprocessing = preprocessing_for(Path(prototxt), net, preprocessing or {})
     return conversion
 
@@ -316,10 +323,47 @@ def emit(conversion: Conversion, *, formats: Sequence[str] = ("onnx", "pytorch")
             torch_export = emit_torch(graph, preprocessing.to_dict() if preprocessing is not None else None)
         return onnx_export, torch_export
 
+    if dynamic_hw:
+        conversion.other_size = at_another_size(conversion)
     conversion.onnx_export, conversion.torch_export = exports(conversion.graph, conversion.preprocessing)
     if bake:
         conversion.baked_graph, conversion.baked_preprocessing = baked(conversion, bake)
         conversion.baked_onnx, conversion.baked_torch = exports(conversion.baked_graph, conversion.baked_preprocessing)
+
+
+def at_another_size(conversion: Conversion) -> tuple[CaffeNet, Graph]:
+    """The net loaded again with each 4-D input's height and width changed (by +7 and +13: odd, so
+    rounding in strided layers is exercised), for --dynamic-hw: a net whose layers fix the size
+    (InnerProduct weights, Reshape dims...) is refused with the loader's own error, naming the layer."""
+    net = conversion.net
+    images = [name for name, shape in net.inputs.items() if len(shape) == 4]
+    if not images:
+        raise ConverterError("--dynamic-hw needs an N,C,H,W input; inputs: "
+                             + ", ".join(f"'{n}' {list(s)}" for n, s in net.inputs.items()))
+    shapes = {name: (*shape[:2], shape[2] + 7, shape[3] + 13) if name in images else shape
+              for name, shape in net.inputs.items()}
+    prototxt, *weights = net.source_files
+    try:
+        other = load_net(prototxt, weights[0] if weights else None, shapes)
+    except ConverterError as error:
+        size = "x".join(map(str, shapes[images[0]][2:]))
+        raise ConverterError(f"--dynamic-hw: the net fixes its input's height and width (at {size}: {error})") from None
+    # The files were hashed once already: the same digests, not a second hashing.
+    digests = {path: conversion.graph.metadata[f"source.{i}.sha256"] for i, path in enumerate(other.source_files)}
+    return other, build_graph(other, digests=digests, **conversion.build_options)  # type: ignore[arg-type]
+
+
+def verify_at_other_size(conversion: Conversion, tolerance: float) -> list[Comparison]:
+    """The dynamic ONNX export run at the second size, every blob against the reference executor
+    there."""
+    from converter.backends import onnx_backend
+
+    assert conversion.other_size is not None and conversion.onnx_export is not None
+    net, graph = conversion.other_size
+    size = "x".join(str(d) for d in next(s for s in net.inputs.values() if len(s) == 4)[2:])
+    report = verify(net, graph, {f"onnxruntime (at {size})": onnx_backend(export=conversion.onnx_export)},
+                    default_inputs(net, seed=3), tolerance=tolerance)
+    return [c for c in report.comparisons if c.backend != "reference"]
 
 
 def baked(conversion: Conversion, target_name: str) -> tuple[Graph, Preprocessing]:

@@ -25,21 +25,28 @@ _SMALL = 4096
 
 
 def tensor_dims(shape: Sequence[int], *, batch: int | None = None, dynamic_hw: bool = False,
-                graph_input: bool = False) -> list[str | int | None]:
-    """The ONNX dims of an IR shape: the batch symbolic unless pinned; a 4-D tensor's H and W
-    symbolic ("H", "W") on graph inputs and unknown elsewhere with `dynamic_hw`."""
+                input_hw: tuple[str, str] | None = None) -> list[str | int | None]:
+    """The ONNX dims of an IR shape: the batch symbolic unless pinned; with `dynamic_hw` a 4-D
+    tensor's height and width are `input_hw` (a graph input's symbols) or unknown."""
     if not shape:
         return []
     dims: list[str | int | None] = [BATCH if batch is None else batch, *shape[1:]]
     if dynamic_hw and len(shape) == 4:
-        dims[2:] = [HEIGHT, WIDTH] if graph_input else [None, None]
+        dims[2:] = list(input_hw) if input_hw else [None, None]
     return dims
 
 
-def value_info(graph: Graph, name: str, **kw: object) -> onnx.ValueInfoProto:
+def value_info(graph: Graph, name: str, graph_input: bool = False, **kw: object) -> onnx.ValueInfoProto:
+    """A tensor's type and shape; a graph input's symbolic height and width are "H", "W" (with
+    several 4-D inputs "H_<input>", "W_<input>")."""
     if name not in graph.tensors:
         raise KeyError(f"no IR tensor named {name!r}")
-    return helper.make_tensor_value_info(name, TensorProto.FLOAT, tensor_dims(graph.tensors[name].shape, **kw))
+    input_hw = None
+    if graph_input:
+        several = sum(len(graph.tensors[t].shape) == 4 for t in graph.inputs) > 1
+        input_hw = (f"{HEIGHT}_{name}", f"{WIDTH}_{name}") if several else (HEIGHT, WIDTH)
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT,
+                                         tensor_dims(graph.tensors[name].shape, input_hw=input_hw, **kw))
 
 
 def intermediate_value_info(model: onnx.ModelProto, weights: Iterable[tuple[str, np.ndarray]], graph: Graph,

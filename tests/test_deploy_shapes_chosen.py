@@ -1,0 +1,77 @@
+"""Issue 13: shapes the deployer chooses. --batch pins the ONNX batch; --dynamic-hw leaves a fully
+convolutional net's height and width symbolic (verified at a second size against the reference
+executor, and here against real Caffe's SRCNN blobs), and is refused naming the layer that fixes
+them otherwise."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from click.testing import CliRunner
+
+from conftest import golden_case
+from converter import pipeline
+
+
+def dims(value: onnx.ValueInfoProto) -> list[str | int | None]:
+    return [d.dim_param or (d.dim_value if d.HasField("dim_value") else None)
+            for d in value.type.tensor_type.shape.dim]
+
+
+def test_batch_pins_every_shape(tiny, tmp_path) -> None:
+    import cli
+
+    proto, weights = tiny
+    result = CliRunner().invoke(cli.main, [str(proto), "-w", str(weights), "--batch", "3", "--format", "onnx",
+                                           "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    model = onnx.load(str(tmp_path / "out" / "tiny.onnx"))
+    assert dims(model.graph.input[0]) == [3, 3, 8, 8] and dims(model.graph.output[0]) == [3, 2, 6, 6]
+    assert all(dims(v)[0] == 3 for v in model.graph.value_info)
+    assert {p.key: p.value for p in model.metadata_props}["input.data"] == "NCHW float32 3x3x8x8"
+    onnx.checker.check_model(model, full_check=True)
+    onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    assert session.run(None, {"data": np.zeros((3, 3, 8, 8), np.float32)})[0].shape == (3, 2, 6, 6)
+    with pytest.raises(Exception, match="(?i)dimension|shape"):
+        session.run(None, {"data": np.zeros((1, 3, 8, 8), np.float32)})
+
+
+def test_dynamic_hw_runs_srcnn_at_two_sizes() -> None:
+    case = golden_case("wild_srcnn")
+    conversion = pipeline.convert(case["prototxt_path"], case["weights_path"])
+    pipeline.emit(conversion, formats=("onnx",), dynamic_hw=True)
+    report = pipeline.run_verification(conversion, backends=("onnxruntime",))
+    assert report.passed
+    other = [c for c in report.comparisons if c.backend.startswith("onnxruntime (at ")]
+    assert {c.blob for c in other} >= {"conv1|conv1", "conv3|conv3"}
+    assert all(c.shape[2:] != [case["input_shape"][2] - 12, case["input_shape"][3] - 12] for c in other)
+    model = conversion.onnx_export.to_proto()
+    assert dims(model.graph.input[0]) == ["N", 1, "H_data", "W_data"]
+    onnx.checker.check_model(model, full_check=True)
+    # Real Caffe's blob at the recorded size, from the same (dynamic) model.
+    blobs = np.load(case["blobs_path"])
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    inputs = {name: blobs[f"input|{name}"] for name in ("data", "label")}
+    (conv3,) = session.run(["conv3"], inputs)
+    expected = blobs["layer|conv3|conv3"]
+    assert np.abs(conv3 - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max())
+
+
+def test_dynamic_hw_is_refused_naming_the_layer_that_fixes_the_size(tmp_path) -> None:
+    from converter.caffe.synthetic import write_synthetic_weights
+    from converter.errors import ConverterError
+
+    prototxt = tmp_path / "fc.prototxt"
+    prototxt.write_text('name: "fc"\ninput: "data"\ninput_shape { dim: 1 dim: 3 dim: 8 dim: 8 }\n'
+                        'layer { name: "c1" type: "Convolution" bottom: "data" top: "c1" '
+                        "convolution_param { num_output: 4 kernel_size: 3 } }\n"
+                        'layer { name: "classifier" type: "InnerProduct" bottom: "c1" top: "fc" '
+                        "inner_product_param { num_output: 5 } }\n")
+    weights = tmp_path / "fc.caffemodel"
+    write_synthetic_weights(prototxt, weights)
+    conversion = pipeline.convert(prototxt, weights)
+    with pytest.raises(ConverterError, match="--dynamic-hw.*classifier"):
+        pipeline.emit(conversion, dynamic_hw=True)
