@@ -126,6 +126,16 @@ def output_stem(prototxt: str | Path, net: CaffeNet) -> str:
     return stem if not stem[0].isdigit() else f"model_{stem}"
 
 
+def model_name(stem: str) -> str:
+    """A file stem as a CamelCase name: deepscale_squeezenet_v1.1 -> DeepscaleSqueezenetV1_1."""
+    parts = [part for part in re.split(r"[^0-9A-Za-z]+", stem) if part]
+    name = ""
+    for part in parts:
+        joint = "_" if name[-1:].isdigit() and part[0].isdigit() else ""
+        name += joint + part[0].upper() + part[1:]
+    return name
+
+
 def find_weights(prototxt: str | Path) -> Path | None:
     """The single .caffemodel beside the prototxt (the path as given), if there is exactly one."""
     found = sorted(Path(prototxt).parent.glob("*.caffemodel"))
@@ -242,6 +252,8 @@ def convert(
                            "`squeeze-convert make-weights`)")
     conversion = Conversion(net=net, graph=build_graph(net, fuse=fuse, fold_batchnorm=fold_batchnorm, digests=digests),
                             build_options={"fuse": fuse, "fold_batchnorm": fold_batchnorm})
+    if not net.name:  # the generated class and the ONNX graph are named after the files instead
+        conversion.graph.name = model_name(output_stem(prototxt, net))
     conversion.preprocessing = preprocessing_for(Path(prototxt), net, preprocessing or {})
     return conversion
 

@@ -41,6 +41,7 @@ def generic_layout(graph: Graph) -> TorchExport:
         init.append(f"        self.layers[{key!r}] = {built.code}")
         state.update({f"layers.{key}.{k}": v for k, v in built.params.items()})
         args = ", ".join(variables[t] for t in node.inputs)
+        args = f"[{args}]" if built.takes_list else args
         outs = [temporaries[t] for t in node.outputs]
         variables.update(zip(node.outputs, outs, strict=True))
         forward.append(f"        {', '.join(outs)}{',' if len(outs) > 1 else ''} = self.layers[{key!r}]({args})")

@@ -30,11 +30,16 @@ class Helper:
 @dataclass
 class Built:
     """One node as a module: constructor expression, helper classes it needs, state_dict entries
-    by key suffix ("weight", "squeeze.bias", ...)."""
+    by key suffix ("weight", "squeeze.bias", ...), and whether it takes its inputs as one list.
+
+    Helper sources must stay scriptable (torch.jit.script) and exportable (torch.export): no *args,
+    no star-unpacking in calls, one return type, Optional arguments annotated."""
 
     code: str
     helpers: tuple[Helper, ...] = ()
     params: dict[str, np.ndarray] = field(default_factory=dict)
+    # The module takes its inputs as one list (TorchScript has no *args): called as m([a, b]).
+    takes_list: bool = False
 
 
 Emitter = Callable[[Any, Graph], Built]

@@ -19,7 +19,7 @@ class BatchNorm(nn.Module):
         self.register_buffer("var", torch.ones(channels))
 
     def forward(self, x):
-        shape = (1, -1) + (1,) * (x.dim() - 2) if x.dim() > 1 else (-1,)
+        shape = [1, -1] + [1] * (x.dim() - 2) if x.dim() > 1 else [-1]
         return (x - self.mean.reshape(shape)) / torch.sqrt(self.var.reshape(shape) + self.eps)
 ''')
 

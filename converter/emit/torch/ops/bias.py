@@ -13,9 +13,10 @@ class AddBias(nn.Module):
         self.axis, self.rank = axis, rank
         self.beta = nn.Parameter(torch.zeros(beta_shape)) if beta_shape is not None else None
 
-    def forward(self, x, other=None):
+    def forward(self, x, other: torch.Tensor | None = None):
         beta = self.beta if self.beta is not None else other
-        return x + beta.reshape(*beta.shape, *([1] * (self.rank - self.axis - beta.dim())))
+        assert beta is not None, "AddBias without beta needs a second input"
+        return x + beta.reshape(list(beta.shape) + [1] * (self.rank - self.axis - beta.dim()))
 ''')
 
 

@@ -9,11 +9,11 @@ class Concat(nn.Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, *xs):
+    def forward(self, xs: list[torch.Tensor]):
         return torch.cat(xs, self.dim)
 ''')
 
 
 @converts(Concat)
 def concat(node: Concat, graph: Graph) -> Built:
-    return Built(f"Concat({node.axis})", (CONCAT,))
+    return Built(f"Concat({node.axis})", (CONCAT,), takes_list=True)

@@ -11,24 +11,29 @@ from converter.ir import Conv, Graph
 
 SHARED_CONV2D = Helper("SharedConv2d", '''
 class SharedConv2d(nn.Conv2d):
-    """One set of convolution weights applied to each input: one output per input."""
+    """One set of convolution weights applied to each input of a list, each first given `end` =
+    (rows, columns) more zeros at its bottom/right (what a kernel overhanging it reads): one output
+    per input."""
 
-    def forward(self, *xs):
-        return tuple(nn.Conv2d.forward(self, x) for x in xs)
+    def __init__(self, *args, end=(0, 0), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.end = list(end)
+
+    def forward(self, xs: list[torch.Tensor]):
+        return tuple([nn.Conv2d.forward(self, F.pad(x, [0, self.end[1], 0, self.end[0]])) for x in xs])
 ''')
 
 END_PADDED_CONV2D = Helper("EndPaddedConv2d", '''
 class EndPaddedConv2d(nn.Conv2d):
-    """nn.Conv2d over each input with `end` = (rows, columns) more zeros at its bottom/right, which a
-    kernel overhanging the input reads; one output per input."""
+    """nn.Conv2d over the input with `end` = (rows, columns) more zeros at its bottom/right, which a
+    kernel overhanging the input reads."""
 
     def __init__(self, *args, end, **kwargs):
         super().__init__(*args, **kwargs)
-        self.end = end
+        self.end = list(end)
 
-    def forward(self, *xs):
-        ys = tuple(nn.Conv2d.forward(self, F.pad(x, (0, self.end[1], 0, self.end[0]))) for x in xs)
-        return ys if len(ys) > 1 else ys[0]
+    def forward(self, x):
+        return nn.Conv2d.forward(self, F.pad(x, [0, self.end[1], 0, self.end[0]]))
 ''')
 
 
@@ -42,11 +47,11 @@ def _simplify(code: str) -> str:
 def conv(node: Conv, graph: Graph) -> Built:
     if len(node.inputs) != len(node.outputs):
         raise ValueError(f"{node.name}: {len(node.inputs)} inputs but {len(node.outputs)} outputs")
-    helper = (END_PADDED_CONV2D if node.extra_end != (0, 0) else SHARED_CONV2D if len(node.inputs) > 1
-              else None)
-    end = f", end={list(node.extra_end)}" if helper is END_PADDED_CONV2D else ""
+    shared = len(node.inputs) > 1
+    helper = SHARED_CONV2D if shared else END_PADDED_CONV2D if node.extra_end != (0, 0) else None
+    end = f", end={list(node.extra_end)}" if node.extra_end != (0, 0) else ""
     cin = node.weight.shape[1] * node.group
     code = (f"{helper.name if helper else 'nn.Conv2d'}({cin}, {node.out_channels}, kernel_size={node.kernel}, "
             f"stride={node.stride}, padding={node.pad}, dilation={node.dilation}, groups={node.group}, "
             f"bias={node.bias is not None}{end})")
-    return Built(_simplify(code), (helper,) if helper else (), conv_params(node))
+    return Built(_simplify(code), (helper,) if helper else (), conv_params(node), takes_list=shared)

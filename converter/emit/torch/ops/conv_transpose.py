@@ -9,8 +9,8 @@ SHARED_CONV_TRANSPOSE2D = Helper("SharedConvTranspose2d", '''
 class SharedConvTranspose2d(nn.ConvTranspose2d):
     """One set of transposed-convolution weights applied to each input: one output per input."""
 
-    def forward(self, *xs):
-        return tuple(nn.ConvTranspose2d.forward(self, x) for x in xs)
+    def forward(self, xs: list[torch.Tensor]):
+        return tuple([nn.ConvTranspose2d.forward(self, x) for x in xs])
 ''')
 
 
@@ -23,4 +23,4 @@ def conv_transpose(node: ConvTranspose, graph: Graph) -> Built:
     code = (f"{'SharedConvTranspose2d' if shared else 'nn.ConvTranspose2d'}({node.weight.shape[0]}, {cout}, "
             f"kernel_size={node.kernel}, stride={node.stride}, padding={node.pad}, dilation={node.dilation}, "
             f"groups={node.group}, bias={node.bias is not None})")
-    return Built(code, (SHARED_CONV_TRANSPOSE2D,) if shared else (), conv_params(node))
+    return Built(code, (SHARED_CONV_TRANSPOSE2D,) if shared else (), conv_params(node), takes_list=shared)

@@ -9,24 +9,30 @@ ELTWISE = Helper("Eltwise", '''
 class Eltwise(nn.Module):
     """Element-wise sum (with coefficients), product or maximum of all inputs."""
 
+    coeffs: list[float]
+
     def __init__(self, op, coeffs):
         super().__init__()
-        self.op, self.coeffs = op, coeffs
+        self.op = op
+        self.coeffs = [float(c) for c in coeffs]
 
-    def forward(self, *xs):
+    def forward(self, xs: list[torch.Tensor]):
         if self.op == "max":
             return torch.stack(xs).amax(0)
+        out = xs[0]
         if self.op == "prod":
-            out = xs[0]
-            for x in xs[1:]:
-                out = out * x
+            for i in range(1, len(xs)):
+                out = out * xs[i]
             return out
-        coeffs = self.coeffs or [1.0] * len(xs)
-        return sum(c * x for c, x in zip(coeffs, xs))
+        coeffs: list[float] = self.coeffs if len(self.coeffs) > 0 else [1.0] * len(xs)
+        out = coeffs[0] * out
+        for i in range(1, len(xs)):
+            out = out + coeffs[i] * xs[i]
+        return out
 ''')
 
 
 @converts(Eltwise)
 def eltwise(node: Eltwise, graph: Graph) -> Built:
     coeffs = ", ".join(number(c) for c in node.coeffs)
-    return Built(f"Eltwise({node.op!r}, [{coeffs}])", (ELTWISE,))
+    return Built(f"Eltwise({node.op!r}, [{coeffs}])", (ELTWISE,), takes_list=True)

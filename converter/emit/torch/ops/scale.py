@@ -14,10 +14,10 @@ class Affine(nn.Module):
         self.gamma = nn.Parameter(torch.ones(gamma_shape)) if gamma_shape is not None else None
         self.beta = nn.Parameter(torch.zeros(beta_shape)) if beta_shape is not None else None
 
-    def _shaped(self, value):
-        return value.reshape(*value.shape, *([1] * (self.rank - self.axis - value.dim())))
+    def _shaped(self, value: torch.Tensor):
+        return value.reshape(list(value.shape) + [1] * (self.rank - self.axis - value.dim()))
 
-    def forward(self, x, other=None):
+    def forward(self, x, other: torch.Tensor | None = None):
         if self.gamma is not None:
             x = x * self._shaped(self.gamma)
         elif other is not None:
