@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from converter.ir import Conv, ConvTranspose, Eltwise, Fire, Graph, Node, Pool, ops
+from converter.ir import Conv, ConvTranspose, Eltwise, Fire, Graph, Node, Pool, RoiPool, Unpool, ops
 from converter.ir.graph import Shape, Tensor
 from converter.ir.ops import Pair
 
@@ -324,3 +324,78 @@ def global_pool_graph(kind: str) -> tuple[Graph, Oracle]:
     node = Pool(name="gp", inputs=["x"], outputs=["y"], kind=kind, kernel=(0, 0), stride=(1, 1), global_pool=True)
     reduce = np.max if kind == "max" else np.mean
     return graph_of(node, {"x": (2, 4, 5, 3), "y": (2, 4, 1, 1)}), lambda x: reduce(x, axis=(2, 3), keepdims=True)
+
+
+def unpool_loop(x: np.ndarray, mask: np.ndarray, out_hw: Pair) -> np.ndarray:
+    """The IR Unpool docstring cell by cell: a zero plane, then out[int(mask[i])] = x[i] for every
+    input cell i in row-major order (so the last of repeated indices stays)."""
+    n, c, h, w = x.shape
+    out = np.zeros((n, c, out_hw[0] * out_hw[1]), np.float32)
+    for a in range(n):
+        for b in range(c):
+            for i in range(h * w):
+                out[a, b, int(mask[a, b].reshape(-1)[i])] = x[a, b].reshape(-1)[i]
+    return out.reshape(n, c, *out_hw)
+
+
+def unpool_after_pool_graph(hw: Pair, kernel: Pair, stride: Pair) -> Graph:
+    """A max Pool with a mask, then Unpool of the pooled values by that mask back to `hw`."""
+    _, graph = max_pool_mask_graph(hw, kernel, stride)
+    unpool = Unpool(name="unpool1", inputs=["pool1/out", "pool1/mask"], outputs=["unpool1/out"], out_hw=hw)
+    graph.nodes.append(unpool)
+    graph.outputs = ["unpool1/out"]
+    graph.tensors["unpool1/out"] = Tensor("unpool1/out", (2, 3, *hw))
+    return graph
+
+
+def repeating_mask(out_hw: Pair) -> Callable[[Shape, int], np.ndarray]:
+    """Random masks with many repeated indices, all within an `out_hw` plane."""
+    def make(shape: Shape, seed: int) -> np.ndarray:
+        return np.random.default_rng(seed).integers(0, 5, shape).astype(np.float32) * (out_hw[0] * out_hw[1] // 5)
+    return make
+
+
+def unpool_graph(in_hw: Pair, out_hw: Pair) -> Graph:
+    node = Unpool(name="unpool1", inputs=["x", "mask"], outputs=["y"], out_hw=out_hw)
+    return graph_of(node, {"x": (2, 3, *in_hw), "mask": (2, 3, *in_hw), "y": (2, 3, *out_hw)})
+
+
+def roi_pool_loop(x: np.ndarray, rois: np.ndarray, pooled: Pair, spatial_scale: float) -> np.ndarray:
+    """The IR RoiPool docstring, bin by bin and cell by cell (float32 bin sizes, C's round)."""
+    def c_round(v: np.float32) -> int:
+        return int(np.floor(abs(float(v)) + 0.5)) * (1 if v >= 0 else -1)
+
+    _, c, h, w = x.shape
+    rois = rois.reshape(-1, 5)
+    out = np.zeros((len(rois), c, *pooled), np.float32)
+    lowest = np.finfo(np.float32).min
+    for r, roi in enumerate(rois):
+        item = int(roi[0])
+        x1, y1, x2, y2 = (c_round(v * np.float32(spatial_scale)) for v in roi[1:])
+        bin_h = np.float32(max(y2 - y1 + 1, 1)) / np.float32(pooled[0])
+        bin_w = np.float32(max(x2 - x1 + 1, 1)) / np.float32(pooled[1])
+        for i in range(pooled[0]):
+            rows = range(min(max(int(np.floor(np.float32(i) * bin_h)) + y1, 0), h),
+                         min(max(int(np.ceil(np.float32(i + 1) * bin_h)) + y1, 0), h))
+            for j in range(pooled[1]):
+                cols = range(min(max(int(np.floor(np.float32(j) * bin_w)) + x1, 0), w),
+                             min(max(int(np.ceil(np.float32(j + 1) * bin_w)) + x1, 0), w))
+                for ch in range(c):
+                    best = lowest if len(rows) and len(cols) else 0.0
+                    for a in rows:
+                        for b in cols:
+                            best = max(best, x[item, ch, a, b])
+                    out[r, ch, i, j] = best
+    return out
+
+
+# Rois (image coordinates) over a 2-item batch of 8x10 feature maps at spatial_scale 0.5: inside,
+# half-way corners (5 * 0.5 = 2.5 rounds to 3, -9 * 0.5 to -5), partly and wholly outside the image
+# (empty bins), reversed corners (a 1x1 roi), the second batch item.
+ROIS = np.array([[0, 0, 0, 19, 15], [1, 3, 5, 9, 13], [0, 5, 5, 5, 5], [1, -9, -7, 4, 3], [0, 18, 14, 40, 40],
+                 [1, 12, 8, 2, 1], [0, 60, 60, 70, 70], [1, 2.5, 1.5, 7.5, 6.5]], np.float32)
+
+
+def roi_pool_graph(pooled: Pair = (3, 2), spatial_scale: float = 0.5) -> Graph:
+    node = RoiPool(name="roi_pool", inputs=["x", "rois"], outputs=["y"], pooled=pooled, spatial_scale=spatial_scale)
+    return graph_of(node, {"x": (2, 3, 8, 10), "rois": (len(ROIS), 5), "y": (len(ROIS), 3, *pooled)})

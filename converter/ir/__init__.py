@@ -28,15 +28,17 @@ from converter.ir.ops import (
     PRelu,
     Relu,
     Reshape,
+    RoiPool,
     Scale,
     Sigmoid,
     Slice,
     Softmax,
     Tanh,
+    Unpool,
 )
 
 __all__ = [
     "Abs", "BatchNorm", "Bias", "Concat", "Conv", "ConvTranspose", "Dense", "Elu", "Eltwise", "Exp",
     "Fire", "Flatten", "Graph", "Identity", "InvalidNode", "Log", "Lrn", "Node", "Pool", "Power", "PRelu", "Relu",
-    "Reshape", "Scale", "Sigmoid", "Slice", "Softmax", "Tanh", "Tensor",
+    "Reshape", "RoiPool", "Scale", "Sigmoid", "Slice", "Softmax", "Tanh", "Tensor", "Unpool",
 ]
