@@ -399,3 +399,60 @@ ROIS = np.array([[0, 0, 0, 19, 15], [1, 3, 5, 9, 13], [0, 5, 5, 5, 5], [1, -9, -
 def roi_pool_graph(pooled: Pair = (3, 2), spatial_scale: float = 0.5) -> Graph:
     node = RoiPool(name="roi_pool", inputs=["x", "rois"], outputs=["y"], pooled=pooled, spatial_scale=spatial_scale)
     return graph_of(node, {"x": (2, 3, 8, 10), "rois": (len(ROIS), 5), "y": (len(ROIS), 3, *pooled)})
+
+
+# What py-faster-rcnn's generate_anchors() returns for scales 8, 16, 32, written out by hand from
+# its arithmetic (base box (0, 0, 15, 15), widths round(sqrt(256 / ratio)), heights round(w * ratio),
+# then times the scale around the centre 7.5): x1, y1, x2, y2. The MATLAB anchors quoted in its
+# comment are these plus one (1-based pixels).
+FASTER_RCNN_ANCHORS = np.array([[-84, -40, 99, 55], [-176, -88, 191, 103], [-360, -184, 375, 199],
+                                [-56, -56, 71, 71], [-120, -120, 135, 135], [-248, -248, 263, 263],
+                                [-36, -80, 51, 95], [-80, -168, 95, 183], [-168, -344, 183, 359]], np.float32)
+
+
+def proposal_loop(scores: np.ndarray, deltas: np.ndarray, im_info: np.ndarray, feat_stride: int = 16,
+                  pre_nms_top_n: int = 6000, post_nms_top_n: int = 300, nms_thresh: float = 0.7,
+                  min_size: float = 16) -> np.ndarray:
+    """py-faster-rcnn's ProposalLayer.forward box by box, in float32: anchors shifted to each cell
+    (h, w, a), bbox_transform_inv, clip_boxes, _filter_boxes, sort by score (stable), greedy NMS
+    (a box goes when its +1-pixel overlap with a kept box is above nms_thresh), rows [0, box]."""
+    f32 = np.float32
+    one, half = f32(1), f32(0.5)
+    _, channels, height, width = scores.shape
+    count = channels // 2
+    im_h, im_w, im_scale = (f32(v) for v in im_info.reshape(-1)[:3])
+    candidates = []
+    for h in range(height):
+        for w in range(width):
+            for a in range(count):
+                x1, y1, x2, y2 = FASTER_RCNN_ANCHORS[a] + f32([w * feat_stride, h * feat_stride] * 2)
+                dx, dy, dw, dh = deltas[0, 4 * a: 4 * a + 4, h, w]
+                box_w, box_h = x2 - x1 + one, y2 - y1 + one
+                ctr_x, ctr_y = dx * box_w + (x1 + half * box_w), dy * box_h + (y1 + half * box_h)
+                pred_w, pred_h = np.exp(dw) * box_w, np.exp(dh) * box_h
+                box = [ctr_x - half * pred_w, ctr_y - half * pred_h, ctr_x + half * pred_w, ctr_y + half * pred_h]
+                box = [max(min(v, limit - one), f32(0)) for v, limit in zip(box, (im_w, im_h, im_w, im_h), strict=True)]
+                smallest = f32(min_size) * im_scale
+                if box[2] - box[0] + one >= smallest and box[3] - box[1] + one >= smallest:
+                    candidates.append((scores[0, count + a, h, w], box))
+    ranked = sorted(candidates, key=lambda c: -c[0])[:pre_nms_top_n]
+
+    def overlap(p: list, q: list) -> np.float32:
+        iw = max(f32(0), min(p[2], q[2]) - max(p[0], q[0]) + one)
+        ih = max(f32(0), min(p[3], q[3]) - max(p[1], q[1]) + one)
+        area_p, area_q = (p[2] - p[0] + one) * (p[3] - p[1] + one), (q[2] - q[0] + one) * (q[3] - q[1] + one)
+        return iw * ih / (area_p + area_q - iw * ih)
+
+    kept: list = []
+    for _, box in ranked:
+        if all(overlap(k, box) <= f32(nms_thresh) for k in kept):
+            kept.append(box)
+    return np.array([[0, *box] for box in kept[:post_nms_top_n]], np.float32).reshape(-1, 5)
+
+
+def proposal_inputs(height: int, width: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Foreground/background probabilities (1, 18, H, W) and box deltas (1, 36, H, W)."""
+    rng = np.random.default_rng(seed)
+    fg = rng.uniform(0, 1, (1, 9, height, width)).astype(np.float32)
+    return (np.concatenate([1 - fg, fg], axis=1).astype(np.float32),
+            rng.uniform(-0.6, 0.6, (1, 36, height, width)).astype(np.float32))
