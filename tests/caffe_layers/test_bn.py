@@ -89,3 +89,21 @@ def test_five_axes_refused() -> None:
     layer = make_layer('name: "bn" type: "BN" bottom: "x" top: "y" bn_param { bn_mode: INFERENCE }')
     with pytest.raises(ModelError, match="layer 'bn'"):
         BN.output_shapes(layer, [(1, 3, 2, 2, 2)])
+
+
+def test_pspnet_four_blobs_use_the_stored_statistics() -> None:
+    # hszhao/PSPNet bn_layer.cpp, TEST phase (or frozen): (x - mean) * (var + eps)^-0.5 * slope + bias.
+    shape = (2, 3, 4, 5)
+    layer = _layer("slope_filler { type: 'constant' value: 1 } frozen: true eps: 0.001", shape)
+    assert BN.blob_shapes(layer, [shape]) == [(1, 3, 1, 1)] * 4
+    x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    (y,) = run(layer, x)
+    slope, bias, mean, var = layer.blobs
+    expected = np.empty_like(x)
+    for n, c, h, w in np.ndindex(shape):
+        inv_std = np.float32(var[0, c, 0, 0] + np.float32(0.001)) ** np.float32(-0.5)
+        expected[n, c, h, w] = (x[n, c, h, w] - mean[0, c, 0, 0]) * inv_std * slope[0, c, 0, 0] + bias[0, c, 0, 0]
+    assert_close(y, expected)
+    node = CONVERTERS["BN"](layer)
+    assert isinstance(node, Scale)
+    assert_close(x * node.gamma.reshape(1, 3, 1, 1) + node.beta.reshape(1, 3, 1, 1), expected)
