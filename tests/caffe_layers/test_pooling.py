@@ -186,3 +186,25 @@ def test_mask_top_only_for_max_and_only_one(params: str, tops: int) -> None:
     layer = make_layer(f'name: "pool" type: "Pooling" bottom: "x" {names} pooling_param {{ {params} }}')
     with pytest.raises(ModelError, match=f"pool.*1 top, or 2 for MAX.*names {tops}"):
         POOL.output_shapes(layer, [(1, 1, 4, 4)])
+
+
+@pytest.mark.parametrize("params", ["pool: MAX kernel_size: 3 stride: 2 pad: 1",  # DenseNet-121's pool1
+                                    "pool: MAX kernel_size: 3 stride: 2",
+                                    "pool: AVE kernel_size: 2 stride: 2",
+                                    "pool: AVE kernel_size: 3 stride: 2 pad: 1"])
+def test_ceil_mode_false_rounds_down_like_opencv(tmp_path, params: str) -> None:
+    # The DenseNet/ResNeXt ports' fork (BVLC PR 3057): ceil_mode false is floor((in + 2p - k) / s) + 1,
+    # then the same clip of a last window starting in the padding; OpenCV's importer reads the field.
+    x = np.random.default_rng(6).standard_normal((1, 2, 8, 9)).astype(np.float32)
+    text = f'name: "pool" type: "Pooling" bottom: "x" top: "pool" pooling_param {{ {params} ceil_mode: false }}'
+    expected = opencv_forward(tmp_path, text, {"x": x})[0]  # OpenCV's MAX also gives its mask
+    (actual,) = run(make_layer(text), x)
+    ceil = POOL.output_shapes(make_layer(text.replace("ceil_mode: false", "")), [x.shape])[0]
+    assert actual.shape == expected.shape and actual.shape != ceil
+    np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_ceil_mode_true_is_the_default_rounding_and_contradictions_are_refused() -> None:
+    assert POOL.output_shapes(pooling("kernel_size: 3 stride: 2 ceil_mode: true"), [(1, 1, 8, 8)]) == [(1, 1, 4, 4)]
+    with pytest.raises(ModelError, match="contradict"):
+        POOL.output_shapes(pooling("kernel_size: 3 stride: 2 ceil_mode: false round_mode: CEIL"), [(1, 1, 8, 8)])

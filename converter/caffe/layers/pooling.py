@@ -3,7 +3,8 @@
 Caffe's rules (pooling_layer.cpp):
 - `kernel_size` or both `kernel_h`/`kernel_w`; `pad` or `pad_h`/`pad_w`; `stride` or `stride_h`/`stride_w`.
 - `global_pooling`: the kernel is the whole input; pad must be 0 and stride 1.
-- Output size rounds up (`round_mode` CEIL, the default) or down (FLOOR):
+- Output size rounds up (`round_mode` CEIL, the default) or down (FLOOR). The DenseNet/ResNeXt ports'
+  fork (BVLC PR 3057) says the same with `ceil_mode` (default true; `ceil_mode: false` is FLOOR):
   `out = ceil((in + 2*pad - kernel) / stride) + 1`; then, if either pad is nonzero, each axis whose
   last window would start at or past `in + pad` loses that window. A kernel larger than the padded
   input is allowed as long as this gives an output (stride 2: ceil(-1 / 2) + 1 = 1 window).
@@ -78,13 +79,13 @@ def geometry(layer: CaffeLayer, bottoms: list[Shape]) -> PoolGeometry:
         raise fail(layer, "with global_pooling: true only pad = 0 and stride = 1 are allowed")
     if pad[0] >= kernel[0] or pad[1] >= kernel[1]:
         raise fail(layer, f"pad {list(pad)} must be smaller than the kernel {list(kernel)}")
+    floor = _floor_rounding(layer, p)
     out = []
     for axis, size in enumerate((h, w)):
         # A kernel larger than the padded input still gives one window when the stride rounds the
         # negative span up to 0 (ceil(-1 / 2) = 0), as Caffe's float ceil does.
         span = size + 2 * pad[axis] - kernel[axis]
-        rounded = math.floor(span / stride[axis]) if p.round_mode == caffe_pb2.PoolingParameter.FLOOR \
-            else -(-span // stride[axis])
+        rounded = math.floor(span / stride[axis]) if floor else -(-span // stride[axis])
         out.append(rounded + 1)
     # Caffe applies this clip to both axes as soon as either pad is nonzero.
     if pad != (0, 0):
@@ -96,6 +97,17 @@ def geometry(layer: CaffeLayer, bottoms: list[Shape]) -> PoolGeometry:
             raise fail(layer, f"kernel {kernel[axis]} exceeds the padded input size {size + 2 * pad[axis]} "
                               f"along {'HW'[axis]}: no output")
     return PoolGeometry(p.pool, kernel, stride, pad, (out[0], out[1]))
+
+
+def _floor_rounding(layer: CaffeLayer, p: caffe_pb2.PoolingParameter) -> bool:
+    """Whether the output size rounds down: BVLC's `round_mode: FLOOR` or the fork's `ceil_mode: false`."""
+    floor = p.round_mode == caffe_pb2.PoolingParameter.FLOOR
+    if p.HasField("ceil_mode"):
+        if p.HasField("round_mode") and floor == p.ceil_mode:
+            raise fail(layer, f"round_mode {caffe_pb2.PoolingParameter.RoundMode.Name(p.round_mode)} and ceil_mode "
+                              f"{str(p.ceil_mode).lower()} contradict each other")
+        floor = not p.ceil_mode
+    return floor
 
 
 def _pair(layer: CaffeLayer, p: object, name: str, square: int) -> tuple[int, int]:
