@@ -2,6 +2,7 @@
 sizes (N, C, oh, ow): N and C read from the input's Shape so the batch stays symbolic. ONNX's
 align_corners maps output i to input i * (h - 1) / (oh - 1), the IR's corner-aligned ratio."""
 
+from converter.emit.onnx.ops._common import resize_sizes
 from converter.emit.onnx.registry import Context, converts
 from converter.ir import BilinearInterp
 
@@ -16,9 +17,5 @@ def bilinear_interp(node: BilinearInterp, ctx: Context) -> None:
                            ctx.ints(f"{name}.ends", [h - node.crop_end, w - node.crop_end]),
                            ctx.ints(f"{name}.axes", [2, 3])], [cropped], f"{name}/crop")
         x = cropped
-    shape, leading, sizes = (ctx.tensor(f"{y}/{part}") for part in ("shape", "leading", "sizes"))
-    ctx.node("Shape", [x], [shape], f"{name}/shape")
-    ctx.node("Slice", [shape, ctx.ints(f"{name}.zero", [0]), ctx.ints(f"{name}.two", [2])], [leading],
-             f"{name}/leading")
-    ctx.node("Concat", [leading, ctx.ints(f"{name}.size", list(node.size))], [sizes], f"{name}/sizes", axis=0)
-    ctx.node("Resize", [x, "", "", sizes], [y], name, mode="linear", coordinate_transformation_mode="align_corners")
+    ctx.node("Resize", [x, "", "", resize_sizes(ctx, x, node.size, name)], [y], name, mode="linear",
+             coordinate_transformation_mode="align_corners")
