@@ -1,5 +1,5 @@
-"""Caffe layers (BVLC and the forks') no golden case exercises, end to end (prototxt -> lift -> both emitters: ONNX Runtime
-and the PyTorch module), each against a closed form of Caffe's semantics written here (or
+"""Caffe layers (BVLC's and the forks') no golden case exercises, end to end (prototxt -> lift ->
+both emitters: ONNX Runtime and the PyTorch module), each against a closed form of Caffe's semantics written here (or
 torch.nn.functional where that is the textbook definition). The emitters' handling of each IR op is
 tested on its own in tests/emit_onnx and tests/emit_torch; this checks each layer's parameters reach
 them intact (Caffe's pooling rounding, InnerProduct axis/transpose, Deconvolution weights, ...)."""
