@@ -38,3 +38,7 @@ def test_matches_the_fork_loop(scale: int) -> None:
 def test_refuses(text: str, shapes: list, message: str) -> None:
     with pytest.raises(ModelError, match=message):
         UPSAMPLE.output_shapes(make_layer(f'name: "up" type: "Upsample" top: "y" {text}'), shapes)
+
+
+def test_unset_scale_is_the_yolo_ports_default_of_one() -> None:
+    assert UPSAMPLE.output_shapes(make_layer('type: "Upsample" top: "y"'), [(1, 2, 3, 4)]) == [(1, 2, 3, 4)]

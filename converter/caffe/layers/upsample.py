@@ -1,10 +1,11 @@
 """Upsample, as the YOLOv3 ports define it (ChenYingpeng/caffe-yolov3 upsample_layer): nearest
 neighbour by an integer factor.
 
-One bottom (N, C, H, W) and `upsample_param.scale` s (at least 1): the top is (N, C, H * s, W * s)
-with top[n, c, h, w] = bottom[n, c, h / s, w / s] (integer division). SegNet's Upsample, which
-takes the argmax mask of a MAX Pooling as a second bottom, is another layer under the same name
-and is not converted here.
+One bottom (N, C, H, W) and `upsample_param.scale` s (at least 1; the YOLO ports' schema defaults it
+to 1, SegNet's to 2, so an unset scale is 1 here): the top is (N, C, H * s, W * s) with
+top[n, c, h, w] = bottom[n, c, h / s, w / s] (integer division). SegNet's Upsample, which takes the
+argmax mask of a MAX Pooling as a second bottom, is another layer under the same name; its other
+fields (scale_h/_w, upsample_h/_w, pad_out_h/_w) mean nothing to this one and are refused.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ def nearest_scale(layer: CaffeLayer, bottoms: list[Shape]) -> int:
     no_in_place(layer)
     if len(bottoms[0]) != 4:
         raise fail(layer, f"bottom must be 4-D (N, C, H, W), got {list(bottoms[0])}")
-    scale = int(layer.param.upsample_param.scale)
+    p = layer.param.upsample_param
+    segnet = [f.name for f, _ in p.ListFields() if f.name != "scale"]
+    if segnet:
+        raise fail(layer, f"a one-bottom Upsample (the YOLO ports' nearest upsampling) takes `scale` only; "
+                          f"{', '.join(segnet)} belong to SegNet's two-bottom Upsample")
+    scale = int(p.scale) if p.HasField("scale") else 1
     if scale < 1:
         raise fail(layer, f"scale must be at least 1, got {scale}")
     return scale
