@@ -34,6 +34,7 @@ def test_matches_the_fork_loop(scale: int) -> None:
     ("upsample_param { scale: 0 }", [(1, 2, 3, 3)], "at least 1"),
     ("upsample_param { scale: 2 }", [(1, 2, 3)], "4-D"),
     ("upsample_param { scale: 2 }", [(1, 2, 3, 3), (1, 2, 3, 3)], "SegNet"),
+    ("upsample_param { scale_h: 2 scale_w: 2 }", [(1, 2, 3, 3)], "scale_h, scale_w belong to SegNet"),
 ])
 def test_refuses(text: str, shapes: list, message: str) -> None:
     with pytest.raises(ModelError, match=message):
