@@ -1,5 +1,7 @@
-"""The SegNet/ENet fork's Upsample (unpooling by a MAX Pooling's mask) against the loop of
-alexgkendall/caffe-segnet's upsample_layer.cpp, written out here (OpenCV has no such layer)."""
+"""Upsample, both fork layers of that name, neither run by OpenCV's importer: the YOLOv3 ports' one
+(one bottom, nearest neighbour) against a loop written from ChenYingpeng/caffe-yolov3's Forward_cpu,
+SegNet/ENet's (unpooling by a MAX Pooling's mask) against the loop of alexgkendall/caffe-segnet's
+upsample_layer.cpp, written out here."""
 
 from __future__ import annotations
 
@@ -13,6 +15,42 @@ from converter.ir import Unpool
 from converter.lift.registry import CONVERTERS
 
 UPSAMPLE = LAYER_TYPES["Upsample"]
+
+# ---------------------------------------------------------------------------------------------- YOLO
+
+
+def fork_loop(x: np.ndarray, scale: int) -> np.ndarray:
+    """output[n, c, h, w] = input[n, c, h / scale, w / scale] over the top's (N, C, H, W)."""
+    n, c, h, w = x.shape
+    out = np.empty((n, c, h * scale, w * scale), np.float32)
+    for oh in range(h * scale):
+        for ow in range(w * scale):
+            out[:, :, oh, ow] = x[:, :, oh // scale, ow // scale]
+    return out
+
+
+@pytest.mark.parametrize("scale", [1, 2, 3])
+def test_matches_the_fork_loop(scale: int) -> None:
+    x = np.random.default_rng(1).standard_normal((2, 3, 4, 5)).astype(np.float32)
+    (y,) = run(make_layer(f'type: "Upsample" top: "y" upsample_param {{ scale: {scale} }}'), x)
+    np.testing.assert_array_equal(y, fork_loop(x, scale))
+
+
+@pytest.mark.parametrize(("text", "shapes", "message"), [
+    ("upsample_param { scale: 0 }", [(1, 2, 3, 3)], "at least 1"),
+    ("upsample_param { scale: 2 }", [(1, 2, 3)], "4-D"),
+    ("upsample_param { scale_h: 2 scale_w: 2 }", [(1, 2, 3, 3)], "scale_h, scale_w belong to SegNet"),
+])
+def test_refuses(text: str, shapes: list, message: str) -> None:
+    with pytest.raises(ModelError, match=message):
+        UPSAMPLE.output_shapes(make_layer(f'name: "up" type: "Upsample" top: "y" {text}'), shapes)
+
+
+def test_unset_scale_is_the_yolo_ports_default_of_one() -> None:
+    assert UPSAMPLE.output_shapes(make_layer('type: "Upsample" top: "y"'), [(1, 2, 3, 4)]) == [(1, 2, 3, 4)]
+
+
+# ---------------------------------------------------------------------------------------------- SegNet
 
 
 def _caffe_loop(data: np.ndarray, mask: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
@@ -100,3 +138,8 @@ def test_lift_gives_unpool_of_the_output_size() -> None:
     layer.bottom_shapes = [(1, 2, 3, 3), (1, 2, 3, 3)]
     node = CONVERTERS["Upsample"](layer)
     assert isinstance(node, Unpool) and node.out_hw == (6, 5) and node.inputs == ["d", "m"]
+
+
+def test_two_bottoms_with_no_scale_use_segnets_default_of_two() -> None:
+    layer = make_layer('name: "up" type: "Upsample" bottom: "d" bottom: "m" top: "up"')
+    assert UPSAMPLE.output_shapes(layer, [(1, 2, 3, 4), (1, 2, 3, 4)]) == [(1, 2, 6, 8)]
