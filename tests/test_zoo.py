@@ -151,26 +151,3 @@ def test_opencv_backend_names_what_opencv_cannot_run(tmp_path):
     with pytest.raises(ConverterError, match="OpenCV's Caffe importer cannot run this net: .*Bias"):
         pipeline.run_verification(conversion, backends=("opencv",))
 
-
-# Public fork nets from ../shared/wild, converted with demo weights at a small batch-1 input and
-# verified blob by blob (the reference executor against ONNX Runtime and PyTorch); the fork layers
-# themselves are checked against their fork's C++ in tests/caffe_layers.
-WILD_INPUTS = {
-    "enet_cityscapes": {"data": (1, 3, 32, 64)},  # BN, Upsample by a MAX Pooling's mask
-}
-
-
-@pytest.mark.parametrize("model", sorted(WILD_INPUTS))
-def test_wild_model_converts_and_verifies(model, tmp_path):
-    from converter.caffe.synthetic import write_synthetic_weights
-
-    prototxt = shared_path("wild", model, "deploy.prototxt")
-    shapes = WILD_INPUTS[model]
-    write_synthetic_weights(prototxt, tmp_path / "w.caffemodel", seed=3, input_shapes=shapes)
-    conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel", input_shapes=shapes)
-    pipeline.emit(conversion)
-    report = pipeline.run_verification(conversion)
-    assert report.passed, report.first_failure
-    compared = {c.blob.split("|")[0] for c in report.comparisons if c.backend == "onnxruntime"}
-    fork_layers = [layer.name for layer in conversion.net.layers if layer.type in ("BN", "Upsample", "ROIPooling")]
-    assert fork_layers and set(fork_layers) <= compared
