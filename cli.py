@@ -16,7 +16,14 @@ from typing import Any
 
 import click
 
-from converter.defaults import DEFAULT_OPSET, DEFAULT_TOLERANCE, IMAGENET_MEAN_BGR, SUPPORTED_OPSETS
+from converter.defaults import (
+    DEFAULT_OPSET,
+    DEFAULT_TOLERANCE,
+    FP16_TOLERANCE,
+    IMAGENET_MEAN_BGR,
+    INT8_TOLERANCE,
+    SUPPORTED_OPSETS,
+)
 from converter.errors import ConverterError
 
 CLASSIFY_FALLBACK_MEAN = IMAGENET_MEAN_BGR
@@ -314,18 +321,33 @@ def summary(report: Any) -> str:
               help="Pin the ONNX model's batch (TensorRT, OpenCV). Default: symbolic N.")
 @click.option("--dynamic-hw", is_flag=True,
               help="Leave the ONNX input's height and width symbolic (fully convolutional nets only).")
+@click.option("--fp16", is_flag=True, help="Also write <name>.fp16.onnx (float16 weights and compute, float32 I/O).")
+@click.option("--int8", is_flag=True,
+              help="Also write <name>.int8.onnx (ONNX Runtime static quantization, per-channel int8 weights); "
+                   "needs --calibration-images.")
+@click.option("--calibration-images", type=click.Path(path_type=Path, file_okay=False),
+              help="A folder of images: int8 calibration, and the fp16/int8 checks against float32.")
+@click.option("--fp16-tolerance", default=FP16_TOLERANCE, show_default=True, type=float, callback=check_tolerance,
+              help="fp16 against float32, per output: max|a-b| <= tolerance * max(1, max|b|).")
+@click.option("--int8-tolerance", default=INT8_TOLERANCE, show_default=True, type=float, callback=check_tolerance,
+              help="int8 against float32, the same rule.")
 def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], opset: int,
             expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,
             out_dir: Path | None, name: str | None, formats: tuple[str, ...], no_verify: bool,
             force: bool, compact: bool, verbose: bool, mean: str | None, mean_file: Path | None,
             scale: float | None, channel_order: str | None, input_range: str | None,
             bake_preprocessing: str | None, torchvision_normalize: bool, batch: int | None,
-            dynamic_hw: bool) -> None:
+            dynamic_hw: bool, fp16: bool, int8: bool, calibration_images: Path | None, fp16_tolerance: float,
+            int8_tolerance: float) -> None:
     """Convert PROTOTXT (+ weights) to ONNX and PyTorch, verify, and write the outputs."""
     from converter import pipeline
     from converter.fileio import check_outputs
     from converter.ir import Fire
 
+    if int8 and calibration_images is None:
+        raise click.UsageError("--int8 calibrates on images: give --calibration-images DIR")
+    if (fp16 or int8) and "onnx" not in formats:
+        raise click.UsageError("--fp16 / --int8 make variants of the ONNX model: keep --format onnx")
     bake = _bake(bake_preprocessing, torchvision_normalize)
     if bake and compact:
         raise click.UsageError("--compact keeps the stored weights, which a baked first convolution changes; "
@@ -345,7 +367,10 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
     if conversion.preprocessing is not None:
         click.echo(f"preprocessing: {pipeline.describe_preprocessing(conversion)}")
     compact_path = target / f"{stem}.compact.onnx"
-    planned = pipeline.planned_outputs(conversion, target, stem, report=not no_verify) + [compact_path] * compact
+    kinds = [kind for kind, wanted in (("fp16", fp16), ("int8", int8)) if wanted]
+    reduced_paths = {kind: target / f"{stem}.{kind}.onnx" for kind in kinds}
+    planned = (pipeline.planned_outputs(conversion, target, stem, report=not no_verify) + [compact_path] * compact
+               + list(reduced_paths.values()))
     stale = pipeline.stale_companions(target, stem, planned)
     check_outputs([*planned, *stale], [*conversion.input_files, *([expect] if expect else [])], force)
     compact_model = pipeline.compact_onnx_for(conversion) if compact else None
@@ -361,6 +386,15 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
             path = pipeline.save_report(conversion, target, stem, force=force)
             click.echo(f"no model written; report: {path}", err=True)
             sys.exit(1)
+    reduced = pipeline.reduced_models(conversion, kinds, calibration_images,
+                                      {"fp16": fp16_tolerance, "int8": int8_tolerance}) if kinds else {}
+    for check in conversion.reduced_checks:
+        click.echo(f"{'verified' if check.passed else 'MISMATCH:'} {check.summary()}", err=not check.passed)
+    if not all(check.passed for check in conversion.reduced_checks):
+        if conversion.report is not None:
+            path = pipeline.save_report(conversion, target, stem, force=force)
+            click.echo(f"no model written; report: {path}", err=True)
+        sys.exit(1)
     from converter.fileio import all_or_nothing, write_bytes_atomic
 
     with all_or_nothing(force=force):
@@ -368,6 +402,9 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
         if compact_model is not None:
             write_bytes_atomic(compact_path, compact_model.SerializeToString())
             written.append(compact_path)
+        for kind, model in reduced.items():
+            write_bytes_atomic(reduced_paths[kind], model.SerializeToString())
+            written.append(reduced_paths[kind])
     if conversion.torch_export is not None and conversion.torch_export.notes:
         _print_notes(conversion.torch_export.notes, next((p for p in written if p.name.endswith(".report.json")), None),
                      verbose)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from converter.emit.onnx import OnnxModel
     from converter.emit.torch import TorchExport
+    from converter.reduced import ReducedCheck
     from converter.verify import Comparison
 
 COMPANION_SUFFIXES = (".onnx", ".onnx.data", ".pth", ".py", ".report.json", ".compact.onnx")
@@ -91,6 +92,8 @@ class Conversion:
     baked_preprocessing: Preprocessing | None = None
     # How the graph was built (fuse, fold_batchnorm), to build it again at another input size.
     build_options: dict[str, bool] = field(default_factory=dict)
+    # The fp16/int8 variants' checks against the float32 model (converter.reduced), for the report.
+    reduced_checks: list[ReducedCheck] = field(default_factory=list)
     # With --dynamic-hw: the net and graph at a second input size, verified there too.
     other_size: tuple[CaffeNet, Graph] | None = None
 
@@ -425,6 +428,39 @@ def _denote_image(model: onnx.ModelProto, name: str) -> None:
                 dim.denotation = denotation
 
 
+def reduced_models(conversion: Conversion, kinds: Sequence[str], images: Path | None,
+                   tolerances: Mapping[str, float]) -> dict[str, onnx.ModelProto]:
+    """The fp16/int8 variants of the ONNX model `save` writes, each checked against it on `images`
+    (fed as the model's metadata says; without images, 4 random images of uniform pixels) into
+    `conversion.reduced_checks`. int8 calibrates on the images and needs them."""
+    from converter import demo, reduced
+    from converter.preprocessing import from_metadata
+
+    export = conversion.saved_onnx
+    if export is None:
+        raise ConverterError("--fp16 / --int8 make variants of the ONNX model: keep --format onnx")
+    if "int8" in kinds and images is None:
+        raise ConverterError("--int8 calibrates on images: give --calibration-images DIR")
+    model = export.to_proto()
+    name = image_input(conversion.net)
+    if name is None:
+        raise ConverterError("--fp16 / --int8 need a net with one N,C,H,W image input")
+    shape = conversion.graph.tensors[name].shape
+    fed_as = from_metadata({p.key: p.value for p in model.metadata_props})
+    if images is not None:
+        feeds = [{name: np.repeat(demo.load_image_as(path, shape[2:], fed_as), shape[0], axis=0)}
+                 for path in reduced.calibration_images(images)]
+    else:
+        rng = np.random.default_rng(11)
+        feeds = [{name: fed_as.apply(rng.uniform(0, fed_as.pixel_max, shape))} for _ in range(4)]
+    variants = {}
+    for kind in kinds:
+        variant = reduced.fp16_model(model) if kind == "fp16" else reduced.int8_model(model, feeds)
+        conversion.reduced_checks.append(reduced.check_reduced(kind, variant, model, feeds, tolerances[kind]))
+        variants[kind] = variant
+    return variants
+
+
 def compact_onnx_for(conversion: Conversion) -> onnx.ModelProto:
     """The ONNX model in codebook form, for nets whose weights came from a Deep Compression file.
 
@@ -563,6 +599,8 @@ def report_document(conversion: Conversion, stem: str) -> dict[str, object]:
         document["preprocessing"] = conversion.preprocessing.to_dict()
     if conversion.baked_preprocessing is not None:
         document["preprocessing_of_written_models"] = conversion.baked_preprocessing.to_dict()
+    if conversion.reduced_checks:
+        document["reduced"] = [check.to_json() for check in conversion.reduced_checks]
     # What was checked, so that a report is never mistaken for one about other files beside it.
     digests = {path: conversion.graph.metadata.get(f"source.{i}.sha256")
                for i, path in enumerate(conversion.net.source_files)}

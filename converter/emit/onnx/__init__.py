@@ -14,6 +14,7 @@ import onnx
 from onnx import helper
 
 from converter.defaults import DEFAULT_OPSET, SUPPORTED_OPSETS
+from converter.emit.onnx.downgrade import LOWEST_EMITTED, lower
 from converter.emit.onnx.model import EXTERNAL_DATA_THRESHOLD, OnnxModel
 from converter.emit.onnx.registry import EMITTERS, TABLE, Context, converts
 from converter.emit.onnx.shapes import intermediate_value_info, value_info
@@ -56,13 +57,18 @@ def build_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence
     """
     if opset not in SUPPORTED_OPSETS:
         raise ValueError(f"opset {opset} is not supported ({SUPPORTED_OPSETS[0]}..{SUPPORTED_OPSETS[-1]})")
-    ctx = Context(graph, opset)
+    # Emitters write opset-13 forms at least; older opsets are lowered from them (downgrade.py).
+    ctx = Context(graph, max(opset, LOWEST_EMITTED))
     for node in graph.nodes:
         TABLE.emitter_of(node)(node, ctx)
+    nodes = ctx.nodes
+    if opset < LOWEST_EMITTED:
+        shapes = {name: tensor.shape for name, tensor in graph.tensors.items()}
+        nodes = lower(ctx.nodes, dict(ctx.weights), {name: len(s) for name, s in shapes.items()}, shapes, opset)
     outputs = list(dict.fromkeys([*graph.outputs, *extra_outputs]))
     dims = {"batch": batch, "dynamic_hw": dynamic_hw}
     onnx_graph = helper.make_graph(
-        ctx.nodes, graph.name,
+        nodes, graph.name,
         [value_info(graph, t, graph_input=True, **dims) for t in graph.inputs],
         [value_info(graph, t, **dims) for t in outputs],
     )

@@ -28,6 +28,9 @@ converts = TABLE.converts
 class Context:
     """What an emitter needs: the IR graph (for shapes), the opset, and sinks for nodes and weights.
 
+    `opset` is the opset the emitter writes for: 13 at least (for an older target the nodes are
+    lowered afterwards, generically, by downgrade.py).
+
     Names handed out by `tensor()` and `const()` never clash with IR tensor names or each other.
     """
 
