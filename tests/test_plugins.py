@@ -31,6 +31,8 @@ def registries():
     from converter.lift.registry import CONVERTERS
     from converter.plugins import _loaded_files
 
+    ONNX.load()  # the built-in emitters are in the tables before the snapshot, and stay after it
+    TORCH.load()
     tables = (LAYER_TYPES, CONVERTERS, ONNX.functions, TORCH.functions, _loaded_files)
     saved = [dict(table) for table in tables]
     yield
