@@ -10,9 +10,11 @@ from converter.ir.ops import (
     BatchNorm,
     Bias,
     Concat,
+    Constant,
     Conv,
     ConvTranspose,
     Dense,
+    DetectionOutput,
     Eltwise,
     Elu,
     Exp,
@@ -23,6 +25,7 @@ from converter.ir.ops import (
     Log,
     Lrn,
     Node,
+    Normalize,
     Pool,
     Power,
     PRelu,
@@ -33,10 +36,11 @@ from converter.ir.ops import (
     Slice,
     Softmax,
     Tanh,
+    Transpose,
 )
 
 __all__ = [
-    "Abs", "BatchNorm", "Bias", "Concat", "Conv", "ConvTranspose", "Dense", "Elu", "Eltwise", "Exp",
-    "Fire", "Flatten", "Graph", "Identity", "InvalidNode", "Log", "Lrn", "Node", "Pool", "Power", "PRelu", "Relu",
-    "Reshape", "Scale", "Sigmoid", "Slice", "Softmax", "Tanh", "Tensor",
+    "Abs", "BatchNorm", "Bias", "Concat", "Constant", "Conv", "ConvTranspose", "Dense", "DetectionOutput", "Elu",
+    "Eltwise", "Exp", "Fire", "Flatten", "Graph", "Identity", "InvalidNode", "Log", "Lrn", "Node", "Normalize", "Pool",
+    "Power", "PRelu", "Relu", "Reshape", "Scale", "Sigmoid", "Slice", "Softmax", "Tanh", "Tensor", "Transpose",
 ]

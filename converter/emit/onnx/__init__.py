@@ -1,7 +1,8 @@
 """IR -> ONNX. One small emitter per IR op (`ops/<op>.py`, registered with `@converts`); knows
 nothing of Caffe.
 
-The batch dimension (dim 0) is symbolic ("N") on every graph input and output. Tensor names are
+The batch dimension (dim 0) is symbolic ("N") on every graph input and output, except outputs whose
+op has no batch axis (a Constant) or sizes known only at run time (named by the op). Tensor names are
 the IR's; ONNX node names are the IR node's (parts of one node get "<name>/<part>"); weights are
 initializers "<node>.weight", "<node>.bias", ...
 """
@@ -38,8 +39,13 @@ BATCH = "N"
 def _value_info(graph: Graph, name: str) -> onnx.ValueInfoProto:
     if name not in graph.tensors:
         raise KeyError(f"no IR tensor named {name!r}")
-    shape = graph.tensors[name].shape
-    dims: list[str | int] = [BATCH, *shape[1:]] if shape else []
+    dims: list[str | int] = list(graph.tensors[name].shape)
+    producer = graph.producer(name)
+    batch_axis = producer.batch_axis if producer is not None else 0
+    if batch_axis is not None and dims:
+        dims[batch_axis] = BATCH
+    for axis, symbol in (producer.run_time_dims if producer is not None else {}).items():
+        dims[axis] = symbol
     return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
 
 

@@ -1,11 +1,12 @@
-"""Caffe's shape layers: Slice, Flatten, Reshape."""
+"""Caffe's shape layers: Slice, Flatten, Reshape, and the SSD fork's Permute."""
 
 import math
 
 from converter.caffe.layers.common import canonical_axis
+from converter.caffe.layers.permute import full_order
 from converter.caffe.layers.slice import axis_and_sizes
 from converter.caffe.net import CaffeLayer, Shape
-from converter.ir import Flatten, Reshape, Slice
+from converter.ir import Flatten, Reshape, Slice, Transpose
 from converter.lift.registry import converts, io
 
 
@@ -21,6 +22,11 @@ def flatten(layer: CaffeLayer) -> Flatten:
     rank = len(layer.bottom_shapes[0])
     return Flatten(**io(layer), axis=canonical_axis(layer, p.axis, rank),
                    end_axis=canonical_axis(layer, p.end_axis, rank))
+
+
+@converts("Permute")
+def permute(layer: CaffeLayer) -> Transpose:
+    return Transpose(**io(layer), perm=tuple(full_order(layer, len(layer.bottom_shapes[0]))))
 
 
 @converts("Reshape")
