@@ -150,3 +150,56 @@ def test_opencv_backend_names_what_opencv_cannot_run(tmp_path):
     conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel")
     with pytest.raises(ConverterError, match="OpenCV's Caffe importer cannot run this net: .*Bias"):
         pipeline.run_verification(conversion, backends=("opencv",))
+
+
+SSD_CASES = ["wild_res10_ssd_face", "wild_mobilenet_ssd"]
+
+
+@pytest.fixture(scope="module", params=SSD_CASES)
+def ssd(request):
+    """An SSD net from ../shared/wild with the fork's golden weights: converted, emitted, verified
+    against the fork's recorded blobs (ONNX Runtime and PyTorch)."""
+    case = golden_case(request.param)
+    conversion = pipeline.convert(case["prototxt_path"], case["weights_path"])
+    pipeline.emit(conversion)
+    report = pipeline.run_verification(conversion, expect=case["blobs_path"])
+    return case, conversion, report
+
+
+def test_wild_ssd_detectors_match_the_fork(ssd):
+    case, conversion, report = ssd
+    assert report.passed, report.first_failure
+    recorded = [key.split("|", 1)[1] for key in case["layer_blobs"]] + ["detection_out|detection_out"]
+    assert any(key.startswith(("conv4_3_norm|",)) for key in recorded) or "mobilenet" in case["name"]
+    for blob in recorded:
+        checked = {c.backend for c in report.comparisons if c.blob == blob and c.truth == "caffe" and c.ok}
+        assert checked == {"reference", "onnxruntime", "pytorch"}, blob
+    rows = case["detection_summary"]["rows"]
+    detections = [c for c in report.comparisons if c.blob == "detection_out|detection_out"]
+    assert {tuple(c.shape) for c in detections} == {(1, 1, rows, 7)}
+
+
+def test_wild_ssd_detections_agree_with_opencv(ssd):
+    """OpenCV's own SSD layers as an independent oracle: it pads its output with zero rows up to
+    keep_top_k and orders rows its own way, so both sides are compared sorted by label and score."""
+    import onnxruntime as ort
+
+    from converter.caffe.layers import LAYER_TYPES
+    from converter.verify import compare_scored_rows
+
+    case, conversion, _ = ssd
+    x = np.load(case["blobs_path"])["input|data"]
+    net = cv2.dnn.readNetFromCaffe(str(case["prototxt_path"]), str(case["weights_path"]))
+    net.setInput(x)
+    theirs = net.forward("detection_out")[0, 0]
+    theirs = theirs[theirs[:, 2] > 0]
+    session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (ours,) = session.run(["detection_out"], {"data": x})
+
+    def ordered(rows: np.ndarray) -> np.ndarray:
+        rows = rows.reshape(-1, 7)
+        return rows[np.lexsort((-rows[:, 2], rows[:, 1], rows[:, 0]))].reshape(1, 1, -1, 7)
+
+    layout = LAYER_TYPES["DetectionOutput"].scored_rows
+    assert ours.shape[2] == theirs.shape[0] == case["detection_summary"]["rows"]
+    assert compare_scored_rows(ordered(ours), ordered(theirs), 1e-4, layout)[2]
