@@ -82,7 +82,9 @@ def _inferred(model: onnx.ModelProto, weights: Iterable[tuple[str, np.ndarray]],
     probe.graph.value_info.extend(known)
     for name, array in weights:
         if array.size <= _SMALL:
-            probe.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+            # ascontiguousarray makes a 0-axis array 1-D: reshaped back (a scalar index stays a scalar).
+            value = np.ascontiguousarray(array).reshape(array.shape)
+            probe.graph.initializer.append(numpy_helper.from_array(value, name))
         else:
             # Type and dims are all inference reads of a big weight: no copy of its values.
             probe.graph.input.append(helper.make_tensor_value_info(
