@@ -203,3 +203,12 @@ def test_wild_ssd_detections_agree_with_opencv(ssd):
     layout = LAYER_TYPES["DetectionOutput"].scored_rows
     assert ours.shape[2] == theirs.shape[0] == case["detection_summary"]["rows"]
     assert compare_scored_rows(ordered(ours), ordered(theirs), 1e-4, layout)[2]
+
+
+def test_opencv_backend_gives_ssd_rows_in_caffes_order(ssd):
+    """`verify --backend opencv` on an SSD net: OpenCV's zero padding rows are dropped and its rows
+    put in Caffe's order (image, label, score), so it agrees with the fork's recorded detections."""
+    case, conversion, _ = ssd
+    report = pipeline.run_verification(conversion, backends=("opencv",), expect=case["blobs_path"])
+    opencv = [c for c in report.comparisons if c.backend == "opencv"]
+    assert [c.blob for c in opencv] == ["detection_out|detection_out"] and report.passed, report.first_failure
