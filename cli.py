@@ -429,12 +429,7 @@ def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: 
     from converter.verify import top5
 
     bgr_mean = _parse_mean(mean)
-    shapes = resolve_input_shapes(prototxt, input_shape) or declared_inputs(prototxt)
-    if len(shapes) != 1 or len(shape := next(iter(shapes.values()))) != 4 or shape[1] != 3:
-        raise ConverterError(f"classify needs a net with one N,3,H,W image input; {prototxt} takes "
-                             + ", ".join(f"'{n}' {list(s) or '(no shape: give --input-shape)'}"
-                                         for n, s in shapes.items()))
-    (name,) = shapes
+    name, shape = _image_input(prototxt, input_shape, "classify")
     conversion = _load(prototxt, weights, (f"{name}=1,3,{shape[2]},{shape[3]}",), False, False)
     check_fits(conversion.net, 1, "classification")
     x = demo.load_image(image, shape[2:], bgr_mean)
@@ -488,12 +483,7 @@ def detect_command(prototxt: Path, image: Path, weights: Path | None, output: Pa
     output = output if output is not None else Path(f"{image.stem}.boxes.png")
     check_outputs([output], [prototxt, image, *([weights] if weights else []), *([labels] if labels else [])], force,
                   elsewhere="--output (-o)")
-    shapes = resolve_input_shapes(prototxt, input_shape) or declared_inputs(prototxt)
-    if len(shapes) != 1 or len(shape := next(iter(shapes.values()))) != 4 or shape[1] != 3:
-        raise ConverterError(f"detect needs a net with one N,3,H,W image input; {prototxt} takes "
-                             + ", ".join(f"'{n}' {list(s) or '(no shape: give --input-shape)'}"
-                                         for n, s in shapes.items()))
-    (name,) = shapes
+    name, shape = _image_input(prototxt, input_shape, "detect")
     conversion = _load(prototxt, weights, (f"{name}=1,3,{shape[2]},{shape[3]}",), False, False)
     heads = [t for t in conversion.graph.outputs if isinstance(conversion.graph.producer(t), DetectionOutput)]
     if not heads:
@@ -520,6 +510,16 @@ def detect_command(prototxt: Path, image: Path, weights: Path | None, output: Pa
         raise ConverterError(f"{output}: OpenCV cannot write images of this type ('{output.suffix}')")
     write_bytes_atomic(output, data.tobytes())
     click.echo(f"wrote {output}")
+
+
+def _image_input(prototxt: Path, input_shape: tuple[str, ...], command: str) -> tuple[str, tuple[int, ...]]:
+    """The net's one N,3,H,W image input: its name and shape (--input-shape, else the prototxt's)."""
+    shapes = resolve_input_shapes(prototxt, input_shape) or declared_inputs(prototxt)
+    if len(shapes) != 1 or len(shape := next(iter(shapes.values()))) != 4 or shape[1] != 3:
+        raise ConverterError(f"{command} needs a net with one N,3,H,W image input; {prototxt} takes "
+                             + ", ".join(f"'{n}' {list(s) or '(no shape: give --input-shape)'}"
+                                         for n, s in shapes.items()))
+    return next(iter(shapes)), tuple(shape)
 
 
 def _parse_mean(text: str) -> tuple[float, float, float]:

@@ -425,11 +425,11 @@ DETECTION_CASES: dict[str, tuple[dict, int, int, int, int]] = {
 }
 
 
-NORMALIZE_CASES = {  # (shape, across_spatial, channel_shared, eps)
-    "per_position_per_channel": ((2, 3, 4, 5), False, False, 1e-10),
-    "across_shared": ((2, 3, 4, 5), True, True, 1e-10),
-    "across_per_channel_3d": ((2, 4, 6), True, False, 1e-3),
-    "per_position_2d_big_eps": ((2, 5), False, True, 0.5),
+NORMALIZE_CASES = {  # (shape, scale: () shared or (C,), across_spatial, eps)
+    "per_position_per_channel": ((2, 3, 4, 5), np.linspace(1, 3, 3, dtype=np.float32), False, 1e-10),
+    "across_shared": ((2, 3, 4, 5), np.array(20.0, np.float32), True, 1e-10),
+    "across_per_channel_3d": ((2, 4, 6), np.linspace(1, 3, 4, dtype=np.float32), True, 1e-3),
+    "per_position_2d_big_eps": ((2, 5), np.array(20.0, np.float32), False, 0.5),
 }
 
 
@@ -445,3 +445,47 @@ def normalize_loop(x: np.ndarray, scale: np.ndarray, across: bool, eps: float) -
         factor = scale.reshape(-1, 1) if scale.ndim else scale
         y[n] = (out * factor).reshape(x.shape[1:])
     return y.astype(np.float32)
+
+
+def tied_detection_case() -> tuple[ops.DetectionOutput, np.ndarray, np.ndarray, np.ndarray]:
+    """Four far-apart priors, classes 1 and 2 (0 background) both scoring every prior 0.3, keep_top_k
+    5 of the 8 equal scores: class 1's four (lower class first, prior order), then class 2's prior 0."""
+    corners = [[x, x, x + 0.1, x + 0.1] for x in (0.1, 0.3, 0.5, 0.7)]
+    prior = np.array([corners, [[0.1, 0.1, 0.2, 0.2]] * 4], np.float32).reshape(1, 2, 16)
+    conf = np.tile(np.float32([0.4, 0.3, 0.3]), 4).reshape(1, 12)
+    node = ops.DetectionOutput(name="detection_out", inputs=["loc", "conf", "prior"], outputs=["det"], num_classes=3,
+                               code_type="center_size", nms_threshold=0.45, keep_top_k=5)
+    return node, np.zeros((1, 16), np.float32), conf, prior
+
+
+def infinite_boxes_case() -> tuple[ops.DetectionOutput, np.ndarray, np.ndarray, np.ndarray]:
+    """exp overflows for every third prior: boxes (-inf, -inf, inf, inf) whose overlap with each other
+    is inf / nan = nan, which is not <= the threshold: only the first of them is kept."""
+    attributes, _, p, c, seed = DETECTION_CASES["center_size_keep_top_k"]
+    loc, conf, prior = detection_case(1, p, c, seed)
+    loc.reshape(p, 4)[::3, 2:] = 1e4
+    node = ops.DetectionOutput(name="detection_out", inputs=["loc", "conf", "prior"], outputs=["det"],
+                               **{**attributes, "keep_top_k": -1, "top_k": -1})
+    return node, loc, conf, prior
+
+
+def detection_inputs(case: tuple) -> tuple[ops.DetectionOutput, np.ndarray, np.ndarray, np.ndarray]:
+    """A DETECTION_CASES entry as its node and inputs."""
+    attributes, n, p, c, seed = case
+    node = ops.DetectionOutput(name="detection_out", inputs=["loc", "conf", "prior"], outputs=["det"], **attributes)
+    return (node, *detection_case(n, p, c, seed, share_location=node.share_location))
+
+
+EDGE_DETECTION_CASES = {"ties": tied_detection_case, "infinite_boxes": infinite_boxes_case}
+
+
+def assert_detections(actual: np.ndarray, node: ops.DetectionOutput, loc: np.ndarray, conf: np.ndarray,
+                      prior: np.ndarray) -> None:
+    """The emitted rows are detection_loop's, row for row; the edge cases' loop results are also
+    pinned down by hand (ties: labels [1, 1, 1, 1, 2] at x 0.1, 0.3, 0.5, 0.7, 0.1)."""
+    expected = detection_loop(loc, conf, prior, node)
+    assert actual.dtype == np.float32 and actual.shape == expected.shape
+    np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-6)
+    if node.keep_top_k == 5 and prior.shape == (1, 2, 16):
+        np.testing.assert_array_equal(expected[0, 0, :, 1], [1, 1, 1, 1, 2])
+        np.testing.assert_allclose(expected[0, 0, :, 3], [0.1, 0.3, 0.5, 0.7, 0.1], rtol=1e-6)
