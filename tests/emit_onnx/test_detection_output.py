@@ -52,3 +52,15 @@ def test_output_dims_and_no_detection_rows() -> None:
     dims = [d.dim_param or d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim]
     assert dims == [1, 1, "detections", 7]
     np.testing.assert_array_equal(actual, [[[[0, -1, -1, -1, -1, -1, -1], [1, -1, -1, -1, -1, -1, -1]]]])
+
+
+def test_saved_model_runs(tmp_path) -> None:
+    # The model as `save` streams it (its boolean and 0-axis initializers too) runs the same.
+    from converter.emit.onnx import build_onnx
+
+    node, loc, conf, prior = detection_inputs(DETECTION_CASES["center_size_keep_top_k"])
+    graph = graph_of(node, {"loc": loc.shape, "conf": conf.shape, "prior": prior.shape, "det": (1, 1, 1, 7)},
+                     inputs=["loc", "conf", "prior"])
+    build_onnx(graph).save(tmp_path / "det.onnx")
+    actual = run(onnx.load(tmp_path / "det.onnx"), {"loc": loc, "conf": conf, "prior": prior})["det"]
+    assert_detections(actual, node, loc, conf, prior)
