@@ -380,7 +380,8 @@ class Transpose(Node):
 @dataclass(kw_only=True)
 class Constant(Node):
     """y = value, a fixed float32 array whatever the batch (its dim 0 is its own, not the batch); the
-    node reads no input. What Caffe computes from shapes alone (PriorBox) becomes one."""
+    node reads no input. What Caffe computes from shapes alone (PriorBox) becomes one: it holds for
+    the input size the graph was built for, so a graph with one cannot take other input sizes."""
 
     value: np.ndarray
     batch_axis: ClassVar[int | None] = None
