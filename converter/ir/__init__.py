@@ -7,12 +7,17 @@ Caffe (layer, top) pairs whose value they hold, so every survivor can be checked
 from converter.ir.graph import Graph, Tensor
 from converter.ir.ops import (
     Abs,
+    ArgMax,
+    Axpy,
     BatchNorm,
     Bias,
+    BilinearInterp,
+    Clip,
     Concat,
     Constant,
     Conv,
     ConvTranspose,
+    Crop,
     Dense,
     DetectionOutput,
     Eltwise,
@@ -24,6 +29,7 @@ from converter.ir.ops import (
     InvalidNode,
     Log,
     Lrn,
+    NearestUpsample,
     Node,
     Normalize,
     Pool,
@@ -32,6 +38,7 @@ from converter.ir.ops import (
     Relu,
     Reshape,
     Scale,
+    ShuffleChannel,
     Sigmoid,
     Slice,
     Softmax,
@@ -40,7 +47,8 @@ from converter.ir.ops import (
 )
 
 __all__ = [
-    "Abs", "BatchNorm", "Bias", "Concat", "Constant", "Conv", "ConvTranspose", "Dense", "DetectionOutput", "Elu",
-    "Eltwise", "Exp", "Fire", "Flatten", "Graph", "Identity", "InvalidNode", "Log", "Lrn", "Node", "Normalize", "Pool",
-    "Power", "PRelu", "Relu", "Reshape", "Scale", "Sigmoid", "Slice", "Softmax", "Tanh", "Tensor", "Transpose",
+    "Abs", "ArgMax", "Axpy", "BatchNorm", "Bias", "BilinearInterp", "Clip", "Concat", "Constant", "Conv",
+    "ConvTranspose", "Crop", "Dense", "DetectionOutput", "Elu", "Eltwise", "Exp", "NearestUpsample", "Normalize",
+    "ShuffleChannel", "Fire", "Flatten", "Graph", "Identity", "InvalidNode", "Log", "Lrn", "Node", "Pool", "Power",
+    "PRelu", "Relu", "Reshape", "Scale", "Sigmoid", "Slice", "Softmax", "Tanh", "Tensor", "Transpose",
 ]
