@@ -152,8 +152,6 @@ def test_opencv_backend_names_what_opencv_cannot_run(tmp_path):
         pipeline.run_verification(conversion, backends=("opencv",))
 
 
-
-
 @pytest.mark.parametrize("name", ["wild_res10_ssd_face", "wild_mobilenet_ssd"])
 def test_wild_ssd_detectors_match_the_fork_and_opencv(name):
     """An SSD net from ../shared/wild with the fork's golden weights: every recorded Permute,

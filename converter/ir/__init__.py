@@ -37,6 +37,7 @@ from converter.ir.ops import (
     PRelu,
     Relu,
     Reshape,
+    RoiPool,
     Scale,
     ShuffleChannel,
     Sigmoid,
@@ -44,11 +45,13 @@ from converter.ir.ops import (
     Softmax,
     Tanh,
     Transpose,
+    Unpool,
 )
 
 __all__ = [
     "Abs", "ArgMax", "Axpy", "BatchNorm", "Bias", "BilinearInterp", "Clip", "Concat", "Constant", "Conv",
     "ConvTranspose", "Crop", "Dense", "DetectionOutput", "Elu", "Eltwise", "Exp", "NearestUpsample", "Normalize",
     "ShuffleChannel", "Fire", "Flatten", "Graph", "Identity", "InvalidNode", "Log", "Lrn", "Node", "Pool", "Power",
-    "PRelu", "Relu", "Reshape", "Scale", "Sigmoid", "Slice", "Softmax", "Tanh", "Tensor", "Transpose",
+    "PRelu", "Relu", "Reshape", "RoiPool", "Scale", "Sigmoid", "Slice", "Softmax", "Tanh", "Tensor", "Transpose",
+    "Unpool",
 ]
