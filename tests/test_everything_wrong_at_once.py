@@ -25,7 +25,7 @@ layer { name: "pool1" type: "Pooling" bottom: "m" top: "pool1"
   pooling_param { pool: MEDIAN kernel_size: 2 } }
 layer { name: "crop2" type: "Crop" bottom: "pool1" bottom: "data" top: "crop2" }
 layer { name: "proposal" type: "Python" bottom: "crop2" top: "rois"
-  python_param { module: "rpn.proposal_layer" layer: "ProposalLayer" param_str: "'feat_stride': 16" } }
+  python_param { module: "roi_data_layer.layer" layer: "RoIDataLayer" param_str: "num_classes: 21" } }
 """
 
 
@@ -47,8 +47,8 @@ def test_every_problem_is_listed_at_once(tmp_path):
         "'frobnicate_param'" in message
     assert f"  {at('MEDIAN')}: layer 'pool1' (Pooling): PoolingParameter.pool has no value MEDIAN" in message
     assert "  Frobnicate: mystery" in message
-    assert "  Python layer rpn.proposal_layer.ProposalLayer (python_param module 'rpn.proposal_layer', " \
-        "layer 'ProposalLayer'): proposal" in message
+    assert "  Python layer roi_data_layer.layer.RoIDataLayer (python_param module 'roi_data_layer.layer', " \
+        "layer 'RoIDataLayer'): proposal" in message
     if "  Crop: " in message:  # until Crop is supported
         assert "  Crop: crop1, crop2" in message
     assert [field.layer for field in caught.value.unknown] == ["conv1", "mystery", "pool1"]
@@ -61,7 +61,7 @@ def test_the_command_line_says_it_all_with_exit_2(tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
-    for part in ("weight_quantum", "frobnicate_param", "MEDIAN", "Frobnicate: mystery", "ProposalLayer"):
+    for part in ("weight_quantum", "frobnicate_param", "MEDIAN", "Frobnicate: mystery", "RoIDataLayer"):
         assert part in done.stderr
 
 
