@@ -235,6 +235,8 @@ def default_inputs(net: CaffeNet, seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def top5(scores: np.ndarray) -> list[int]:
+    if scores.size == 0:  # no rows (e.g. Faster R-CNN's scores when no proposal survives)
+        return []
     flat = scores.reshape(scores.shape[0], -1)[0]
     return [int(i) for i in np.argsort(-flat, kind="stable")[:5]]
 

@@ -1,5 +1,5 @@
 """Constant: its value, whatever the batch, next to a tensor that does follow the batch; as a graph
-output its dims are its own (no symbolic batch)."""
+output its dims are its own (no symbolic batch), and so are those of an op reading only constants."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def test_constant_output_and_use() -> None:
                    "cc": Tensor("cc", (1, 2, 8))})
     model = emit_onnx(graph)
     dims = {o.name: [d.dim_param or d.dim_value for d in o.type.tensor_type.shape.dim] for o in model.graph.output}
-    assert dims == {"y": ["N", 3], "c": [1, 2, 4], "cc": ["N", 2, 8]}
+    # A Concat of constants holds no batch either.
+    assert dims == {"y": ["N", 3], "c": [1, 2, 4], "cc": [1, 2, 8]}
     for batch in (1, 3):
         out = run(model, {"x": np.ones((batch, 3), np.float32)})
         np.testing.assert_array_equal(out["c"], VALUE)

@@ -29,8 +29,15 @@ Layout = tuple[int | None, dict[int, str]]
 
 
 def output_layouts(graph: Graph) -> dict[str, Layout]:
-    """Each node output's layout, as its op declares it (the batch on axis 0 for most ops)."""
-    return {tensor: (node.batch_axis, node.run_time_dims) for node in graph.nodes for tensor in node.outputs}
+    """Each node output's layout, as its op declares it (the batch on axis 0 for most ops); an op
+    reading only tensors that hold no batch (a Concat of PriorBox constants) holds none either."""
+    layouts: dict[str, Layout] = {}
+    for node in graph.nodes:
+        batch_axis = node.batch_axis
+        if node.inputs and all(t in layouts and layouts[t][0] is None for t in node.inputs):
+            batch_axis = None
+        layouts.update((tensor, (batch_axis, node.run_time_dims)) for tensor in node.outputs)
+    return layouts
 
 
 def tensor_dims(shape: Sequence[int], *, batch: int | None = None, dynamic_hw: bool = False,
