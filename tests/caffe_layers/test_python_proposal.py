@@ -28,9 +28,15 @@ def test_matches_the_python_layer(hw: tuple[int, int], im_info: tuple[float, flo
     layer = make_layer(LAYER.format("'feat_stride': 16"))
     assert py_faster_rcnn.output_shapes(layer, [scores.shape, deltas.shape, info.shape]) == [(300, 5)]
     (rois,) = py_faster_rcnn.forward(layer, [scores, deltas, info])
-    expected = proposal_loop(scores, deltas, info)
+    expected, expected_scores = proposal_loop(scores, deltas, info)
     assert rois.dtype == np.float32 and len(expected) > 1
     np.testing.assert_array_equal(rois, expected)
+    # With a second top, the kept boxes' scores.
+    layer = make_layer(LAYER.replace('top: "rois"', 'top: "rois" top: "scores"').format("'feat_stride': 16"))
+    assert py_faster_rcnn.output_shapes(layer, [scores.shape, deltas.shape, info.shape]) == [(300, 5), (300, 1)]
+    rois, kept_scores = py_faster_rcnn.forward(layer, [scores, deltas, info])
+    np.testing.assert_array_equal(rois, expected)
+    np.testing.assert_array_equal(kept_scores, expected_scores)
 
 
 def test_no_box_big_enough_gives_no_rows() -> None:

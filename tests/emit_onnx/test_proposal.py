@@ -31,6 +31,20 @@ def test_matches_the_python_layer(hw, im_info, pre: int, post: int, opset: int) 
     scores, deltas = proposal_inputs(*hw, seed=hw[0])
     info = np.array([im_info], np.float32)
     (rois,) = run(model, {"cls": scores, "bbox": deltas, "im_info": info}).values()
-    expected = proposal_loop(scores, deltas, info, pre_nms_top_n=pre, post_nms_top_n=post)
+    expected, _ = proposal_loop(scores, deltas, info, pre_nms_top_n=pre, post_nms_top_n=post)
     assert rois.shape == expected.shape
     np.testing.assert_allclose(rois, expected, rtol=1e-6, atol=1e-4)
+
+
+def test_second_output_is_the_kept_scores() -> None:
+    hw = (5, 6)
+    node = Proposal(name="proposal", inputs=["cls", "bbox", "im_info"], outputs=["rois", "scores"],
+                    anchors=shifted_anchors(base_anchors(), *hw, 16))
+    graph = graph_of(node, {"cls": (1, 18, *hw), "bbox": (1, 36, *hw), "im_info": (1, 3), "rois": (300, 5),
+                            "scores": (300, 1)})
+    scores, deltas = proposal_inputs(*hw, seed=7)
+    info = np.array([[80, 96, 1]], np.float32)
+    got = run(emit_checked(graph, 17), {"cls": scores, "bbox": deltas, "im_info": info})
+    expected_rois, expected_scores = proposal_loop(scores, deltas, info)
+    np.testing.assert_allclose(got["rois"], expected_rois, rtol=1e-6, atol=1e-4)
+    np.testing.assert_array_equal(got["scores"], expected_scores)
