@@ -698,3 +698,15 @@ INTERP_CASES = {
     "cropped": ((8, 9), (6, 7), 1, 2),
     "same_size_copy": ((5, 6), (5, 6), 0, 0),
 }
+
+
+def proposal_graph(hw: Pair, pre: int = 6000, post: int = 300, with_scores: bool = False) -> Graph:
+    """One py-faster-rcnn Proposal node over an hw feature map (stride 16, the default anchors):
+    inputs cls, bbox, im_info; outputs rois (and scores)."""
+    from converter.bundled_plugins.py_faster_rcnn import Proposal, base_anchors, shifted_anchors
+
+    outputs = ["rois", "scores"] if with_scores else ["rois"]
+    node = Proposal(name="proposal", inputs=["cls", "bbox", "im_info"], outputs=outputs,
+                    anchors=shifted_anchors(base_anchors(), *hw, 16), pre_nms_top_n=pre, post_nms_top_n=post)
+    return graph_of(node, {"cls": (1, 18, *hw), "bbox": (1, 36, *hw), "im_info": (1, 3), "rois": (post, 5),
+                           "scores": (post, 1)})
