@@ -186,7 +186,7 @@ def _common_options(function: Any) -> Any:
 
 
 def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no_fire: bool,
-          fold_batchnorm: bool, expect: Path | None = None) -> Any:
+          fold_batchnorm: bool, expect: Path | None = None, verifying: bool = False) -> Any:
     from converter.fileio import FileDigest
 
     # The sources' sha256 (for the outputs' metadata) is hashed on another core from here on,
@@ -201,8 +201,31 @@ def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no
         from converter.verify import load_recorded
 
         shapes = {name: tuple(value.shape) for name, value in load_recorded(expect)[0].items()}
+    single = _batch_one(prototxt) if verifying and shapes is None and expect is None else None
+    if single is not None:
+        from converter.errors import ModelError
+
+        try:
+            conversion = pipeline.convert(prototxt, weights, input_shapes=single, fuse=not no_fire,
+                                          fold_batchnorm=fold_batchnorm, digests=digests)
+        except ModelError:  # a layer needs the declared batch (a Reshape to fixed dimensions): keep it
+            pass
+        else:
+            declared = ", ".join(f"{name} {list(shape)}" for name, shape in declared_inputs(prototxt).items())
+            click.echo(f"verifying at batch 1 (the prototxt declares {declared}; the exported models take any "
+                       "batch; --input-shape chooses another)", err=True)
+            return conversion
     return pipeline.convert(prototxt, weights, input_shapes=shapes, fuse=not no_fire,
                             fold_batchnorm=fold_batchnorm, digests=digests)
+
+
+def _batch_one(prototxt: Path) -> dict[str, tuple[int, ...]] | None:
+    """The declared input shapes at batch 1, when some input declares a larger batch: verification
+    (one forward per run) then costs one image's worth, not the prototxt's batch of them."""
+    declared = declared_inputs(prototxt)
+    if not declared or any(not shape for shape in declared.values()) or all(s[0] == 1 for s in declared.values()):
+        return None
+    return {name: (1, *shape[1:]) for name, shape in declared.items()}
 
 
 def _verify_and_print(conversion: Any, opset: int, expect: Path | None, tolerance: float,
@@ -260,7 +283,7 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
     from converter.fileio import check_outputs
     from converter.ir import Fire
 
-    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect)
+    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect, verifying=not no_verify)
     graph = conversion.graph
     fires = list(graph.nodes_of(Fire))
     click.echo(f"{prototxt}: {len(conversion.net.layers)} layers -> {len(graph.nodes)} IR nodes"
@@ -335,16 +358,28 @@ def _print_compact_sizes(source: Path, compact_path: Path, dense_path: Path) -> 
                    "pycaffe = BVLC Caffe itself where installed (every blob's final value).")
 @click.option("--verbose", "-v", is_flag=True, help="Print the full per-blob table.")
 @click.option("--force", is_flag=True, help="Replace an existing report.")
+@click.option("--onnx", "onnx_file", type=click.Path(path_type=Path), callback=existing_file,
+              help="An ONNX model converted earlier (perhaps edited since) for the onnxruntime run to check, "
+                   "instead of converting again.")
+@click.option("--pytorch", "torch_module", type=click.Path(path_type=Path), callback=existing_file,
+              help="A generated PyTorch module (.py, its .pth beside it) converted earlier, for the pytorch run.")
+@click.option("--junit", "junit_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write a JUnit XML report (one test case per blob per run), for CI.")
 def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], opset: int,
                    expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,
-                   report_path: Path | None, backends: tuple[str, ...], verbose: bool, force: bool) -> None:
-    """Parity check for CI: convert in memory, compare every blob, exit 1 on mismatch."""
+                   report_path: Path | None, backends: tuple[str, ...], verbose: bool, force: bool,
+                   onnx_file: Path | None, torch_module: Path | None, junit_path: Path | None) -> None:
+    """Parity check for CI: convert in memory (or check models converted earlier: --onnx, --pytorch),
+    compare every blob, exit 1 on mismatch."""
+    from converter import pipeline
     from converter.fileio import check_outputs, json_text, write_bytes_atomic
 
-    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect)
-    if report_path is not None and str(report_path) != "-":
-        check_outputs([report_path], [*conversion.input_files, *([expect] if expect else [])], force,
-                      elsewhere="another --report path")
+    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect, verifying=True)
+    pipeline.load_artifacts(conversion, onnx_file, torch_module)
+    outputs = [path for path in (report_path, junit_path) if path is not None and str(path) != "-"]
+    if outputs:
+        check_outputs(outputs, [*conversion.input_files, *([expect] if expect else [])], force,
+                      elsewhere="another --report or --junit path")
     to_stdout = report_path is not None and str(report_path) == "-"
     report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose, to_stderr=to_stdout)
     text = json_text(report.to_json())
@@ -353,6 +388,9 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
     elif report_path is not None:
         write_bytes_atomic(report_path, (text + "\n").encode())
         click.echo(f"wrote {report_path}")
+    if junit_path is not None:
+        write_bytes_atomic(junit_path, report.to_junit())
+        click.echo(f"wrote {junit_path}", err=to_stdout)
     sys.exit(0 if report.passed else 1)
 
 

@@ -1,0 +1,77 @@
+"""CI on committed artifacts: `verify --onnx model.onnx --pytorch model.py` checks models converted
+earlier (and perhaps edited since) against Caffe without converting again; `--junit` writes a
+report CI systems display; the JSON report names the versions that verified."""
+
+from __future__ import annotations
+
+import json
+from xml.etree import ElementTree
+
+import numpy as np
+import onnx
+import pytest
+from click.testing import CliRunner
+from onnx import numpy_helper
+
+import cli
+from converter import pipeline
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    """The tiny net (conftest.TINY_NET) with demo weights, converted once: tiny.onnx, tiny.py, tiny.pth."""
+    from conftest import TINY_NET
+    from converter.caffe.synthetic import write_synthetic_weights
+
+    folder = tmp_path_factory.mktemp("artifacts")
+    prototxt = folder / "tiny.prototxt"
+    prototxt.write_text(TINY_NET)
+    write_synthetic_weights(prototxt, folder / "tiny.caffemodel")
+    conversion = pipeline.convert(prototxt, folder / "tiny.caffemodel")
+    pipeline.emit(conversion)
+    pipeline.save(conversion, folder, "tiny")
+    return folder
+
+
+def _verify(folder, *extra):
+    return CliRunner().invoke(cli.main, ["verify", str(folder / "tiny.prototxt"), "-w", str(folder / "tiny.caffemodel"),
+                                         *map(str, extra)])
+
+
+def test_committed_artifacts_pass_with_a_junit_report_and_versions(converted, tmp_path):
+    junit, report = tmp_path / "verify.xml", tmp_path / "report.json"
+    done = _verify(converted, "--onnx", converted / "tiny.onnx", "--pytorch", converted / "tiny.py",
+                   "--junit", junit, "--report", report)
+    assert done.exit_code == 0, done.output
+    document = json.loads(report.read_text())
+    assert str(converted / "tiny.onnx") in document["runs"]["onnxruntime"]
+    assert str(converted / "tiny.py") in document["runs"]["pytorch"]
+    import onnxruntime
+    import torch
+
+    assert document["versions"]["onnxruntime"] == onnxruntime.__version__
+    assert document["versions"]["torch"] == torch.__version__.split("+")[0] or \
+        document["versions"]["torch"] == torch.__version__
+    assert document["versions"]["numpy"] == np.__version__ and document["versions"]["squeeze-convert"]
+    # JUnit: testsuites/testsuite/testcase, one testcase per blob per run, no failure.
+    (suite,) = ElementTree.parse(junit).getroot().iter("testsuite")
+    cases = {(case.get("classname").rsplit(".", 1)[1], case.get("name")) for case in suite.iter("testcase")}
+    assert cases == {(run, blob) for run in ("onnxruntime", "pytorch") for blob in ("c1|c1", "r|c1", "c2|c2")}
+    assert suite.get("tests") == "6" and suite.get("failures") == "0" and not list(suite.iter("failure"))
+
+
+def test_one_weight_changed_in_the_onnx_file_fails_naming_the_layer(converted, tmp_path):
+    model = onnx.load(converted / "tiny.onnx")
+    (weight,) = [t for t in model.graph.initializer if t.name == "c2.weight"]
+    values = numpy_helper.to_array(weight).copy()
+    values.flat[0] += 0.5
+    weight.CopyFrom(numpy_helper.from_array(values, weight.name))
+    edited = tmp_path / "edited.onnx"
+    onnx.save(model, edited)
+    junit = tmp_path / "verify.xml"
+    done = _verify(converted, "--onnx", edited, "--backend", "onnxruntime", "--junit", junit)
+    assert done.exit_code == 1, done.output
+    assert "first diverging layer 'c2'" in done.output
+    failures = [case for case in ElementTree.parse(junit).getroot().iter("testcase") if case.find("failure") is not None]
+    assert [case.get("name") for case in failures] == ["c2|c2"]
+    assert "layer c2" in failures[0].find("failure").text
