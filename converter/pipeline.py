@@ -50,6 +50,8 @@ def build_graph(net: CaffeNet, *, fuse: bool = True, fold_batchnorm: bool = Fals
     if fuse:
         fuse_fire(graph)
     graph.metadata.update(_provenance(net, digests or {}))
+    sources = " + ".join(path.name for path in net.source_files) or "an in-memory net"
+    graph.doc = f"{net.name or 'unnamed net'}: converted from Caffe ({sources}) by squeeze-convert"
     return graph
 
 
@@ -59,7 +61,9 @@ def _provenance(net: CaffeNet, digests: Mapping[Path, FileDigest]) -> dict[str, 
         meta[f"source.{i}.file"] = path.name
         meta[f"source.{i}.sha256"] = digests.get(path) or FileDigest(path)
     for name, shape in net.inputs.items():
-        meta[f"input.{name}"] = "NCHW float32 " + "x".join(map(str, shape)) if len(shape) == 4 else str(shape)
+        # The batch is the model's symbolic N, whatever batch the verification ran with.
+        dims = "x".join(["N", *map(str, shape[1:])]) if shape else "scalar"
+        meta[f"input.{name}"] = f"NCHW float32 {dims}" if len(shape) == 4 else f"float32 {dims}"
     return meta
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import onnx
-from onnx import TensorProto, helper
+from onnx import helper
 
 from converter.defaults import DEFAULT_OPSET, SUPPORTED_OPSETS
 from converter.emit.onnx.model import EXTERNAL_DATA_THRESHOLD, OnnxModel
 from converter.emit.onnx.registry import EMITTERS, TABLE, Context, converts
+from converter.emit.onnx.shapes import intermediate_value_info, value_info
 from converter.ir import Graph
 
 __all__ = [
@@ -32,21 +33,26 @@ __all__ = [
 ]
 
 PRODUCER = "squeeze-convert"
-BATCH = "N"
 
 
-def _value_info(graph: Graph, name: str) -> onnx.ValueInfoProto:
-    if name not in graph.tensors:
-        raise KeyError(f"no IR tensor named {name!r}")
-    shape = graph.tensors[name].shape
-    dims: list[str | int] = [BATCH, *shape[1:]] if shape else []
-    return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+def producer_version() -> str:
+    """The installed squeeze-convert's version (the package metadata's)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("squeeze-convert")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
 
 
-def build_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence[str] = ()) -> OnnxModel:
+def build_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence[str] = (), *,
+               batch: int | None = None, dynamic_hw: bool = False) -> OnnxModel:
     """The ONNX model of `graph` as a skeleton plus weight arrays (not copied into protobuf).
 
     `extra_outputs` names further IR tensors to expose as graph outputs (e.g. to check intermediates).
+    The batch (dim 0) is symbolic "N" unless `batch` pins it; `dynamic_hw` leaves a 4-D input's
+    height and width symbolic (the caller checks that the net allows it). Every intermediate tensor
+    gets a `value_info` (shapes.py).
     """
     if opset not in SUPPORTED_OPSETS:
         raise ValueError(f"opset {opset} is not supported ({SUPPORTED_OPSETS[0]}..{SUPPORTED_OPSETS[-1]})")
@@ -54,14 +60,17 @@ def build_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence
     for node in graph.nodes:
         TABLE.emitter_of(node)(node, ctx)
     outputs = list(dict.fromkeys([*graph.outputs, *extra_outputs]))
+    dims = {"batch": batch, "dynamic_hw": dynamic_hw}
     onnx_graph = helper.make_graph(
         ctx.nodes, graph.name,
-        [_value_info(graph, t) for t in graph.inputs],
-        [_value_info(graph, t) for t in outputs],
+        [value_info(graph, t, graph_input=True, **dims) for t in graph.inputs],
+        [value_info(graph, t, **dims) for t in outputs],
     )
     opsets = [helper.make_opsetid("", opset)]
-    model = helper.make_model(onnx_graph, opset_imports=opsets, producer_name=PRODUCER, doc_string=PRODUCER)
+    model = helper.make_model(onnx_graph, opset_imports=opsets, producer_name=PRODUCER,
+                              producer_version=producer_version(), doc_string=graph.doc or PRODUCER)
     model.ir_version = helper.find_min_ir_version_for(opsets)
+    model.graph.value_info.extend(intermediate_value_info(model, ctx.weights, graph, **dims))
     return OnnxModel(model, ctx.weights, dict(graph.metadata))
 
 
