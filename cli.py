@@ -407,7 +407,8 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
 @click.option("--force", is_flag=True, help="Replace an existing file.")
 def make_weights(prototxt: Path, output: Path | None, out_dir: Path | None, seed: int,
                  input_shape: tuple[str, ...], force: bool) -> None:
-    """Write deterministic demo weights (He-uniform) for PROTOTXT as a caffemodel."""
+    """Write deterministic demo weights for PROTOTXT as a caffemodel: He-uniform, then calibrated on a fixed
+    input so that every layer's output stays of order one."""
     from converter.caffe.synthetic import write_synthetic_weights
     from converter.fileio import check_outputs
 
@@ -415,8 +416,11 @@ def make_weights(prototxt: Path, output: Path | None, out_dir: Path | None, seed
         raise click.UsageError("give --output (a file) or --out-dir (a folder), not both")
     output = output or (out_dir or prototxt.parent) / f"{prototxt.stem}.caffemodel"
     check_outputs([output], [prototxt], force, elsewhere="--out-dir or --output (-o)")
-    write_synthetic_weights(prototxt, output, seed=seed,
-                            input_shapes=resolve_input_shapes(prototxt, input_shape))
+    calibrated = write_synthetic_weights(prototxt, output, seed=seed,
+                                         input_shapes=resolve_input_shapes(prototxt, input_shape))
+    if not calibrated:
+        click.echo("note: weights not calibrated (a forward pass at this input size costs too much): deep nets "
+                   "may grow large activations; a smaller --input-shape calibrates them", err=True)
     click.echo(f"wrote {output}")
 
 

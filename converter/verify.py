@@ -257,8 +257,14 @@ def verify(
     report = Report(model, tolerance, {k: list(v.shape) for k, v in inputs.items()},
                     "caffe" if recorded_layers else "reference")
 
+    from converter.caffe.caffemodel import release_mapped_pages
+
+    def layer_done(_layer: CaffeLayer) -> None:
+        release_mapped_pages()  # only one layer's weights resident at a time
+        bar.update(1)
+
     with run_progress("reference", len(net.layers)) as bar:
-        reference = run_reference(net, inputs, on_layer=lambda _layer: bar.update(1))
+        reference = run_reference(net, inputs, on_layer=layer_done)
 
     tensor_of: dict[tuple[str, str], str] = {}
     for tensor in graph.tensors.values():
@@ -281,6 +287,7 @@ def verify(
         if (layer.name, top) in recorded_layers:
             add(layer, top, "reference", "", reference[(layer.name, top)])
     for name, run in backends.items():
+        release_mapped_pages()  # what the reference executor (or the run before) read of the weights
         with run_progress(name, len(keys) + 1) as bar:
             values = run(graph, inputs)
             bar.update(1)

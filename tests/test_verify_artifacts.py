@@ -72,6 +72,7 @@ def test_one_weight_changed_in_the_onnx_file_fails_naming_the_layer(converted, t
     done = _verify(converted, "--onnx", edited, "--backend", "onnxruntime", "--junit", junit)
     assert done.exit_code == 1, done.output
     assert "first diverging layer 'c2'" in done.output
-    failures = [case for case in ElementTree.parse(junit).getroot().iter("testcase") if case.find("failure") is not None]
+    cases = ElementTree.parse(junit).getroot().iter("testcase")
+    failures = [case for case in cases if case.find("failure") is not None]
     assert [case.get("name") for case in failures] == ["c2|c2"]
     assert "layer c2" in failures[0].find("failure").text

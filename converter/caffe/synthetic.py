@@ -36,9 +36,35 @@ from converter.errors import ModelError
 RESCALED = {"Convolution", "Deconvolution", "InnerProduct", "ConvolutionDepthwise", "DepthwiseConvolution"}
 
 
+MAX_CALIBRATION_MACS = 100e9  # VGG-16 at 224x224 is 15.5G multiply-adds
+MAX_CALIBRATION_BYTES = 1 << 30  # every blob of one forward pass
+
+
+def calibration_cost(net: CaffeNet) -> tuple[float, int]:
+    """(multiply-adds, bytes of blobs) of one forward pass of `net`, roughly: what calibrating costs."""
+    macs = 0.0
+    for layer in net.layers:
+        shapes = LAYER_TYPES[layer.type].blob_shapes
+        if layer.type not in RESCALED or shapes is None or not layer.top_shapes:
+            continue
+        weight = shapes(layer, layer.bottom_shapes)[0]
+        per_output = math.prod(weight[1:]) if len(weight) > 1 else 1
+        outputs = math.prod(layer.bottom_shapes[0] if layer.type == "Deconvolution" else layer.top_shapes[0])
+        macs += float(outputs) * per_output
+    blobs = sum(math.prod(s) for s in net.inputs.values()) + sum(
+        math.prod(s) for layer in net.layers for s in layer.top_shapes)
+    return macs, 4 * blobs
+
+
+def calibration_affordable(net: CaffeNet) -> bool:
+    macs, size = calibration_cost(net)
+    return macs <= MAX_CALIBRATION_MACS and size <= MAX_CALIBRATION_BYTES
+
+
 def synthetic_blobs(net: CaffeNet, seed: int = 0, calibrate: bool = True) -> dict[str, list[np.ndarray]]:
     """Weights for every layer of `net` that holds some, by layer name; calibrated (see the module
-    docstring) on `net`'s input shapes unless `calibrate` is false."""
+    docstring) on `net`'s input shapes unless `calibrate` is false (or `net` needs a forward pass too
+    costly for that: `calibration_affordable`)."""
     rng = np.random.default_rng(seed)
     weights: dict[str, list[np.ndarray]] = {}
     for layer in net.layers:
@@ -49,7 +75,7 @@ def synthetic_blobs(net: CaffeNet, seed: int = 0, calibrate: bool = True) -> dic
         for i, shape in enumerate(blob_shapes(layer, layer.bottom_shapes)):
             blobs.append(_blob(layer.type, i, tuple(shape), rng))
         weights[layer.name] = blobs
-    if calibrate:
+    if calibrate and calibration_affordable(net):
         calibrate_weights(net, weights, seed)
     return weights
 
@@ -147,8 +173,11 @@ def write_synthetic_weights(
     output: str | Path,
     seed: int = 0,
     input_shapes: Mapping[str, Shape] | None = None,
-) -> None:
+) -> bool:
+    """Write the weights as a caffemodel; whether they are calibrated (not when a forward pass at
+    this input size costs too much: then they are fan-in scaled only)."""
     proto = upgrade_net(parse_prototxt(prototxt))
     net = calibration_net(proto, input_shapes)
     write_caffemodel(output, proto, synthetic_blobs(net, seed))
+    return calibration_affordable(net)
 

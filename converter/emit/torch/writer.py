@@ -117,8 +117,13 @@ def load_module(export: TorchExport) -> torch.nn.Module:
     """The generated class, instantiated with the export's weights, in eval mode."""
     namespace = types.ModuleType("generated_caffe_module")
     exec(compile(export.source, "<generated>", "exec"), namespace.__dict__)  # noqa: S102 - our own generated code
-    module: torch.nn.Module = getattr(namespace, export.class_name)()
-    module.load_state_dict(export.state_dict, strict=True)
+    import torch
+
+    # Built without memory for its parameters, then given the state_dict's tensors themselves (views
+    # of the mapped weights): running the export for verification holds no second copy of them.
+    with torch.device("meta"):
+        module: torch.nn.Module = getattr(namespace, export.class_name)()
+    module.load_state_dict(export.state_dict, strict=True, assign=True)
     return module.eval()
 
 
