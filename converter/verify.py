@@ -24,6 +24,7 @@ from converter.caffe.net import CaffeLayer, CaffeNet
 from converter.caffe.reference import run_reference
 from converter.defaults import DEFAULT_TOLERANCE
 from converter.errors import ConverterError
+from converter.fileio import open_input
 from converter.ir import Graph
 
 Observed = Mapping[str | tuple[str, str], np.ndarray]
@@ -150,7 +151,7 @@ def load_recorded(path: str | Path) -> tuple[dict[str, np.ndarray], dict[tuple[s
     """
     inputs, layers, outputs = {}, {}, {}
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_input(path) as file, zipfile.ZipFile(file) as archive:
             for info in archive.infolist():
                 key = info.filename.removesuffix(".npy")
                 parts = key.split("|")
