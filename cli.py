@@ -369,23 +369,35 @@ def _print_compact_sizes(source: Path, compact_path: Path, dense_path: Path) -> 
               help="A generated PyTorch module (.py, its .pth beside it) converted earlier, for the pytorch run.")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write a JUnit XML report (one test case per blob per run), for CI.")
+@click.option("--images", "images", type=click.Path(path_type=Path, file_okay=False),
+              help="Dataset parity instead of one random input: every image in this folder (Caffe preprocessing: "
+                   "BGR, resized bilinearly, minus --mean) through the converted models and the reference; top-1/"
+                   "top-5 agreement and the worst logit error, in worker processes on all cores.")
+@click.option("--mean", default=",".join(f"{v:g}" for v in IMAGENET_MEAN_BGR), show_default=True,
+              help="With --images: per-channel B,G,R mean subtracted from the pixels.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write a self-contained HTML report: per run, each blob's relative error against the "
+                   "tolerance, the first diverging layer marked (needs matplotlib: the [html] extra).")
 def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], opset: int,
                    expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,
                    report_path: Path | None, backends: tuple[str, ...], verbose: bool, force: bool,
-                   onnx_file: Path | None, torch_module: Path | None, junit_path: Path | None) -> None:
+                   onnx_file: Path | None, torch_module: Path | None, junit_path: Path | None,
+                   images: Path | None, mean: str, html_path: Path | None) -> None:
     """Parity check for CI: convert in memory (or check models converted earlier: --onnx, --pytorch),
     compare every blob, exit 1 on mismatch."""
     from converter import pipeline
     from converter.fileio import check_outputs, json_text, refuse_special_output, write_bytes_atomic
 
-    outputs = [path for path in (report_path, junit_path) if path is not None and str(path) != "-"]
+    outputs = [path for path in (report_path, junit_path, html_path) if path is not None and str(path) != "-"]
     for path in outputs:
         refuse_special_output(path)
     conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect, verifying=True)
     pipeline.load_artifacts(conversion, onnx_file, torch_module)
     if outputs:
         check_outputs(outputs, [*conversion.input_files, *([expect] if expect else [])], force,
-                      elsewhere="another --report or --junit path")
+                      elsewhere="another --report, --junit or --html path")
+    if images is not None:
+        _dataset_parity(conversion, images, tolerance, _parse_mean(mean), report_path, force)
     to_stdout = report_path is not None and str(report_path) == "-"
     report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose, to_stderr=to_stdout)
     text = json_text(pipeline.report_document(conversion, report.model))
@@ -397,7 +409,32 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
     if junit_path is not None:
         write_bytes_atomic(junit_path, report.to_junit(), force=force)
         click.echo(f"wrote {junit_path}", err=to_stdout)
+    if html_path is not None:
+        from converter.html_report import render_html
+
+        write_bytes_atomic(html_path, render_html(report).encode(), force=force)
+        click.echo(f"wrote {html_path}", err=to_stdout)
     sys.exit(0 if report.passed else 1)
+
+
+def _dataset_parity(conversion: Any, images: Path, tolerance: float, mean: tuple[float, float, float],
+                    report_path: Path | None, force: bool) -> None:
+    from converter.dataset import run_dataset
+    from converter.fileio import json_text, write_bytes_atomic
+
+    parity = run_dataset(conversion, images, tolerance, mean)
+    to_stdout = report_path is not None and str(report_path) == "-"
+    click.echo(f"{len(parity.images)} images in {images}, logits: blob {parity.logits}", err=to_stdout)
+    click.echo(parity.summary(), err=to_stdout)
+    text = json_text(parity.to_json())
+    if to_stdout:
+        click.echo(text)
+    elif report_path is not None:
+        write_bytes_atomic(report_path, (text + "\n").encode(), force=force)
+        click.echo(f"wrote {report_path}")
+    if not parity.passed:
+        click.echo(f"MISMATCH: a logit error exceeds the tolerance {tolerance:g}", err=True)
+    sys.exit(0 if parity.passed else 1)
 
 
 @main.command("make-weights")

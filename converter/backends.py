@@ -130,7 +130,7 @@ def torch_backend(export: TorchExport | None = None) -> Backend:
 
         exported = export if export is not None else emit_torch(graph)
         try:
-            module = load_module(exported)
+            module = load_module(exported, share_weights=True)  # only read: no second copy of the weights
         except Exception as error:  # noqa: BLE001 - a module converted earlier may have been edited
             if export is None:
                 raise

@@ -1,10 +1,13 @@
 """CI on committed artifacts: `verify --onnx model.onnx --pytorch model.py` checks models converted
 earlier (and perhaps edited since) against Caffe without converting again; `--junit` writes a
-report CI systems display; the JSON report names the versions that verified."""
+report CI systems display, `--html` a page with the plots (tested in a real headless browser); the
+JSON report names the versions that verified."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from xml.etree import ElementTree
 
 import numpy as np
@@ -76,3 +79,40 @@ def test_one_weight_changed_in_the_onnx_file_fails_naming_the_layer(converted, t
     failures = [case for case in cases if case.find("failure") is not None]
     assert [case.get("name") for case in failures] == ["c2|c2"]
     assert "layer c2" in failures[0].find("failure").text
+
+
+def _chromium(*arguments: str, profile) -> subprocess.CompletedProcess:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.fail("the HTML report is tested in a real browser: install Debian's chromium (apt-get install chromium)")
+    return subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                           "--disable-component-update", "--disable-sync", "--no-first-run",
+                           f"--user-data-dir={profile}", *arguments], capture_output=True, text=True, timeout=120)
+
+
+def test_the_html_report_opens_in_a_browser_with_its_plot(converted, tmp_path):
+    from PIL import Image
+
+    model = onnx.load(converted / "tiny.onnx")
+    (weight,) = [t for t in model.graph.initializer if t.name == "c2.weight"]
+    values = numpy_helper.to_array(weight).copy()
+    values.flat[0] += 0.5
+    weight.CopyFrom(numpy_helper.from_array(values, weight.name))
+    onnx.save(model, tmp_path / "edited.onnx")
+    page = tmp_path / "report.html"
+    done = _verify(converted, "--onnx", tmp_path / "edited.onnx", "--html", page)
+    assert done.exit_code == 1, done.output
+    text = page.read_text()
+    assert "<script" not in text and "http" not in text.split("<svg", 1)[0]  # self-contained
+    dom = _chromium("--dump-dom", page.as_uri(), profile=tmp_path / "profile")
+    assert dom.returncode == 0, dom.stderr
+    assert 'id="verdict" class="failed"' in dom.stdout and "first diverging layer c2" in dom.stdout
+    plot = dom.stdout.split('<figure id="plot">', 1)[1].split("</figure>", 1)[0]
+    assert "<svg" in plot and "first diverging layer: c2" in plot and "tolerance 0.0001" in plot
+    assert "onnxruntime" in plot and "pytorch" in plot  # one plot per run
+    shot = tmp_path / "shot.png"
+    done = _chromium(f"--screenshot={shot}", "--window-size=1000,900", page.as_uri(), profile=tmp_path / "profile")
+    assert shot.exists(), done.stderr
+    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    # The first diverging layer's red line (#a11a1a) is drawn.
+    assert (np.abs(pixels - [0xA1, 0x1A, 0x1A]).sum(axis=2) < 60).sum() > 50
