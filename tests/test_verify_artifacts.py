@@ -63,14 +63,19 @@ def test_committed_artifacts_pass_with_a_junit_report_and_versions(converted, tm
     assert suite.get("tests") == "6" and suite.get("failures") == "0" and not list(suite.iter("failure"))
 
 
-def test_one_weight_changed_in_the_onnx_file_fails_naming_the_layer(converted, tmp_path):
-    model = onnx.load(converted / "tiny.onnx")
+def _one_weight_changed(source, target):
+    """A copy of the ONNX model with the first value of layer c2's weight changed by 0.5."""
+    model = onnx.load(source)
     (weight,) = [t for t in model.graph.initializer if t.name == "c2.weight"]
     values = numpy_helper.to_array(weight).copy()
     values.flat[0] += 0.5
     weight.CopyFrom(numpy_helper.from_array(values, weight.name))
-    edited = tmp_path / "edited.onnx"
-    onnx.save(model, edited)
+    onnx.save(model, target)
+    return target
+
+
+def test_one_weight_changed_in_the_onnx_file_fails_naming_the_layer(converted, tmp_path):
+    edited = _one_weight_changed(converted / "tiny.onnx", tmp_path / "edited.onnx")
     junit = tmp_path / "verify.xml"
     done = _verify(converted, "--onnx", edited, "--backend", "onnxruntime", "--junit", junit)
     assert done.exit_code == 1, done.output
@@ -93,14 +98,9 @@ def _chromium(*arguments: str, profile) -> subprocess.CompletedProcess:
 def test_the_html_report_opens_in_a_browser_with_its_plot(converted, tmp_path):
     from PIL import Image
 
-    model = onnx.load(converted / "tiny.onnx")
-    (weight,) = [t for t in model.graph.initializer if t.name == "c2.weight"]
-    values = numpy_helper.to_array(weight).copy()
-    values.flat[0] += 0.5
-    weight.CopyFrom(numpy_helper.from_array(values, weight.name))
-    onnx.save(model, tmp_path / "edited.onnx")
+    edited = _one_weight_changed(converted / "tiny.onnx", tmp_path / "edited.onnx")
     page = tmp_path / "report.html"
-    done = _verify(converted, "--onnx", tmp_path / "edited.onnx", "--html", page)
+    done = _verify(converted, "--onnx", edited, "--html", page)
     assert done.exit_code == 1, done.output
     text = page.read_text()
     assert "<script" not in text and "http" not in text.split("<svg", 1)[0]  # self-contained
