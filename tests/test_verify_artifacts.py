@@ -5,9 +5,11 @@ JSON report names the versions that verified."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
+import sys
 from xml.etree import ElementTree
 
 import numpy as np
@@ -116,3 +118,16 @@ def test_the_html_report_opens_in_a_browser_with_its_plot(converted, tmp_path):
     pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
     # The first diverging layer's red line (#a11a1a) is drawn.
     assert (np.abs(pixels - [0xA1, 0x1A, 0x1A]).sum(axis=2) < 60).sum() > 50
+
+
+def test_a_terminal_shows_a_progress_bar_per_run(converted, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    conversion = pipeline.convert(converted / "tiny.prototxt", converted / "tiny.caffemodel")
+    assert pipeline.run_verification(conversion).passed
+    shown = terminal.getvalue()
+    assert all(f"verify: {run}" in shown for run in ("reference", "onnxruntime", "pytorch")), shown
