@@ -113,6 +113,7 @@ def _run_onnx(model: bytes | str, inputs: dict[str, np.ndarray],
     # A session that runs once gains nothing from repacking the weights first, which would hold a
     # second copy of them while it packs (VGG-16: 0.17 GB more at the peak, and slower).
     options.add_session_config_entry("session.disable_prepacking", "1")
+    options.enable_cpu_mem_arena = False  # freed with the session, not kept for runs that never come
     session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     names = names if names is not None else [o.name for o in session.get_outputs()]
     feed = {i.name: inputs[i.name] for i in session.get_inputs()}

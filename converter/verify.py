@@ -264,6 +264,7 @@ def verify(
         release_mapped_pages()  # only one layer's weights resident at a time
         bar.update(1)
 
+    release_mapped_pages()  # what loading and emitting read of the weights
     with run_progress("reference", len(net.layers)) as bar:
         reference = run_reference(net, inputs, on_layer=layer_done)
 
