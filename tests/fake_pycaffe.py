@@ -2,8 +2,8 @@
 
 Like the real package, `import caffe` registers a protoc-generated `caffe_pb2` of Caffe's schema
 (`caffe/proto/caffe_pb2.py`, file "caffe.proto", package "caffe") in protobuf's default descriptor
-pool, and reads the prototxt with it; `import caffe` fails with the real cause when `six` is missing
-(pycaffe.py imports it first thing). `caffe.Net(prototxt, weights, caffe.TEST)` has `blobs` (an
+pool, and reads the prototxt with it; `import caffe` fails with the real cause when `six` or
+scikit-image is missing (pycaffe.py imports six, caffe/io.py skimage.io). `caffe.Net(prototxt, weights, caffe.TEST)` has `blobs` (an
 OrderedDict in Caffe's order: each layer's tops as first made), `_layer_names`, `top_names`,
 `reshape()` and `forward(start=, end=)` running the layers start..end. The numbers are real Caffe's:
 they are replayed from a ../shared/golden case (each top as it was right after its layer ran), after
@@ -22,8 +22,9 @@ import os
 import sys
 from collections import OrderedDict
 
-if os.environ.get("FAKE_PYCAFFE_MODE") == "no-six":
-    import six  # noqa: F401 - pycaffe.py's first import; missing here
+if os.environ.get("FAKE_PYCAFFE_MODE") == "missing-module":
+    import six  # noqa: F401 - pycaffe.py's first import
+    import skimage.io  # noqa: F401 - what caffe/io.py imports (pycaffe's __init__ imports io)
 
 import numpy as np
 from google.protobuf import text_format
@@ -113,7 +114,7 @@ class Net(object):
 
 def install(folder: Path, golden_case_dir: Path, mode: str = "replay") -> dict[str, str]:
     """Write the fake `caffe` package into `folder`; the environment a child process needs to import it
-    and replay `golden_case_dir` (modes: replay, no-six, abort-load, abort-forward,
+    and replay `golden_case_dir` (modes: replay, missing-module, abort-load, abort-forward,
     spoil:<top> to add 1 to that blob's first value)."""
     from protos.generate import compile_proto
 

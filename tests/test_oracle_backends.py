@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -68,23 +69,31 @@ def test_pycaffe_disagreement_inside_a_fire_fails_naming_the_layer(fake_pycaffe,
     assert (first.backend, first.blob) == ("pycaffe", "fire5/squeeze1x1|fire5/squeeze1x1")
 
 
-@pytest.mark.parametrize("mode,status,said", [
-    ("abort-load", 2, "refuses this net: it aborted by SIGABRT while loading it: F1205"),
-    ("abort-forward", 1, "aborted by SIGABRT while running the net"),
-    ("no-six", 2, "cannot import BVLC Caffe's Python module"),
-])
-def test_pycaffe_failures_are_named_errors(fake_pycaffe, mode, status, said):
+def test_a_caffe_abort_while_loading_is_a_named_error_exit_2(fake_pycaffe):
     case = golden_case("squeezenet_v1.1")
     done = subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), "verify", str(case["prototxt_path"]), "-w", str(case["weights_path"]),
          "--expect", str(case["blobs_path"]), "--backend", "pycaffe"],
-        capture_output=True, text=True, env={**os.environ, **fake_pycaffe(mode)})
-    assert done.returncode == status, done.stderr
-    assert said in done.stderr and "Traceback" not in done.stderr
-    if mode == "no-six":
-        assert "No module named 'six'" in done.stderr  # the real cause, kept
-    else:
-        assert "Check failed" in done.stderr  # Caffe's own last words
+        capture_output=True, text=True, env={**os.environ, **fake_pycaffe("abort-load")})
+    assert done.returncode == 2, done.stderr
+    assert "refuses this net: it aborted by SIGABRT while loading it: F1205" in done.stderr
+    assert "Check failed: data_" in done.stderr and "Traceback" not in done.stderr  # Caffe's own last words
+
+
+@pytest.mark.parametrize("mode,status,said", [
+    ("abort-forward", 1, "aborted by SIGABRT while running the net, which the converter runs: F1205"),
+    ("missing-module", 2, "cannot import BVLC Caffe's Python module"),
+])
+def test_pycaffe_failures_are_named_errors(fake_pycaffe, monkeypatch, mode, status, said):
+    from converter.errors import ConverterError
+
+    for key, value in fake_pycaffe(mode).items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConverterError) as raised:
+        _verify("squeezenet_v1.1", "pycaffe", expect=True)
+    assert raised.value.exit_code == status and said in str(raised.value)
+    if mode == "missing-module":
+        assert re.search("ModuleNotFoundError: No module named '(six|skimage)'", str(raised.value))  # the real cause
 
 
 def test_pycaffe_missing_is_a_clear_error(monkeypatch):
