@@ -1,14 +1,16 @@
-"""A stand-in for BVLC Caffe's pycaffe (it does not build here), faithful where the converter relies on it.
+"""A stand-in for BVLC Caffe's pycaffe (it does not build here), faithful where the converter relies on
+it.
 
 Like the real package, `import caffe` registers a protoc-generated `caffe_pb2` of Caffe's schema
 (`caffe/proto/caffe_pb2.py`, file "caffe.proto", package "caffe") in protobuf's default descriptor
-pool, and reads the prototxt with it; `import caffe` fails with the real cause when `six` or
-scikit-image is missing (pycaffe.py imports six, caffe/io.py skimage.io). `caffe.Net(prototxt, weights, caffe.TEST)` has `blobs` (an
-OrderedDict in Caffe's order: each layer's tops as first made), `_layer_names`, `top_names`,
-`reshape()` and `forward(start=, end=)` running the layers start..end. The numbers are real Caffe's:
-they are replayed from a ../shared/golden case (each top as it was right after its layer ran), after
-checking that the weights are that case's and the input is the recorded one. An abort mode does what
-a failed CHECK does: glog's "F... Check failed" line on stderr, then abort().
+pool, and reads the prototxt with it; `import caffe` fails with the real cause when `six` or scikit-
+image is missing (pycaffe.py imports six, caffe/io.py skimage.io). `caffe.Net(prototxt, weights,
+caffe.TEST)` has `blobs` (an OrderedDict in Caffe's order: each layer's tops as first made),
+`_layer_names`, `top_names`, `reshape()` and `forward(start=, end=)` running the layers start..end.
+The numbers are real Caffe's: they are replayed from a ../shared/golden case (each top as it was
+right after its layer ran), after checking that the weights are that case's and the input is the
+recorded one. An abort mode does what a failed CHECK does: glog's "F... Check failed" line on
+stderr, then abort().
 """
 
 from __future__ import annotations
