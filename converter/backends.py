@@ -184,11 +184,14 @@ def opencv_backend(net: CaffeNet) -> Backend:
         sources = [graph.tensors[t].sources[-1] for t in wanted]
         tops = {layer.name: layer.tops for layer in net.layers}
         try:
-            with _test_phase_definition(net) as definition:
+            with _test_phase_definition(net, for_opencv=True) as definition:
                 cv_net = cv2.dnn.readNetFromCaffe(str(definition), str(weights))
-            read = {bottom for layer in net.layers for bottom in layer.bottoms}
+            if hasattr(cv_net, "enableWinograd"):
+                # OpenCV's Winograd 3x3 convolutions trade precision for speed (about 1e-3 relative
+                # on a deep ResNet): an oracle should take the direct path.
+                cv_net.enableWinograd(False)
             for name, value in inputs.items():
-                if name in read:  # an input only a dropped loss layer read is not in the definition
+                if name in _read_inputs(net):
                     cv_net.setInput(value, name)
             # OpenCV finds outputs by layer name: a top named after a layer is that layer's output;
             # any other (a second top such as Pooling's mask) is taken from its layer's outputs.
@@ -306,17 +309,23 @@ def _caffemodel(net: CaffeNet, backend: str) -> Path:
 
 
 @contextlib.contextmanager
-def _test_phase_definition(net: CaffeNet) -> Iterator[Path]:
+def _test_phase_definition(net: CaffeNet, for_opencv: bool = False) -> Iterator[Path]:
     """The net's prototxt, or, when the file holds layers the TEST-phase net leaves out (data, loss,
-    other phases), a temporary deploy form of it: Input layers of the given shapes, then the kept
-    layers as the file defines them. Outside importers then see the net we converted."""
+    other phases) or inputs no kept layer reads, a temporary deploy form of it: Input layers of the
+    read inputs, then the kept layers as the file defines them. Outside importers then see the net
+    we converted.
+
+    `for_opencv`: OpenCV 4.14's importer builds Axpy (a, x, y) as a * y + x, where SENet's layer
+    computes a * x + y, so OpenCV is handed each Axpy with x and y swapped (always a rewritten file
+    then)."""
     prototxt = net.source_files[0]
-    if not _drops_layers(prototxt, net):
+    swap_axpy = for_opencv and any(layer.type == "Axpy" for layer in net.layers)
+    if not swap_axpy and not _drops_layers(prototxt, net) and _read_inputs(net) == set(net.inputs):
         yield prototxt
         return
     with tempfile.TemporaryDirectory(prefix="squeeze-convert-") as folder:
         definition = Path(folder) / "test_phase.prototxt"
-        definition.write_text(_test_phase_prototxt(net))
+        definition.write_text(_test_phase_prototxt(net, swap_axpy))
         yield definition
 
 
@@ -330,22 +339,29 @@ def _drops_layers(prototxt: Path, net: CaffeNet) -> bool:
     return any(layer.type != "Input" and layer.name not in kept for layer in layers)
 
 
-def _test_phase_prototxt(net: CaffeNet) -> str:
+def _test_phase_prototxt(net: CaffeNet, swap_axpy: bool = False) -> str:
     from google.protobuf import text_format
 
     from converter.caffe import caffe_pb2
 
     proto = caffe_pb2.NetParameter(name=net.name)
-    read = {bottom for layer in net.layers for bottom in layer.bottoms}
+    read = _read_inputs(net)
     for name, shape in net.inputs.items():
-        if name not in read:  # read only by a dropped layer (a loss's label): Caffe would keep it, OpenCV refuses it
+        if name not in read:  # OpenCV refuses a net input that nothing reads
             continue
         proto.layer.add(name=f"input {name}", type="Input", top=[name]).input_param.shape.add(dim=list(shape))
     for layer in net.layers:
         kept = proto.layer.add()
         kept.CopyFrom(layer.param)
+        if swap_axpy and layer.type == "Axpy" and len(kept.bottom) == 3:
+            kept.bottom[1], kept.bottom[2] = kept.bottom[2], kept.bottom[1]
         del kept.include[:], kept.exclude[:]
     return text_format.MessageToString(proto)
+
+
+def _read_inputs(net: CaffeNet) -> set[str]:
+    """The net inputs some kept layer reads (a dropped loss layer's label is read by none)."""
+    return {bottom for layer in net.layers for bottom in layer.bottoms if bottom in net.inputs}
 
 
 BACKENDS: dict[str, Callable[[Models], Backend]] = {

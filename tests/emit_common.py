@@ -324,3 +324,77 @@ def global_pool_graph(kind: str) -> tuple[Graph, Oracle]:
     node = Pool(name="gp", inputs=["x"], outputs=["y"], kind=kind, kernel=(0, 0), stride=(1, 1), global_pool=True)
     reduce = np.max if kind == "max" else np.mean
     return graph_of(node, {"x": (2, 4, 5, 3), "y": (2, 4, 1, 1)}), lambda x: reduce(x, axis=(2, 3), keepdims=True)
+
+
+def argmax_loop(x: np.ndarray, axis: int | None, top_k: int, out_max_val: bool, rank: int = 0) -> np.ndarray:
+    """The IR ArgMax docstring, one line of candidates at a time: sort (value, index) pairs
+    descending (equal values: higher index first), keep top_k; without an axis each sample is one
+    line and the result (N, 1 or 2, top_k) gets trailing 1s up to `rank`."""
+    def best(line: np.ndarray) -> list[tuple[float, int]]:
+        return sorted(((float(v), i) for i, v in enumerate(line)), reverse=True)[:top_k]
+
+    if axis is None:
+        y = np.zeros((x.shape[0], 2 if out_max_val else 1, top_k), np.float32)
+        for n in range(x.shape[0]):
+            pairs = best(x[n].reshape(-1))
+            y[n, 0] = [i for _, i in pairs]
+            if out_max_val:
+                y[n, 1] = [v for v, _ in pairs]
+        return y.reshape(y.shape + (1,) * (max(rank, 3) - 3))
+    moved = np.moveaxis(x, axis, -1)
+    y = np.zeros(moved.shape[:-1] + (top_k,), np.float32)
+    for index in np.ndindex(moved.shape[:-1]):
+        pairs = best(moved[index])
+        y[index] = [v for v, _ in pairs] if out_max_val else [i for _, i in pairs]
+    return np.moveaxis(y, -1, axis)
+
+
+def bilinear_interp_loop(x: np.ndarray, size: Pair, begin: int = 0, end: int = 0) -> np.ndarray:
+    """The IR BilinearInterp docstring, cell by cell, float32 positions and weights."""
+    x = x[:, :, begin : x.shape[2] - end, begin : x.shape[3] - end]
+    h, w = x.shape[2:]
+    if tuple(size) == (h, w):
+        return x.copy()
+
+    def source(n: int, out: int, i: int) -> tuple[int, int, np.float32]:
+        ratio = np.float32(n - 1) / np.float32(out - 1) if out > 1 else np.float32(0)
+        position = np.float32(ratio * np.float32(i))
+        first = int(position)
+        return first, min(first + 1, n - 1), np.float32(position - np.float32(first))
+
+    y = np.zeros((*x.shape[:2], *size), np.float32)
+    for i in range(size[0]):
+        r0, r1, lr = source(h, size[0], i)
+        for j in range(size[1]):
+            c0, c1, lc = source(w, size[1], j)
+            upper = (1 - lc) * x[:, :, r0, c0] + lc * x[:, :, r0, c1]
+            lower = (1 - lc) * x[:, :, r1, c0] + lc * x[:, :, r1, c1]
+            y[:, :, i, j] = (1 - lr) * upper + lr * lower
+    return y
+
+
+def shuffle_loop(x: np.ndarray, group: int) -> np.ndarray:
+    """The IR ShuffleChannel docstring: output channel j * group + i is input channel i * k + j."""
+    k = x.shape[1] // group
+    y = np.empty_like(x)
+    for i in range(group):
+        for j in range(k):
+            y[:, j * group + i] = x[:, i * k + j]
+    return y
+
+
+# (input shape, axis, offsets, sizes) of a Crop
+CROP_CASES = {
+    "spatial": ((2, 3, 9, 8), 2, [2, 1], [5, 6]),
+    "channels_and_spatial": ((2, 5, 6, 7), 1, [1, 0, 3], [3, 6, 2]),
+    "last_axis": ((2, 4, 6), 2, [4], [2]),
+}
+# (input hw, output size, crop begin, crop end) of a BilinearInterp
+INTERP_CASES = {
+    "zoom_2": ((5, 7), (9, 13), 0, 0),
+    "shrink": ((9, 8), (5, 4), 0, 0),
+    "odd_size": ((4, 6), (11, 5), 0, 0),
+    "to_one_row": ((5, 6), (1, 4), 0, 0),
+    "cropped": ((8, 9), (6, 7), 1, 2),
+    "same_size_copy": ((5, 6), (5, 6), 0, 0),
+}

@@ -7,11 +7,16 @@ Caffe (layer, top) pairs whose value they hold, so every survivor can be checked
 from converter.ir.graph import Graph, Tensor
 from converter.ir.ops import (
     Abs,
+    ArgMax,
+    Axpy,
     BatchNorm,
     Bias,
+    BilinearInterp,
+    Clip,
     Concat,
     Conv,
     ConvTranspose,
+    Crop,
     Dense,
     Eltwise,
     Elu,
@@ -22,6 +27,7 @@ from converter.ir.ops import (
     InvalidNode,
     Log,
     Lrn,
+    NearestUpsample,
     Node,
     Pool,
     Power,
@@ -29,6 +35,7 @@ from converter.ir.ops import (
     Relu,
     Reshape,
     Scale,
+    ShuffleChannel,
     Sigmoid,
     Slice,
     Softmax,
@@ -36,7 +43,8 @@ from converter.ir.ops import (
 )
 
 __all__ = [
-    "Abs", "BatchNorm", "Bias", "Concat", "Conv", "ConvTranspose", "Dense", "Elu", "Eltwise", "Exp",
+    "Abs", "ArgMax", "Axpy", "BatchNorm", "Bias", "BilinearInterp", "Clip", "Concat", "Conv", "ConvTranspose",
+    "Crop", "Dense", "Elu", "Eltwise", "Exp", "NearestUpsample", "ShuffleChannel",
     "Fire", "Flatten", "Graph", "Identity", "InvalidNode", "Log", "Lrn", "Node", "Pool", "Power", "PRelu", "Relu",
     "Reshape", "Scale", "Sigmoid", "Slice", "Softmax", "Tanh", "Tensor",
 ]
