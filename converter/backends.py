@@ -179,6 +179,7 @@ def opencv_backend(net: CaffeNet) -> Backend:
         if not hasattr(cv2, "dnn") or not hasattr(cv2.dnn, "readNetFromCaffe"):
             raise ConverterError("this OpenCV has no Caffe importer (OpenCV 5 removed it)")
         _refuse_batch_statistics(net)
+        _refuse_thin_depthwise(net)
         weights = _caffemodel(net, "opencv")
         wanted = checked_by_outputs_only(graph)
         sources = [graph.tensors[t].sources[-1] for t in wanted]
@@ -238,6 +239,27 @@ def _refuse_batch_statistics(net: CaffeNet) -> None:
         raise ConverterError(f"OpenCV's Caffe importer does not follow Caffe's BatchNorm with batch statistics "
                              f"(layer {', '.join(repr(n) for n in names)}), so it cannot check this net: "
                              "use the other backends")
+
+
+def _refuse_thin_depthwise(net: CaffeNet) -> None:
+    """OpenCV 4.14 computes a padded 3x3 depthwise convolution (one input channel per group) on a
+    map one row or one column high wrongly, sometimes with garbage of 1e30 (ShuffleNet and MobileNet
+    below a 64x64 input): a mismatch there would be OpenCV's, not the conversion's."""
+    from converter.caffe.layers import convolution, convolution_depthwise
+
+    names = []
+    for layer in net.layers:
+        if layer.type not in ("Convolution", "ConvolutionDepthwise"):
+            continue
+        module = convolution_depthwise if layer.type == "ConvolutionDepthwise" else convolution
+        g = module.geometry(layer, layer.bottom_shapes)
+        if (g.channels == g.group and g.kernel == (3, 3) and g.pad != (0, 0)
+                and min(layer.bottom_shapes[0][2:]) == 1):
+            names.append(layer.name)
+    if names:
+        raise ConverterError(f"OpenCV 4.14 computes a padded 3x3 depthwise convolution on a map one row or "
+                             f"column high wrongly (layer {', '.join(repr(n) for n in names)}), so it cannot "
+                             "check this net at this input size: use a larger --input-shape or the other backends")
 
 
 def pycaffe_backend(net: CaffeNet) -> Backend:

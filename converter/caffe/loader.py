@@ -17,6 +17,7 @@ from converter.caffe.shapes import MAX_BLOB_AXES, MAX_BLOB_ELEMENTS, check_finit
 from converter.caffe.upgrade import upgrade_net
 from converter.caffe.weights import attach_weights, layers_with_parameters, read_weights
 from converter.errors import ModelError, UnsupportedLayersError
+from converter.plugins import load_installed_plugins
 
 __all__ = [
     "MAX_BLOB_AXES", "MAX_BLOB_ELEMENTS", "attach_weights", "build_net", "declared_inputs",
@@ -30,6 +31,7 @@ def build_net(
     source_files: Sequence[Path] = (),
 ) -> CaffeNet:
     """Select the TEST-phase layers, find inputs, check the types and infer every shape."""
+    load_installed_plugins()
     proto = upgrade_net(proto)
     inputs, layers = select_layers(proto)
     unsupported: dict[str, list[str]] = {}

@@ -34,17 +34,19 @@ from converter.ir.ops import (
     PRelu,
     Relu,
     Reshape,
+    RoiPool,
     Scale,
     ShuffleChannel,
     Sigmoid,
     Slice,
     Softmax,
     Tanh,
+    Unpool,
 )
 
 __all__ = [
     "Abs", "ArgMax", "Axpy", "BatchNorm", "Bias", "BilinearInterp", "Clip", "Concat", "Conv", "ConvTranspose",
     "Crop", "Dense", "Elu", "Eltwise", "Exp", "NearestUpsample", "ShuffleChannel",
     "Fire", "Flatten", "Graph", "Identity", "InvalidNode", "Log", "Lrn", "Node", "Pool", "Power", "PRelu", "Relu",
-    "Reshape", "Scale", "Sigmoid", "Slice", "Softmax", "Tanh", "Tensor",
+    "Reshape", "RoiPool", "Scale", "Sigmoid", "Slice", "Softmax", "Tanh", "Tensor", "Unpool",
 ]

@@ -135,6 +135,46 @@ class Pool(Node):
 
 
 @dataclass(kw_only=True)
+class Unpool(Node):
+    """Max unpooling by an argmax mask: inputs x (N, C, H, W) and mask (N, C, H, W), a float holding
+    per cell a flat index h * out_w + w into an (out_h, out_w) plane (as a max Pool's mask output).
+
+    The output (N, C, *out_hw) is 0 except that, per plane (n, c), output[int(mask[i])] = x[i] for
+    every input cell i (the mask truncated toward zero); when several cells name one index, the last
+    of them in row-major order wins. Every index must lie in [0, out_h * out_w).
+    """
+
+    out_hw: Pair
+
+    def __post_init__(self) -> None:
+        if len(self.inputs) != 2:
+            raise InvalidNode(self.name, f"unpooling takes data and a mask, got {len(self.inputs)} inputs")
+        if min(self.out_hw) <= 0:
+            raise InvalidNode(self.name, f"output size {self.out_hw} must be positive")
+
+
+@dataclass(kw_only=True)
+class RoiPool(Node):
+    """Max pooling of regions of interest (Fast R-CNN's ROIPooling): inputs x (N, C, H, W) and rois
+    (R, 5), each row [batch index, x1, y1, x2, y2] in input-image coordinates; output (R, C, *pooled).
+
+    Per roi, in float32: the batch index is truncated toward zero; each coordinate times
+    `spatial_scale` is rounded half away from zero to an integer (x1, y1, x2, y2 -> start_w,
+    start_h, end_w, end_h); roi_h = max(end_h - start_h + 1, 1), bin_h = roi_h / pooled_h (float32
+    division); bin ph covers rows [floor(ph * bin_h), ceil((ph + 1) * bin_h)) shifted by start_h and
+    clipped to [0, H] (columns alike). The output is the maximum over the bin's cells, and not below
+    -FLT_MAX; a bin that is empty after clipping gives 0.
+    """
+
+    pooled: Pair
+    spatial_scale: float
+
+    def __post_init__(self) -> None:
+        if min(self.pooled) <= 0:
+            raise InvalidNode(self.name, f"pooled size {self.pooled} must be positive")
+
+
+@dataclass(kw_only=True)
 class Relu(Node):
     """y = x if x > 0 else negative_slope * x."""
 
