@@ -88,7 +88,9 @@ def test_activations_stay_of_order_one(prototxt):
     for layer in net.layers:
         layer.blobs = weights.get(layer.name, [])
     blobs = run_reference(net, default_inputs(net, seed=1))  # not the calibration input
-    worst = {key: float(np.abs(value).max()) if value.size else 0.0 for key, value in blobs.items()}
+    masks = {(layer.name, layer.tops[1]) for layer in net.layers if layer.type == "Pooling" and len(layer.tops) > 1}
+    worst = {key: float(np.abs(value).max()) if value.size else 0.0 for key, value in blobs.items()
+             if key not in masks}  # a MAX Pooling's argmax mask holds cell indices, not activations
     blown = {f"{layer}|{top}": v for (layer, top), v in worst.items() if not v < 1e3}
     assert not blown, blown  # ResNet-152's logits (fc1000) included: 1.6e13 with fan-in scaling alone
     for layer in net.layers:
