@@ -28,7 +28,7 @@ from converter.caffe.caffemodel import release_mapped_pages
 from converter.caffe.net import CaffeNet
 from converter.defaults import DEFAULT_OPSET
 from converter.errors import ConverterError
-from converter.ir import Graph
+from converter.ir import DetectionOutput, Graph
 from converter.verify import Backend, Observed
 
 if TYPE_CHECKING:
@@ -205,7 +205,8 @@ def opencv_backend(net: CaffeNet) -> Backend:
         except cv2.error as error:
             message = str(error).strip().splitlines()[-1]
             raise ConverterError(f"OpenCV's Caffe importer cannot run this net: {message}") from None
-        return {tensor: np.asarray(value).reshape(graph.tensors[tensor].shape)
+        return {tensor: _as_caffe_rows(np.asarray(value), inputs) if isinstance(graph.producer(tensor), DetectionOutput)
+                else np.asarray(value).reshape(graph.tensors[tensor].shape)
                 for tensor, value in zip(wanted, values, strict=True)}
 
     return run
@@ -226,6 +227,21 @@ def checked_by_outputs_only(graph: Graph) -> list[str]:
             if logits not in wanted and logits not in graph.inputs and graph.tensors[logits].sources:
                 wanted.insert(wanted.index(output), logits)
     return wanted
+
+
+def _as_caffe_rows(rows: np.ndarray, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """OpenCV's DetectionOutput rows as Caffe writes them: OpenCV pads its output with rows of zeros
+    up to keep_top_k and orders rows by score; Caffe orders them by image, then label, then score
+    descending, and with no detection gives one row [n, -1, ..., -1] per image."""
+    rows = rows.reshape(-1, 7)
+    rows = rows[(rows != 0).any(axis=1)]
+    if not len(rows):
+        batch = next(iter(inputs.values())).shape[0] if inputs else 1
+        empty = np.full((batch, 7), -1, np.float32)
+        empty[:, 0] = np.arange(batch)
+        return empty.reshape(1, 1, batch, 7)
+    order = np.lexsort((-rows[:, 2], rows[:, 1], rows[:, 0]))
+    return rows[order].astype(np.float32).reshape(1, 1, -1, 7)
 
 
 def _refuse_batch_statistics(net: CaffeNet) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from converter.caffe.layers import LAYER_TYPES, ScoredRows
 from converter.caffe.net import CaffeLayer, CaffeNet
 from converter.caffe.reference import run_reference
 from converter.defaults import DEFAULT_TOLERANCE
@@ -142,6 +143,60 @@ def compare(actual: np.ndarray, expected: np.ndarray, tolerance: float) -> tuple
     return max_abs, max_abs / scale, max_abs <= tolerance * scale
 
 
+def compare_scored_rows(actual: np.ndarray, expected: np.ndarray, tolerance: float,
+                        layout: ScoredRows) -> tuple[float, float, bool]:
+    """compare() for a top of scored detection rows (the last axis holds a row's columns). Row by row,
+    the `group` columns (image, label) must be equal, and the rows the same within tolerance, except
+    that rows of one group whose true scores lie within 2 * tolerance * scale of the next (one chain of
+    near ties) may come in any order: those are matched to the true rows as a set."""
+    if actual.shape != expected.shape or not expected.size:
+        return compare(actual, expected, tolerance)
+    columns = expected.shape[-1]
+    a, b = actual.reshape(-1, columns).astype(np.float64), expected.reshape(-1, columns).astype(np.float64)
+    group = list(layout.group)
+    if not np.array_equal(a[:, group], b[:, group]):
+        return float("inf"), float("inf"), False
+    finite = np.isfinite(b)
+    scale = max(1.0, float(np.abs(b[finite]).max()) if finite.any() else 0.0)
+    slack = 2 * tolerance * scale
+    matched = a.copy()
+    start = 0
+    while start < len(b):
+        end = start + 1
+        while (end < len(b) and np.array_equal(b[end, group], b[start, group])
+               and abs(b[end, layout.score] - b[end - 1, layout.score]) <= slack):
+            end += 1
+        if end - start > 1:
+            order = _match_rows(a[start:end], b[start:end], tolerance * scale)
+            if order is not None:
+                matched[start:end] = a[start:end][order]
+        start = end
+    return compare(matched.reshape(actual.shape).astype(np.float32), expected, tolerance)
+
+
+def _match_rows(actual: np.ndarray, expected: np.ndarray, bound: float) -> list[int] | None:
+    """For each expected row, a distinct actual row within `bound` of it (every column; non-finite
+    values must be equal), or None when there is no such pairing (augmenting paths)."""
+    with np.errstate(invalid="ignore"):
+        same = actual[:, None, :] == expected[None, :, :]
+        near = np.where(same, 0.0, np.abs(actual[:, None, :] - expected[None, :, :]))
+    fits = np.nan_to_num(near, nan=np.inf).max(axis=2) <= bound  # fits[i, j]: actual i may be expected j
+    owner = [-1] * len(expected)
+
+    def place(i: int, seen: set[int]) -> bool:
+        for j in np.flatnonzero(fits[i]):
+            if j not in seen:
+                seen.add(j)
+                if owner[j] < 0 or place(owner[j], seen):
+                    owner[j] = i
+                    return True
+        return False
+
+    if not all(place(i, set()) for i in range(len(actual))):
+        return None
+    return owner
+
+
 def load_recorded(path: str | Path) -> tuple[dict[str, np.ndarray], dict[tuple[str, str], np.ndarray],
                                                dict[str, np.ndarray]]:
     """A golden blobs.npz as (inputs by name, layer blobs by (layer, top), outputs by top), as float32.
@@ -229,6 +284,8 @@ def default_inputs(net: CaffeNet, seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def top5(scores: np.ndarray) -> list[int]:
+    if scores.size == 0:  # no rows (e.g. Faster R-CNN's scores when no proposal survives)
+        return []
     flat = scores.reshape(scores.shape[0], -1)[0]
     return [int(i) for i in np.argsort(-flat, kind="stable")[:5]]
 
@@ -281,7 +338,11 @@ def verify(
         truth, truth_kind = (recorded, "caffe") if recorded is not None else (reference[key], "reference")
         # An argmax mask holds cell indices: any difference is another cell, however large the plane.
         row_tolerance = 0.0 if layer.type == "Pooling" and layer.tops.index(top) == 1 else tolerance
-        max_abs, rel, ok = compare(np.asarray(value), truth, row_tolerance)
+        scored_rows = LAYER_TYPES[layer.type].scored_rows
+        if scored_rows is not None:  # detections: rows compared as Caffe's ties allow
+            max_abs, rel, ok = compare_scored_rows(np.asarray(value), truth, tolerance, scored_rows)
+        else:
+            max_abs, rel, ok = compare(np.asarray(value), truth, row_tolerance)
         rows[key].append(Comparison(f"{layer.name}|{top}", backend, tensor_name, list(truth.shape), max_abs, rel,
                                     ok, truth_kind, row_tolerance))
 
