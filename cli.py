@@ -100,9 +100,9 @@ def parse_input_shapes(values: tuple[str, ...]) -> dict[str, tuple[int, ...]] | 
 
 def declared_inputs(prototxt: Path) -> dict[str, tuple[int, ...]]:
     from converter.caffe.loader import declared_inputs as declared
-    from converter.caffe.prototxt import parse_prototxt
+    from converter.caffe.prototxt import read_prototxt
 
-    return declared(parse_prototxt(prototxt))
+    return declared(read_prototxt(prototxt).net)  # unknown fields: reported, all of them, by the loader
 
 
 def resolve_input_shapes(prototxt: Path, values: tuple[str, ...]) -> dict[str, tuple[int, ...]] | None:

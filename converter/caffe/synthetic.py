@@ -23,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from converter.caffe import caffe_pb2
 from converter.caffe.caffemodel import write_caffemodel
 from converter.caffe.layers import LAYER_TYPES
 from converter.caffe.loader import build_net
 from converter.caffe.net import CaffeNet, Shape
-from converter.caffe.prototxt import parse_prototxt
+from converter.caffe.prototxt import ParsedPrototxt, read_prototxt
 from converter.caffe.upgrade import upgrade_net
 from converter.errors import ModelError
 
@@ -69,13 +70,16 @@ def synthetic_blobs(net: CaffeNet, seed: int = 0, calibrate: bool = True) -> dic
     weights: dict[str, list[np.ndarray]] = {}
     for layer in net.layers:
         blob_shapes = LAYER_TYPES[layer.type].blob_shapes
-        if blob_shapes is None:
+        if blob_shapes is None or not layer.receives_weights:
             continue
         blobs = []
         for i, shape in enumerate(blob_shapes(layer, layer.bottom_shapes)):
             blobs.append(_blob(layer.type, i, tuple(shape), rng))
-        weights[layer.name] = blobs
-    if calibrate and calibration_affordable(net):
+        weights[layer.param.name] = blobs
+    weighted = [layer for layer in net.layers if LAYER_TYPES[layer.type].blob_shapes is not None]
+    # A layer sharing an earlier one's name never gets weights (Caffe copies them into the first only):
+    # nothing to calibrate it with.
+    if calibrate and calibration_affordable(net) and all(layer.receives_weights for layer in weighted):
         calibrate_weights(net, weights, seed)
     return weights
 
@@ -94,7 +98,7 @@ def calibrate_weights(net: CaffeNet, weights: dict[str, list[np.ndarray]], seed:
     blobs: dict[str, np.ndarray] = dict(calibration_inputs(net, seed))
     last_use = {bottom: i for i, layer in enumerate(net.layers) for bottom in layer.bottoms}
     for index, layer in enumerate(net.layers):
-        params = weights.get(layer.name)
+        params = weights.get(layer.param.name)
         bottoms = [blobs[b] for b in layer.bottoms]
         if params is not None and layer.type == "BatchNorm" and uses_global_stats(layer):
             _fit_batch_norm(params, bottoms[0], rng)
@@ -155,15 +159,16 @@ def _blob(layer_type: str, index: int, shape: Shape, rng: np.random.Generator) -
     return uniform(-0.1, 0.1)
 
 
-def calibration_net(proto: object, input_shapes: Mapping[str, Shape] | None = None) -> CaffeNet:
+def calibration_net(proto: caffe_pb2.NetParameter, input_shapes: Mapping[str, Shape] | None = None,
+                    parsed: ParsedPrototxt | None = None) -> CaffeNet:
     """The net the weights are made for: at batch 1 when it builds so (cheaper to calibrate; weight
     shapes do not depend on the batch), else at the shapes given or declared."""
-    net = build_net(proto, input_shapes)  # type: ignore[arg-type]
+    net = build_net(proto, input_shapes, parsed=parsed)
     single = {name: (1, *shape[1:]) for name, shape in net.inputs.items() if shape}
     if single == net.inputs:
         return net
     try:
-        return build_net(proto, single)  # type: ignore[arg-type]
+        return build_net(proto, single, parsed=parsed)
     except ModelError:  # a Reshape or Slice that needs the declared batch
         return net
 
@@ -176,8 +181,7 @@ def write_synthetic_weights(
 ) -> bool:
     """Write the weights as a caffemodel; whether they are calibrated (not when a forward pass at
     this input size costs too much: then they are fan-in scaled only)."""
-    proto = upgrade_net(parse_prototxt(prototxt))
-    net = calibration_net(proto, input_shapes)
-    write_caffemodel(output, proto, synthetic_blobs(net, seed))
+    parsed = read_prototxt(prototxt)
+    net = calibration_net(parsed.net, input_shapes, parsed=parsed)
+    write_caffemodel(output, upgrade_net(parsed.net), synthetic_blobs(net, seed))
     return calibration_affordable(net)
-
