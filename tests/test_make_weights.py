@@ -19,7 +19,7 @@ from conftest import SHARED, shared_path
 from converter.caffe.prototxt import parse_prototxt
 from converter.caffe.reference import run_reference
 from converter.caffe.select import select_layers
-from converter.caffe.synthetic import calibration_cost, calibration_net, synthetic_blobs
+from converter.caffe.synthetic import calibration_cost, calibration_net, synthetic_blobs, with_image_info
 from converter.caffe.upgrade import upgrade_net
 from converter.errors import ConverterError
 from converter.verify import default_inputs
@@ -87,7 +87,7 @@ def test_activations_stay_of_order_one(prototxt):
     weights = synthetic_blobs(net, seed=0)
     for layer in net.layers:
         layer.blobs = weights.get(layer.name, [])
-    blobs = run_reference(net, default_inputs(net, seed=1))  # not the calibration input
+    blobs = run_reference(net, with_image_info(net, default_inputs(net, seed=1)))  # not the calibration input
     masks = {(layer.name, layer.tops[1]) for layer in net.layers if layer.type == "Pooling" and len(layer.tops) > 1}
     worst = {key: float(np.abs(value).max()) if value.size else 0.0 for key, value in blobs.items()
              if key not in masks}  # a MAX Pooling's argmax mask holds cell indices, not activations

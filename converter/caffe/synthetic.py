@@ -85,9 +85,21 @@ def synthetic_blobs(net: CaffeNet, seed: int = 0, calibrate: bool = True) -> dic
 
 
 def calibration_inputs(net: CaffeNet, seed: int) -> dict[str, np.ndarray]:
-    """The fixed input the weights are calibrated on: uniform(-1, 1), seeded."""
+    """The fixed input the weights are calibrated on: uniform(-1, 1), seeded; an `im_info` input (N, 3)
+    holds the image's height, width and scale 1, as py-faster-rcnn feeds it (random values would leave
+    no proposal, and the layers after them nothing to calibrate on)."""
     rng = np.random.default_rng([seed, 0x5EED])
-    return {name: rng.uniform(-1.0, 1.0, size=shape).astype(np.float32) for name, shape in net.inputs.items()}
+    inputs = {name: rng.uniform(-1.0, 1.0, size=shape).astype(np.float32) for name, shape in net.inputs.items()}
+    return with_image_info(net, inputs)
+
+
+def with_image_info(net: CaffeNet, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """`inputs` with an `im_info` (N, 3) input set to the first 4-D input's height, width and scale 1."""
+    images = [shape for shape in net.inputs.values() if len(shape) == 4]
+    info = net.inputs.get("im_info")
+    if images and info is not None and len(info) == 2 and info[1] == 3:
+        inputs["im_info"] = np.tile(np.array([images[0][2], images[0][3], 1], np.float32), (info[0], 1))
+    return inputs
 
 
 def calibrate_weights(net: CaffeNet, weights: dict[str, list[np.ndarray]], seed: int) -> None:
