@@ -46,6 +46,10 @@ class DefaultToConvert(click.Group):
             ["--plugin", "plugins"], multiple=True, type=click.Path(path_type=Path), expose_value=False,
             is_eager=True, callback=load_plugins,
             help="A Python file registering layer types (README: Plugins); repeatable."))
+        cmd.params.append(click.Option(
+            ["--caffe-proto"], type=click.Path(path_type=Path), expose_value=False, is_eager=True,
+            callback=use_caffe_proto,
+            help="Read the prototxt with this fork's caffe.proto (compiled at run time; needs grpcio-tools)."))
         super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -75,6 +79,17 @@ def load_plugins(_ctx: click.Context, _param: click.Parameter, values: tuple[Pat
 
     for path in values:
         load_plugin(path)
+
+
+def use_caffe_proto(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    """Every prototxt this command reads is read with the fork's schema, until the command ends."""
+    if value is None:
+        return
+    from converter.caffe import schema
+
+    schema.load_fork_schema(value)  # compile now: a bad .proto is reported before anything else
+    token = schema.use_caffe_proto(value)
+    ctx.call_on_close(lambda: schema.reset_caffe_proto(token))
 
 
 def parse_input_shapes(values: tuple[str, ...]) -> dict[str, tuple[int, ...]] | list[tuple[int, ...]]:

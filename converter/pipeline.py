@@ -212,8 +212,12 @@ def convert(
     fuse: bool = True,
     fold_batchnorm: bool = False,
     digests: Mapping[Path, FileDigest] | None = None,
+    caffe_proto: str | Path | None = None,
 ) -> Conversion:
     """Load a Caffe model and build its IR (nothing written). Emit and verify with the functions below.
+
+    `caffe_proto` is a fork's own caffe.proto to read the prototxt with (compiled at run time; fields
+    the converter does not know are refused, naming layer, field and file:line).
 
     The source files' sha256 (for the metadata) is computed in the background from here on (or
     from earlier: `digests` already started, by path), and waited for only when the metadata is
@@ -221,7 +225,7 @@ def convert(
     """
     sources = [Path(prototxt), *([Path(weights)] if weights is not None else [])]
     digests = {path: (digests or {}).get(path) or FileDigest(path) for path in sources}
-    net = load_net(prototxt, weights, input_shapes)
+    net = load_net(prototxt, weights, input_shapes, caffe_proto)
     if weights is None and (needing := layers_with_parameters(net)):
         shown = ", ".join(needing[:4]) + (f" and {len(needing) - 4} more" if len(needing) > 4 else "")
         raise WeightsError(f"no weights given, and {len(needing)} layers hold parameters ({shown}): "
