@@ -18,12 +18,12 @@ from converter.preprocessing import CAFFE_DEFAULT_SOURCE, Preprocessing
 MAX_MEAN_VALUES = 1 << 26
 
 
-def read_transform(prototxt: str | Path) -> Preprocessing | None:
+def read_transform(prototxt: str | Path, caffe_proto: str | Path | None = None) -> Preprocessing | None:
     """The TEST-phase data layer's transform_param (else the first data layer's), or None when no
     data layer carries one. A relative `mean_file` is looked up beside the prototxt; missing, it is
     named in the error."""
     prototxt = Path(prototxt)
-    proto = upgrade_net(parse_prototxt(prototxt))
+    proto = upgrade_net(parse_prototxt(prototxt, caffe_proto))
     stages = set(proto.state.stage)
     data = [layer for layer in proto.layer if layer.type in DATA_LAYER_TYPES and layer.HasField("transform_param")]
     if not data:
