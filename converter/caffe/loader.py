@@ -9,6 +9,7 @@ from pathlib import Path
 
 from converter.caffe import caffe_pb2
 from converter.caffe.layers import LAYER_TYPES
+from converter.caffe.limits import MAX_LAYERS
 from converter.caffe.net import CaffeNet, Shape
 from converter.caffe.prototxt import parse_prototxt
 from converter.caffe.select import declared_inputs, select_layers
@@ -29,6 +30,10 @@ def build_net(
     source_files: Sequence[Path] = (),
 ) -> CaffeNet:
     """Select the TEST-phase layers, find inputs, check the types and infer every shape."""
+    count = max(len(proto.layer), len(proto.layers)) + len(proto.input)
+    if count > MAX_LAYERS:
+        raise ModelError(f"the net has {count:,} layers and inputs; at most {MAX_LAYERS:,} are converted "
+                         "(the largest real nets have a few thousand)")
     proto = upgrade_net(proto)
     inputs, layers = select_layers(proto)
     unsupported: dict[str, list[str]] = {}
