@@ -76,7 +76,7 @@ def test_an_output_path_that_is_not_a_regular_file_is_never_replaced(tiny, tmp_p
     before = {t: _kind_of(t) for t in targets.values()}
     runs = {
         "verify": ("verify", proto, "-w", weights, "--report", targets["verify"], "--force", "--backend", "pytorch"),
-        "make-weights": ("make-weights", proto, "-o", targets["make-weights"], "--force"),
+        "make-weights": ("make-weights", proto, "--output", targets["make-weights"], "--force"),
         "convert": (proto, "-w", weights, "-o", out, "--format", "onnx", "--no-verify", "--force"),
     }
     for command, args in runs.items():

@@ -23,7 +23,7 @@ from converter.caffe.wire import (
     read_net_blobs,
 )
 from converter.errors import WeightsError
-from converter.fileio import atomic_output, open_input
+from converter.fileio import atomic_output, guard_mapped_input, open_input
 
 
 def read_caffemodel(path: str | Path) -> dict[str, RawLayer]:
@@ -34,6 +34,7 @@ def read_caffemodel(path: str | Path) -> dict[str, RawLayer]:
             size = f.seek(0, 2)
             if size == 0:
                 raise WeightsError(f"{path}: empty file")
+            guard_mapped_input(path)
             buf = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
     except OSError as error:
         raise WeightsError(f"{path}: cannot read ({error.strerror or error})") from None
