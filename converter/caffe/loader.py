@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from converter.caffe import caffe_pb2
+from converter.caffe.fork_semantics import assign_forks
 from converter.caffe.layers import LAYER_TYPES
 from converter.caffe.limits import MAX_LAYERS
 from converter.caffe.net import CaffeNet, Shape
@@ -53,6 +54,7 @@ def build_net(
     for name, shape in inputs.items():
         check_shape(shape, f"input '{name}'")
 
+    assign_forks(layers)
     infer_shapes(layers, inputs)
     return CaffeNet(proto.name, inputs, layers, list(source_files))
 
