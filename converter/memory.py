@@ -2,10 +2,14 @@
 blob passes the reader's size limit, but whose run does not fit, is refused with a clear message
 instead of swapping the machine to a halt or being killed by the kernel.
 
-The estimate is deliberately simple: float32 blobs, every one of them held `copies` times at once
-(verification keeps each blob from the reference executor, ONNX Runtime and PyTorch), the weights
-twice (the mapped file and the serialized ONNX model), and the largest scratch buffer one layer
-needs on top (a padded input, im2col columns).
+The estimate is of the run's peak resident memory: the libraries a verification loads
+(RUNTIME_BYTES), every float32 blob `copies` times (verification keeps each blob from the reference
+executor, ONNX Runtime and PyTorch) plus 0.7 times more for the runtimes' own buffers, the weights
+`copies + 1` times (the mapped file, the serialized ONNX model, the runtimes' copies), and the
+largest scratch buffer one layer needs on top (a padded input, im2col columns). The constants come
+from `benchmarks/memory_estimate.py` (peak RSS of `verify`, 2-core Linux machine): SqueezeNet v1.1
+at 1x3x227x227 417 MiB measured / 417 estimated, 8x3x227x227 1179 / 1177, 1x3x512x512 870 / 871,
+VGG-16 at 1x3x224x224 2838 / 2927 (+3%).
 """
 
 from __future__ import annotations
@@ -18,6 +22,11 @@ from converter.caffe.net import CaffeLayer, CaffeNet
 from converter.errors import ConverterError
 
 FLOAT = 4
+# What the interpreter and the libraries a verification loads (numpy, onnx, ONNX Runtime, torch)
+# hold before any net: measured, 287 MiB.
+RUNTIME_BYTES = 287 << 20
+# The runtimes' buffers beyond the blobs they return, in tenths of the blobs' size.
+RUNTIME_BUFFERS_TENTHS = 7
 
 
 def _scratch_elements(layer: CaffeLayer) -> int:
@@ -48,12 +57,21 @@ def _scratch_elements(layer: CaffeLayer) -> int:
     return padded + columns
 
 
-def bytes_needed(net: CaffeNet, copies: int) -> int:
+def elements(net: CaffeNet) -> tuple[int, int, int]:
+    """What the estimate counts, in float32 values: every blob once, the weights once, and the
+    largest scratch buffer of one layer."""
     blobs = sum(math.prod(s) for s in net.inputs.values())
     blobs += sum(math.prod(s) for layer in net.layers for s in layer.top_shapes)
     weights = sum(int(b.size) for layer in net.layers for b in layer.blobs)
     scratch = max((_scratch_elements(layer) for layer in net.layers), default=0)
-    return FLOAT * (copies * blobs + 2 * weights + scratch)
+    return blobs, weights, scratch
+
+
+def bytes_needed(net: CaffeNet, copies: int) -> int:
+    """The estimated peak resident memory of running `net` with `copies` copies of each blob."""
+    blobs, weights, scratch = elements(net)
+    blob_bytes = FLOAT * blobs * (10 * copies + RUNTIME_BUFFERS_TENTHS) // 10
+    return RUNTIME_BYTES + blob_bytes + FLOAT * ((copies + 1) * weights + scratch)
 
 
 def available_bytes(root: Path = Path("/")) -> int | None:
