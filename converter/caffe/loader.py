@@ -18,6 +18,7 @@ from converter.caffe.shapes import MAX_BLOB_AXES, MAX_BLOB_ELEMENTS, check_finit
 from converter.caffe.upgrade import upgrade_net
 from converter.caffe.weights import attach_weights, layers_with_parameters, read_weights
 from converter.errors import ModelError, UnsupportedLayersError
+from converter.plugins import load_installed_plugins
 
 __all__ = [
     "MAX_BLOB_AXES", "MAX_BLOB_ELEMENTS", "attach_weights", "build_net", "declared_inputs",
@@ -35,6 +36,7 @@ def build_net(
     if count > MAX_LAYERS:
         raise ModelError(f"the net has {count:,} layers and inputs; at most {MAX_LAYERS:,} are converted "
                          "(the largest real nets have a few thousand)")
+    load_installed_plugins()
     proto = upgrade_net(proto)
     inputs, layers = select_layers(proto)
     unsupported: dict[str, list[str]] = {}

@@ -1,4 +1,4 @@
-"""py-faster-rcnn's Python ProposalLayer (the shipped plugin converter/plugins/py_faster_rcnn.py)
+"""py-faster-rcnn's Python ProposalLayer (the shipped plugin converter/bundled_plugins/py_faster_rcnn.py)
 against its source written out here (emit_common.proposal_loop, with the anchors generate_anchors.py
 records); OpenCV 4.14's importer does not run this Python layer."""
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from caffe_layers.helpers import make_layer
+from converter.bundled_plugins import py_faster_rcnn
 from converter.errors import ModelError
-from converter.plugins import py_faster_rcnn
 from emit_common import FASTER_RCNN_ANCHORS, proposal_inputs, proposal_loop
 
 LAYER = ('name: "proposal" type: "Python" bottom: "cls" bottom: "bbox" bottom: "im_info" top: "rois" '

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from converter.plugins.py_faster_rcnn import Proposal, base_anchors, shifted_anchors
+from converter.bundled_plugins.py_faster_rcnn import Proposal, base_anchors, shifted_anchors
 from emit_common import graph_of, proposal_inputs, proposal_loop
 from emit_torch.helpers import emit, run
 

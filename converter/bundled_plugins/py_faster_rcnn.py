@@ -196,7 +196,7 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
 
 @dataclass(kw_only=True)
 class Proposal(Node):
-    """py-faster-rcnn's region proposals (see converter/plugins/py_faster_rcnn.py's docstring): inputs
+    """py-faster-rcnn's region proposals (see converter/bundled_plugins/py_faster_rcnn.py's docstring): inputs
     scores (1, 2A, H, W), deltas (1, 4A, H, W), im_info (1, 3); output (R, 5) rows [0, x1, y1, x2, y2],
     R <= post_nms_top_n. `anchors` (H * W * A, 4) float32 are the shifted anchors in (h, w, a) order."""
 
