@@ -4,6 +4,7 @@ is capped, recorded blobs are inflated only when the net uses them, and messages
 
 from __future__ import annotations
 
+import gc
 import time
 import tracemalloc
 import zipfile
@@ -86,12 +87,17 @@ def _block_net(blocks: int) -> caffe_pb2.NetParameter:
 
 def _convert_seconds(blocks: int) -> float:
     net = _block_net(blocks)
-    started = time.process_time()  # CPU time: what the code costs, whatever else the machine runs
-    caffe_net = loader.build_net(net)
-    for layer in caffe_net.layers:
-        layer.blobs = [np.ones(shape, np.float32) for shape in expected_blobs(layer)]
-    graph = pipeline.build_graph(caffe_net, fold_batchnorm=True)
-    seconds = time.process_time() - started
+    gc.collect()
+    gc.disable()  # the collector's pauses land anywhere: they would be counted to either size
+    try:
+        started = time.process_time()  # CPU time: what the code costs, whatever else the machine runs
+        caffe_net = loader.build_net(net)
+        for layer in caffe_net.layers:
+            layer.blobs = [np.ones(shape, np.float32) for shape in expected_blobs(layer)]
+        graph = pipeline.build_graph(caffe_net, fold_batchnorm=True)
+        seconds = time.process_time() - started
+    finally:
+        gc.enable()
     assert sum(type(node).__name__ == "Fire" for node in graph.nodes) == blocks
     assert len(graph.nodes) == 2 * blocks  # each block: one Fire, one convolution with BN and Scale folded in
     return seconds
@@ -100,8 +106,9 @@ def _convert_seconds(blocks: int) -> float:
 def test_shape_inference_lift_and_every_pass_are_linear_in_the_layers():
     """Four times the layers must cost about four times as much, not sixteen (Fire fusion alone was
     12 s at 8,000 layers): the README gives the figure for 10^5 layers."""
-    small, large = _convert_seconds(150), _convert_seconds(600)
-    assert large < 8 * small, (small, large)
+    small = min(_convert_seconds(150) for _ in range(2))  # the first also warms caches up
+    large = _convert_seconds(600)
+    assert large < 10 * small, (small, large)  # linear: about 4; quadratic: 16
 
 
 def test_the_number_of_layers_is_capped_with_a_clear_message(monkeypatch):
