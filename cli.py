@@ -158,9 +158,9 @@ def parse_input_shapes(values: tuple[str, ...]) -> dict[str, tuple[int, ...]] | 
 
 def declared_inputs(prototxt: Path) -> dict[str, tuple[int, ...]]:
     from converter.caffe.loader import declared_inputs as declared
-    from converter.caffe.prototxt import parse_prototxt
+    from converter.caffe.prototxt import read_prototxt
 
-    return declared(parse_prototxt(prototxt))
+    return declared(read_prototxt(prototxt).net)  # unknown fields: reported, all of them, by the loader
 
 
 def resolve_input_shapes(prototxt: Path, values: tuple[str, ...]) -> dict[str, tuple[int, ...]] | None:
@@ -238,6 +238,7 @@ def main(ctx: click.Context, debug: bool) -> None:
       squeeze-convert inspect deploy.prototxt           architecture table
       squeeze-convert make-weights deploy.prototxt      deterministic demo weights
       squeeze-convert classify deploy.prototxt cat.jpg  top-5 classes of an image
+      squeeze-convert detect deploy.prototxt dog.jpg    SSD detections, printed and drawn
 
     Exit codes: 0 ok, 1 verification mismatch, 2 bad input or usage, 3 output not writable,
     4 internal error, 130 interrupted.
@@ -523,12 +524,7 @@ def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: 
     from converter.verify import top5
 
     bgr_mean = _parse_mean(mean)
-    shapes = resolve_input_shapes(prototxt, input_shape) or declared_inputs(prototxt)
-    if len(shapes) != 1 or len(shape := next(iter(shapes.values()))) != 4 or shape[1] != 3:
-        raise ConverterError(f"classify needs a net with one N,3,H,W image input; {prototxt} takes "
-                             + ", ".join(f"'{n}' {list(s) or '(no shape: give --input-shape)'}"
-                                         for n, s in shapes.items()))
-    (name,) = shapes
+    name, shape = _image_input(prototxt, input_shape, "classify")
     conversion = _load(prototxt, weights, (f"{name}=1,3,{shape[2]},{shape[3]}",), False, False)
     check_fits(conversion.net, 1, "classification")
     x = demo.load_image(image, shape[2:], bgr_mean)
@@ -543,6 +539,82 @@ def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: 
     for rank, index in enumerate(top5(scores), start=1):
         label = f"  {names[index]}" if names and index < len(names) else ""
         click.echo(f"{rank:>3}. {index:5d} {float(scores.reshape(-1)[index]):7.4f}{label}")
+
+
+@main.command("detect")
+@click.argument("prototxt", type=click.Path(path_type=Path), callback=existing_file)
+@click.argument("image", type=click.Path(path_type=Path), callback=existing_file)
+@click.option("--weights", "-w", type=click.Path(path_type=Path), callback=existing_file,
+              help="The .caffemodel. Default: the single .caffemodel beside the prototxt.")
+@click.option("--output", "-o", type=click.Path(path_type=Path),
+              help="The image with the boxes drawn (any format OpenCV writes: .png, .jpg). "
+                   "Default: <image name>.boxes.png in the current folder.")
+@click.option("--threshold", default=0.5, show_default=True, type=float, help="Show detections scoring at least this.")
+@click.option("--labels", type=click.Path(path_type=Path), callback=existing_file,
+              help="Class names: an SSD label map (labelmap_voc.prototxt) or one name per line, from label 0.")
+@click.option("--input-shape", "input_shape", multiple=True,
+              help="The image size the net takes, e.g. 1,3,300,300. Default: the prototxt's input shape.")
+@click.option("--mean", default=",".join(f"{v:g}" for v in IMAGENET_MEAN_BGR), show_default=True,
+              help="Per-channel B,G,R mean subtracted from the pixels.")
+@click.option("--scale", default=1.0, show_default=True, type=float,
+              help="Factor applied after the mean (MobileNet-SSD: 0.007843).")
+@click.option("--force", is_flag=True, help="Replace an existing output image.")
+def detect_command(prototxt: Path, image: Path, weights: Path | None, output: Path | None, threshold: float,
+                   labels: Path | None, input_shape: tuple[str, ...], mean: str, scale: float, force: bool) -> None:
+    """Detections of an SSD net (ending in DetectionOutput) on IMAGE with the converted model (ONNX
+    Runtime): printed (label, score, box in the image's pixels) and drawn on a copy of the image.
+    Caffe-style preprocessing: BGR pixels resized bilinearly to the input size, minus the mean,
+    times the scale."""
+    import onnxruntime as ort
+
+    from converter import demo, pipeline
+    from converter.fileio import check_outputs, write_bytes_atomic
+    from converter.ir import DetectionOutput
+    from converter.memory import check_fits
+
+    bgr_mean = _parse_mean(mean)
+    if not math.isfinite(scale) or not math.isfinite(threshold):
+        raise click.BadParameter("--scale and --threshold must be finite numbers")
+    output = output if output is not None else Path(f"{image.stem}.boxes.png")
+    check_outputs([output], [prototxt, image, *([weights] if weights else []), *([labels] if labels else [])], force,
+                  elsewhere="--output (-o)")
+    name, shape = _image_input(prototxt, input_shape, "detect")
+    conversion = _load(prototxt, weights, (f"{name}=1,3,{shape[2]},{shape[3]}",), False, False)
+    heads = [t for t in conversion.graph.outputs if isinstance(conversion.graph.producer(t), DetectionOutput)]
+    if not heads:
+        raise ConverterError(f"detect needs an SSD net whose output comes from a DetectionOutput layer; {prototxt} "
+                             f"outputs {', '.join(conversion.graph.outputs)}")
+    check_fits(conversion.net, 1, "detection")
+    picture = demo.read_image(image)
+    x = demo.preprocess(picture, shape[2:], bgr_mean, scale)
+    pipeline.emit(conversion, formats=("onnx",))
+    session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (rows,) = session.run([heads[0]], {name: x})
+    names = demo.detection_labels(labels)
+    found = demo.detections_in_pixels(rows, picture.shape[:2], threshold)
+    click.echo(f"{'label':<20} {'score':>8} {'xmin':>8} {'ymin':>8} {'xmax':>8} {'ymax':>8}")
+    for d in found:
+        label = printable(f"{d.label} {names[d.label]}" if d.label in names else str(d.label))
+        click.echo(f"{label:<20} {d.score:8.5f} " + " ".join(f"{v:8.1f}" for v in d.box))
+    click.echo(f"{len(found)} detection{'s' * (len(found) != 1)} scoring at least {threshold:g} "
+               f"(of {sum(1 for r in rows.reshape(-1, 7) if r[1] >= 0)})")
+    import cv2
+
+    encoded, data = cv2.imencode(output.suffix or ".png", demo.draw_detections(picture, found, names))
+    if not encoded:
+        raise ConverterError(f"{output}: OpenCV cannot write images of this type ('{output.suffix}')")
+    write_bytes_atomic(output, data.tobytes())
+    click.echo(f"wrote {output}")
+
+
+def _image_input(prototxt: Path, input_shape: tuple[str, ...], command: str) -> tuple[str, tuple[int, ...]]:
+    """The net's one N,3,H,W image input: its name and shape (--input-shape, else the prototxt's)."""
+    shapes = resolve_input_shapes(prototxt, input_shape) or declared_inputs(prototxt)
+    if len(shapes) != 1 or len(shape := next(iter(shapes.values()))) != 4 or shape[1] != 3:
+        raise ConverterError(f"{command} needs a net with one N,3,H,W image input; {prototxt} takes "
+                             + ", ".join(f"'{n}' {list(s) or '(no shape: give --input-shape)'}"
+                                         for n, s in shapes.items()))
+    return next(iter(shapes)), tuple(shape)
 
 
 def _parse_mean(text: str) -> tuple[float, float, float]:

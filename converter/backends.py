@@ -25,7 +25,7 @@ import numpy as np
 from converter.caffe.net import CaffeNet
 from converter.defaults import DEFAULT_OPSET
 from converter.errors import ConverterError
-from converter.ir import Graph
+from converter.ir import DetectionOutput, Graph
 from converter.verify import Backend
 
 if TYPE_CHECKING:
@@ -145,6 +145,7 @@ def opencv_backend(net: CaffeNet) -> Backend:
         if not hasattr(cv2, "dnn") or not hasattr(cv2.dnn, "readNetFromCaffe"):
             raise ConverterError("this OpenCV has no Caffe importer (OpenCV 5 removed it)")
         _refuse_batch_statistics(net)
+        _refuse_thin_depthwise(net)
         weights = _caffemodel(net, "opencv")
         # A net input no kept layer reads (the label of a dropped loss layer) is an output no
         # layer produced: nothing of OpenCV's to compare there.
@@ -172,10 +173,26 @@ def opencv_backend(net: CaffeNet) -> Backend:
         except cv2.error as error:
             message = str(error).strip().splitlines()[-1]
             raise ConverterError(f"OpenCV's Caffe importer cannot run this net: {message}") from None
-        return {tensor: np.asarray(value).reshape(graph.tensors[tensor].shape)
+        return {tensor: _as_caffe_rows(np.asarray(value), inputs) if isinstance(graph.producer(tensor), DetectionOutput)
+                else np.asarray(value).reshape(graph.tensors[tensor].shape)
                 for tensor, value in zip(produced, values, strict=True)}
 
     return run
+
+
+def _as_caffe_rows(rows: np.ndarray, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """OpenCV's DetectionOutput rows as Caffe writes them: OpenCV pads its output with rows of zeros
+    up to keep_top_k and orders rows by score; Caffe orders them by image, then label, then score
+    descending, and with no detection gives one row [n, -1, ..., -1] per image."""
+    rows = rows.reshape(-1, 7)
+    rows = rows[(rows != 0).any(axis=1)]
+    if not len(rows):
+        batch = next(iter(inputs.values())).shape[0] if inputs else 1
+        empty = np.full((batch, 7), -1, np.float32)
+        empty[:, 0] = np.arange(batch)
+        return empty.reshape(1, 1, batch, 7)
+    order = np.lexsort((-rows[:, 2], rows[:, 1], rows[:, 0]))
+    return rows[order].astype(np.float32).reshape(1, 1, -1, 7)
 
 
 def _refuse_batch_statistics(net: CaffeNet) -> None:
@@ -189,6 +206,27 @@ def _refuse_batch_statistics(net: CaffeNet) -> None:
         raise ConverterError(f"OpenCV's Caffe importer does not follow Caffe's BatchNorm with batch statistics "
                              f"(layer {', '.join(repr(n) for n in names)}), so it cannot check this net: "
                              "use the other backends")
+
+
+def _refuse_thin_depthwise(net: CaffeNet) -> None:
+    """OpenCV 4.14 computes a padded 3x3 depthwise convolution (one input channel per group) on a
+    map one row or one column high wrongly, sometimes with garbage of 1e30 (ShuffleNet and MobileNet
+    below a 64x64 input): a mismatch there would be OpenCV's, not the conversion's."""
+    from converter.caffe.layers import convolution, convolution_depthwise
+
+    names = []
+    for layer in net.layers:
+        if layer.type not in ("Convolution", "ConvolutionDepthwise"):
+            continue
+        module = convolution_depthwise if layer.type == "ConvolutionDepthwise" else convolution
+        g = module.geometry(layer, layer.bottom_shapes)
+        if (g.channels == g.group and g.kernel == (3, 3) and g.pad != (0, 0)
+                and min(layer.bottom_shapes[0][2:]) == 1):
+            names.append(layer.name)
+    if names:
+        raise ConverterError(f"OpenCV 4.14 computes a padded 3x3 depthwise convolution on a map one row or "
+                             f"column high wrongly (layer {', '.join(repr(n) for n in names)}), so it cannot "
+                             "check this net at this input size: use a larger --input-shape or the other backends")
 
 
 def pycaffe_backend(net: CaffeNet) -> Backend:

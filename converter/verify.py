@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from converter.caffe.layers import LAYER_TYPES, ScoredRows
 from converter.caffe.net import CaffeNet
 from converter.caffe.reference import run_reference
 from converter.defaults import DEFAULT_TOLERANCE
@@ -92,6 +93,60 @@ def compare(actual: np.ndarray, expected: np.ndarray, tolerance: float) -> tuple
     max_abs = float(diff.max()) if diff.size else 0.0
     scale = max(1.0, float(np.abs(b[finite]).max()) if diff.size else 0.0)
     return max_abs, max_abs / scale, max_abs <= tolerance * scale
+
+
+def compare_scored_rows(actual: np.ndarray, expected: np.ndarray, tolerance: float,
+                        layout: ScoredRows) -> tuple[float, float, bool]:
+    """compare() for a top of scored detection rows (the last axis holds a row's columns). Row by row,
+    the `group` columns (image, label) must be equal, and the rows the same within tolerance, except
+    that rows of one group whose true scores lie within 2 * tolerance * scale of the next (one chain of
+    near ties) may come in any order: those are matched to the true rows as a set."""
+    if actual.shape != expected.shape or not expected.size:
+        return compare(actual, expected, tolerance)
+    columns = expected.shape[-1]
+    a, b = actual.reshape(-1, columns).astype(np.float64), expected.reshape(-1, columns).astype(np.float64)
+    group = list(layout.group)
+    if not np.array_equal(a[:, group], b[:, group]):
+        return float("inf"), float("inf"), False
+    finite = np.isfinite(b)
+    scale = max(1.0, float(np.abs(b[finite]).max()) if finite.any() else 0.0)
+    slack = 2 * tolerance * scale
+    matched = a.copy()
+    start = 0
+    while start < len(b):
+        end = start + 1
+        while (end < len(b) and np.array_equal(b[end, group], b[start, group])
+               and abs(b[end, layout.score] - b[end - 1, layout.score]) <= slack):
+            end += 1
+        if end - start > 1:
+            order = _match_rows(a[start:end], b[start:end], tolerance * scale)
+            if order is not None:
+                matched[start:end] = a[start:end][order]
+        start = end
+    return compare(matched.reshape(actual.shape).astype(np.float32), expected, tolerance)
+
+
+def _match_rows(actual: np.ndarray, expected: np.ndarray, bound: float) -> list[int] | None:
+    """For each expected row, a distinct actual row within `bound` of it (every column; non-finite
+    values must be equal), or None when there is no such pairing (augmenting paths)."""
+    with np.errstate(invalid="ignore"):
+        same = actual[:, None, :] == expected[None, :, :]
+        near = np.where(same, 0.0, np.abs(actual[:, None, :] - expected[None, :, :]))
+    fits = np.nan_to_num(near, nan=np.inf).max(axis=2) <= bound  # fits[i, j]: actual i may be expected j
+    owner = [-1] * len(expected)
+
+    def place(i: int, seen: set[int]) -> bool:
+        for j in np.flatnonzero(fits[i]):
+            if j not in seen:
+                seen.add(j)
+                if owner[j] < 0 or place(owner[j], seen):
+                    owner[j] = i
+                    return True
+        return False
+
+    if not all(place(i, set()) for i in range(len(actual))):
+        return None
+    return owner
 
 
 RecordKey = tuple[str, ...]  # ("input", name), ("layer", layer, top) or ("output", top)
@@ -255,6 +310,8 @@ def default_inputs(net: CaffeNet, seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def top5(scores: np.ndarray) -> list[int]:
+    if scores.size == 0:  # no rows (e.g. Faster R-CNN's scores when no proposal survives)
+        return []
     flat = scores.reshape(scores.shape[0], -1)[0]
     return [int(i) for i in np.argsort(-flat, kind="stable")[:5]]
 
@@ -300,8 +357,12 @@ def verify(
                             if holder in values)
             # An argmax mask holds cell indices: any difference is another cell, however large the plane.
             exact = layer.type == "Pooling" and layer.tops.index(top) == 1
+            scored_rows = LAYER_TYPES[layer.type].scored_rows
             for backend, tensor_name, value in rows:
-                max_abs, rel, ok = compare(np.asarray(value), truth, 0.0 if exact else tolerance)
+                if scored_rows is not None:
+                    max_abs, rel, ok = compare_scored_rows(np.asarray(value), truth, tolerance, scored_rows)
+                else:
+                    max_abs, rel, ok = compare(np.asarray(value), truth, 0.0 if exact else tolerance)
                 report.comparisons.append(Comparison(f"{layer.name}|{top}", backend, tensor_name,
                                                      list(truth.shape), max_abs, rel, ok, truth_kind))
     for output in graph.outputs:

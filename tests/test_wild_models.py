@@ -106,19 +106,46 @@ def test_srcnn_matches_caffe_and_opencv() -> None:
     assert [c.blob for c in report.comparisons if c.backend == "opencv"] == ["conv3|conv3"]
 
 
-# Models OpenCV 4.14 does not run (ENet: BN and Upsample by mask): every blob of the reference
-# executor against ONNX Runtime and PyTorch, at the sweep shape. The fork layers themselves are tested
-# against their forks' C++ in tests/caffe_layers.
-VERIFIED = {"enet_cityscapes": ("BN", "Upsample")}
+# Models OpenCV 4.14 does not run: every blob of the reference executor against ONNX Runtime and
+# PyTorch, at the sweep shape. ENet: BN and Upsample by mask. Faster R-CNN ZF: ROIPooling, Dropout
+# scale_train: false and py-faster-rcnn's Python proposal layer (the shipped plugin, loaded through
+# its entry point), on a 96x96 image at scale 1; its two 4096-wide FC layers are narrowed to 64 here
+# (230 MB of demo weights otherwise), every layer type and connection staying the wild file's. The
+# fork layers themselves are tested against their forks' sources in tests/caffe_layers.
+# name -> (fork layer types, prototxt edit (old, new) or None, input values besides random data)
+VERIFIED = {
+    "enet_cityscapes": (("BN", "Upsample"), None, {}),
+    "faster_rcnn_zf": (("ROIPooling", "Dropout", "rpn.proposal_layer.ProposalLayer"),
+                       ("num_output: 4096", "num_output: 64"), {"im_info": np.array([[96, 96, 1]], np.float32)}),
+}
 
 
 @pytest.mark.parametrize("name", sorted(VERIFIED))
 def test_verifies_in_both_exports(name: str, tmp_path) -> None:
-    _, _, conversion = _converted(name, tmp_path)
+    from converter.caffe.synthetic import write_synthetic_weights
+    from converter.verify import default_inputs
+
+    fork_types, edit, values = VERIFIED[name]
+    prototxt = shared_path("wild", name, "deploy.prototxt")
+    if edit is not None:
+        edited = tmp_path / "deploy.prototxt"
+        edited.write_text(prototxt.read_text().replace(*edit))
+        prototxt = edited
+    shapes = {"data": WILD_MODELS[name]}
+    write_synthetic_weights(prototxt, tmp_path / "w.caffemodel", seed=3, input_shapes=shapes)
+    conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel", input_shapes=shapes)
     pipeline.emit(conversion)
-    report = pipeline.run_verification(conversion)
+    report = pipeline.run_verification(conversion, inputs=default_inputs(conversion.net) | values)
     assert report.passed, report.first_failure
     assert {c.backend for c in report.comparisons} == {"onnxruntime", "pytorch"}
+    assert all(0 not in c.shape for c in report.comparisons)  # some proposals survive
     compared = {c.blob.split("|")[0] for c in report.comparisons}
-    fork_layers = {layer.name for layer in conversion.net.layers if layer.type in VERIFIED[name]}
-    assert fork_layers and fork_layers <= compared
+    fork_layers = {layer.name for layer in conversion.net.layers if layer.type in fork_types}
+    assert len(fork_layers) >= len(fork_types) and fork_layers <= compared
+    if name == "faster_rcnn_zf":
+        # A 40x40 image at scale 3: every box is under 16 * 3 pixels, no proposal survives, and every
+        # blob after them has 0 rows, in Caffe's semantics and in both exports.
+        none_survive = default_inputs(conversion.net) | {"im_info": np.array([[40, 40, 3]], np.float32)}
+        report = pipeline.run_verification(conversion, inputs=none_survive)
+        assert report.passed, report.first_failure
+        assert {tuple(c.shape) for c in report.comparisons if c.blob.startswith("cls_prob|")} == {(0, 21)}

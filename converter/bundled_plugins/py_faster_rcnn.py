@@ -1,6 +1,7 @@
 """py-faster-rcnn's region proposal layer (`type: "Python"`, module `rpn.proposal_layer`, layer
 `ProposalLayer`) as a plugin: reference executor, IR op, ONNX (standard operators) and PyTorch (torch
-ops only) emitters, registered through the plugin hook like any user plugin.
+ops only) emitters, registered like any user plugin (README: Plugins) and loaded through the
+`squeeze_convert.plugins` entry point the package declares (pyproject.toml).
 
 Semantics (rbgirshick/py-faster-rcnn lib/rpn/proposal_layer.py, generate_anchors.py,
 lib/fast_rcnn/bbox_transform.py, lib/nms), TEST-phase configuration: RPN_PRE_NMS_TOP_N 6000,
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import onnx
 
+from converter.caffe.layers import register
 from converter.caffe.layers.common import expect_count, fail
 from converter.caffe.net import CaffeLayer, Shape
 from converter.emit.onnx.registry import Context
@@ -43,8 +45,9 @@ from converter.emit.torch.registry import converts as torch_converts
 from converter.emit.torch.writer import number
 from converter.ir import Graph, Node
 from converter.ir.ops import InvalidNode
+from converter.lift.registry import converts
 
-MODULE, LAYER = "rpn.proposal_layer", "ProposalLayer"
+TYPE = "rpn.proposal_layer.ProposalLayer"  # python_param module "rpn.proposal_layer", layer "ProposalLayer"
 PRE_NMS_TOP_N, POST_NMS_TOP_N, NMS_THRESH, MIN_SIZE = 6000, 300, 0.7, 16
 DEFAULT_SCALES = (8, 16, 32)
 
@@ -191,6 +194,9 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [propose(scores, deltas, im_info, anchors)]
 
 
+register(TYPE, output_shapes=output_shapes, forward=forward)
+
+
 # ---------------------------------------------------------------------------------------------- IR
 
 
@@ -211,6 +217,7 @@ class Proposal(Node):
             raise InvalidNode(self.name, "proposals take scores, deltas and im_info and give the rois")
 
 
+@converts(TYPE)
 def lift(layer: CaffeLayer) -> Proposal:
     output_shapes(layer, layer.bottom_shapes)
     stride, scales = layer_settings(layer)

@@ -16,7 +16,7 @@ from converter.caffe.caffemodel import write_caffemodel
 from converter.caffe.layers import LAYER_TYPES
 from converter.caffe.loader import build_net
 from converter.caffe.net import CaffeNet, Shape
-from converter.caffe.prototxt import parse_prototxt
+from converter.caffe.prototxt import read_prototxt
 from converter.caffe.upgrade import upgrade_net
 
 
@@ -25,12 +25,12 @@ def synthetic_blobs(net: CaffeNet, seed: int = 0) -> dict[str, list[np.ndarray]]
     weights: dict[str, list[np.ndarray]] = {}
     for layer in net.layers:
         blob_shapes = LAYER_TYPES[layer.type].blob_shapes
-        if blob_shapes is None:
+        if blob_shapes is None or not layer.receives_weights:
             continue
         blobs = []
         for i, shape in enumerate(blob_shapes(layer, layer.bottom_shapes)):
             blobs.append(_blob(layer.type, i, tuple(shape), rng))
-        weights[layer.name] = blobs
+        weights[layer.param.name] = blobs
     return weights
 
 
@@ -58,6 +58,6 @@ def write_synthetic_weights(
     seed: int = 0,
     input_shapes: Mapping[str, Shape] | None = None,
 ) -> None:
-    proto = upgrade_net(parse_prototxt(prototxt))
-    net = build_net(proto, input_shapes)
-    write_caffemodel(output, proto, synthetic_blobs(net, seed))
+    parsed = read_prototxt(prototxt)
+    net = build_net(parsed.net, input_shapes, parsed=parsed)
+    write_caffemodel(output, upgrade_net(parsed.net), synthetic_blobs(net, seed))

@@ -66,3 +66,19 @@ def test_num_output_and_group_are_ignored() -> None:
                        'kernel_size: 3 }')
     assert DEPTHWISE.output_shapes(layer, [(1, 5, 6, 6)]) == [(1, 5, 4, 4)]
     assert DEPTHWISE.blob_shapes(layer, [(1, 5, 6, 6)]) == [(5, 1, 3, 3), (5,)]
+
+
+def test_opencv_is_wrong_on_a_map_one_row_high(tmp_path) -> None:
+    # Why the opencv backend refuses such nets: OpenCV 4.14's padded 3x3 depthwise convolution on a
+    # 1-row map (ShuffleNet v2's last stage below a 64x64 input) disagrees with the fork's loop,
+    # which the reference executor follows.
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((1, 4, 1, 5)).astype(np.float32)
+    weight = rng.standard_normal((4, 1, 3, 3)).astype(np.float32)
+    text = ('name: "dw" type: "ConvolutionDepthwise" bottom: "x" top: "dw" '
+            'convolution_param { num_output: 4 kernel_size: 3 pad: 1 bias_term: false }')
+    expected = fork_loop(x, weight, None, (3, 3), (1, 1), (1, 1), (1, 1))
+    (actual,) = run(make_layer(text, [x.shape], [weight]), x)
+    assert_close(actual, expected)
+    (opencv,) = opencv_forward(tmp_path, text, {"x": x}, [weight])
+    assert not np.allclose(opencv, expected, atol=1e-3)

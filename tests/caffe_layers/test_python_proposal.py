@@ -64,3 +64,24 @@ def test_batch_of_one_only() -> None:
     layer = make_layer(LAYER.format("'feat_stride': 16"))
     with pytest.raises(ModelError, match="batch 1"):
         py_faster_rcnn.output_shapes(layer, [(2, 18, 4, 4), (2, 36, 4, 4), (2, 3)])
+
+
+def test_shipped_through_the_entry_point_group(tmp_path) -> None:
+    # The package declares the plugin as a squeeze_convert.plugins entry point (pyproject.toml), so a
+    # net holding the Python layer loads with no --plugin.
+    from importlib.metadata import entry_points
+
+    from converter.caffe.loader import load_net
+    from converter.plugins import ENTRY_POINT_GROUP
+
+    declared = [e.value for e in entry_points(group=ENTRY_POINT_GROUP)]
+    assert "converter.bundled_plugins.py_faster_rcnn" in declared, \
+        f"entry points {declared}: reinstall the package (pip install -e .) after pyproject.toml changed"
+    proposal = LAYER.format("'feat_stride': 16")
+    prototxt = tmp_path / "rpn.prototxt"
+    prototxt.write_text('input: "cls" input_shape { dim: 1 dim: 18 dim: 4 dim: 5 }\n'
+                        'input: "bbox" input_shape { dim: 1 dim: 36 dim: 4 dim: 5 }\n'
+                        'input: "im_info" input_shape { dim: 1 dim: 3 }\n'
+                        f"layer {{ {proposal} }}\n")
+    (layer,) = load_net(prototxt, None).layers
+    assert layer.type == "rpn.proposal_layer.ProposalLayer" and layer.top_shapes == [(300, 5)]

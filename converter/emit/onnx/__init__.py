@@ -1,7 +1,8 @@
 """IR -> ONNX. One small emitter per IR op (`ops/<op>.py`, registered with `@converts`); knows
 nothing of Caffe.
 
-The batch dimension (dim 0) is symbolic ("N") on every graph input and output. Tensor names are
+The batch dimension (dim 0) is symbolic ("N") on every graph input and output, except outputs of ops
+that hold no batch (shapes.py: a Constant, DetectionOutput's rows, whose count is a named symbol). Tensor names are
 the IR's; ONNX node names are the IR node's (parts of one node get "<name>/<part>"); weights are
 initializers "<node>.weight", "<node>.bias", ...
 """
@@ -16,7 +17,7 @@ from onnx import helper
 from converter.defaults import DEFAULT_OPSET, SUPPORTED_OPSETS
 from converter.emit.onnx.model import EXTERNAL_DATA_THRESHOLD, OnnxModel
 from converter.emit.onnx.registry import EMITTERS, TABLE, Context, converts
-from converter.emit.onnx.shapes import intermediate_value_info, value_info
+from converter.emit.onnx.shapes import intermediate_value_info, output_layouts, value_info
 from converter.ir import Graph
 
 __all__ = [
@@ -61,10 +62,11 @@ def build_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence
         TABLE.emitter_of(node)(node, ctx)
     outputs = list(dict.fromkeys([*graph.outputs, *extra_outputs]))
     dims = {"batch": batch, "dynamic_hw": dynamic_hw}
+    layouts = output_layouts(graph)
     onnx_graph = helper.make_graph(
         ctx.nodes, graph.name,
-        [value_info(graph, t, graph_input=True, **dims) for t in graph.inputs],
-        [value_info(graph, t, **dims) for t in outputs],
+        [value_info(graph, t, graph_input=True, layouts=layouts, **dims) for t in graph.inputs],
+        [value_info(graph, t, layouts=layouts, **dims) for t in outputs],
     )
     opsets = [helper.make_opsetid("", opset)]
     model = helper.make_model(onnx_graph, opset_imports=opsets, producer_name=PRODUCER,

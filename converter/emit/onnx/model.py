@@ -25,6 +25,7 @@ _ALIGNMENT = 64
 
 _DTYPES = {
     np.dtype(np.float32): TensorProto.FLOAT,
+    np.dtype(np.bool_): TensorProto.BOOL,
     np.dtype(np.int64): TensorProto.INT64,
     np.dtype(np.int32): TensorProto.INT32,
     np.dtype(np.uint8): TensorProto.UINT8,

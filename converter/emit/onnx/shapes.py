@@ -24,22 +24,48 @@ HEIGHT, WIDTH = "H", "W"
 _SMALL = 4096
 
 
+Layout = tuple[int | None, dict[int, str]]
+"""Where an IR op's outputs hold the batch (None: nowhere) and which axes only the run knows (named)."""
+
+
+def output_layouts(graph: Graph) -> dict[str, Layout]:
+    """Each node output's layout, as its op declares it (the batch on axis 0 for most ops); an op
+    reading only tensors that hold no batch (a Concat of PriorBox constants) holds none either."""
+    layouts: dict[str, Layout] = {}
+    for node in graph.nodes:
+        batch_axis = node.batch_axis
+        if node.inputs and all(t in layouts and layouts[t][0] is None for t in node.inputs):
+            batch_axis = None
+        layouts.update((tensor, (batch_axis, node.run_time_dims)) for tensor in node.outputs)
+    return layouts
+
+
 def tensor_dims(shape: Sequence[int], *, batch: int | None = None, dynamic_hw: bool = False,
-                graph_input: bool = False) -> list[str | int | None]:
+                graph_input: bool = False, layout: Layout = (0, {})) -> list[str | int | None]:
     """The ONNX dims of an IR shape: the batch symbolic unless pinned; a 4-D tensor's H and W
-    symbolic ("H", "W") on graph inputs and unknown elsewhere with `dynamic_hw`."""
+    symbolic ("H", "W") on graph inputs and unknown elsewhere with `dynamic_hw`. An op whose output
+    holds no batch (a Constant, DetectionOutput's rows) keeps its dims, but for those only the run
+    knows (named symbols)."""
     if not shape:
         return []
-    dims: list[str | int | None] = [BATCH if batch is None else batch, *shape[1:]]
-    if dynamic_hw and len(shape) == 4:
-        dims[2:] = [HEIGHT, WIDTH] if graph_input else [None, None]
+    batch_axis, run_time_dims = layout
+    dims: list[str | int | None] = list(shape)
+    if batch_axis is not None:
+        dims[batch_axis] = BATCH if batch is None else batch
+        if dynamic_hw and len(shape) == 4:
+            dims[2:] = [HEIGHT, WIDTH] if graph_input else [None, None]
+    for axis, symbol in run_time_dims.items():
+        dims[axis] = symbol
     return dims
 
 
-def value_info(graph: Graph, name: str, **kw: object) -> onnx.ValueInfoProto:
+def value_info(graph: Graph, name: str, *, layouts: dict[str, Layout] | None = None,
+               **kw: object) -> onnx.ValueInfoProto:
     if name not in graph.tensors:
         raise KeyError(f"no IR tensor named {name!r}")
-    return helper.make_tensor_value_info(name, TensorProto.FLOAT, tensor_dims(graph.tensors[name].shape, **kw))
+    layout = (layouts if layouts is not None else output_layouts(graph)).get(name, (0, {}))
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT,
+                                         tensor_dims(graph.tensors[name].shape, layout=layout, **kw))
 
 
 def intermediate_value_info(model: onnx.ModelProto, weights: Iterable[tuple[str, np.ndarray]], graph: Graph,
@@ -48,7 +74,8 @@ def intermediate_value_info(model: onnx.ModelProto, weights: Iterable[tuple[str,
     an initializer: the IR's shape for IR tensors, ONNX shape inference's for the others."""
     ends = {v.name for v in (*model.graph.input, *model.graph.output)}
     produced = [o for node in model.graph.node for o in node.output if o and o not in ends]
-    known = {name: value_info(graph, name, **kw) for name in produced if name in graph.tensors}
+    layouts = output_layouts(graph)
+    known = {name: value_info(graph, name, layouts=layouts, **kw) for name in produced if name in graph.tensors}
     missing = [name for name in produced if name not in known]
     inferred = _inferred(model, weights, known.values()) if missing else {}
     return [known.get(name) or inferred[name] for name in dict.fromkeys(produced)
@@ -62,7 +89,9 @@ def _inferred(model: onnx.ModelProto, weights: Iterable[tuple[str, np.ndarray]],
     probe.graph.value_info.extend(known)
     for name, array in weights:
         if array.size <= _SMALL:
-            probe.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+            # ascontiguousarray makes a 0-axis array 1-D: reshaped back (a scalar index stays a scalar).
+            value = np.ascontiguousarray(array).reshape(array.shape)
+            probe.graph.initializer.append(numpy_helper.from_array(value, name))
         else:
             # Type and dims are all inference reads of a big weight: no copy of its values.
             probe.graph.input.append(helper.make_tensor_value_info(

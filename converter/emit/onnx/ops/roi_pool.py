@@ -78,7 +78,8 @@ def roi_pool(node: RoiPool, ctx: Context) -> None:
     scaled = b.op("Mul", [b.columns(table, 1, 5, "corners"), ctx.const(f"{name}.spatial_scale", node.spatial_scale)],
                   "scaled")
     wide = b.op("Cast", [scaled], "scaled_double", to=onnx.TensorProto.DOUBLE)
-    half = ctx.const(f"{name}.half", 0.5, np.float64)
+    # 0.5 as a double through a Cast: the model's initializers stay float32 and int64.
+    half = b.op("Cast", [ctx.const(f"{name}.half", 0.5)], "half_double", to=onnx.TensorProto.DOUBLE)
     magnitude = b.op("Floor", [b.op("Add", [b.op("Abs", [wide], "magnitude"), half], "magnitude_half")],
                      "magnitude_rounded")
     rounded = b.op("Cast", [b.op("Mul", [b.op("Sign", [wide], "sign"), magnitude], "rounded_double")], "rounded",
