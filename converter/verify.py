@@ -8,10 +8,12 @@ Agreement: max|a-b| <= tolerance * max(1, max|b|) per blob; `rel_err` below is t
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 import zipfile
 import zlib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,15 +21,18 @@ from typing import Any
 import numpy as np
 
 from converter.caffe.layers import LAYER_TYPES, ScoredRows
-from converter.caffe.net import CaffeNet
+from converter.caffe.net import CaffeLayer, CaffeNet
 from converter.caffe.reference import run_reference
 from converter.defaults import DEFAULT_TOLERANCE
 from converter.errors import ConverterError
 from converter.fileio import open_input
 from converter.ir import Graph
 
-Backend = Callable[[Graph, dict[str, np.ndarray]], dict[str, np.ndarray]]
-"""Runs the converted model; returns values by IR tensor name (as many as it can observe)."""
+Observed = Mapping[str | tuple[str, str], np.ndarray]
+"""What a run observed: values by IR tensor name, or by Caffe (layer, top) for a run that sees
+Caffe's own blobs (each top right after its layer ran, as `--expect` records them)."""
+Backend = Callable[[Graph, dict[str, np.ndarray]], Observed]
+"""Runs the converted model; returns the values it can observe."""
 
 
 @dataclass
@@ -39,7 +44,8 @@ class Comparison:
     max_abs_err: float
     rel_err: float
     ok: bool
-    truth: str  # "caffe" (recorded) or "reference"
+    truth: str  # "caffe" (what real Caffe recorded: --expect) or "reference" (the reference executor)
+    tolerance: float = DEFAULT_TOLERANCE  # this row's: 0 for an argmax mask, which must agree exactly
 
 
 @dataclass
@@ -52,6 +58,7 @@ class Report:
     top5: dict[str, list[int]] = field(default_factory=dict)
     runs: dict[str, str] = field(default_factory=dict)  # backend -> what it ran
     notes: list[str] = field(default_factory=list)  # the exports' notes (how they differ from the usual layouts)
+    versions: dict[str, str] = field(default_factory=dict)  # package -> version, of what verified
 
     @property
     def passed(self) -> bool:
@@ -75,8 +82,49 @@ class Report:
             "top5": self.top5,
             "runs": self.runs,
             "notes": self.notes,
+            "versions": self.versions,
             "comparisons": [asdict(c) for c in self.comparisons],
         }
+
+    def to_junit(self) -> bytes:
+        """The report as JUnit XML, which CI systems display: one testsuite (the model), one testcase per
+        blob per run (classname: the run, name: the blob), a <failure> for each disagreement."""
+        from xml.etree import ElementTree
+
+        failures = sum(not c.ok for c in self.comparisons)
+        suite = ElementTree.Element("testsuite", name=f"squeeze-convert verify {self.model}",
+                                    tests=str(len(self.comparisons)), failures=str(failures), errors="0",
+                                    skipped="0")
+        properties = ElementTree.SubElement(suite, "properties")
+        for key, value in [("tolerance", f"{self.tolerance:g}"), ("truth", self.truth),
+                           *((f"version.{k}", v) for k, v in self.versions.items())]:
+            ElementTree.SubElement(properties, "property", name=key, value=value)
+        for c in self.comparisons:
+            case = ElementTree.SubElement(suite, "testcase", classname=f"{self.model}.{c.backend}", name=c.blob)
+            if not c.ok:
+                against = "Caffe's recorded blob" if c.truth == "caffe" else "the reference executor"
+                failure = ElementTree.SubElement(case, "failure", type="mismatch",
+                                                 message=f"rel err {c.rel_err:.3g} > tolerance {c.tolerance:g}")
+                failure.text = (f"{c.backend} differs from {against} at blob {c.blob} (layer "
+                                f"{c.blob.split('|')[0]}, shape {c.shape}): max abs err {c.max_abs_err:.6g}, "
+                                f"rel err {c.rel_err:.6g}, tolerance {c.tolerance:g}")
+        suites = ElementTree.Element("testsuites", tests=suite.get("tests", "0"), failures=str(failures))
+        suites.append(suite)
+        ElementTree.indent(suites)
+        return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="utf-8") + b"\n"
+
+
+def package_versions() -> dict[str, str]:
+    """The versions of what verification ran with (installed distributions; "not installed" else)."""
+    from importlib import metadata
+
+    versions = {}
+    for package in ("squeeze-convert", "onnxruntime", "torch", "numpy", "onnx", "opencv-python-headless"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
 
 
 def compare(actual: np.ndarray, expected: np.ndarray, tolerance: float) -> tuple[float, float, bool]:
@@ -326,6 +374,12 @@ def verify(
     tolerance: float = DEFAULT_TOLERANCE,
     model: str = "",
 ) -> Report:
+    """Compare each backend's values with the truth, blob by blob.
+
+    The reference executor runs first; then each backend in turn, its values compared and dropped
+    before the next one runs, so memory holds about one forward pass per run at a time, not one
+    per backend at once. A terminal shows a progress bar per run.
+    """
     recorded_layers = dict(recorded_layers or {})
     for top, value in (recorded_outputs or {}).items():
         # A network output is the last value its blob took.
@@ -335,49 +389,87 @@ def verify(
     report = Report(model, tolerance, {k: list(v.shape) for k, v in inputs.items()},
                     "caffe" if recorded_layers else "reference")
 
-    reference = run_reference(net, inputs)
-    results = {name: run(graph, inputs) for name, run in backends.items()}
+    from converter.caffe.caffemodel import release_mapped_pages
+
+    def layer_done(_layer: CaffeLayer) -> None:
+        release_mapped_pages()  # only one layer's weights resident at a time
+        bar.update(1)
+
+    release_mapped_pages()  # what loading and emitting read of the weights
+    with run_progress("reference", len(net.layers)) as bar:
+        reference = run_reference(net, inputs, on_layer=layer_done)
 
     tensor_of: dict[tuple[str, str], str] = {}
     for tensor in graph.tensors.values():
         for source in tensor.sources:
             tensor_of[source] = tensor.name
+    keys = [(layer, top) for layer in net.layers for top in layer.tops]
+    rows: dict[tuple[str, str], list[Comparison]] = {(layer.name, top): [] for layer, top in keys}
 
-    for layer in net.layers:
-        for top in layer.tops:
-            key = (layer.name, top)
-            recorded = recorded_layers.get(key)
-            truth, truth_kind = (recorded, "caffe") if recorded is not None else (reference[key], "reference")
-            rows: list[tuple[str, str, np.ndarray]] = []
-            if recorded is not None:
-                rows.append(("reference", "", reference[key]))
-            holder = tensor_of.get(key)
-            if holder is not None:
-                rows.extend((name, holder, values[holder]) for name, values in results.items()
-                            if holder in values)
-            # An argmax mask holds cell indices: any difference is another cell, however large the plane.
-            exact = layer.type == "Pooling" and layer.tops.index(top) == 1
-            scored_rows = LAYER_TYPES[layer.type].scored_rows
-            for backend, tensor_name, value in rows:
-                if scored_rows is not None:
-                    max_abs, rel, ok = compare_scored_rows(np.asarray(value), truth, tolerance, scored_rows)
-                else:
-                    max_abs, rel, ok = compare(np.asarray(value), truth, 0.0 if exact else tolerance)
-                report.comparisons.append(Comparison(f"{layer.name}|{top}", backend, tensor_name,
-                                                     list(truth.shape), max_abs, rel, ok, truth_kind))
-    for output in graph.outputs:
-        for name, values in results.items():
-            if output in values and values[output].ndim >= 2 and values[output].shape[1] >= 5:
-                report.top5[name] = top5(values[output])
+    def add(layer: CaffeLayer, top: str, backend: str, tensor_name: str, value: np.ndarray) -> None:
+        key = (layer.name, top)
+        recorded = recorded_layers.get(key)
+        truth, truth_kind = (recorded, "caffe") if recorded is not None else (reference[key], "reference")
+        # An argmax mask holds cell indices: any difference is another cell, however large the plane.
+        row_tolerance = 0.0 if layer.type == "Pooling" and layer.tops.index(top) == 1 else tolerance
+        scored_rows = LAYER_TYPES[layer.type].scored_rows
+        if scored_rows is not None:  # detections: rows compared as Caffe's ties allow
+            max_abs, rel, ok = compare_scored_rows(np.asarray(value), truth, tolerance, scored_rows)
+        else:
+            max_abs, rel, ok = compare(np.asarray(value), truth, row_tolerance)
+        rows[key].append(Comparison(f"{layer.name}|{top}", backend, tensor_name, list(truth.shape), max_abs, rel,
+                                    ok, truth_kind, row_tolerance))
+
+    for layer, top in keys:
+        if (layer.name, top) in recorded_layers:
+            add(layer, top, "reference", "", reference[(layer.name, top)])
+    for name, run in backends.items():
+        release_mapped_pages()  # what the reference executor (or the run before) read of the weights
+        with run_progress(name, len(keys) + 1) as bar:
+            values = run(graph, inputs)
+            bar.update(1)
+            for layer, top in keys:
+                holder = tensor_of.get((layer.name, top))
+                if (layer.name, top) in values:  # a run that observes Caffe's blobs themselves (pycaffe)
+                    add(layer, top, name, "", values[(layer.name, top)])
+                elif holder is not None and holder in values:
+                    add(layer, top, name, holder, values[holder])
+                bar.update(1)
+            for output in graph.outputs:
+                value = values.get(output)
+                if value is not None and value.ndim >= 2 and value.shape[1] >= 5:
+                    report.top5[name] = top5(value)
+            del values
+    report.comparisons = [row for key in rows for row in rows[key]]
     return report
+
+
+@contextlib.contextmanager
+def run_progress(name: str, steps: int) -> Iterator[Any]:
+    """A progress bar for one run (on a terminal only): the reference executor advances it layer
+    by layer, a backend once its run is done and then blob by blob as they are compared."""
+    if not sys.stderr.isatty():
+        yield _Silent()
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=steps, desc=f"verify: {name}", unit="blob" if name != "reference" else "layer",
+              leave=False) as bar:
+        yield bar
+
+
+class _Silent:
+    def update(self, _steps: int) -> None:
+        pass
 
 
 def format_table(report: Report, failures_only: bool = False) -> str:
     rows = [c for c in report.comparisons if c.ok is False or not failures_only]
     width = max([len(c.blob) for c in rows] + [4])
-    lines = [f"{'blob':<{width}}  {'backend':<11} {'shape':<20} {'max abs err':>12} {'rel err':>10}  ok"]
+    lines = [f"{'blob':<{width}}  {'backend':<11} {'against':<9} {'shape':<20} {'max abs err':>12} {'rel err':>10} "
+             f"{'tolerance':>9}  ok"]
     for c in rows:
         shape = "x".join(map(str, c.shape))
-        lines.append(f"{c.blob:<{width}}  {c.backend:<11} {shape:<20} {c.max_abs_err:>12.3g} "
-                     f"{c.rel_err:>10.3g}  {'yes' if c.ok else 'NO'}")
+        lines.append(f"{c.blob:<{width}}  {c.backend:<11} {c.truth:<9} {shape:<20} {c.max_abs_err:>12.3g} "
+                     f"{c.rel_err:>10.3g} {c.tolerance:>9.3g}  {'yes' if c.ok else 'NO'}")
     return "\n".join(lines)

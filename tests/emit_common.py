@@ -577,10 +577,11 @@ FASTER_RCNN_ANCHORS = np.array([[-84, -40, 99, 55], [-176, -88, 191, 103], [-360
 
 def proposal_loop(scores: np.ndarray, deltas: np.ndarray, im_info: np.ndarray, feat_stride: int = 16,
                   pre_nms_top_n: int = 6000, post_nms_top_n: int = 300, nms_thresh: float = 0.7,
-                  min_size: float = 16) -> np.ndarray:
+                  min_size: float = 16) -> tuple[np.ndarray, np.ndarray]:
     """py-faster-rcnn's ProposalLayer.forward box by box, in float32: anchors shifted to each cell
     (h, w, a), bbox_transform_inv, clip_boxes, _filter_boxes, sort by score (stable), greedy NMS
-    (a box goes when its +1-pixel overlap with a kept box is above nms_thresh), rows [0, box]."""
+    (a box goes when its +1-pixel overlap with a kept box is above nms_thresh): rows [0, box] and
+    the kept boxes' scores as a column."""
     f32 = np.float32
     one, half = f32(1), f32(0.5)
     _, channels, height, width = scores.shape
@@ -609,10 +610,12 @@ def proposal_loop(scores: np.ndarray, deltas: np.ndarray, im_info: np.ndarray, f
         return iw * ih / (area_p + area_q - iw * ih)
 
     kept: list = []
-    for _, box in ranked:
-        if all(overlap(k, box) <= f32(nms_thresh) for k in kept):
-            kept.append(box)
-    return np.array([[0, *box] for box in kept[:post_nms_top_n]], np.float32).reshape(-1, 5)
+    for score, box in ranked:
+        if all(overlap(k[1], box) <= f32(nms_thresh) for k in kept):
+            kept.append((score, box))
+    kept = kept[:post_nms_top_n]
+    return (np.array([[0, *box] for _, box in kept], np.float32).reshape(-1, 5),
+            np.array([score for score, _ in kept], np.float32).reshape(-1, 1))
 
 
 def proposal_inputs(height: int, width: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -695,3 +698,15 @@ INTERP_CASES = {
     "cropped": ((8, 9), (6, 7), 1, 2),
     "same_size_copy": ((5, 6), (5, 6), 0, 0),
 }
+
+
+def proposal_graph(hw: Pair, pre: int = 6000, post: int = 300, with_scores: bool = False) -> Graph:
+    """One py-faster-rcnn Proposal node over an hw feature map (stride 16, the default anchors):
+    inputs cls, bbox, im_info; outputs rois (and scores)."""
+    from converter.bundled_plugins.py_faster_rcnn import Proposal, base_anchors, shifted_anchors
+
+    outputs = ["rois", "scores"] if with_scores else ["rois"]
+    node = Proposal(name="proposal", inputs=["cls", "bbox", "im_info"], outputs=outputs,
+                    anchors=shifted_anchors(base_anchors(), *hw, 16), pre_nms_top_n=pre, post_nms_top_n=post)
+    return graph_of(node, {"cls": (1, 18, *hw), "bbox": (1, 36, *hw), "im_info": (1, 3), "rois": (post, 5),
+                           "scores": (post, 1)})

@@ -73,10 +73,14 @@ def load_net(
     prototxt: str | Path,
     weights: str | Path | None = None,
     input_shapes: Mapping[str, Shape] | None = None,
+    caffe_proto: str | Path | None = None,
 ) -> CaffeNet:
-    """Read a deploy (or train_val) prototxt and, if given, its weights into a checked CaffeNet."""
+    """Read a deploy (or train_val) prototxt and, if given, its weights into a checked CaffeNet.
+
+    `caffe_proto`: a fork's own caffe.proto to read the prototxt with (see converter.caffe.schema).
+    """
     prototxt = Path(prototxt)
-    parsed = read_prototxt(prototxt)
+    parsed = read_prototxt(prototxt, caffe_proto)
     net = build_net(parsed.net, input_shapes, [prototxt], parsed)
     if weights is not None:
         weights = Path(weights)

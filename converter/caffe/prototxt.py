@@ -17,7 +17,9 @@ from google.protobuf import message as _message
 from google.protobuf import text_format
 
 from converter.caffe import caffe_pb2
-from converter.errors import ConverterError, PrototxtSyntaxError, UnknownField
+from converter.caffe.schema import Positions, active_caffe_proto, load_fork_schema, to_superset
+from converter.errors import PrototxtSyntaxError, UnknownField
+from converter.fileio import read_input_bytes
 
 QUOTE_LIMIT = 80
 LAYER_MESSAGES = ("LayerParameter", "V1LayerParameter", "V0LayerParameter")
@@ -34,10 +36,7 @@ class ParsedPrototxt:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ConverterError(f"{path}: cannot read ({error.strerror or error})") from None
+    raw = read_input_bytes(path)  # a regular file only: a FIFO would block, /dev/zero never end
     # Editors on Windows start UTF-8 files with a byte order mark; protobuf would stop at it.
     raw = raw.removeprefix(codecs.BOM_UTF8)
     try:
@@ -48,20 +47,25 @@ def _read_text(path: Path) -> str:
         raise PrototxtSyntaxError(str(path), line, column, "not valid UTF-8 text") from None
 
 
-def read_prototxt(path: str | Path, message: _message.Message | None = None) -> ParsedPrototxt:
-    """Parse leniently: the net, plus every unknown field and enum value with its position."""
+def read_prototxt(path: str | Path, caffe_proto: str | Path | None = None) -> ParsedPrototxt:
+    """Parse leniently: the net, plus every unknown field and enum value with its position.
+
+    With `caffe_proto` (or the one the command line set, converter.caffe.schema.active_caffe_proto)
+    the text is parsed with that fork's schema and copied by name into the superset; what the
+    superset lacks is reported like an unknown field.
+    """
     path = Path(path)
-    return read_prototxt_text(_read_text(path), str(path), message)
+    return read_prototxt_text(_read_text(path), str(path), caffe_proto)
 
 
-def parse_prototxt(path: str | Path, message: _message.Message | None = None) -> caffe_pb2.NetParameter:
+def parse_prototxt(path: str | Path, caffe_proto: str | Path | None = None) -> caffe_pb2.NetParameter:
     """Parse strictly: an unknown field or value is a syntax error at the first one, naming all."""
-    return _strict(read_prototxt(path, message))
+    return _strict(read_prototxt(path, caffe_proto))
 
 
 def parse_prototxt_text(text: str, origin: str = "<prototxt>",
-                        message: _message.Message | None = None) -> caffe_pb2.NetParameter:
-    return _strict(read_prototxt_text(text, origin, message))
+                        caffe_proto: str | Path | None = None) -> caffe_pb2.NetParameter:
+    return _strict(read_prototxt_text(text, origin, caffe_proto))
 
 
 def _strict(parsed: ParsedPrototxt) -> caffe_pb2.NetParameter:
@@ -73,10 +77,24 @@ def _strict(parsed: ParsedPrototxt) -> caffe_pb2.NetParameter:
 
 
 def read_prototxt_text(text: str, origin: str = "<prototxt>",
-                       message: _message.Message | None = None) -> ParsedPrototxt:
-    """`message` (default: an empty superset NetParameter) may be of another schema's pool."""
-    net = caffe_pb2.NetParameter() if message is None else message
-    parser = _RecordingParser(origin)
+                       caffe_proto: str | Path | None = None) -> ParsedPrototxt:
+    caffe_proto = caffe_proto if caffe_proto is not None else active_caffe_proto()
+    if caffe_proto is None:
+        net = caffe_pb2.NetParameter()
+        return _with_v1_types(ParsedPrototxt(net, _parse(text, origin, net, None)))
+    schema = load_fork_schema(caffe_proto)
+    fork_net, positions = schema.new_net(), Positions()
+    unknown = _parse(text, origin, fork_net, positions)  # fields not even the fork's schema has
+    net = caffe_pb2.NetParameter()
+    unknown += to_superset(fork_net, net, origin, positions)
+    unknown.sort(key=lambda field: (field.line, field.column))
+    return _with_v1_types(ParsedPrototxt(net, unknown))
+
+
+def _parse(text: str, origin: str, net: _message.Message, positions: Positions | None) -> list[UnknownField]:
+    """Merge the text into `net`; the fields and values its schema lacks (recording every field's
+    position into `positions` if given)."""
+    parser = _RecordingParser(origin, positions)
     try:
         parser.MergeLines(text.split("\n"), net)
     except text_format.ParseError as error:
@@ -89,7 +107,10 @@ def read_prototxt_text(text: str, origin: str = "<prototxt>",
         raise PrototxtSyntaxError(origin, first.line, first.column, "; ".join(
             [first.what(), *(f"{field.line}:{field.column}: {field.what()}" for field in unknown[1:]),
              f"{syntax.line}:{syntax.column}: {syntax.detail}"])) from None
-    parsed = ParsedPrototxt(net, _unknown_fields(parser))
+    return _unknown_fields(parser)
+
+
+def _with_v1_types(parsed: ParsedPrototxt) -> ParsedPrototxt:
     for unknown in parsed.unknown:
         if unknown.value is not None and unknown.message_type.endswith("V1LayerParameter") and unknown.name == "type":
             parsed.unknown_v1_types[unknown.layer or ""] = unknown.value
@@ -138,10 +159,11 @@ class _RecordingParser(text_format._Parser):  # noqa: SLF001 - protobuf offers n
     pinned protobuf (constraints.txt) has them.
     """
 
-    def __init__(self, origin: str) -> None:
+    def __init__(self, origin: str, positions: Positions | None = None) -> None:
         super().__init__(allow_unknown_field=True)
         self.origin = origin
         self.records: list[tuple[_Record, _message.Message | None]] = []
+        self.positions = positions
         self._stack: list[_message.Message] = []
         self._skip_depth = 0
 
@@ -149,6 +171,8 @@ class _RecordingParser(text_format._Parser):  # noqa: SLF001 - protobuf offers n
         return next((m for m in reversed(self._stack) if m.DESCRIPTOR.name in LAYER_MESSAGES), None)
 
     def _MergeField(self, tokenizer, message):  # noqa: N802 - protobuf's name
+        if self.positions is not None:
+            self.positions.record(message, tokenizer.token, tokenizer._line + 1, tokenizer._column + 1)
         self._stack.append(message)
         try:
             super()._MergeField(tokenizer, message)
