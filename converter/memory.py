@@ -9,7 +9,8 @@ executor, ONNX Runtime and PyTorch) plus 0.7 times more for the runtimes' own bu
 largest scratch buffer one layer needs on top (a padded input, im2col columns). The constants come
 from `benchmarks/memory_estimate.py` (peak RSS of `verify`, 2-core Linux machine): SqueezeNet v1.1
 at 1x3x227x227 417 MiB measured / 417 estimated, 8x3x227x227 1179 / 1177, 1x3x512x512 870 / 871,
-VGG-16 at 1x3x224x224 2838 / 2927 (+3%).
+VGG-16 at 1x3x224x224 2838 / 2927 (+3%). Measured before verification ran its backends one at a
+time; since then the estimate is high (SqueezeNet 1x3x512x512: 724 MiB measured, 871 estimated).
 """
 
 from __future__ import annotations
