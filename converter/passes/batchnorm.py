@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from converter.ir import BatchNorm, Conv, Graph, Node, Scale
+from converter.ir.graph import ConsumerIndex
 
 
 def _channel_scale(node: Node | None, channels: int) -> bool:
@@ -22,7 +23,8 @@ def _channel_scale(node: Node | None, channels: int) -> bool:
 
 def fold_batchnorm(graph: Graph) -> int:
     """Fold every Conv [-> BatchNorm] [-> Scale] chain; returns how many nodes were absorbed."""
-    absorbed = 0
+    readers = ConsumerIndex(graph)  # one pass, so that folding stays linear in the graph's size
+    absorbed: set[int] = set()
     for conv in [n for n in graph.nodes if isinstance(n, Conv)]:
         if len(conv.outputs) != 1:
             continue  # weights shared by several inputs: folding one output's affine would change all
@@ -30,13 +32,13 @@ def fold_batchnorm(graph: Graph) -> int:
         factor = np.ones(channels, np.float64)
         shift = np.zeros(channels, np.float64)  # y = conv_out * factor + shift
         chain: list[Node] = []
-        nxt = graph.sole_consumer(conv.outputs[0])
+        nxt = readers.sole_consumer(conv.outputs[0])
         # A BatchNorm with batch statistics (no stored mean/var) depends on the batch: never folded.
         if isinstance(nxt, BatchNorm) and nxt.mean is not None and nxt.var is not None and nxt.mean.size == channels:
             inv_std = 1.0 / np.sqrt(nxt.var.astype(np.float64) + nxt.eps)
             factor, shift = inv_std, -nxt.mean.astype(np.float64) * inv_std
             chain.append(nxt)
-            nxt = graph.sole_consumer(nxt.outputs[0])
+            nxt = readers.sole_consumer(nxt.outputs[0])
         if _channel_scale(nxt, channels):
             assert isinstance(nxt, Scale) and nxt.gamma is not None
             gamma = nxt.gamma.reshape(-1).astype(np.float64)
@@ -53,7 +55,7 @@ def fold_batchnorm(graph: Graph) -> int:
         for node in chain[:-1]:
             del graph.tensors[node.outputs[0]]
         conv.outputs = [last]
-        for node in chain:
-            graph.nodes.remove(node)
-        absorbed += len(chain)
-    return absorbed
+        absorbed.update(id(node) for node in chain)
+    if absorbed:
+        graph.nodes = [node for node in graph.nodes if id(node) not in absorbed]
+    return len(absorbed)
