@@ -59,9 +59,10 @@ def load_image(path: Path, size: tuple[int, int], mean: tuple[float, float, floa
 def load_image_as(path: Path, size: tuple[int, int], preprocessing: Preprocessing) -> np.ndarray:
     """A 1x3xHxW float32 image as `preprocessing` says (channel order, pixel range, mean, scale),
     resized as `preprocess` resizes."""
+    image = read_image(path)  # first: without OpenCV it says what to install
     import cv2
 
-    resized = cv2.resize(read_image(path).astype(np.float32), (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+    resized = cv2.resize(image.astype(np.float32), (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
     pixels = resized.transpose(2, 0, 1)[None]  # BGR, 0-255
     if preprocessing.channel_order == "rgb":
         pixels = pixels[:, ::-1]
