@@ -243,8 +243,10 @@ def summary(report: Any) -> str:
               help="The folder to write the outputs in. Default: beside the prototxt.")
 @click.option("--name", callback=check_stem,
               help="Output file stem. Default: from the prototxt (or its folder for deploy.prototxt).")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["onnx", "pytorch"]),
-              default=("onnx", "pytorch"), show_default=True, help="Outputs to write (repeatable).")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["onnx", "pytorch", "safetensors"]),
+              default=("onnx", "pytorch"), show_default=True,
+              help="Outputs to write (repeatable): onnx (.onnx), pytorch (.py module + .pth weights), "
+                   "safetensors (.py module + .safetensors weights).")
 @click.option("--no-verify", is_flag=True, help="Skip numerical verification.")
 @click.option("--force", is_flag=True, help="Replace existing outputs.")
 @click.option("--compact", is_flag=True,
@@ -279,7 +281,8 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
         click.echo(f"verified: compact ONNX expands its {len(expanded_names(compact_model))} codebook weights "
                    "bit for bit to the dense ones")
     if not no_verify:
-        backends = tuple(b for f, b in (("onnx", "onnxruntime"), ("pytorch", "pytorch")) if f in formats)
+        backends = tuple(dict.fromkeys(b for f, b in (("onnx", "onnxruntime"), ("pytorch", "pytorch"),
+                                                     ("safetensors", "pytorch")) if f in formats))
         report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose)
         if not report.passed:
             path = pipeline.save_report(conversion, target, stem, force=force)

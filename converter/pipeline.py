@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from converter.emit.onnx import OnnxModel
     from converter.emit.torch import TorchExport
 
+WEIGHTS_SUFFIXES = {"pytorch": ".pth", "safetensors": ".safetensors"}
 GENERIC_STEMS = {"deploy", "train_val", "trainval", "train", "test", "model", "net"}
 
 
@@ -71,6 +72,8 @@ class Conversion:
     torch_export: TorchExport | None = None
     report: Report | None = None
     written: list[Path] = field(default_factory=list)
+    # The files the PyTorch weights go to: "pytorch" (<stem>.pth), "safetensors" (<stem>.safetensors).
+    weights_formats: tuple[str, ...] = ("pytorch",)
     # Other files the conversion read (recorded blobs): outputs must never replace them either.
     other_inputs: list[Path] = field(default_factory=list)
 
@@ -178,14 +181,18 @@ def convert(
 
 
 def emit(conversion: Conversion, *, formats: Sequence[str] = ("onnx", "pytorch"), opset: int = DEFAULT_OPSET) -> None:
+    """Build the exports `formats` name: "onnx", "pytorch" (the module, weights as <stem>.pth),
+    "safetensors" (the module, weights as <stem>.safetensors)."""
     if "onnx" in formats:
         from converter.emit.onnx import build_onnx
 
         conversion.onnx_export = build_onnx(conversion.graph, opset=opset)
-    if "pytorch" in formats:
+    weights_formats = tuple(f for f in WEIGHTS_SUFFIXES if f in formats)
+    if weights_formats:
         from converter.emit.torch import emit_torch
 
         conversion.torch_export = emit_torch(conversion.graph)
+        conversion.weights_formats = weights_formats
 
 
 def compact_onnx_for(conversion: Conversion) -> onnx.ModelProto:
@@ -243,7 +250,8 @@ def planned_outputs(conversion: Conversion, out_dir: str | Path, stem: str, repo
         if conversion.onnx_export.weight_bytes >= onnx_model.EXTERNAL_DATA_THRESHOLD:
             planned.append(out_dir / f"{stem}.onnx.data")
     if conversion.torch_export is not None:
-        planned += [out_dir / f"{stem}.pth", out_dir / f"{stem}.py"]
+        planned += [out_dir / f"{stem}{WEIGHTS_SUFFIXES[f]}" for f in conversion.weights_formats]
+        planned.append(out_dir / f"{stem}.py")
     if conversion.report is not None if report is None else report:
         planned.append(out_dir / f"{stem}.report.json")
     return planned
@@ -267,7 +275,9 @@ def save(conversion: Conversion, out_dir: str | Path, stem: str, *, force: bool 
         if conversion.torch_export is not None:
             from converter.emit.torch import save_torch
 
-            save_torch(conversion.torch_export, out_dir / f"{stem}.pth", out_dir / f"{stem}.py")
+            weights = {f: out_dir / f"{stem}{WEIGHTS_SUFFIXES[f]}" for f in conversion.weights_formats}
+            save_torch(conversion.torch_export, weights.get("pytorch"), out_dir / f"{stem}.py",
+                       safetensors_path=weights.get("safetensors"))
         if report_json is not None:
             write_bytes_atomic(out_dir / f"{stem}.report.json", _json_bytes(report_json))
     conversion.written = planned

@@ -9,14 +9,16 @@ initializers "<node>.weight", "<node>.bias", ...
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import onnx
-from onnx import TensorProto, helper
+from typing import TYPE_CHECKING
 
 from converter.defaults import DEFAULT_OPSET, SUPPORTED_OPSETS
+from converter.emit.onnx import proto
 from converter.emit.onnx.model import EXTERNAL_DATA_THRESHOLD, OnnxModel
 from converter.emit.onnx.registry import EMITTERS, TABLE, Context, converts
 from converter.ir import Graph
+
+if TYPE_CHECKING:
+    import onnx
 
 __all__ = [
     "DEFAULT_OPSET",
@@ -35,12 +37,12 @@ PRODUCER = "squeeze-convert"
 BATCH = "N"
 
 
-def _value_info(graph: Graph, name: str) -> onnx.ValueInfoProto:
+def _value_info(graph: Graph, name: str) -> bytes:
     if name not in graph.tensors:
         raise KeyError(f"no IR tensor named {name!r}")
     shape = graph.tensors[name].shape
     dims: list[str | int] = [BATCH, *shape[1:]] if shape else []
-    return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+    return proto.value_info(name, proto.FLOAT, dims)
 
 
 def build_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence[str] = ()) -> OnnxModel:
@@ -54,15 +56,9 @@ def build_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence
     for node in graph.nodes:
         TABLE.emitter_of(node)(node, ctx)
     outputs = list(dict.fromkeys([*graph.outputs, *extra_outputs]))
-    onnx_graph = helper.make_graph(
-        ctx.nodes, graph.name,
-        [_value_info(graph, t) for t in graph.inputs],
-        [_value_info(graph, t) for t in outputs],
-    )
-    opsets = [helper.make_opsetid("", opset)]
-    model = helper.make_model(onnx_graph, opset_imports=opsets, producer_name=PRODUCER, doc_string=PRODUCER)
-    model.ir_version = helper.find_min_ir_version_for(opsets)
-    return OnnxModel(model, ctx.weights, dict(graph.metadata))
+    skeleton = proto.model(graph.name, ctx.nodes, [_value_info(graph, t) for t in graph.inputs],
+                           [_value_info(graph, t) for t in outputs], opset, PRODUCER)
+    return OnnxModel(skeleton, ctx.weights, dict(graph.metadata))
 
 
 def emit_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence[str] = ()) -> onnx.ModelProto:

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import onnx
-from onnx import helper
 
+from converter.emit.onnx.proto import NodeSpec
 from converter.emit.op_table import OpTable
 from converter.ir import Graph
 from converter.ir.graph import Shape
@@ -33,7 +32,7 @@ class Context:
 
     graph: Graph
     opset: int
-    nodes: list[onnx.NodeProto] = field(default_factory=list)
+    nodes: list[NodeSpec] = field(default_factory=list)
     weights: list[tuple[str, np.ndarray]] = field(default_factory=list)
     names: set[str] = field(default_factory=set)
 
@@ -43,9 +42,10 @@ class Context:
         self.names.update(t for node in self.graph.nodes for t in (*node.inputs, *node.outputs))
 
     def node(self, op: str, inputs: Sequence[str], outputs: Sequence[str], name: str, **attrs: Any) -> None:
-        """Append an ONNX node (attributes as keyword arguments, None values dropped)."""
+        """Append an ONNX node (attributes as keyword arguments, their types inferred as
+        onnx.helper.make_node infers them; None values dropped)."""
         attrs = {key: value for key, value in attrs.items() if value is not None}
-        self.nodes.append(helper.make_node(op, list(inputs), list(outputs), name=name, **attrs))
+        self.nodes.append(NodeSpec(op, list(inputs), list(outputs), name, attrs))
 
     def unique(self, name: str) -> str:
         """`name`, or `name#2`, `name#3`, ... if taken; reserves the result."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from converter.emit.torch.registry import Helper, build
-from converter.emit.torch.writer import TorchExport, as_state_dict, class_name, module_source
+from converter.emit.torch.writer import TorchExport, class_name, module_source
 from converter.ir import Conv, Fire, Graph, Pool, Relu, Softmax
 
 
@@ -89,4 +89,4 @@ class {name}(nn.Module):
 ''')
     if softmax:
         taps["softmax"] = (softmax.outputs[0],)
-    return TorchExport(source, as_state_dict(state), taps, name, _notes(final_conv, softmax is not None))
+    return TorchExport(source, state, taps, name, _notes(final_conv, softmax is not None))
