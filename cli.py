@@ -177,8 +177,9 @@ def _common_options(function: Any) -> Any:
         click.option("--tolerance", default=DEFAULT_TOLERANCE, show_default=True, type=float, callback=check_tolerance,
                      help="Per blob: max|a-b| <= tolerance * max(1, max|b|)."),
         click.option("--no-fire", is_flag=True, help="Do not fuse Fire modules."),
-        click.option("--fold-batchnorm", is_flag=True,
-                     help="Fold BatchNorm+Scale into the preceding convolution."),
+        click.option("--fold-batchnorm/--no-fold", default=True, show_default=True,
+                     help="Fold BatchNorm and Scale into the convolution or InnerProduct before them (the "
+                          "default; exact up to rounding); --no-fold keeps one node per Caffe layer."),
     ]
     for option in reversed(options):
         function = option(function)
@@ -437,7 +438,7 @@ def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: 
                              + ", ".join(f"'{n}' {list(s) or '(no shape: give --input-shape)'}"
                                          for n, s in shapes.items()))
     (name,) = shapes
-    conversion = _load(prototxt, weights, (f"{name}=1,3,{shape[2]},{shape[3]}",), False, False)
+    conversion = _load(prototxt, weights, (f"{name}=1,3,{shape[2]},{shape[3]}",), False, True)
     check_fits(conversion.net, 1, "classification")
     x = demo.load_image(image, shape[2:], bgr_mean)
     pipeline.emit(conversion, formats=("onnx",))

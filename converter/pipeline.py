@@ -35,9 +35,11 @@ WEIGHTS_SUFFIXES = {"pytorch": ".pth", "safetensors": ".safetensors"}
 GENERIC_STEMS = {"deploy", "train_val", "trainval", "train", "test", "model", "net"}
 
 
-def build_graph(net: CaffeNet, *, fuse: bool = True, fold_batchnorm: bool = False,
+def build_graph(net: CaffeNet, *, fuse: bool = True, fold_batchnorm: bool = True,
                 digests: Mapping[Path, FileDigest] | None = None) -> Graph:
-    """The canonical IR of a loaded net: in-place tops resolved, identities gone, Fires fused.
+    """The canonical IR of a loaded net: in-place tops resolved, identities gone, BatchNorm/Scale
+    folded into the convolution or InnerProduct before them (unless `fold_batchnorm` is false),
+    Fires fused.
 
     Its metadata records the source files and their sha256 (`digests` already started, by path;
     the others are started here), and the input layout.
@@ -149,7 +151,7 @@ def run_verification(
     report = verify(net, graph, chosen, dict(inputs), recorded_layers, recorded_outputs, tolerance, model=model)
     report.runs = {name: describe(name, models) for name in backends}
     if conversion.torch_export is not None:
-        report.notes = [f"PyTorch: {note}" for note in conversion.torch_export.notes]
+        report.notes += [f"PyTorch: {note}" for note in conversion.torch_export.notes]
     conversion.report = report
     return report
 
@@ -160,7 +162,7 @@ def convert(
     *,
     input_shapes: Mapping[str, Shape] | None = None,
     fuse: bool = True,
-    fold_batchnorm: bool = False,
+    fold_batchnorm: bool = True,
     digests: Mapping[Path, FileDigest] | None = None,
 ) -> Conversion:
     """Load a Caffe model and build its IR (nothing written). Emit and verify with the functions below.
@@ -213,9 +215,9 @@ def compact_onnx_for(conversion: Conversion) -> onnx.ModelProto:
     dense = dict(conversion.onnx_export.weights)
     changed = [name for name, q in layers.items()
                if name not in dense or not np.array_equal(dense[name], q.weight(), equal_nan=True)]
-    if changed:  # e.g. --fold-batchnorm rescaled a convolution: its stored form is not the model's weight
+    if changed:  # e.g. BatchNorm folding rescaled a convolution: its stored form is not the model's weight
         raise ConverterError(f"--compact: conversion changed the stored weights of {', '.join(changed)} "
-                             "(--fold-batchnorm?), so they cannot be kept in their stored form")
+                             "(BatchNorm folding? --no-fold keeps them), so they cannot be kept in their stored form")
     stored = {name: StoredWeight(codebook=q.codebook, packed_codes=q.packed_codes, packed_gaps=q.packed_gaps,
                                  count=q.count, bits=q.bits, weight_shape=tuple(q.weight_shape))
               for name, q in layers.items()}

@@ -228,6 +228,13 @@ def verify(
                 max_abs, rel, ok = compare(np.asarray(value), truth, 0.0 if exact else tolerance)
                 report.comparisons.append(Comparison(f"{layer.name}|{top}", backend, tensor_name,
                                                      list(truth.shape), max_abs, rel, ok, truth_kind))
+    if graph.folded and results:
+        by_node: dict[str, list[str]] = {}
+        for (layer_name, top), node_name in graph.folded.items():
+            by_node.setdefault(node_name, []).append(f"{layer_name}|{top}")
+        listed = "; ".join(f"{node}: {', '.join(blobs)}" for node, blobs in by_node.items())
+        report.notes.append(f"{len(graph.folded)} blobs exist only inside the node that BatchNorm/Scale folding "
+                            f"merged them into, so the runs could not compare them (--no-fold does): {listed}")
     for output in graph.outputs:
         for name, values in results.items():
             if output in values and values[output].ndim >= 2 and values[output].shape[1] >= 5:

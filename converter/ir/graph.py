@@ -30,6 +30,9 @@ class Graph:
     # str(value). A value may still be computing (a source file's sha256 is hashed in the
     # background), so emitters call str() as late as they can.
     metadata: dict[str, object] = field(default_factory=dict)
+    # Caffe (layer, top) values that exist only inside the node named (BatchNorm folding absorbed
+    # them): no emitted model computes them on their own.
+    folded: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def producer(self, tensor: str) -> Node | None:
         for node in self.nodes:
