@@ -121,6 +121,9 @@ def existing_file(_ctx: click.Context, _param: click.Parameter, value: Path | No
         raise ConverterError(f"{value}: no such file")
     if value.is_dir():
         raise ConverterError(f"{value}: is a directory, not a file")
+    from converter.fileio import check_input_file
+
+    check_input_file(value)  # a FIFO or a device (/dev/zero) is refused, never read
     return value
 
 
@@ -274,7 +277,8 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
     pipeline.emit(conversion, formats=formats, opset=opset)
     compact_path = target / f"{stem}.compact.onnx"
     planned = pipeline.planned_outputs(conversion, target, stem, report=not no_verify) + [compact_path] * compact
-    check_outputs(planned, [*conversion.input_files, *([expect] if expect else [])], force)
+    stale = pipeline.stale_companions(target, stem, planned)
+    check_outputs([*planned, *stale], [*conversion.input_files, *([expect] if expect else [])], force)
     compact_model = pipeline.compact_onnx_for(conversion) if compact else None
     if compact_model is not None:
         from converter.emit.onnx.compact import expanded_names
@@ -291,7 +295,7 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
             sys.exit(1)
     from converter.fileio import all_or_nothing, write_bytes_atomic
 
-    with all_or_nothing():
+    with all_or_nothing(force=force):
         written = pipeline.save(conversion, target, stem, force=force)
         if compact_model is not None:
             write_bytes_atomic(compact_path, compact_model.SerializeToString())
@@ -330,7 +334,7 @@ def _print_compact_sizes(source: Path, compact_path: Path, dense_path: Path) -> 
 
 @main.command("verify")
 @_common_options
-@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--report", "report_path", type=click.Path(path_type=Path),
               help="Write the JSON report here ('-' for stdout).")
 @click.option("--backend", "backends", multiple=True,
               type=click.Choice(["onnxruntime", "pytorch", "opencv", "pycaffe"]),
@@ -343,26 +347,29 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
                    expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,
                    report_path: Path | None, backends: tuple[str, ...], verbose: bool, force: bool) -> None:
     """Parity check for CI: convert in memory, compare every blob, exit 1 on mismatch."""
-    from converter.fileio import check_outputs, json_text, write_bytes_atomic
+    from converter import pipeline
+    from converter.fileio import check_outputs, json_text, refuse_special_output, write_bytes_atomic
 
+    if report_path is not None and str(report_path) != "-":
+        refuse_special_output(report_path)
     conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect)
     if report_path is not None and str(report_path) != "-":
         check_outputs([report_path], [*conversion.input_files, *([expect] if expect else [])], force,
                       elsewhere="another --report path")
     to_stdout = report_path is not None and str(report_path) == "-"
     report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose, to_stderr=to_stdout)
-    text = json_text(report.to_json())
+    text = json_text(pipeline.report_document(conversion, report.model))
     if to_stdout:
         click.echo(text)
     elif report_path is not None:
-        write_bytes_atomic(report_path, (text + "\n").encode())
+        write_bytes_atomic(report_path, (text + "\n").encode(), force=force)
         click.echo(f"wrote {report_path}")
     sys.exit(0 if report.passed else 1)
 
 
 @main.command("make-weights")
 @click.argument("prototxt", type=click.Path(path_type=Path), callback=existing_file)
-@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--output", "-o", type=click.Path(path_type=Path),
               help="The caffemodel file to write (a file: convert's -o is a folder). Default: <prototxt "
                    "stem>.caffemodel in --out-dir, else beside the prototxt.")
 @click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False),
@@ -375,14 +382,15 @@ def make_weights(prototxt: Path, output: Path | None, out_dir: Path | None, seed
                  input_shape: tuple[str, ...], force: bool) -> None:
     """Write deterministic demo weights (He-uniform) for PROTOTXT as a caffemodel."""
     from converter.caffe.synthetic import write_synthetic_weights
-    from converter.fileio import check_outputs
+    from converter.fileio import all_or_nothing, check_outputs
 
     if output is not None and out_dir is not None:
         raise click.UsageError("give --output (a file) or --out-dir (a folder), not both")
     output = output or (out_dir or prototxt.parent) / f"{prototxt.stem}.caffemodel"
     check_outputs([output], [prototxt], force, elsewhere="--out-dir or --output (-o)")
-    write_synthetic_weights(prototxt, output, seed=seed,
-                            input_shapes=resolve_input_shapes(prototxt, input_shape))
+    with all_or_nothing(force=force):
+        write_synthetic_weights(prototxt, output, seed=seed,
+                                input_shapes=resolve_input_shapes(prototxt, input_shape))
     click.echo(f"wrote {output}")
 
 

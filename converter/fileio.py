@@ -18,23 +18,44 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import hashlib
 import json
 import math
 import mmap
 import os
+import re
 import stat
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from converter.errors import ConverterError, OutputError
 
-# (temporary, final) pairs of the open all_or_nothing() group, renamed when it closes.
-_pending: contextvars.ContextVar[list[tuple[Path, Path]] | None] = contextvars.ContextVar("pending", default=None)
+# Temporary files are named .<final name>.<TEMP_TAG><pid>-<random>.partial: the pid tells a later
+# run whether their writer is gone (see sweep_stale_partials).
+TEMP_TAG = "sc-"
+TEMP_SUFFIX = ".partial"
+# A leftover temporary file is swept only when its writer is gone and it is at least this old (a
+# writer in another pid namespace sharing the folder looks gone, but keeps its file fresh).
+STALE_AFTER_SECONDS = 15 * 60
+# Temporary files of this process not yet renamed, for a fatal signal's last-moment cleanup.
+live_temporaries: set[Path] = set()
+
+
+class _Group:
+    def __init__(self, force: bool) -> None:
+        self.force = force
+        self.moves: list[tuple[Path, Path]] = []  # (temporary, final)
+        self.removals: list[Path] = []
+
+
+# The open all_or_nothing() group, committed when it closes.
+_pending: contextvars.ContextVar[_Group | None] = contextvars.ContextVar("pending", default=None)
 
 
 def _file_mode() -> int:
@@ -67,15 +88,51 @@ def _cannot_write(path: Path, error: OSError) -> OutputError:
     return OutputError(f"cannot write {path}: {error.strerror or error}")
 
 
+def _kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def refuse_special_output(path: Path) -> None:
+    """Outputs are only ever regular files: whatever else sits at an output path (a device such as
+    /dev/null, a FIFO, a socket, a directory), also through a link, is never replaced."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):  # a folder that is not one: check_outputs names it
+        return
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+    if not stat.S_ISREG(mode):
+        raise OutputError(f"{path} is {_kind(mode)}, not a regular file: squeeze-convert only writes regular "
+                          "files; choose another output path")
+
+
+def _temporary_in(directory: Path, name: str) -> tuple[int, Path]:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.{TEMP_TAG}{os.getpid()}-", suffix=TEMP_SUFFIX, dir=directory)
+    tmp = Path(tmp_name)
+    live_temporaries.add(tmp)
+    return fd, tmp
+
+
+def _discard(tmp: Path) -> None:
+    live_temporaries.discard(tmp)
+    tmp.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
-def atomic_output(path: Path) -> Iterator[BinaryIO]:
+def atomic_output(path: Path, force: bool = True) -> Iterator[BinaryIO]:
+    """A temporary file beside `path`, renamed to it once complete (inside an all_or_nothing()
+    group: once the whole group is complete). Without `force` an existing file, even one that
+    appeared while this one was written (another run), is never replaced."""
     directory = path.parent if str(path.parent) else Path(".")
+    refuse_special_output(path)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=directory)
+        sweep_stale_partials(directory)
+        fd, tmp = _temporary_in(directory, path.name)
     except OSError as error:
         raise OutputError(f"cannot write in {directory}: {error.strerror or error}") from None
-    tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as raw:
             watched = _WriteWatch(raw)
@@ -93,39 +150,211 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
                 raise _cannot_write(path, error) from None
         try:
             os.chmod(tmp, _file_mode())
-            group = _pending.get()
-            if group is None:
-                os.replace(tmp, path)
-            else:
-                group.append((tmp, path))
         except OSError as error:
             raise _cannot_write(path, error) from None
+        group = _pending.get()
+        if group is None:
+            single = _Group(force)
+            single.moves.append((tmp, path))
+            _commit(single)
+        else:
+            group.moves.append((tmp, path))
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise
 
 
 @contextlib.contextmanager
-def all_or_nothing() -> Iterator[None]:
-    """Files written with atomic_output inside appear together when the block ends, or not at all.
+def all_or_nothing(force: bool = True, remove: Sequence[str | Path] = ()) -> Iterator[None]:
+    """Files written with atomic_output inside appear together when the block ends, or not at all;
+    the files in `remove` (stale companions of the new ones) go at the same moment.
 
+    Every target is checked before the first rename, and the files replaced are kept (hard links
+    beside them) until the whole set is in place: a rename failing midway puts back what was there.
+    Without `force` no existing file is replaced, not even one another run created meanwhile.
     Nested blocks join the outermost one."""
-    if _pending.get() is not None:
+    outer = _pending.get()
+    if outer is not None:
+        outer.removals.extend(Path(p) for p in remove)
         yield
         return
-    group: list[tuple[Path, Path]] = []
+    group = _Group(force)
+    group.removals.extend(Path(p) for p in remove)
     token = _pending.set(group)
     try:
         yield
-        for tmp, final in group:
-            try:
-                os.replace(tmp, final)
-            except OSError as error:
-                raise _cannot_write(final, error) from None
+        _commit(group)
     finally:
         _pending.reset(token)
-        for tmp, _ in group:
-            tmp.unlink(missing_ok=True)
+        for tmp, _ in group.moves:
+            _discard(tmp)
+
+
+def _backup(path: Path) -> Path | None:
+    """A hidden hard link to the file at `path` (None if there is none), to put it back if the
+    group fails; where hard links are not supported, the file itself moves there."""
+    if not os.path.lexists(path):
+        return None
+    fd, backup = _temporary_in(path.parent, path.name)
+    os.close(fd)
+    os.unlink(backup)
+    try:
+        os.link(path, backup, follow_symlinks=False)
+    except OSError:
+        os.replace(path, backup)
+    return backup
+
+
+def _commit(group: _Group) -> None:
+    """Rename every temporary file of the group into place, remove its stale companions; on any
+    failure undo what was done."""
+    finals = [final for _, final in group.moves]
+    for final in [*finals, *group.removals]:
+        refuse_special_output(final)
+        if final in finals and not group.force and os.path.lexists(final):
+            raise OutputError(f"{final} exists (another run wrote it meanwhile?); pass --force to replace it")
+    removals = [p for p in group.removals if p not in finals and os.path.lexists(p)]
+    done: list[tuple[Path, Path | None]] = []  # (final, what it was before, kept aside)
+    try:
+        for tmp, final in group.moves:
+            try:
+                if group.force:
+                    backup = _backup(final)
+                    try:
+                        os.replace(tmp, final)
+                    except OSError:
+                        if backup is not None:
+                            _put_back(backup, final)
+                        raise
+                    done.append((final, backup))
+                else:
+                    _create_exclusively(tmp, final)
+                    done.append((final, None))
+            except FileExistsError:
+                raise OutputError(f"{final} appeared while squeeze-convert was writing (another run?); "
+                                  "nothing replaced; pass --force to replace it") from None
+            except OSError as error:
+                raise _cannot_write(final, error) from None
+            live_temporaries.discard(tmp)
+        for path in removals:
+            try:
+                backup = _backup(path)
+                done.append((path, backup))
+                path.unlink(missing_ok=True)
+            except OSError as error:
+                raise OutputError(f"cannot remove the stale {path}: {error.strerror or error}") from None
+    except BaseException:
+        for final, backup in reversed(done):
+            with contextlib.suppress(OSError):
+                if backup is not None:
+                    os.replace(backup, final)
+                    live_temporaries.discard(backup)
+                else:
+                    final.unlink(missing_ok=True)
+        raise
+    for _, backup in done:
+        if backup is not None:
+            _discard(backup)
+
+
+def _put_back(backup: Path, final: Path) -> None:
+    """Undo _backup for a file that was not replaced after all."""
+    with contextlib.suppress(OSError):
+        if os.path.lexists(final):  # still there: the backup was a hard link
+            _discard(backup)
+        else:
+            os.replace(backup, final)
+            live_temporaries.discard(backup)
+
+
+def _create_exclusively(tmp: Path, final: Path) -> None:
+    """Rename `tmp` to `final` unless `final` exists, atomically where the file system has hard
+    links (FileExistsError if another run created `final` meanwhile)."""
+    try:
+        os.link(tmp, final)
+    except FileExistsError:
+        raise
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        if os.path.lexists(final):
+            raise FileExistsError(errno.EEXIST, "exists", str(final)) from None
+        os.replace(tmp, final)
+        return
+    _discard(tmp)
+
+
+def sweep_stale_partials(directory: Path) -> list[Path]:
+    """Remove the temporary files killed runs left in `directory`: only squeeze-convert's own
+    (named .<name>.sc-<pid>-<random>.partial), only when that pid is gone and the file is older
+    than STALE_AFTER_SECONDS. Returns what was removed."""
+    removed: list[Path] = []
+    try:
+        candidates = list(directory.glob(f".*.{TEMP_TAG}*{TEMP_SUFFIX}"))
+    except OSError:
+        return removed
+    now = time.time()
+    for path in candidates:
+        match = re.search(rf"\.{TEMP_TAG}(\d+)-[^.]*{re.escape(TEMP_SUFFIX)}$", path.name)
+        if match is None or path in live_temporaries:
+            continue
+        try:
+            info = path.lstat()
+            if not stat.S_ISREG(info.st_mode) or now - info.st_mtime < STALE_AFTER_SECONDS:
+                continue
+            if _process_alive(int(match.group(1))):
+                continue
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            continue
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0
+    return True
+
+
+def open_input(path: str | Path) -> BinaryIO:
+    """An input file opened read-only, refused (exit 2) unless it is a regular file: a FIFO would
+    block the run forever, /dev/zero would be read until memory runs out. Opened without blocking,
+    then checked, so a FIFO with no writer is refused, not waited on."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise ConverterError(f"{path}: no such file") from None
+    except OSError as error:
+        raise ConverterError(f"{path}: cannot read ({error.strerror or error})") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise ConverterError(f"{path} is {_kind(mode)}, not a regular file; squeeze-convert reads only regular files")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def read_input_bytes(path: str | Path) -> bytes:
+    """The whole of a (regular) input file."""
+    with open_input(path) as f:
+        try:
+            return f.read()
+        except OSError as error:
+            raise ConverterError(f"{path}: cannot read ({error.strerror or error})") from None
+
+
+def check_input_file(path: str | Path) -> None:
+    """Refuse (exit 2) an input that is missing, a directory, or not a regular file."""
+    open_input(path).close()
 
 
 class _NoBar:
@@ -161,8 +390,8 @@ class ProgressWriter:
         self._file.flush()
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    with atomic_output(path) as f:
+def write_bytes_atomic(path: Path, data: bytes, force: bool = True) -> None:
+    with atomic_output(path, force) as f:
         f.write(data)
 
 
@@ -199,12 +428,12 @@ class FileDigest:
     def _hash(self) -> None:
         digest = hashlib.sha256()
         try:
-            with self.path.open("rb") as f:
+            with open_input(self.path) as f:
                 size = os.fstat(f.fileno()).st_size
                 for offset in range(0, size, self._SLICE):
                     with _map_read_only(f.fileno(), offset, min(self._SLICE, size - offset)) as window:
                         digest.update(window)
-        except (OSError, ValueError) as error:  # ValueError: mmap of a file that shrank meanwhile
+        except (OSError, ValueError, ConverterError) as error:  # ValueError: mmap of a file that shrank meanwhile
             self._error = error
             return
         self._hex = digest.hexdigest()
@@ -249,6 +478,7 @@ def check_outputs(outputs: Sequence[str | Path], inputs: Sequence[str | Path], f
     outputs, inputs = [Path(p) for p in outputs], [Path(p) for p in inputs]
     resolved_inputs = {p.resolve() for p in inputs}
     for path in outputs:
+        refuse_special_output(path)
         if path.resolve() in resolved_inputs or any(_same_file(path, p) for p in inputs):
             raise OutputError(f"output {path} is one of the inputs; choose another --out-dir or name")
         if path.exists() and not force:

@@ -5,6 +5,7 @@ Heavy libraries (onnx, onnxruntime, torch) are imported only by the steps that n
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,8 +18,8 @@ from converter.backends import BACKENDS, Models, describe
 from converter.caffe.loader import layers_with_parameters, load_net
 from converter.caffe.net import CaffeNet, Shape
 from converter.defaults import DEFAULT_OPSET, DEFAULT_TOLERANCE
-from converter.errors import ConverterError, WeightsError
-from converter.fileio import FileDigest, check_outputs
+from converter.errors import ConverterError, OutputError, WeightsError
+from converter.fileio import FileDigest, check_outputs, read_input_bytes
 from converter.ir import Graph
 from converter.lift import lift
 from converter.passes.fire import fuse_fire
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from converter.emit.torch import TorchExport
 
 WEIGHTS_SUFFIXES = {"pytorch": ".pth", "safetensors": ".safetensors"}
+COMPANION_SUFFIXES = (".onnx", ".onnx.data", ".pth", ".py", ".report.json", ".compact.onnx")
 GENERIC_STEMS = {"deploy", "train_val", "trainval", "train", "test", "model", "net"}
 
 
@@ -53,6 +55,8 @@ def build_graph(net: CaffeNet, *, fuse: bool = True, fold_batchnorm: bool = True
     if fuse:
         fuse_fire(graph)
     graph.metadata.update(_provenance(net, digests or {}))
+    sources = " + ".join(path.name for path in net.source_files) or "an in-memory net"
+    graph.doc = f"{net.name or 'unnamed net'}: converted from Caffe ({sources}) by squeeze-convert"
     return graph
 
 
@@ -62,7 +66,9 @@ def _provenance(net: CaffeNet, digests: Mapping[Path, FileDigest]) -> dict[str, 
         meta[f"source.{i}.file"] = path.name
         meta[f"source.{i}.sha256"] = digests.get(path) or FileDigest(path)
     for name, shape in net.inputs.items():
-        meta[f"input.{name}"] = "NCHW float32 " + "x".join(map(str, shape)) if len(shape) == 4 else str(shape)
+        # The batch is the model's symbolic N, whatever batch the verification ran with.
+        dims = "x".join(["N", *map(str, shape[1:])]) if shape else "scalar"
+        meta[f"input.{name}"] = f"NCHW float32 {dims}" if len(shape) == 4 else f"float32 {dims}"
     return meta
 
 
@@ -211,7 +217,7 @@ def compact_onnx_for(conversion: Conversion) -> onnx.ModelProto:
     if conversion.onnx_export is None or not weights or not looks_like_deep_compression(weights[0], conversion.net):
         raise ConverterError("--compact keeps the stored form of Deep Compression weights: it needs ONNX output "
                              "and a Deep Compression file (.net) as --weights")
-    layers = {f"{q.name}.weight": q for q in decode(weights[0].read_bytes(), conversion.net, str(weights[0]))}
+    layers = {f"{q.name}.weight": q for q in decode(read_input_bytes(weights[0]), conversion.net, str(weights[0]))}
     dense = dict(conversion.onnx_export.weights)
     changed = [name for name, q in layers.items()
                if name not in dense or not np.array_equal(dense[name], q.weight(), equal_nan=True)]
@@ -259,19 +265,34 @@ def planned_outputs(conversion: Conversion, out_dir: str | Path, stem: str, repo
     return planned
 
 
+def companions(out_dir: str | Path, stem: str) -> list[Path]:
+    """Every file a conversion may write for `stem`: what one run does not write is stale beside
+    what it does (an earlier run's), so it is replaced or removed with the new set."""
+    out_dir = Path(out_dir)
+    return [out_dir / f"{stem}{suffix}" for suffix in COMPANION_SUFFIXES]
+
+
+def stale_companions(out_dir: str | Path, stem: str, planned: Sequence[Path]) -> list[Path]:
+    """The companions of `stem` present in `out_dir` that this run will not write."""
+    return [p for p in companions(out_dir, stem) if p not in planned and p.exists()]
+
+
 def save(conversion: Conversion, out_dir: str | Path, stem: str, *, force: bool = False,
          report_json: Mapping[str, object] | None = None) -> list[Path]:
     """Write what was emitted as <stem>.onnx, <stem>.pth + <stem>.py, and <stem>.report.json (the
     verification report, `conversion.report`, when there is one; or `report_json`): all of them,
-    or none if anything fails on the way."""
+    or none if anything fails on the way. With `force` they replace an earlier run's, and that
+    run's other files of the same stem (an .onnx.data, a report) are removed with it."""
     from converter.fileio import all_or_nothing, write_bytes_atomic
 
     out_dir = Path(out_dir)
+    stem = check_stem(stem)
     if report_json is None and conversion.report is not None:
         report_json = report_document(conversion, stem)
     planned = planned_outputs(conversion, out_dir, stem, report_json is not None)
-    check_outputs(planned, conversion.input_files, force)
-    with all_or_nothing():
+    stale = stale_companions(out_dir, stem, planned)
+    check_outputs([*planned, *stale], conversion.input_files, force)
+    with all_or_nothing(force=force, remove=stale):
         if conversion.onnx_export is not None:
             conversion.onnx_export.save(out_dir / f"{stem}.onnx")
         if conversion.torch_export is not None:
@@ -288,15 +309,28 @@ def save(conversion: Conversion, out_dir: str | Path, stem: str, *, force: bool 
 
 def save_report(conversion: Conversion, out_dir: str | Path, stem: str, *, force: bool = False) -> Path:
     """Write the verification report alone as <stem>.report.json (after a mismatch no model is
-    written, but the report says where the models diverge)."""
-    from converter.fileio import write_bytes_atomic
+    written, but the report says where the models diverge). With `force`, models an earlier run
+    left under the same stem are removed with it: they are not what this report checked."""
+    from converter.fileio import all_or_nothing, write_bytes_atomic
 
     if conversion.report is None:
         raise ValueError("no verification report to save: run_verification first")
+    stem = check_stem(stem)
     path = Path(out_dir) / f"{stem}.report.json"
-    check_outputs([path], conversion.input_files, force)
-    write_bytes_atomic(path, _json_bytes(report_document(conversion, stem)))
+    stale = stale_companions(out_dir, stem, [path])
+    check_outputs([path, *stale], conversion.input_files, force)
+    with all_or_nothing(force=force, remove=stale):
+        write_bytes_atomic(path, _json_bytes(report_document(conversion, stem)))
     return path
+
+
+def check_stem(stem: str) -> str:
+    """An output stem is a plain file name: no folders (separators, '.', '..'), nothing invisible."""
+    separators = {"/", os.sep, *([os.altsep] if os.altsep else [])}
+    if (not isinstance(stem, str) or not stem or stem in (".", "..") or any(s in stem for s in separators)
+            or any(not c.isprintable() for c in stem)):
+        raise OutputError(f"{stem!r} is not a plain file name stem (the folder is out_dir)")
+    return stem
 
 
 def report_document(conversion: Conversion, stem: str) -> dict[str, object]:
@@ -306,6 +340,11 @@ def report_document(conversion: Conversion, stem: str) -> dict[str, object]:
     document = conversion.report.to_json()
     if not conversion.net.name:
         document["model"] = stem
+    # What was checked, so that a report is never mistaken for one about other files beside it.
+    digests = {path: conversion.graph.metadata.get(f"source.{i}.sha256")
+               for i, path in enumerate(conversion.net.source_files)}
+    document["sources"] = [{"path": str(path), "sha256": str(digests.get(path) or FileDigest(path))}
+                           for path in conversion.input_files]
     return document
 
 

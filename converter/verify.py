@@ -21,6 +21,7 @@ from converter.caffe.net import CaffeNet
 from converter.caffe.reference import run_reference
 from converter.defaults import DEFAULT_TOLERANCE
 from converter.errors import ConverterError
+from converter.fileio import open_input
 from converter.ir import Graph
 
 Backend = Callable[[Graph, dict[str, np.ndarray]], dict[str, np.ndarray]]
@@ -101,7 +102,7 @@ def load_recorded(path: str | Path) -> tuple[dict[str, np.ndarray], dict[tuple[s
     """
     inputs, layers, outputs = {}, {}, {}
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_input(path) as file, zipfile.ZipFile(file) as archive:
             for info in archive.infolist():
                 key = info.filename.removesuffix(".npy")
                 parts = key.split("|")

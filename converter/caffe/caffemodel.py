@@ -23,14 +23,14 @@ from converter.caffe.wire import (
     read_net_blobs,
 )
 from converter.errors import WeightsError
-from converter.fileio import atomic_output
+from converter.fileio import atomic_output, open_input
 
 
 def read_caffemodel(path: str | Path) -> dict[str, RawLayer]:
     """Layers of a caffemodel by name, with their blobs as read-only float32 arrays."""
     path = Path(path)
     try:
-        with path.open("rb") as f:
+        with open_input(path) as f:
             size = f.seek(0, 2)
             if size == 0:
                 raise WeightsError(f"{path}: empty file")

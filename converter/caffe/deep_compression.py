@@ -16,6 +16,7 @@ reported as damaged Deep Compression weights (expected vs found size), whatever 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from converter.caffe.layers import LAYER_TYPES
 from converter.caffe.net import CaffeLayer, CaffeNet
 from converter.caffe.weights import expected_blobs
 from converter.caffe.wire import RawBlob, RawLayer
-from converter.errors import WeightsError
+from converter.errors import ConverterError, WeightsError
+from converter.fileio import open_input, read_input_bytes
 
 
 @dataclass
@@ -92,10 +94,10 @@ def _counts_if_they_fit(path: Path, net: CaffeNet) -> tuple[np.ndarray, int] | N
     """The header's counts and the file size, if every count fits its layer's weight; else None."""
     layers = quantized_layers(net)
     try:
-        size = path.stat().st_size
-        with path.open("rb") as f:
+        with open_input(path) as f:
+            size = os.fstat(f.fileno()).st_size
             head = f.read(4 * len(layers))
-    except OSError:
+    except (OSError, ConverterError):
         return None
     if not layers or len(head) < 4 * len(layers):
         return None
@@ -169,7 +171,7 @@ def decode(data: bytes, net: CaffeNet, origin: str = "<bytes>") -> list[Quantize
 
 
 def read_deep_compression(path: Path, net: CaffeNet) -> dict[str, RawLayer]:
-    data = Path(path).read_bytes()
+    data = read_input_bytes(path)
     return {q.name: RawLayer(q.name, "", [RawBlob(q.weight().reshape(-1), q.weight_shape, False),
                                           RawBlob(q.bias, q.bias.shape, False)])
             for q in decode(data, net, str(path))}

@@ -9,17 +9,15 @@ from pathlib import Path
 from google.protobuf import text_format
 
 from converter.caffe import caffe_pb2
-from converter.errors import ConverterError, PrototxtSyntaxError
+from converter.errors import PrototxtSyntaxError
+from converter.fileio import read_input_bytes
 
 QUOTE_LIMIT = 80
 
 
 def parse_prototxt(path: str | Path) -> caffe_pb2.NetParameter:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ConverterError(f"{path}: cannot read ({error.strerror or error})") from None
+    raw = read_input_bytes(path)
     # Editors on Windows start UTF-8 files with a byte order mark; protobuf would stop at it.
     raw = raw.removeprefix(codecs.BOM_UTF8)
     try:

@@ -14,6 +14,7 @@ from converter.caffe.layers import LAYER_TYPES
 from converter.caffe.net import CaffeLayer, CaffeNet, Shape
 from converter.caffe.wire import RawLayer
 from converter.errors import WeightsError
+from converter.fileio import read_input_bytes
 
 
 def _fit_blob(raw_shape: Shape, legacy: bool, data: np.ndarray, expected: Shape) -> np.ndarray | None:
@@ -94,5 +95,5 @@ def read_weights(path: Path, net: CaffeNet) -> Mapping[str, RawLayer]:
         # Explain why it is not this net's Deep Compression file either: named like one, or with a
         # header that fits this net (then the size is what is wrong).
         if path.suffix == ".net" or deep_compression.has_deep_compression_header(path, net):
-            deep_compression.decode(path.read_bytes(), net, str(path))
+            deep_compression.decode(read_input_bytes(path), net, str(path))
         raise

@@ -30,6 +30,8 @@ class Graph:
     # str(value). A value may still be computing (a source file's sha256 is hashed in the
     # background), so emitters call str() as late as they can.
     metadata: dict[str, object] = field(default_factory=dict)
+    # One line saying what the graph is and where it came from (an ONNX model's doc_string).
+    doc: str = ""
     # Caffe (layer, top) values that exist only inside the node named (BatchNorm folding absorbed
     # them): no emitted model computes them on their own.
     folded: dict[tuple[str, str], str] = field(default_factory=dict)

@@ -15,6 +15,7 @@ from converter.defaults import DEFAULT_OPSET, SUPPORTED_OPSETS
 from converter.emit.onnx import proto
 from converter.emit.onnx.model import EXTERNAL_DATA_THRESHOLD, OnnxModel
 from converter.emit.onnx.registry import EMITTERS, TABLE, Context, converts
+from converter.emit.onnx.shapes import intermediate_value_info, value_info
 from converter.ir import Graph
 
 if TYPE_CHECKING:
@@ -34,21 +35,27 @@ __all__ = [
 ]
 
 PRODUCER = "squeeze-convert"
-BATCH = "N"
 
 
-def _value_info(graph: Graph, name: str) -> bytes:
-    if name not in graph.tensors:
-        raise KeyError(f"no IR tensor named {name!r}")
-    shape = graph.tensors[name].shape
-    dims: list[str | int] = [BATCH, *shape[1:]] if shape else []
-    return proto.value_info(name, proto.FLOAT, dims)
+def producer_version() -> str:
+    """The installed squeeze-convert's version (the package metadata's)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("squeeze-convert")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
 
 
-def build_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence[str] = ()) -> OnnxModel:
+def build_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence[str] = (), *,
+               batch: int | None = None, dynamic_hw: bool = False) -> OnnxModel:
     """The ONNX model of `graph` as a skeleton plus weight arrays (not copied into protobuf).
 
     `extra_outputs` names further IR tensors to expose as graph outputs (e.g. to check intermediates).
+    The batch (dim 0) is symbolic "N" unless `batch` pins it; `dynamic_hw` leaves a 4-D input's
+    height and width symbolic (the caller checks that the net allows it). Every intermediate tensor
+    gets a `value_info` (shapes.py). The skeleton is encoded directly (proto.py): no onnx import,
+    unless an emitter-internal tensor needs ONNX's shape inference.
     """
     if opset not in SUPPORTED_OPSETS:
         raise ValueError(f"opset {opset} is not supported ({SUPPORTED_OPSETS[0]}..{SUPPORTED_OPSETS[-1]})")
@@ -56,9 +63,14 @@ def build_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence
     for node in graph.nodes:
         TABLE.emitter_of(node)(node, ctx)
     outputs = list(dict.fromkeys([*graph.outputs, *extra_outputs]))
-    skeleton = proto.model(graph.name, ctx.nodes, [_value_info(graph, t) for t in graph.inputs],
-                           [_value_info(graph, t) for t in outputs], opset, PRODUCER)
-    return OnnxModel(skeleton, ctx.weights, dict(graph.metadata))
+    dims = {"batch": batch, "dynamic_hw": dynamic_hw}
+    inputs = [value_info(graph, t, graph_input=True, **dims) for t in graph.inputs]
+    output_infos = [value_info(graph, t, **dims) for t in outputs]
+    skeleton = proto.model(graph.name, ctx.nodes, inputs, output_infos, opset, PRODUCER,
+                           producer_version=producer_version(), doc=graph.doc or PRODUCER)
+    intermediates = intermediate_value_info(skeleton, ctx.nodes, {*graph.inputs, *outputs}, ctx.weights, graph,
+                                            **dims)
+    return OnnxModel(skeleton + proto.graph_value_infos(intermediates), ctx.weights, dict(graph.metadata))
 
 
 def emit_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence[str] = ()) -> onnx.ModelProto:

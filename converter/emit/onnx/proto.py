@@ -125,12 +125,18 @@ class NodeSpec:
                            for key, value in sorted(self.attributes.items())))
 
 
-def value_info(name: str, elem_type: int, dims: Sequence[int | str] | None) -> bytes:
-    """A tensor's ValueInfoProto; dims as ints or symbolic names, or None for no shape at all."""
+def _dimension(dim: int | str | None) -> bytes:
+    if dim is None:
+        return b""  # a dim of unknown size
+    return text(2, dim) if isinstance(dim, str) else integer(1, dim)
+
+
+def value_info(name: str, elem_type: int, dims: Sequence[int | str | None] | None) -> bytes:
+    """A tensor's ValueInfoProto; dims as ints, symbolic names or None (unknown), or dims None for
+    no shape at all."""
     tensor_type = integer(1, elem_type)
     if dims is not None:
-        dimensions = b"".join(length_delimited(1, text(2, d) if isinstance(d, str) else integer(1, d)) for d in dims)
-        tensor_type += length_delimited(2, dimensions)
+        tensor_type += length_delimited(2, b"".join(length_delimited(1, _dimension(d)) for d in dims))
     return text(1, name) + length_delimited(2, length_delimited(1, tensor_type))
 
 
@@ -140,10 +146,19 @@ def metadata_props(metadata: Mapping[str, object]) -> bytes:
 
 
 def model(graph_name: str, nodes: Iterable[NodeSpec], inputs: Iterable[bytes], outputs: Iterable[bytes],
-          opset: int, producer: str) -> bytes:
-    """A ModelProto without initializers (they can be appended as further graph fields)."""
+          opset: int, producer: str, *, producer_version: str | None = None, doc: str | None = None) -> bytes:
+    """A ModelProto without initializers or value_info (both can be appended as further graph
+    fields: protobuf merges repeated occurrences of a message field); `doc` defaults to `producer`."""
     graph = (b"".join(length_delimited(1, node.encode()) for node in nodes) + text(2, graph_name)
              + b"".join(length_delimited(11, i) for i in inputs) + b"".join(length_delimited(12, o) for o in outputs))
     opset_import = text(1, "") + integer(2, opset)
-    return (integer(1, IR_VERSION_FOR_OPSET[opset]) + text(2, producer) + text(6, producer)
+    version = text(3, producer_version) if producer_version is not None else b""
+    doc_string = text(6, producer if doc is None else doc)
+    return (integer(1, IR_VERSION_FOR_OPSET[opset]) + text(2, producer) + version + doc_string
             + length_delimited(7, graph) + length_delimited(8, opset_import))
+
+
+def graph_value_infos(infos: Iterable[bytes]) -> bytes:
+    """GraphProto.value_info entries, as a ModelProto fragment to append to a model."""
+    entries = b"".join(length_delimited(13, info) for info in infos)
+    return length_delimited(7, entries) if entries else b""
