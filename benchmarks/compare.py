@@ -39,6 +39,8 @@ SHARED = ROOT.parent / "shared" / "reference_models"
 
 from run import STEP_ENV, Step, warm_page_cache  # noqa: E402
 
+from converter.emit.torch.ops.fire import FIRE  # noqa: E402
+
 CONVERT_MODELS = ["alexnet", "resnet50", "vgg16"]
 INFER_MODELS = ["squeezenet_v1.0", "squeezenet_v1.1", "alexnet", "googlenet", "resnet50", "mobilenet_v2"]
 FORMATS = {"onnx": ["onnx"], "pytorch": ["pytorch"], "safetensors": ["safetensors"],
@@ -112,29 +114,14 @@ def bench_convert(work: Path, models: list[str], rounds: int) -> None:
                   f"{step.maxrss / size:>11.2f}")
 
 
-# torchvision's SqueezeNet (torchvision/models/squeezenet.py): Fire with in-place ReLUs; features for
-# version 1_0 (conv 7x7/2 96, ceil-mode max pools after conv1, fire4, fire8) and 1_1 (conv 3x3/2 64,
-# pools after conv1, fire3, fire5); classifier Dropout, final 1x1 conv, ReLU, AdaptiveAvgPool2d(1).
-TORCHVISION_SQUEEZENET = '''
+# torchvision's SqueezeNet (torchvision/models/squeezenet.py): Fire as the generated files' helper is
+# (torchvision's class, in-place ReLUs); features for version 1_0 (conv 7x7/2 96, ceil-mode max pools
+# after conv1, fire4, fire8) and 1_1 (conv 3x3/2 64, pools after conv1, fire3, fire5); classifier
+# Dropout, final 1x1 conv, ReLU, AdaptiveAvgPool2d(1), then flatten.
+TORCHVISION_SQUEEZENET = """
 import torch
 from torch import nn
-
-
-class Fire(nn.Module):
-    def __init__(self, inplanes, squeeze_planes, expand1x1_planes, expand3x3_planes):
-        super().__init__()
-        self.squeeze = nn.Conv2d(inplanes, squeeze_planes, kernel_size=1)
-        self.squeeze_activation = nn.ReLU(inplace=True)
-        self.expand1x1 = nn.Conv2d(squeeze_planes, expand1x1_planes, kernel_size=1)
-        self.expand1x1_activation = nn.ReLU(inplace=True)
-        self.expand3x3 = nn.Conv2d(squeeze_planes, expand3x3_planes, kernel_size=3, padding=1)
-        self.expand3x3_activation = nn.ReLU(inplace=True)
-
-    def forward(self, x):
-        x = self.squeeze_activation(self.squeeze(x))
-        return torch.cat([self.expand1x1_activation(self.expand1x1(x)),
-                          self.expand3x3_activation(self.expand3x3(x))], 1)
-
+""" + FIRE.source + '''
 
 class SqueezeNet(nn.Module):
     def __init__(self, version="1_0", num_classes=1000):

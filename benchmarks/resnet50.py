@@ -30,7 +30,8 @@ def prototxt(batch: int = 1) -> str:
              f'layer {{\n  name: "data"\n  type: "Input"\n  top: "data"\n'
              f"  input_param {{ shape {{ dim: {batch} dim: 3 dim: 224 dim: 224 }} }}\n}}\n"]
     parts += _conv_bn("conv1", "data", 64, 7, 2, 3, relu=True)
-    parts.append(_layer("pool1", "Pooling", "conv1", "pool1", "  pooling_param { pool: MAX kernel_size: 3 stride: 2 }\n"))
+    parts.append(_layer("pool1", "Pooling", "conv1", "pool1",
+                        "  pooling_param { pool: MAX kernel_size: 3 stride: 2 }\n"))
     blob = "pool1"
     for stage, (inner, outer, blocks, stride) in enumerate(STAGES, start=2):
         for block in range(blocks):

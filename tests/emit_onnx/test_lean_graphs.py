@@ -18,9 +18,9 @@ from converter.pipeline import build_graph
 
 GOLDEN = ["squeezenet_v1.0", "squeezenet_v1.1", "mobilenet_v1", "mobilenet_v2", "layer_zoo"]
 # Reference nets without recorded weights: demo weights made in memory, at a small input where the
-# net allows one (the structure, which is what is checked, does not depend on it).
+# net allows one (the structure, which is what is checked, does not depend on it). AlexNet and
+# CaffeNet (layers GoogLeNet has too, but 61M parameters whatever the input) are left out for time.
 DEFINITIONS = {
-    "bvlc_alexnet": ("reference_models/bvlc/bvlc_alexnet/deploy.prototxt", {"data": (1, 3, 67, 67)}),
     "bvlc_googlenet": ("reference_models/bvlc/bvlc_googlenet/deploy.prototxt", None),
     "squeezenet_residual": ("reference_models/squeezenet_residual/trainval.prototxt", {"data": (1, 3, 227, 227)}),
 }
