@@ -205,8 +205,14 @@ def test_v1_train_val_keeps_the_test_phase_and_drops_training_layers(tmp_path):
     assert not {"Data", "SoftmaxWithLoss", "Accuracy"} & {layer.type for layer in old.layers}
 
 
-def test_the_v1_enum_is_caffes():
-    assert set(caffe_pb2.V1LayerParameter.LayerType.keys()) == {"NONE", *CAFFE_V1_TYPES}
+def test_the_v1_enum_is_caffes_plus_deeplab_v1s():
+    # DeepLab v1's types (deeplab-public's caffe.proto, as in TheLegendAli/DeepLab-Context).
+    deeplab = {
+        "IMAGE_SEG_DATA", "SEG_ACCURACY", "INTERP", "PADDING", "MAT_WRITE", "MAT_READ", "DENSE_CRF",
+        "DOMINANT_CHANNEL", "BIAS_CHANNEL", "UNIQUE_LABEL", "CENSOR_LABEL", "ADAPTIVE_BIAS_CHANNEL",
+        "CHANNEL_AGGREGATOR", "IGNORE_OVERLAY", "HISTOGRAM", "RELATIVE_ERROR", "GAIN_CHANNEL", "ONEHOT",
+    }
+    assert set(caffe_pb2.V1LayerParameter.LayerType.keys()) == {"NONE", *CAFFE_V1_TYPES, *deeplab}
 
 
 @pytest.mark.parametrize("enum_name", sorted(CAFFE_V1_TYPES))
@@ -215,3 +221,53 @@ def test_every_v1_type_upgrades_to_caffes_name(enum_name):
 
     v1 = caffe_pb2.V1LayerParameter(name="l", type=caffe_pb2.V1LayerParameter.LayerType.Value(enum_name))
     assert upgrade_v1_layer(v1).type == CAFFE_V1_TYPES[enum_name]
+
+
+# DeepLab v1 (deeplab-public, V1 format): its own V1 types and the convolution's `hole`, as in
+# DeepLab-LargeFOV's test.prototxt (IMAGE_SEG_DATA with data/label/data_dim tops, SEG_ACCURACY).
+DEEPLAB_V1 = """
+name: "deeplab-largefov-like"
+layers { name: "data" type: IMAGE_SEG_DATA top: "data" top: "label" top: "data_dim"
+  image_data_param { root_folder: "/x" source: "list.txt" batch_size: 1 label_type: NONE }
+  transform_param { mean_value: 104 mean_value: 117 mean_value: 123 crop_size: 9 } }
+layers { name: "fc6" type: CONVOLUTION bottom: "data" top: "fc6"
+  convolution_param { num_output: 4 kernel_size: 3 hole: 2 } }
+layers { name: "relu6" type: RELU bottom: "fc6" top: "fc6" }
+layers { name: "fc7" type: CONVOLUTION bottom: "fc6" top: "fc7"
+  convolution_param { num_output: 2 kernel_size: 3 hole_h: 1 hole_w: 2 } }
+layers { name: "accuracy" type: SEG_ACCURACY bottom: "fc7" bottom: "label" top: "accuracy"
+  seg_accuracy_param { ignore_label: 255 } }
+"""
+
+
+def test_deeplab_v1_types_and_holes():
+    from converter.caffe.loader import build_net
+
+    net = build_net(text_format.Parse(DEEPLAB_V1, caffe_pb2.NetParameter()), {"data": (1, 3, 9, 9)})
+    assert net.inputs == {"data": (1, 3, 9, 9)}  # the data layer's image top; label only fed SEG_ACCURACY
+    assert [(layer.name, layer.type) for layer in net.layers] == [
+        ("fc6", "Convolution"), ("relu6", "ReLU"), ("fc7", "Convolution")]
+    fc6, _, fc7 = net.layers
+    assert list(fc6.param.convolution_param.dilation) == [2]
+    assert list(fc7.param.convolution_param.dilation) == [1, 2]
+    assert not fc6.param.convolution_param.HasField("hole")
+    # DeepLab's effective kernel is k + (k - 1) * (hole - 1): 5 for 3 with hole 2.
+    assert fc6.top_shapes == [(1, 4, 5, 5)]
+    assert fc7.top_shapes == [(1, 2, 3, 1)]
+
+
+def test_deeplab_v1_interp_type_is_named():
+    from converter.caffe.upgrade import upgrade_net
+
+    text = 'layers { name: "up" type: INTERP bottom: "x" top: "y" interp_param { zoom_factor: 8 } }'
+    layer = upgrade_net(text_format.Parse(text, caffe_pb2.NetParameter())).layer[0]
+    assert (layer.type, layer.interp_param.zoom_factor) == ("Interp", 8)
+
+
+def test_deeplab_v1_hole_with_hole_h_is_refused():
+    from converter.caffe.upgrade import upgrade_net
+    from converter.errors import ModelError
+
+    text = 'layers { name: "c" type: CONVOLUTION convolution_param { num_output: 1 kernel_size: 3 hole: 2 hole_h: 2 } }'
+    with pytest.raises(ModelError, match="layer 'c'.*hole"):
+        upgrade_net(text_format.Parse(text, caffe_pb2.NetParameter()))

@@ -13,10 +13,14 @@ from converter.errors import ModelError
 
 DATA_LAYER_TYPES = {
     "Data", "ImageData", "HDF5Data", "MemoryData", "WindowData", "DummyData", "Python", "AnnotatedData",
+    # forks: SSD's VideoData, SegNet/ENet's DenseImageData, DeepLab's ImageSegData and MatRead
+    "VideoData", "DenseImageData", "ImageSegData", "MatRead",
 }
 TRAINING_ONLY_TYPES = {
     "Accuracy", "SoftmaxWithLoss", "EuclideanLoss", "HingeLoss", "InfogainLoss",
     "MultinomialLogisticLoss", "SigmoidCrossEntropyLoss", "ContrastiveLoss", "Silence", "HDF5Output",
+    # forks: losses, evaluation and file output (SSD, Faster R-CNN, DeepLab, crnn.caffe)
+    "MultiBoxLoss", "DetectionEvaluate", "SmoothL1Loss", "SegAccuracy", "MatWrite", "CtcLoss",
 }
 
 

@@ -21,6 +21,13 @@ V1_TYPE_NAMES = {
     "SIGMOID_CROSS_ENTROPY_LOSS": "SigmoidCrossEntropyLoss", "SILENCE": "Silence", "SOFTMAX": "Softmax",
     "SOFTMAX_LOSS": "SoftmaxWithLoss", "SPLIT": "Split", "SLICE": "Slice", "TANH": "TanH",
     "WINDOW_DATA": "WindowData", "THRESHOLD": "Threshold",
+    # DeepLab v1 (its layers' registered type names)
+    "IMAGE_SEG_DATA": "ImageSegData", "SEG_ACCURACY": "SegAccuracy", "INTERP": "Interp", "PADDING": "Padding",
+    "MAT_WRITE": "MatWrite", "MAT_READ": "MatRead", "DENSE_CRF": "DenseCRF", "DOMINANT_CHANNEL": "DominantChannel",
+    "BIAS_CHANNEL": "BiasChannel", "UNIQUE_LABEL": "UniqueLabel", "CENSOR_LABEL": "CensorLabel",
+    "ADAPTIVE_BIAS_CHANNEL": "AdaptiveBiasChannel", "CHANNEL_AGGREGATOR": "ChannelAggregator",
+    "IGNORE_OVERLAY": "IgnoreOverlay", "HISTOGRAM": "Histogram", "RELATIVE_ERROR": "RelativeError",
+    "GAIN_CHANNEL": "GainChannel", "ONEHOT": "OneHot",
 }
 
 _REPEATED_FIELDS = ("bottom", "top", "loss_weight", "include", "exclude", "blobs")
@@ -38,7 +45,28 @@ def upgrade_v1_layer(v1: caffe_pb2.V1LayerParameter) -> caffe_pb2.LayerParameter
     for descriptor, value in v1.ListFields():
         if descriptor.name.endswith("_param") and descriptor.name in layer.DESCRIPTOR.fields_by_name:
             getattr(layer, descriptor.name).CopyFrom(value)
+    if layer.HasField("convolution_param"):
+        _hole_to_dilation(layer.convolution_param, layer.name)
     return layer
+
+
+def _hole_to_dilation(conv: caffe_pb2.ConvolutionParameter, layer: str) -> None:
+    """DeepLab v1's `hole` (its im2col's filter stride) is what BVLC later named dilation.
+
+    DeepLab's ConvolutionLayer takes `hole`, or `hole_h` and `hole_w` together; not a mix.
+    """
+    has = {name: conv.HasField(name) for name in ("hole", "hole_h", "hole_w")}
+    if not any(has.values()):
+        return
+    if not (has["hole_h"] == has["hole_w"] and not (has["hole"] and has["hole_h"])):
+        raise ModelError("give DeepLab's hole, or hole_h and hole_w (as DeepLab's ConvolutionLayer requires)",
+                         layer=layer)
+    if conv.dilation:
+        raise ModelError("convolution_param gives both DeepLab's hole and dilation", layer=layer)
+    holes = [conv.hole_h, conv.hole_w] if has["hole_h"] else [conv.hole]
+    conv.dilation.extend(holes if len(set(holes)) > 1 else holes[:1])
+    for name in ("hole", "hole_h", "hole_w"):
+        conv.ClearField(name)
 
 
 def upgrade_net(net: caffe_pb2.NetParameter) -> caffe_pb2.NetParameter:
