@@ -66,6 +66,15 @@ class Context:
         self.weights.append((name, np.ascontiguousarray(value, dtype=dtype)))
         return name
 
+    def shared_const(self, name: str, value: np.ndarray | float | Sequence[float], dtype: type = np.float32) -> str:
+        """Like `const`, but an initializer already holding exactly this value (dtype, shape and
+        bytes) is reused: several layers with the same parameters share one constant."""
+        array = np.ascontiguousarray(value, dtype=dtype)
+        for existing, held in self.weights:
+            if held.dtype == array.dtype and held.shape == array.shape and held.tobytes() == array.tobytes():
+                return existing
+        return self.const(name, array, dtype)
+
     def ints(self, name: str, values: Sequence[int]) -> str:
         """A 1-D int64 initializer (shapes, pads, split sizes)."""
         return self.const(name, np.array(list(values), dtype=np.int64).reshape(-1), np.int64)

@@ -28,8 +28,8 @@ HEIGHT, WIDTH = "H", "W"
 # split sizes that inference reads); larger ones only as type and dims.
 _SMALL = 4096
 Dims = list[str | int | None]
-# Float in, float out, shape of the first input (or broadcast with constant operands that do not
-# widen it: only when every other input is an initializer of no more elements per axis).
+# Shape of the first input, when every other input has that very shape or is an initializer that
+# broadcasts to it without widening it.
 _SAME_SHAPE = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Abs", "Exp", "Log", "Elu", "Sqrt", "Neg", "Softmax",
                "LRN", "Identity", "Dropout", "Mul", "Add", "Sub", "Div", "Pow", "PRelu", "Clip"}
 
@@ -66,7 +66,7 @@ def _local_dims(node: proto.NodeSpec, known: dict[str, Dims], constants: dict[st
         return list(x)
     if node.op_type in _SAME_SHAPE:
         others = node.inputs[1:]
-        if all(o in constants and len(constants[o]) <= len(x)
+        if all(known.get(o) == x or o in constants and len(constants[o]) <= len(x)
                and all(c == 1 or (isinstance(d, int) and c == d)
                        for c, d in zip(reversed(constants[o]), reversed(x), strict=False)) for o in others):
             return list(x)
