@@ -1,0 +1,1 @@
+"""Stand-ins for outside systems the tests need but cannot install (see pycaffe.py)."""
