@@ -40,6 +40,14 @@ class DefaultToConvert(click.Group):
             args = ["--debug", "convert", *args[1:]]
         return super().parse_args(ctx, args)
 
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """Every command reads a net, so every command takes --plugin (added here, once for all)."""
+        cmd.params.append(click.Option(
+            ["--plugin", "plugins"], multiple=True, type=click.Path(path_type=Path), expose_value=False,
+            is_eager=True, callback=load_plugins,
+            help="A Python file registering layer types (README: Plugins); repeatable."))
+        super().add_command(cmd, name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -60,6 +68,13 @@ class DefaultToConvert(click.Group):
             click.echo(f"internal error: {type(error).__name__}: {printable(str(error))}\n"
                        "this is a bug in squeeze-convert; rerun with --debug for the traceback", err=True)
             sys.exit(INTERNAL_ERROR)
+
+
+def load_plugins(_ctx: click.Context, _param: click.Parameter, values: tuple[Path, ...]) -> None:
+    from converter.plugins import load_plugin
+
+    for path in values:
+        load_plugin(path)
 
 
 def parse_input_shapes(values: tuple[str, ...]) -> dict[str, tuple[int, ...]] | list[tuple[int, ...]]:

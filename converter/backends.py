@@ -145,14 +145,23 @@ def opencv_backend(net: CaffeNet) -> Backend:
         if not hasattr(cv2, "dnn") or not hasattr(cv2.dnn, "readNetFromCaffe"):
             raise ConverterError("this OpenCV has no Caffe importer (OpenCV 5 removed it)")
         _refuse_batch_statistics(net)
+        _refuse_thin_depthwise(net)
         weights = _caffemodel(net, "opencv")
-        sources = [graph.tensors[t].sources[-1] for t in graph.outputs]
+        # A net input no kept layer reads (the label of a dropped loss layer) is an output no
+        # layer produced: nothing of OpenCV's to compare there.
+        produced = [t for t in graph.outputs if graph.tensors[t].sources]
+        sources = [graph.tensors[t].sources[-1] for t in produced]
         tops = {layer.name: layer.tops for layer in net.layers}
         try:
-            with _test_phase_definition(net) as definition:
+            with _test_phase_definition(net, for_opencv=True) as definition:
                 cv_net = cv2.dnn.readNetFromCaffe(str(definition), str(weights))
+            if hasattr(cv_net, "enableWinograd"):
+                # OpenCV's Winograd 3x3 convolutions trade precision for speed (about 1e-3 relative
+                # on a deep ResNet): an oracle should take the direct path.
+                cv_net.enableWinograd(False)
             for name, value in inputs.items():
-                cv_net.setInput(value, name)
+                if name in _read_inputs(net):
+                    cv_net.setInput(value, name)
             # OpenCV finds outputs by layer name: a top named after a layer is that layer's output;
             # any other (a second top such as Pooling's mask) is taken from its layer's outputs.
             named = [top for _, top in sources if cv_net.getLayerId(top) >= 0]
@@ -165,7 +174,7 @@ def opencv_backend(net: CaffeNet) -> Backend:
             message = str(error).strip().splitlines()[-1]
             raise ConverterError(f"OpenCV's Caffe importer cannot run this net: {message}") from None
         return {tensor: np.asarray(value).reshape(graph.tensors[tensor].shape)
-                for tensor, value in zip(graph.outputs, values, strict=True)}
+                for tensor, value in zip(produced, values, strict=True)}
 
     return run
 
@@ -181,6 +190,27 @@ def _refuse_batch_statistics(net: CaffeNet) -> None:
         raise ConverterError(f"OpenCV's Caffe importer does not follow Caffe's BatchNorm with batch statistics "
                              f"(layer {', '.join(repr(n) for n in names)}), so it cannot check this net: "
                              "use the other backends")
+
+
+def _refuse_thin_depthwise(net: CaffeNet) -> None:
+    """OpenCV 4.14 computes a padded 3x3 depthwise convolution (one input channel per group) on a
+    map one row or one column high wrongly, sometimes with garbage of 1e30 (ShuffleNet and MobileNet
+    below a 64x64 input): a mismatch there would be OpenCV's, not the conversion's."""
+    from converter.caffe.layers import convolution, convolution_depthwise
+
+    names = []
+    for layer in net.layers:
+        if layer.type not in ("Convolution", "ConvolutionDepthwise"):
+            continue
+        module = convolution_depthwise if layer.type == "ConvolutionDepthwise" else convolution
+        g = module.geometry(layer, layer.bottom_shapes)
+        if (g.channels == g.group and g.kernel == (3, 3) and g.pad != (0, 0)
+                and min(layer.bottom_shapes[0][2:]) == 1):
+            names.append(layer.name)
+    if names:
+        raise ConverterError(f"OpenCV 4.14 computes a padded 3x3 depthwise convolution on a map one row or "
+                             f"column high wrongly (layer {', '.join(repr(n) for n in names)}), so it cannot "
+                             "check this net at this input size: use a larger --input-shape or the other backends")
 
 
 def pycaffe_backend(net: CaffeNet) -> Backend:
@@ -202,6 +232,8 @@ def pycaffe_backend(net: CaffeNet) -> Backend:
             with _test_phase_definition(net) as definition:
                 caffe_net = caffe.Net(str(definition), str(weights), caffe.TEST)
             for name, value in inputs.items():
+                if name not in _read_inputs(net):  # left out of the definition
+                    continue
                 caffe_net.blobs[name].reshape(*value.shape)
                 caffe_net.blobs[name].data[...] = value
             caffe_net.forward()
@@ -221,17 +253,23 @@ def _caffemodel(net: CaffeNet, backend: str) -> Path:
 
 
 @contextlib.contextmanager
-def _test_phase_definition(net: CaffeNet) -> Iterator[Path]:
+def _test_phase_definition(net: CaffeNet, for_opencv: bool = False) -> Iterator[Path]:
     """The net's prototxt, or, when the file holds layers the TEST-phase net leaves out (data, loss,
-    other phases), a temporary deploy form of it: Input layers of the given shapes, then the kept
-    layers as the file defines them. Outside importers then see the net we converted."""
+    other phases) or inputs no kept layer reads, a temporary deploy form of it: Input layers of the
+    read inputs, then the kept layers as the file defines them. Outside importers then see the net
+    we converted.
+
+    `for_opencv`: OpenCV 4.14's importer builds Axpy (a, x, y) as a * y + x, where SENet's layer
+    computes a * x + y, so OpenCV is handed each Axpy with x and y swapped (always a rewritten file
+    then)."""
     prototxt = net.source_files[0]
-    if not _drops_layers(prototxt, net):
+    swap_axpy = for_opencv and any(layer.type == "Axpy" for layer in net.layers)
+    if not swap_axpy and not _drops_layers(prototxt, net) and _read_inputs(net) == set(net.inputs):
         yield prototxt
         return
     with tempfile.TemporaryDirectory(prefix="squeeze-convert-") as folder:
         definition = Path(folder) / "test_phase.prototxt"
-        definition.write_text(_test_phase_prototxt(net))
+        definition.write_text(_test_phase_prototxt(net, swap_axpy))
         yield definition
 
 
@@ -245,19 +283,29 @@ def _drops_layers(prototxt: Path, net: CaffeNet) -> bool:
     return any(layer.type != "Input" and layer.name not in kept for layer in layers)
 
 
-def _test_phase_prototxt(net: CaffeNet) -> str:
+def _test_phase_prototxt(net: CaffeNet, swap_axpy: bool = False) -> str:
     from google.protobuf import text_format
 
     from converter.caffe import caffe_pb2
 
     proto = caffe_pb2.NetParameter(name=net.name)
+    read = _read_inputs(net)
     for name, shape in net.inputs.items():
+        if name not in read:  # OpenCV refuses a net input that nothing reads
+            continue
         proto.layer.add(name=f"input {name}", type="Input", top=[name]).input_param.shape.add(dim=list(shape))
     for layer in net.layers:
         kept = proto.layer.add()
         kept.CopyFrom(layer.param)
+        if swap_axpy and layer.type == "Axpy" and len(kept.bottom) == 3:
+            kept.bottom[1], kept.bottom[2] = kept.bottom[2], kept.bottom[1]
         del kept.include[:], kept.exclude[:]
     return text_format.MessageToString(proto)
+
+
+def _read_inputs(net: CaffeNet) -> set[str]:
+    """The net inputs some kept layer reads (a dropped loss layer's label is read by none)."""
+    return {bottom for layer in net.layers for bottom in layer.bottoms if bottom in net.inputs}
 
 
 BACKENDS: dict[str, Callable[[Models], Backend]] = {

@@ -29,12 +29,20 @@ class ModelError(ConverterError):
         super().__init__(f"layer '{layer}': {message}" if layer else message)
 
 
+def describe_layer_type(kind: str) -> str:
+    """A registry key as users know it: a Python layer's key is its python_param `module.layer`."""
+    if "." in kind:
+        module, _, layer = kind.rpartition(".")
+        return f"Python layer {kind} (python_param module '{module}', layer '{layer}')"
+    return kind
+
+
 class UnsupportedLayersError(ConverterError):
     """Every layer type the converter cannot handle, with the layers using it, reported at once."""
 
     def __init__(self, unsupported: dict[str, list[str]]) -> None:
         self.unsupported = unsupported
-        lines = [f"  {kind}: {', '.join(names)}" for kind, names in sorted(unsupported.items())]
+        lines = [f"  {describe_layer_type(kind)}: {', '.join(names)}" for kind, names in sorted(unsupported.items())]
         super().__init__("unsupported layer types:\n" + "\n".join(lines))
 
 

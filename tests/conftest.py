@@ -16,6 +16,21 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+# The public fork prototxts in ../shared/wild that convert, each with the batch-1 input shape the
+# sweeps run it at (the smallest the net allows, or near it, to keep the tests fast).
+WILD_MODELS: dict[str, tuple[int, ...]] = {
+    "fcn8s_voc": (1, 3, 32, 32),
+    "yolov3_tiny": (1, 3, 32, 32),
+    "shufflenet_v2": (1, 3, 64, 64),  # OpenCV 4.14 computes garbage for a padded depthwise conv on 1x1
+    "se_resnet50": (1, 3, 195, 195),  # a 7x7 pooling after stride 32
+    "densenet121": (1, 3, 32, 32),
+    "resnet152": (1, 3, 195, 195),  # a 7x7 pooling after stride 32
+    "srcnn": (1, 1, 33, 33),
+    "enet_cityscapes": (1, 3, 32, 64),  # three 2x2 poolings, unpooled by their masks
+    "faster_rcnn_zf": (1, 3, 96, 96),  # a 7x7 feature map (stride 16); its im_info input is (1, 3)
+}
+
+
 def golden_case(name: str) -> dict:
     """case.json of a golden case, with absolute `prototxt_path`, `weights_path`, `blobs_path`."""
     folder = GOLDEN / name

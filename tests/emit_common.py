@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from converter.ir import Conv, ConvTranspose, Eltwise, Fire, Graph, Node, Pool, ops
+from converter.ir import Conv, ConvTranspose, Eltwise, Fire, Graph, Node, Pool, RoiPool, Unpool, ops
 from converter.ir.graph import Shape, Tensor
 from converter.ir.ops import Pair
 
@@ -324,3 +324,209 @@ def global_pool_graph(kind: str) -> tuple[Graph, Oracle]:
     node = Pool(name="gp", inputs=["x"], outputs=["y"], kind=kind, kernel=(0, 0), stride=(1, 1), global_pool=True)
     reduce = np.max if kind == "max" else np.mean
     return graph_of(node, {"x": (2, 4, 5, 3), "y": (2, 4, 1, 1)}), lambda x: reduce(x, axis=(2, 3), keepdims=True)
+
+
+def unpool_loop(x: np.ndarray, mask: np.ndarray, out_hw: Pair) -> np.ndarray:
+    """The IR Unpool docstring cell by cell: a zero plane, then out[int(mask[i])] = x[i] for every
+    input cell i in row-major order (so the last of repeated indices stays)."""
+    n, c, h, w = x.shape
+    out = np.zeros((n, c, out_hw[0] * out_hw[1]), np.float32)
+    for a in range(n):
+        for b in range(c):
+            for i in range(h * w):
+                out[a, b, int(mask[a, b].reshape(-1)[i])] = x[a, b].reshape(-1)[i]
+    return out.reshape(n, c, *out_hw)
+
+
+def unpool_after_pool_graph(hw: Pair, kernel: Pair, stride: Pair) -> Graph:
+    """A max Pool with a mask, then Unpool of the pooled values by that mask back to `hw`."""
+    _, graph = max_pool_mask_graph(hw, kernel, stride)
+    unpool = Unpool(name="unpool1", inputs=["pool1/out", "pool1/mask"], outputs=["unpool1/out"], out_hw=hw)
+    graph.nodes.append(unpool)
+    graph.outputs = ["unpool1/out"]
+    graph.tensors["unpool1/out"] = Tensor("unpool1/out", (2, 3, *hw))
+    return graph
+
+
+def repeating_mask(out_hw: Pair) -> Callable[[Shape, int], np.ndarray]:
+    """Random masks with many repeated indices, all within an `out_hw` plane."""
+    def make(shape: Shape, seed: int) -> np.ndarray:
+        return np.random.default_rng(seed).integers(0, 5, shape).astype(np.float32) * (out_hw[0] * out_hw[1] // 5)
+    return make
+
+
+def unpool_graph(in_hw: Pair, out_hw: Pair) -> Graph:
+    node = Unpool(name="unpool1", inputs=["x", "mask"], outputs=["y"], out_hw=out_hw)
+    return graph_of(node, {"x": (2, 3, *in_hw), "mask": (2, 3, *in_hw), "y": (2, 3, *out_hw)})
+
+
+def roi_pool_loop(x: np.ndarray, rois: np.ndarray, pooled: Pair, spatial_scale: float) -> np.ndarray:
+    """The IR RoiPool docstring, bin by bin and cell by cell (float32 bin sizes, C's round)."""
+    def c_round(v: np.float32) -> int:
+        return int(np.floor(abs(float(v)) + 0.5)) * (1 if v >= 0 else -1)
+
+    _, c, h, w = x.shape
+    rois = rois.reshape(-1, 5)
+    out = np.zeros((len(rois), c, *pooled), np.float32)
+    lowest = np.finfo(np.float32).min
+    for r, roi in enumerate(rois):
+        item = int(roi[0])
+        x1, y1, x2, y2 = (c_round(v * np.float32(spatial_scale)) for v in roi[1:])
+        bin_h = np.float32(max(y2 - y1 + 1, 1)) / np.float32(pooled[0])
+        bin_w = np.float32(max(x2 - x1 + 1, 1)) / np.float32(pooled[1])
+        for i in range(pooled[0]):
+            rows = range(min(max(int(np.floor(np.float32(i) * bin_h)) + y1, 0), h),
+                         min(max(int(np.ceil(np.float32(i + 1) * bin_h)) + y1, 0), h))
+            for j in range(pooled[1]):
+                cols = range(min(max(int(np.floor(np.float32(j) * bin_w)) + x1, 0), w),
+                             min(max(int(np.ceil(np.float32(j + 1) * bin_w)) + x1, 0), w))
+                for ch in range(c):
+                    best = lowest if len(rows) and len(cols) else 0.0
+                    for a in rows:
+                        for b in cols:
+                            best = max(best, x[item, ch, a, b])
+                    out[r, ch, i, j] = best
+    return out
+
+
+# Rois (image coordinates) over a 2-item batch of 8x10 feature maps at spatial_scale 0.5: inside,
+# half-way corners (5 * 0.5 = 2.5 rounds to 3, -9 * 0.5 to -5), partly and wholly outside the image
+# (empty bins), reversed corners (a 1x1 roi), the second batch item.
+ROIS = np.array([[0, 0, 0, 19, 15], [1, 3, 5, 9, 13], [0, 5, 5, 5, 5], [1, -9, -7, 4, 3], [0, 18, 14, 40, 40],
+                 [1, 12, 8, 2, 1], [0, 60, 60, 70, 70], [1, 2.5, 1.5, 7.5, 6.5]], np.float32)
+
+
+def roi_pool_graph(pooled: Pair = (3, 2), spatial_scale: float = 0.5) -> Graph:
+    node = RoiPool(name="roi_pool", inputs=["x", "rois"], outputs=["y"], pooled=pooled, spatial_scale=spatial_scale)
+    return graph_of(node, {"x": (2, 3, 8, 10), "rois": (len(ROIS), 5), "y": (len(ROIS), 3, *pooled)})
+
+
+# What py-faster-rcnn's generate_anchors() returns for scales 8, 16, 32, written out by hand from
+# its arithmetic (base box (0, 0, 15, 15), widths round(sqrt(256 / ratio)), heights round(w * ratio),
+# then times the scale around the centre 7.5): x1, y1, x2, y2. The MATLAB anchors quoted in its
+# comment are these plus one (1-based pixels).
+FASTER_RCNN_ANCHORS = np.array([[-84, -40, 99, 55], [-176, -88, 191, 103], [-360, -184, 375, 199],
+                                [-56, -56, 71, 71], [-120, -120, 135, 135], [-248, -248, 263, 263],
+                                [-36, -80, 51, 95], [-80, -168, 95, 183], [-168, -344, 183, 359]], np.float32)
+
+
+def proposal_loop(scores: np.ndarray, deltas: np.ndarray, im_info: np.ndarray, feat_stride: int = 16,
+                  pre_nms_top_n: int = 6000, post_nms_top_n: int = 300, nms_thresh: float = 0.7,
+                  min_size: float = 16) -> np.ndarray:
+    """py-faster-rcnn's ProposalLayer.forward box by box, in float32: anchors shifted to each cell
+    (h, w, a), bbox_transform_inv, clip_boxes, _filter_boxes, sort by score (stable), greedy NMS
+    (a box goes when its +1-pixel overlap with a kept box is above nms_thresh), rows [0, box]."""
+    f32 = np.float32
+    one, half = f32(1), f32(0.5)
+    _, channels, height, width = scores.shape
+    count = channels // 2
+    im_h, im_w, im_scale = (f32(v) for v in im_info.reshape(-1)[:3])
+    candidates = []
+    for h in range(height):
+        for w in range(width):
+            for a in range(count):
+                x1, y1, x2, y2 = FASTER_RCNN_ANCHORS[a] + f32([w * feat_stride, h * feat_stride] * 2)
+                dx, dy, dw, dh = deltas[0, 4 * a: 4 * a + 4, h, w]
+                box_w, box_h = x2 - x1 + one, y2 - y1 + one
+                ctr_x, ctr_y = dx * box_w + (x1 + half * box_w), dy * box_h + (y1 + half * box_h)
+                pred_w, pred_h = np.exp(dw) * box_w, np.exp(dh) * box_h
+                box = [ctr_x - half * pred_w, ctr_y - half * pred_h, ctr_x + half * pred_w, ctr_y + half * pred_h]
+                box = [max(min(v, limit - one), f32(0)) for v, limit in zip(box, (im_w, im_h, im_w, im_h), strict=True)]
+                smallest = f32(min_size) * im_scale
+                if box[2] - box[0] + one >= smallest and box[3] - box[1] + one >= smallest:
+                    candidates.append((scores[0, count + a, h, w], box))
+    ranked = sorted(candidates, key=lambda c: -c[0])[:pre_nms_top_n]
+
+    def overlap(p: list, q: list) -> np.float32:
+        iw = max(f32(0), min(p[2], q[2]) - max(p[0], q[0]) + one)
+        ih = max(f32(0), min(p[3], q[3]) - max(p[1], q[1]) + one)
+        area_p, area_q = (p[2] - p[0] + one) * (p[3] - p[1] + one), (q[2] - q[0] + one) * (q[3] - q[1] + one)
+        return iw * ih / (area_p + area_q - iw * ih)
+
+    kept: list = []
+    for _, box in ranked:
+        if all(overlap(k, box) <= f32(nms_thresh) for k in kept):
+            kept.append(box)
+    return np.array([[0, *box] for box in kept[:post_nms_top_n]], np.float32).reshape(-1, 5)
+
+
+def proposal_inputs(height: int, width: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Foreground/background probabilities (1, 18, H, W) and box deltas (1, 36, H, W)."""
+    rng = np.random.default_rng(seed)
+    fg = rng.uniform(0, 1, (1, 9, height, width)).astype(np.float32)
+    return (np.concatenate([1 - fg, fg], axis=1).astype(np.float32),
+            rng.uniform(-0.6, 0.6, (1, 36, height, width)).astype(np.float32))
+
+
+def argmax_loop(x: np.ndarray, axis: int | None, top_k: int, out_max_val: bool, rank: int = 0) -> np.ndarray:
+    """The IR ArgMax docstring, one line of candidates at a time: sort (value, index) pairs
+    descending (equal values: higher index first), keep top_k; without an axis each sample is one
+    line and the result (N, 1 or 2, top_k) gets trailing 1s up to `rank`."""
+    def best(line: np.ndarray) -> list[tuple[float, int]]:
+        return sorted(((float(v), i) for i, v in enumerate(line)), reverse=True)[:top_k]
+
+    if axis is None:
+        y = np.zeros((x.shape[0], 2 if out_max_val else 1, top_k), np.float32)
+        for n in range(x.shape[0]):
+            pairs = best(x[n].reshape(-1))
+            y[n, 0] = [i for _, i in pairs]
+            if out_max_val:
+                y[n, 1] = [v for v, _ in pairs]
+        return y.reshape(y.shape + (1,) * (max(rank, 3) - 3))
+    moved = np.moveaxis(x, axis, -1)
+    y = np.zeros(moved.shape[:-1] + (top_k,), np.float32)
+    for index in np.ndindex(moved.shape[:-1]):
+        pairs = best(moved[index])
+        y[index] = [v for v, _ in pairs] if out_max_val else [i for _, i in pairs]
+    return np.moveaxis(y, -1, axis)
+
+
+def bilinear_interp_loop(x: np.ndarray, size: Pair, begin: int = 0, end: int = 0) -> np.ndarray:
+    """The IR BilinearInterp docstring, cell by cell, float32 positions and weights."""
+    x = x[:, :, begin : x.shape[2] - end, begin : x.shape[3] - end]
+    h, w = x.shape[2:]
+    if tuple(size) == (h, w):
+        return x.copy()
+
+    def source(n: int, out: int, i: int) -> tuple[int, int, np.float32]:
+        ratio = np.float32(n - 1) / np.float32(out - 1) if out > 1 else np.float32(0)
+        position = np.float32(ratio * np.float32(i))
+        first = int(position)
+        return first, min(first + 1, n - 1), np.float32(position - np.float32(first))
+
+    y = np.zeros((*x.shape[:2], *size), np.float32)
+    for i in range(size[0]):
+        r0, r1, lr = source(h, size[0], i)
+        for j in range(size[1]):
+            c0, c1, lc = source(w, size[1], j)
+            upper = (1 - lc) * x[:, :, r0, c0] + lc * x[:, :, r0, c1]
+            lower = (1 - lc) * x[:, :, r1, c0] + lc * x[:, :, r1, c1]
+            y[:, :, i, j] = (1 - lr) * upper + lr * lower
+    return y
+
+
+def shuffle_loop(x: np.ndarray, group: int) -> np.ndarray:
+    """The IR ShuffleChannel docstring: output channel j * group + i is input channel i * k + j."""
+    k = x.shape[1] // group
+    y = np.empty_like(x)
+    for i in range(group):
+        for j in range(k):
+            y[:, j * group + i] = x[:, i * k + j]
+    return y
+
+
+# (input shape, axis, offsets, sizes) of a Crop
+CROP_CASES = {
+    "spatial": ((2, 3, 9, 8), 2, [2, 1], [5, 6]),
+    "channels_and_spatial": ((2, 5, 6, 7), 1, [1, 0, 3], [3, 6, 2]),
+    "last_axis": ((2, 4, 6), 2, [4], [2]),
+}
+# (input hw, output size, crop begin, crop end) of a BilinearInterp
+INTERP_CASES = {
+    "zoom_2": ((5, 7), (9, 13), 0, 0),
+    "shrink": ((9, 8), (5, 4), 0, 0),
+    "odd_size": ((4, 6), (11, 5), 0, 0),
+    "to_one_row": ((5, 6), (1, 4), 0, 0),
+    "cropped": ((8, 9), (6, 7), 1, 2),
+    "same_size_copy": ((5, 6), (5, 6), 0, 0),
+}

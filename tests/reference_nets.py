@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from conftest import shared_path
+from conftest import WILD_MODELS, shared_path
 
 # name -> (prototxt under reference_models, input shape: batch 1 at the deploy file's size)
 REFERENCE_NETS = {
@@ -20,6 +20,13 @@ REFERENCE_NETS = {
     "mobilenet_v2": ("mobilenet_caffe/mobilenet_v2_deploy.prototxt", (1, 3, 224, 224)),
     "layer_zoo": ("synthetic/layer_zoo.prototxt", (1, 3, 19, 23)),
 }
+# The fork models of ../shared/wild that convert, at their sweep input shapes. ResNet-152 (BVLC layers
+# only) and FCN-8s (Crop is a plain Slice) are left out: their weights cost more than all the others.
+# So is Faster R-CNN: its proposals and every blob after them have as many rows as proposals survive,
+# which the IR (and so the ONNX value_info) records as the batch dimension N.
+REFERENCE_NETS.update({f"wild_{name}": (f"../wild/{name}/deploy.prototxt", shape)
+                       for name, shape in WILD_MODELS.items()
+                       if name not in ("resnet152", "fcn8s_voc", "faster_rcnn_zf")})
 
 
 @functools.cache

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, golden_case, shared_path
+from conftest import ROOT, WILD_MODELS, golden_case, shared_path
 from converter.caffe import caffe_pb2
 from converter.inspect import Row, Table, inspect_net
 
@@ -247,3 +247,10 @@ def test_every_reference_prototxt_inspects(prototxt: str) -> None:
         assert data["totals"]["params"] == 1_248_424
     markdown = _cli(path, "--markdown", *shape).splitlines()
     assert len({line.count("|") for line in markdown[: markdown.index("")]}) == 1
+
+
+@pytest.mark.parametrize("name", sorted(WILD_MODELS))
+def test_every_supported_wild_prototxt_inspects(name: str) -> None:
+    table = inspect_net(shared_path("wild", name, "deploy.prototxt"), input_shapes={"data": WILD_MODELS[name]})
+    assert table.rows and table.params > 0
+    assert table.totals()["fp32_bytes"] == 4 * table.params

@@ -150,3 +150,4 @@ def test_opencv_backend_names_what_opencv_cannot_run(tmp_path):
     conversion = pipeline.convert(prototxt, tmp_path / "w.caffemodel")
     with pytest.raises(ConverterError, match="OpenCV's Caffe importer cannot run this net: .*Bias"):
         pipeline.run_verification(conversion, backends=("opencv",))
+

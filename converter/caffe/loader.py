@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from converter.caffe import caffe_pb2
+from converter.caffe.fork_semantics import assign_forks
 from converter.caffe.layers import LAYER_TYPES
 from converter.caffe.net import CaffeNet, Shape
 from converter.caffe.prototxt import parse_prototxt
@@ -16,6 +17,7 @@ from converter.caffe.shapes import MAX_BLOB_AXES, MAX_BLOB_ELEMENTS, check_finit
 from converter.caffe.upgrade import upgrade_net
 from converter.caffe.weights import attach_weights, layers_with_parameters, read_weights
 from converter.errors import ModelError, UnsupportedLayersError
+from converter.plugins import load_installed_plugins
 
 __all__ = [
     "MAX_BLOB_AXES", "MAX_BLOB_ELEMENTS", "attach_weights", "build_net", "declared_inputs",
@@ -29,6 +31,7 @@ def build_net(
     source_files: Sequence[Path] = (),
 ) -> CaffeNet:
     """Select the TEST-phase layers, find inputs, check the types and infer every shape."""
+    load_installed_plugins()
     proto = upgrade_net(proto)
     inputs, layers = select_layers(proto)
     unsupported: dict[str, list[str]] = {}
@@ -48,6 +51,7 @@ def build_net(
     for name, shape in inputs.items():
         check_shape(shape, f"input '{name}'")
 
+    assign_forks(layers)
     infer_shapes(layers, inputs)
     return CaffeNet(proto.name, inputs, layers, list(source_files))
 

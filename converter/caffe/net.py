@@ -25,6 +25,9 @@ class CaffeLayer:
     # Shapes Caffe would give each bottom and top, filled in by shape inference.
     bottom_shapes: list[Shape] = field(default_factory=list)
     top_shapes: list[Shape] = field(default_factory=list)
+    # The fork whose semantics the layer follows where forks read the same prototxt differently
+    # (converter.caffe.fork_semantics); "" for BVLC's.
+    fork: str = ""
 
     @property
     def in_place(self) -> bool:

@@ -69,6 +69,13 @@ def _declared_inputs(net: caffe_pb2.NetParameter) -> dict[str, Shape]:
     return inputs
 
 
+def python_layer_key(param: caffe_pb2.LayerParameter) -> str:
+    """The type a Python layer goes by in the converter's registries: its python_param `module.layer`
+    (e.g. "rpn.proposal_layer.ProposalLayer"); "Python" when either is missing."""
+    module, layer = param.python_param.module, param.python_param.layer
+    return f"{module}.{layer}" if module and layer else "Python"
+
+
 def select_layers(proto: caffe_pb2.NetParameter) -> tuple[dict[str, Shape], list[CaffeLayer]]:
     """TEST-phase computing layers, and the inputs they read (shape () where the file gives none)."""
     inputs = _declared_inputs(proto)
@@ -89,7 +96,8 @@ def select_layers(proto: caffe_pb2.NetParameter) -> tuple[dict[str, Shape], list
             # something we cannot know, and is reported as unsupported.
             data_tops.update((top, ()) for top in param.top)
         else:
-            layers.append(CaffeLayer(param.name, param.type, list(param.bottom), list(param.top), param))
+            kind = python_layer_key(param) if param.type == "Python" else param.type
+            layers.append(CaffeLayer(param.name, kind, list(param.bottom), list(param.top), param))
     # Data-layer tops only read by dropped training layers (labels) are not inputs.
     read = {bottom for layer in layers for bottom in layer.bottoms}
     inputs.update((name, shape) for name, shape in data_tops.items() if name in read)

@@ -44,7 +44,8 @@ def _blob(layer_type: str, index: int, shape: Shape, rng: np.random.Generator) -
         return uniform(0.5, 1.5) if index == 0 else uniform(-0.1, 0.1)
     if layer_type == "PReLU":
         return uniform(0.05, 0.3)
-    if index == 0 and layer_type in ("Convolution", "Deconvolution", "InnerProduct") and len(shape) >= 2:
+    if index == 0 and layer_type in ("Convolution", "ConvolutionDepthwise", "Deconvolution", "InnerProduct") \
+            and len(shape) >= 2:
         fan_in = math.prod(shape[1:]) if layer_type != "InnerProduct" or len(shape) == 2 else shape[-1]
         bound = math.sqrt(6.0 / max(fan_in, 1))
         return uniform(-bound, bound)

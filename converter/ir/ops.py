@@ -135,6 +135,46 @@ class Pool(Node):
 
 
 @dataclass(kw_only=True)
+class Unpool(Node):
+    """Max unpooling by an argmax mask: inputs x (N, C, H, W) and mask (N, C, H, W), a float holding
+    per cell a flat index h * out_w + w into an (out_h, out_w) plane (as a max Pool's mask output).
+
+    The output (N, C, *out_hw) is 0 except that, per plane (n, c), output[int(mask[i])] = x[i] for
+    every input cell i (the mask truncated toward zero); when several cells name one index, the last
+    of them in row-major order wins. Every index must lie in [0, out_h * out_w).
+    """
+
+    out_hw: Pair
+
+    def __post_init__(self) -> None:
+        if len(self.inputs) != 2:
+            raise InvalidNode(self.name, f"unpooling takes data and a mask, got {len(self.inputs)} inputs")
+        if min(self.out_hw) <= 0:
+            raise InvalidNode(self.name, f"output size {self.out_hw} must be positive")
+
+
+@dataclass(kw_only=True)
+class RoiPool(Node):
+    """Max pooling of regions of interest (Fast R-CNN's ROIPooling): inputs x (N, C, H, W) and rois
+    (R, 5), each row [batch index, x1, y1, x2, y2] in input-image coordinates; output (R, C, *pooled).
+
+    Per roi, in float32: the batch index is truncated toward zero; each coordinate times
+    `spatial_scale` is rounded half away from zero to an integer (x1, y1, x2, y2 -> start_w,
+    start_h, end_w, end_h); roi_h = max(end_h - start_h + 1, 1), bin_h = roi_h / pooled_h (float32
+    division); bin ph covers rows [floor(ph * bin_h), ceil((ph + 1) * bin_h)) shifted by start_h and
+    clipped to [0, H] (columns alike). The output is the maximum over the bin's cells, and not below
+    -FLT_MAX; a bin that is empty after clipping gives 0.
+    """
+
+    pooled: Pair
+    spatial_scale: float
+
+    def __post_init__(self) -> None:
+        if min(self.pooled) <= 0:
+            raise InvalidNode(self.name, f"pooled size {self.pooled} must be positive")
+
+
+@dataclass(kw_only=True)
 class Relu(Node):
     """y = x if x > 0 else negative_slope * x."""
 
@@ -360,3 +400,97 @@ class Fire(Node):
     @property
     def e3x3(self) -> int:
         return self.expand3x3.out_channels
+
+
+@dataclass(kw_only=True)
+class Crop(Node):
+    """y = x[..., offsets[0] : offsets[0] + sizes[0], offsets[1] : ..., ...] on the axes from `axis`
+    on (one offset and size per axis from `axis` to the last); earlier axes are kept whole."""
+
+    axis: int
+    offsets: list[int]
+    sizes: list[int]
+
+    def __post_init__(self) -> None:
+        if len(self.offsets) != len(self.sizes) or min(self.offsets, default=0) < 0 or min(self.sizes, default=1) < 1:
+            raise InvalidNode(self.name, f"offsets {self.offsets} and sizes {self.sizes} do not describe a crop")
+
+
+@dataclass(kw_only=True)
+class ShuffleChannel(Node):
+    """Channel shuffle of (N, C, ...) with C = group * k: output channel j * group + i is input
+    channel i * k + j (C viewed as (group, k), transposed to (k, group))."""
+
+    group: int
+
+    def __post_init__(self) -> None:
+        if self.group < 1:
+            raise InvalidNode(self.name, f"group must be positive, got {self.group}")
+
+
+@dataclass(kw_only=True)
+class Axpy(Node):
+    """Inputs (a, x, y): y + a * x, a holding one factor per (sample, channel): shape (N, C) or
+    (N, C, 1, ...), broadcast over x's remaining dims; x and y of one shape."""
+
+
+@dataclass(kw_only=True)
+class Clip(Node):
+    """y = min(max(x, low), high) (NaN stays NaN)."""
+
+    low: float
+    high: float
+
+
+@dataclass(kw_only=True)
+class ArgMax(Node):
+    """The `top_k` largest entries in descending order; of equal values the higher index first.
+
+    With an `axis`: along it, the output is x's shape with top_k there, holding the indices (as
+    floats), or the values themselves when `out_max_val`. With axis None: over each sample's
+    values flattened (dims 1..), the output is (N, 1, top_k) padded with trailing 1s to the
+    output's rank, holding the indices, or with `out_max_val` (N, 2, top_k, ...): indices in
+    channel 0, values in channel 1.
+    """
+
+    axis: int | None
+    top_k: int = 1
+    out_max_val: bool = False
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1:
+            raise InvalidNode(self.name, f"top_k must be at least 1, got {self.top_k}")
+
+
+@dataclass(kw_only=True)
+class NearestUpsample(Node):
+    """Nearest-neighbour upsampling of NCHW by integer factors: y[n, c, i, j] = x[n, c, i // sh, j // sw],
+    the output (H * sh, W * sw)."""
+
+    scale: Pair
+
+    def __post_init__(self) -> None:
+        if min(self.scale) < 1:
+            raise InvalidNode(self.name, f"scale must be positive, got {self.scale}")
+
+
+@dataclass(kw_only=True)
+class BilinearInterp(Node):
+    """Bilinear resize of NCHW, corners aligned (DeepLab/PSPNet's caffe_cpu_interp2).
+
+    First the input is cut to rows [crop_begin, H - crop_end) and columns [crop_begin, W - crop_end)
+    (h x w). Output (oh, ow) = `size`; output row i reads input row r = i * rh with
+    rh = (h - 1) / (oh - 1) (0 when oh is 1), in float32, r0 = floor(r), r1 = r0 + 1 clamped to h - 1,
+    weight lr = r - r0; likewise for columns (c, c0, c1, lc). Then
+    y = (1 - lr) * ((1 - lc) * x[r0, c0] + lc * x[r0, c1]) + lr * ((1 - lc) * x[r1, c0] + lc * x[r1, c1]).
+    When (oh, ow) equals (h, w) the cut input is copied as is.
+    """
+
+    size: Pair
+    crop_begin: int = 0
+    crop_end: int = 0
+
+    def __post_init__(self) -> None:
+        if min(self.size) < 1 or self.crop_begin < 0 or self.crop_end < 0:
+            raise InvalidNode(self.name, f"size {self.size}, crop {self.crop_begin}/{self.crop_end} do not "
+                                         "describe a resize")

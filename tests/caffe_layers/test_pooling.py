@@ -186,3 +186,59 @@ def test_mask_top_only_for_max_and_only_one(params: str, tops: int) -> None:
     layer = make_layer(f'name: "pool" type: "Pooling" bottom: "x" {names} pooling_param {{ {params} }}')
     with pytest.raises(ModelError, match=f"pool.*1 top, or 2 for MAX.*names {tops}"):
         POOL.output_shapes(layer, [(1, 1, 4, 4)])
+
+
+@pytest.mark.parametrize("params", ["pool: MAX kernel_size: 3 stride: 2 pad: 1",  # DenseNet-121's pool1
+                                    "pool: MAX kernel_size: 3 stride: 2",
+                                    "pool: AVE kernel_size: 2 stride: 2",
+                                    "pool: AVE kernel_size: 3 stride: 2 pad: 1"])
+def test_ceil_mode_false_rounds_down_like_opencv(tmp_path, params: str) -> None:
+    # The DenseNet/ResNeXt ports' fork (BVLC PR 3057): ceil_mode false is floor((in + 2p - k) / s) + 1,
+    # then the same clip of a last window starting in the padding; OpenCV's importer reads the field.
+    x = np.random.default_rng(6).standard_normal((1, 2, 8, 9)).astype(np.float32)
+    text = f'name: "pool" type: "Pooling" bottom: "x" top: "pool" pooling_param {{ {params} ceil_mode: false }}'
+    expected = opencv_forward(tmp_path, text, {"x": x})[0]  # OpenCV's MAX also gives its mask
+    (actual,) = run(make_layer(text), x)
+    ceil = POOL.output_shapes(make_layer(text.replace("ceil_mode: false", "")), [x.shape])[0]
+    assert actual.shape == expected.shape and actual.shape != ceil
+    np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_ceil_mode_true_is_the_default_rounding_and_contradictions_are_refused() -> None:
+    assert POOL.output_shapes(pooling("kernel_size: 3 stride: 2 ceil_mode: true"), [(1, 1, 8, 8)]) == [(1, 1, 4, 4)]
+    with pytest.raises(ModelError, match="contradict"):
+        POOL.output_shapes(pooling("kernel_size: 3 stride: 2 ceil_mode: false round_mode: CEIL"), [(1, 1, 8, 8)])
+
+
+def yolo_fork_max_pool(x: np.ndarray, k: int, s: int) -> np.ndarray:
+    """ChenYingpeng/caffe-yolov3's pooling_layer.cpp: ceil((H - k) / s) + 1 windows, one more on both
+    axes when (k - s) is odd; each MAX window clipped to the input."""
+    h, w = x.shape[2:]
+    oh, ow = -(-(h - k) // s) + 1, -(-(w - k) // s) + 1
+    if (k - s) % 2 == 1:
+        oh, ow = oh + 1, ow + 1
+    y = np.full((*x.shape[:2], oh, ow), -FLT_MAX, np.float32)
+    for i in range(oh):
+        for j in range(ow):
+            window = x[:, :, i * s : min(i * s + k, h), j * s : min(j * s + k, w)]
+            y[:, :, i, j] = window.max(axis=(2, 3))
+    return y
+
+
+@pytest.mark.parametrize(("k", "s"), [(2, 1), (2, 2), (3, 2)])
+def test_yolo_fork_rounding_in_a_net_with_yolo_upsample(tmp_path, k: int, s: int) -> None:
+    from converter.caffe.loader import load_net
+
+    # YOLOv3-tiny's size 2 stride 1 maxpool keeps 13 at 13 in the YOLO ports' Caffe (BVLC: 12).
+    body = (f'layer {{ name: "pool" type: "Pooling" bottom: "data" top: "pool" '
+            f'pooling_param {{ pool: MAX kernel_size: {k} stride: {s} }} }}\n')
+    upsample = 'layer { name: "up" type: "Upsample" bottom: "pool" top: "up" upsample_param { scale: 2 } }\n'
+    x = np.random.default_rng(2).standard_normal((1, 2, 13, 13)).astype(np.float32)
+    header = 'input: "data" input_shape { dim: 1 dim: 2 dim: 13 dim: 13 }\n'
+    (tmp_path / "yolo.prototxt").write_text(header + body + upsample)
+    (tmp_path / "bvlc.prototxt").write_text(header + body)
+    yolo = load_net(tmp_path / "yolo.prototxt").layers[0]
+    (y,) = POOL.forward(yolo, [x])
+    np.testing.assert_array_equal(y, yolo_fork_max_pool(x, k, s))
+    bvlc = load_net(tmp_path / "bvlc.prototxt").layers[0]
+    assert bvlc.top_shapes[0][2] == -(-(13 - k) // s) + 1

@@ -1,5 +1,5 @@
-"""Caffe layers no golden case exercises, end to end (prototxt -> lift -> both emitters: ONNX Runtime
-and the PyTorch module), each against a closed form of Caffe's semantics written here (or
+"""Caffe layers (BVLC's and the forks') no golden case exercises, end to end (prototxt -> lift ->
+both emitters: ONNX Runtime and the PyTorch module), each against a closed form of Caffe's semantics written here (or
 torch.nn.functional where that is the textbook definition). The emitters' handling of each IR op is
 tested on its own in tests/emit_onnx and tests/emit_torch; this checks each layer's parameters reach
 them intact (Caffe's pooling rounding, InnerProduct axis/transpose, Deconvolution weights, ...)."""
@@ -33,6 +33,20 @@ CASES = {
                       lambda x, b: torch.nn.functional.conv_transpose2d(
                           torch.from_numpy(x), torch.from_numpy(b[0]), torch.from_numpy(b[1]), stride=2,
                           padding=1).numpy()),
+    "argmax_axis": ('type: "ArgMax" argmax_param { top_k: 2 axis: 1 }',
+                    lambda x, b: np.argsort(-x, axis=1, kind="stable")[:, :2].astype(np.float64)),
+    "relu6": ('type: "ReLU6"', lambda x, b: np.clip(x, 0, 6)),
+    "yolo_upsample": ('type: "Upsample" upsample_param { scale: 2 }',
+                      lambda x, b: np.repeat(np.repeat(x, 2, axis=2), 2, axis=3)),
+    "interp_zoom": ('type: "Interp" interp_param { zoom_factor: 2 }',
+                    lambda x, b: torch.nn.functional.interpolate(torch.from_numpy(x.astype(np.float32)), size=(9, 11),
+                                                                 mode="bilinear", align_corners=True).numpy()),
+    "convolution_depthwise": ('type: "ConvolutionDepthwise" convolution_param { num_output: 3 kernel_size: 3 pad: 1 }',
+                              lambda x, b: torch.nn.functional.conv2d(
+                                  torch.from_numpy(x.astype(np.float32)), torch.from_numpy(b[0]),
+                                  torch.from_numpy(b[1]), padding=1, groups=3).numpy()),
+    "max_pool_floor": ('type: "Pooling" pooling_param { pool: MAX kernel_size: 3 stride: 2 ceil_mode: false }',
+                       lambda x, b: torch.nn.functional.max_pool2d(torch.from_numpy(x), 3, 2).numpy()),
     "max_pool_overflow": ('type: "Pooling" pooling_param { pool: MAX kernel_size: 3 stride: 2 }',
                           lambda x, b: _pool_loop(x, "max", 3, 2, 0)),
     "ave_pool_pad": ('type: "Pooling" pooling_param { pool: AVE kernel_size: 3 stride: 2 pad: 1 }',

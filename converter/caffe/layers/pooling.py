@@ -3,7 +3,8 @@
 Caffe's rules (pooling_layer.cpp):
 - `kernel_size` or both `kernel_h`/`kernel_w`; `pad` or `pad_h`/`pad_w`; `stride` or `stride_h`/`stride_w`.
 - `global_pooling`: the kernel is the whole input; pad must be 0 and stride 1.
-- Output size rounds up (`round_mode` CEIL, the default) or down (FLOOR):
+- Output size rounds up (`round_mode` CEIL, the default) or down (FLOOR). The DenseNet/ResNeXt ports'
+  fork (BVLC PR 3057) says the same with `ceil_mode` (default true; `ceil_mode: false` is FLOOR):
   `out = ceil((in + 2*pad - kernel) / stride) + 1`; then, if either pad is nonzero, each axis whose
   last window would start at or past `in + pad` loses that window. A kernel larger than the padded
   input is allowed as long as this gives an output (stride 2: ceil(-1 / 2) + 1 = 1 window).
@@ -12,6 +13,8 @@ Caffe's rules (pooling_layer.cpp):
   so padding counts in the divisor but the round-up overhang does not.
 - Padding is only allowed for MAX and AVE and must be smaller than the kernel. STOCHASTIC pooling is
   not implemented on Caffe's CPU path and is rejected here.
+- In a net written for the YOLOv3 ports' Caffe (converter.caffe.fork_semantics), each axis gets one more
+  window, clipped to the input, when kernel_h - stride_h is odd (darknet's size 2 stride 1 maxpool).
 - MAX may have a second top, the argmax mask (SegNet-style nets keep it; no BVLC layer reads it):
   per output cell, the index h * W + w within the bottom's channel plane of the first cell, in
   row-major order, whose value beats all before it, starting from -FLT_MAX (`>`, so the first of
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from converter.caffe import caffe_pb2
+from converter.caffe.fork_semantics import YOLO
 from converter.caffe.layers import register
 from converter.caffe.layers.common import expect_count, fail, pad_hw, tap
 from converter.caffe.net import CaffeLayer, Shape
@@ -78,14 +82,17 @@ def geometry(layer: CaffeLayer, bottoms: list[Shape]) -> PoolGeometry:
         raise fail(layer, "with global_pooling: true only pad = 0 and stride = 1 are allowed")
     if pad[0] >= kernel[0] or pad[1] >= kernel[1]:
         raise fail(layer, f"pad {list(pad)} must be smaller than the kernel {list(kernel)}")
+    floor = _floor_rounding(layer, p)
     out = []
     for axis, size in enumerate((h, w)):
         # A kernel larger than the padded input still gives one window when the stride rounds the
         # negative span up to 0 (ceil(-1 / 2) = 0), as Caffe's float ceil does.
         span = size + 2 * pad[axis] - kernel[axis]
-        rounded = math.floor(span / stride[axis]) if p.round_mode == caffe_pb2.PoolingParameter.FLOOR \
-            else -(-span // stride[axis])
+        rounded = math.floor(span / stride[axis]) if floor else -(-span // stride[axis])
         out.append(rounded + 1)
+    if layer.fork == YOLO and (kernel[0] - stride[0]) % 2 == 1:
+        # The YOLO ports' extra window (converter.caffe.fork_semantics), added on both axes as their Reshape does.
+        out = [o + 1 for o in out]
     # Caffe applies this clip to both axes as soon as either pad is nonzero.
     if pad != (0, 0):
         for axis, size in enumerate((h, w)):
@@ -96,6 +103,17 @@ def geometry(layer: CaffeLayer, bottoms: list[Shape]) -> PoolGeometry:
             raise fail(layer, f"kernel {kernel[axis]} exceeds the padded input size {size + 2 * pad[axis]} "
                               f"along {'HW'[axis]}: no output")
     return PoolGeometry(p.pool, kernel, stride, pad, (out[0], out[1]))
+
+
+def _floor_rounding(layer: CaffeLayer, p: caffe_pb2.PoolingParameter) -> bool:
+    """Whether the output size rounds down: BVLC's `round_mode: FLOOR` or the fork's `ceil_mode: false`."""
+    floor = p.round_mode == caffe_pb2.PoolingParameter.FLOOR
+    if p.HasField("ceil_mode"):
+        if p.HasField("round_mode") and floor == p.ceil_mode:
+            raise fail(layer, f"round_mode {caffe_pb2.PoolingParameter.RoundMode.Name(p.round_mode)} and ceil_mode "
+                              f"{str(p.ceil_mode).lower()} contradict each other")
+        floor = not p.ceil_mode
+    return floor
 
 
 def _pair(layer: CaffeLayer, p: object, name: str, square: int) -> tuple[int, int]:

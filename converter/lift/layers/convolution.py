@@ -1,9 +1,11 @@
-"""Caffe Convolution -> Conv; Deconvolution -> ConvTranspose (geometry read as Caffe reads it)."""
+"""Caffe Convolution and the forks' ConvolutionDepthwise -> Conv; Deconvolution -> ConvTranspose
+(geometry read as Caffe reads it)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from converter.caffe.layers import convolution_depthwise
 from converter.caffe.layers.convolution import geometry
 from converter.caffe.net import CaffeLayer
 from converter.ir import Conv, ConvTranspose
@@ -20,18 +22,19 @@ class _ConvArgs(NodeIO):
     group: int
 
 
-def _common(layer: CaffeLayer) -> _ConvArgs:
-    g = geometry(layer, layer.bottom_shapes)
+def _common(layer: CaffeLayer, depthwise: bool = False) -> _ConvArgs:
+    g = (convolution_depthwise.geometry if depthwise else geometry)(layer, layer.bottom_shapes)
     return {**io(layer), "weight": layer.blobs[0], "bias": layer.blobs[1] if g.bias else None,
             "stride": g.stride, "pad": g.pad, "dilation": g.dilation, "group": g.group}
 
 
-@converts("Convolution")
+@converts("Convolution", "ConvolutionDepthwise")
 def convolution(layer: CaffeLayer) -> Conv:
-    g = geometry(layer, layer.bottom_shapes)
+    depthwise = layer.type == "ConvolutionDepthwise"
+    g = (convolution_depthwise.geometry if depthwise else geometry)(layer, layer.bottom_shapes)
     h, w = layer.bottom_shapes[0][2:]
     # The zeros Caffe's im2col reads past the input when the kernel overhangs it (truncated division).
-    return Conv(**_common(layer), extra_end=(g.end_padding(h, 0), g.end_padding(w, 1)))
+    return Conv(**_common(layer, depthwise), extra_end=(g.end_padding(h, 0), g.end_padding(w, 1)))
 
 
 @converts("Deconvolution")

@@ -1,8 +1,8 @@
-"""Caffe Eltwise: SUM (with per-input coefficients), PROD, MAX."""
+"""Caffe Eltwise: SUM (with per-input coefficients), PROD, MAX; the SENet ports' Axpy."""
 
 from converter.caffe import caffe_pb2
 from converter.caffe.net import CaffeLayer
-from converter.ir import Eltwise
+from converter.ir import Axpy, Eltwise
 from converter.ir.ops import EltwiseOp
 from converter.lift.registry import converts, io
 
@@ -14,3 +14,8 @@ _OPS: dict[int, EltwiseOp] = {caffe_pb2.EltwiseParameter.SUM: "sum", caffe_pb2.E
 def eltwise(layer: CaffeLayer) -> Eltwise:
     p = layer.param.eltwise_param
     return Eltwise(**io(layer), op=_OPS[p.operation], coeffs=list(p.coeff))
+
+
+@converts("Axpy")
+def axpy(layer: CaffeLayer) -> Axpy:
+    return Axpy(**io(layer))

@@ -1,11 +1,13 @@
-"""Caffe's shape layers: Slice, Flatten, Reshape."""
+"""Caffe's shape layers: Slice, Flatten, Reshape, Crop, and the forks' ShuffleChannel."""
 
 import math
 
 from converter.caffe.layers.common import canonical_axis
+from converter.caffe.layers.crop import crop_window
+from converter.caffe.layers.shuffle_channel import group_of
 from converter.caffe.layers.slice import axis_and_sizes
 from converter.caffe.net import CaffeLayer, Shape
-from converter.ir import Flatten, Reshape, Slice
+from converter.ir import Crop, Flatten, Reshape, ShuffleChannel, Slice
 from converter.lift.registry import converts, io
 
 
@@ -37,3 +39,16 @@ def _batch_free_target(bottom: Shape, top: Shape) -> tuple[int, ...]:
         if top[0] % bottom[0] == 0 and math.prod(bottom[1:]) % math.prod(top[1:]) == 0:
             return (-1, *top[1:])
     return tuple(top)
+
+
+@converts("Crop")
+def crop(layer: CaffeLayer) -> Crop:
+    axis, offsets, sizes = crop_window(layer, layer.bottom_shapes)
+    # The second bottom gives only its (static) shape: the node reads the cropped blob alone.
+    return Crop(name=layer.name, inputs=layer.bottoms[:1], outputs=list(layer.tops), axis=axis, offsets=offsets,
+                sizes=sizes)
+
+
+@converts("ShuffleChannel")
+def shuffle_channel(layer: CaffeLayer) -> ShuffleChannel:
+    return ShuffleChannel(**io(layer), group=group_of(layer, layer.bottom_shapes[0]))

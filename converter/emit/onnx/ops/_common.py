@@ -92,3 +92,14 @@ def unary_times(node: Node, ctx: Context, op: str, x: str, label: str, factor: f
     value = ctx.tensor(f"{node.outputs[0]}/{label}")
     ctx.node(op, [x], [value], f"{node.name}/{label}")
     ctx.node("Mul", [value, ctx.const(f"{node.name}.factor", factor)], node.outputs, node.name)
+
+
+def resize_sizes(ctx: Context, x: str, size: tuple[int, int], name: str) -> str:
+    """Resize's `sizes` input for an NCHW `x` resized to `size`: N and C read from x's Shape, so the
+    batch stays symbolic (also for shape inference, which `scales` would lose)."""
+    shape, leading, sizes = (ctx.tensor(f"{x}/{name}/{part}") for part in ("shape", "leading", "sizes"))
+    ctx.node("Shape", [x], [shape], f"{name}/shape")
+    ctx.node("Slice", [shape, ctx.ints(f"{name}.zero", [0]), ctx.ints(f"{name}.two", [2])], [leading],
+             f"{name}/leading")
+    ctx.node("Concat", [leading, ctx.ints(f"{name}.size", list(size))], [sizes], f"{name}/sizes", axis=0)
+    return sizes

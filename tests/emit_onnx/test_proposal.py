@@ -1,0 +1,36 @@
+"""The shipped py-faster-rcnn plugin's Proposal op in standard ONNX operators (TopK, Compress,
+NonMaxSuppression, ...) against py-faster-rcnn's ProposalLayer written out (emit_common.proposal_loop)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from converter.bundled_plugins.py_faster_rcnn import Proposal, base_anchors, shifted_anchors
+from emit_common import graph_of, proposal_inputs, proposal_loop
+from emit_onnx.helpers import emit_checked, ops, run
+
+
+def _graph(hw: tuple[int, int], pre: int = 6000, post: int = 300):
+    node = Proposal(name="proposal", inputs=["cls", "bbox", "im_info"], outputs=["rois"],
+                    anchors=shifted_anchors(base_anchors(), *hw, 16), pre_nms_top_n=pre, post_nms_top_n=post)
+    return graph_of(node, {"cls": (1, 18, *hw), "bbox": (1, 36, *hw), "im_info": (1, 3), "rois": (post, 5)})
+
+
+@pytest.mark.parametrize("opset", [13, 17, 21])
+@pytest.mark.parametrize(("hw", "im_info", "pre", "post"), [
+    ((5, 6), (80, 96, 1.0), 6000, 300), ((7, 4), (100, 60, 0.6), 6000, 300),
+    # the caps: the 25 best boxes before suppression, then at most 4
+    ((5, 6), (80, 96, 1.0), 25, 4),
+    # every box under min_size * scale: no rows
+    ((3, 3), (40, 40, 3.0), 6000, 300),
+])
+def test_matches_the_python_layer(hw, im_info, pre: int, post: int, opset: int) -> None:
+    model = emit_checked(_graph(hw, pre, post), opset)
+    assert {"TopK", "NonMaxSuppression", "Compress"} <= set(ops(model))
+    scores, deltas = proposal_inputs(*hw, seed=hw[0])
+    info = np.array([im_info], np.float32)
+    (rois,) = run(model, {"cls": scores, "bbox": deltas, "im_info": info}).values()
+    expected = proposal_loop(scores, deltas, info, pre_nms_top_n=pre, post_nms_top_n=post)
+    assert rois.shape == expected.shape
+    np.testing.assert_allclose(rois, expected, rtol=1e-6, atol=1e-4)

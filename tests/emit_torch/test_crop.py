@@ -1,0 +1,18 @@
+"""Crop against numpy slicing."""
+
+from __future__ import annotations
+
+import pytest
+
+from converter.ir import Crop
+from emit_common import CROP_CASES
+from emit_torch.helpers import check, graph_of
+
+
+@pytest.mark.parametrize("case", list(CROP_CASES))
+def test_crop(case: str) -> None:
+    shape, axis, offsets, sizes = CROP_CASES[case]
+    node = Crop(name="crop", inputs=["x"], outputs=["y"], axis=axis, offsets=offsets, sizes=sizes)
+    window = (slice(None),) * axis + tuple(slice(o, o + s) for o, s in zip(offsets, sizes, strict=True))
+    emitted = check(graph_of(node, {"x": shape, "y": shape[:axis] + tuple(sizes)}), lambda x: x[window])
+    assert emitted.kinds() == ["Crop"]

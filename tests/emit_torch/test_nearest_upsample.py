@@ -1,0 +1,17 @@
+"""NearestUpsample against numpy.repeat (y[i, j] = x[i // sh, j // sw])."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from converter.ir import NearestUpsample
+from emit_torch.helpers import check, graph_of
+
+
+@pytest.mark.parametrize("scale", [(2, 2), (2, 3)])
+def test_nearest_upsample(scale: tuple) -> None:
+    node = NearestUpsample(name="up", inputs=["x"], outputs=["y"], scale=scale)
+    graph = graph_of(node, {"x": (2, 3, 4, 5), "y": (2, 3, 4 * scale[0], 5 * scale[1])})
+    emitted = check(graph, lambda x: np.repeat(np.repeat(x, scale[0], axis=2), scale[1], axis=3))
+    assert emitted.kinds() == ["NearestUpsample"]
