@@ -32,6 +32,7 @@ DATA_TYPES = {
     np.dtype(np.uint8): UINT8,
     np.dtype(np.bool_): BOOL,
 }
+NUMPY_TYPES = {code: dtype for dtype, code in DATA_TYPES.items()}
 # AttributeProto.AttributeType
 _ATTR_FLOAT, _ATTR_INT, _ATTR_STRING, _ATTR_TENSOR, _ATTR_FLOATS, _ATTR_INTS, _ATTR_STRINGS = 1, 2, 3, 4, 6, 7, 8
 # The lowest IR version each default-domain opset needs (onnx.helper's VERSION_TABLE).
