@@ -46,6 +46,10 @@ class DefaultToConvert(click.Group):
             ["--plugin", "plugins"], multiple=True, type=click.Path(path_type=Path), expose_value=False,
             is_eager=True, callback=load_plugins,
             help="A Python file registering layer types (README: Plugins); repeatable."))
+        cmd.params.append(click.Option(
+            ["--caffe-proto"], type=click.Path(path_type=Path), expose_value=False, is_eager=True,
+            callback=use_caffe_proto,
+            help="Read the prototxt with this fork's caffe.proto (compiled at run time; needs grpcio-tools)."))
         super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -77,6 +81,17 @@ def load_plugins(_ctx: click.Context, _param: click.Parameter, values: tuple[Pat
         load_plugin(path)
 
 
+def use_caffe_proto(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    """Every prototxt this command reads is read with the fork's schema, until the command ends."""
+    if value is None:
+        return
+    from converter.caffe import schema
+
+    schema.load_fork_schema(value)  # compile now: a bad .proto is reported before anything else
+    token = schema.use_caffe_proto(value)
+    ctx.call_on_close(lambda: schema.reset_caffe_proto(token))
+
+
 def parse_input_shapes(values: tuple[str, ...]) -> dict[str, tuple[int, ...]] | list[tuple[int, ...]]:
     named: dict[str, tuple[int, ...]] = {}
     unnamed: list[tuple[int, ...]] = []
@@ -100,9 +115,9 @@ def parse_input_shapes(values: tuple[str, ...]) -> dict[str, tuple[int, ...]] | 
 
 def declared_inputs(prototxt: Path) -> dict[str, tuple[int, ...]]:
     from converter.caffe.loader import declared_inputs as declared
-    from converter.caffe.prototxt import parse_prototxt
+    from converter.caffe.prototxt import read_prototxt
 
-    return declared(parse_prototxt(prototxt))
+    return declared(read_prototxt(prototxt).net)  # unknown fields: reported, all of them, by the loader
 
 
 def resolve_input_shapes(prototxt: Path, values: tuple[str, ...]) -> dict[str, tuple[int, ...]] | None:
@@ -172,6 +187,7 @@ def main(ctx: click.Context, debug: bool) -> None:
       squeeze-convert inspect deploy.prototxt           architecture table
       squeeze-convert make-weights deploy.prototxt      deterministic demo weights
       squeeze-convert classify deploy.prototxt cat.jpg  top-5 classes of an image
+      squeeze-convert detect deploy.prototxt dog.jpg    SSD detections, printed and drawn
 
     Exit codes: 0 ok, 1 verification mismatch, 2 bad input or usage, 3 output not writable,
     4 internal error, 130 interrupted.
@@ -205,7 +221,7 @@ def _common_options(function: Any) -> Any:
 
 
 def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no_fire: bool,
-          fold_batchnorm: bool, expect: Path | None = None) -> Any:
+          fold_batchnorm: bool, expect: Path | None = None, verifying: bool = False) -> Any:
     from converter.fileio import FileDigest
 
     # The sources' sha256 (for the outputs' metadata) is hashed on another core from here on,
@@ -220,8 +236,31 @@ def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no
         from converter.verify import load_recorded
 
         shapes = {name: tuple(value.shape) for name, value in load_recorded(expect)[0].items()}
+    single = _batch_one(prototxt) if verifying and shapes is None and expect is None else None
+    if single is not None:
+        from converter.errors import ModelError
+
+        try:
+            conversion = pipeline.convert(prototxt, weights, input_shapes=single, fuse=not no_fire,
+                                          fold_batchnorm=fold_batchnorm, digests=digests)
+        except ModelError:  # a layer needs the declared batch (a Reshape to fixed dimensions): keep it
+            pass
+        else:
+            declared = ", ".join(f"{name} {list(shape)}" for name, shape in declared_inputs(prototxt).items())
+            click.echo(f"verifying at batch 1 (the prototxt declares {declared}; the exported models take any "
+                       "batch; --input-shape chooses another)", err=True)
+            return conversion
     return pipeline.convert(prototxt, weights, input_shapes=shapes, fuse=not no_fire,
                             fold_batchnorm=fold_batchnorm, digests=digests)
+
+
+def _batch_one(prototxt: Path) -> dict[str, tuple[int, ...]] | None:
+    """The declared input shapes at batch 1, when some input declares a larger batch: verification
+    (one forward per run) then costs one image's worth, not the prototxt's batch of them."""
+    declared = declared_inputs(prototxt)
+    if not declared or any(not shape for shape in declared.values()) or all(s[0] == 1 for s in declared.values()):
+        return None
+    return {name: (1, *shape[1:]) for name, shape in declared.items()}
 
 
 def _verify_and_print(conversion: Any, opset: int, expect: Path | None, tolerance: float,
@@ -281,7 +320,7 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
     from converter.fileio import check_outputs
     from converter.ir import Fire
 
-    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect)
+    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect, verifying=not no_verify)
     graph = conversion.graph
     fires = list(graph.nodes_of(Fire))
     click.echo(f"{prototxt}: {len(conversion.net.layers)} layers -> {len(graph.nodes)} IR nodes"
@@ -358,19 +397,42 @@ def _print_compact_sizes(source: Path, compact_path: Path, dense_path: Path) -> 
                    "pycaffe = BVLC Caffe itself where installed (every blob's final value).")
 @click.option("--verbose", "-v", is_flag=True, help="Print the full per-blob table.")
 @click.option("--force", is_flag=True, help="Replace an existing report.")
+@click.option("--onnx", "onnx_file", type=click.Path(path_type=Path), callback=existing_file,
+              help="An ONNX model converted earlier (perhaps edited since) for the onnxruntime run to check, "
+                   "instead of converting again.")
+@click.option("--pytorch", "torch_module", type=click.Path(path_type=Path), callback=existing_file,
+              help="A generated PyTorch module (.py, its .pth beside it) converted earlier, for the pytorch run.")
+@click.option("--junit", "junit_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write a JUnit XML report (one test case per blob per run), for CI.")
+@click.option("--images", "images", type=click.Path(path_type=Path, file_okay=False),
+              help="Dataset parity instead of one random input: every image in this folder (Caffe preprocessing: "
+                   "BGR, resized bilinearly, minus --mean) through the converted models and the reference; top-1/"
+                   "top-5 agreement and the worst logit error, in worker processes on all cores.")
+@click.option("--mean", default=",".join(f"{v:g}" for v in IMAGENET_MEAN_BGR), show_default=True,
+              help="With --images: per-channel B,G,R mean subtracted from the pixels.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write a self-contained HTML report: per run, each blob's relative error against the "
+                   "tolerance, the first diverging layer marked (needs matplotlib: the [html] extra).")
 def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], opset: int,
                    expect: Path | None, tolerance: float, no_fire: bool, fold_batchnorm: bool,
-                   report_path: Path | None, backends: tuple[str, ...], verbose: bool, force: bool) -> None:
-    """Parity check for CI: convert in memory, compare every blob, exit 1 on mismatch."""
+                   report_path: Path | None, backends: tuple[str, ...], verbose: bool, force: bool,
+                   onnx_file: Path | None, torch_module: Path | None, junit_path: Path | None,
+                   images: Path | None, mean: str, html_path: Path | None) -> None:
+    """Parity check for CI: convert in memory (or check models converted earlier: --onnx, --pytorch),
+    compare every blob, exit 1 on mismatch."""
     from converter import pipeline
     from converter.fileio import check_outputs, json_text, refuse_special_output, write_bytes_atomic
 
-    if report_path is not None and str(report_path) != "-":
-        refuse_special_output(report_path)
-    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect)
-    if report_path is not None and str(report_path) != "-":
-        check_outputs([report_path], [*conversion.input_files, *([expect] if expect else [])], force,
-                      elsewhere="another --report path")
+    outputs = [path for path in (report_path, junit_path, html_path) if path is not None and str(path) != "-"]
+    for path in outputs:
+        refuse_special_output(path)
+    conversion = _load(prototxt, weights, input_shape, no_fire, fold_batchnorm, expect, verifying=True)
+    pipeline.load_artifacts(conversion, onnx_file, torch_module)
+    if outputs:
+        check_outputs(outputs, [*conversion.input_files, *([expect] if expect else [])], force,
+                      elsewhere="another --report, --junit or --html path")
+    if images is not None:
+        _dataset_parity(conversion, images, tolerance, _parse_mean(mean), report_path, force)
     to_stdout = report_path is not None and str(report_path) == "-"
     report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose, to_stderr=to_stdout)
     text = json_text(pipeline.report_document(conversion, report.model))
@@ -379,7 +441,35 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
     elif report_path is not None:
         write_bytes_atomic(report_path, (text + "\n").encode(), force=force)
         click.echo(f"wrote {report_path}")
+    if junit_path is not None:
+        write_bytes_atomic(junit_path, report.to_junit(), force=force)
+        click.echo(f"wrote {junit_path}", err=to_stdout)
+    if html_path is not None:
+        from converter.html_report import render_html
+
+        write_bytes_atomic(html_path, render_html(report).encode(), force=force)
+        click.echo(f"wrote {html_path}", err=to_stdout)
     sys.exit(0 if report.passed else 1)
+
+
+def _dataset_parity(conversion: Any, images: Path, tolerance: float, mean: tuple[float, float, float],
+                    report_path: Path | None, force: bool) -> None:
+    from converter.dataset import run_dataset
+    from converter.fileio import json_text, write_bytes_atomic
+
+    parity = run_dataset(conversion, images, tolerance, mean)
+    to_stdout = report_path is not None and str(report_path) == "-"
+    click.echo(f"{len(parity.images)} images in {images}, logits: blob {parity.logits}", err=to_stdout)
+    click.echo(parity.summary(), err=to_stdout)
+    text = json_text(parity.to_json())
+    if to_stdout:
+        click.echo(text)
+    elif report_path is not None:
+        write_bytes_atomic(report_path, (text + "\n").encode(), force=force)
+        click.echo(f"wrote {report_path}")
+    if not parity.passed:
+        click.echo(f"MISMATCH: a logit error exceeds the tolerance {tolerance:g}", err=True)
+    sys.exit(0 if parity.passed else 1)
 
 
 @main.command("make-weights")
@@ -395,7 +485,8 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
 @click.option("--force", is_flag=True, help="Replace an existing file.")
 def make_weights(prototxt: Path, output: Path | None, out_dir: Path | None, seed: int,
                  input_shape: tuple[str, ...], force: bool) -> None:
-    """Write deterministic demo weights (He-uniform) for PROTOTXT as a caffemodel."""
+    """Write deterministic demo weights for PROTOTXT as a caffemodel: He-uniform, then calibrated on a fixed
+    input so that every layer's output stays of order one."""
     from converter.caffe.synthetic import write_synthetic_weights
     from converter.fileio import all_or_nothing, check_outputs
 
@@ -404,8 +495,11 @@ def make_weights(prototxt: Path, output: Path | None, out_dir: Path | None, seed
     output = output or (out_dir or prototxt.parent) / f"{prototxt.stem}.caffemodel"
     check_outputs([output], [prototxt], force, elsewhere="--out-dir or --output (-o)")
     with all_or_nothing(force=force):
-        write_synthetic_weights(prototxt, output, seed=seed,
-                                input_shapes=resolve_input_shapes(prototxt, input_shape))
+        calibrated = write_synthetic_weights(prototxt, output, seed=seed,
+                                             input_shapes=resolve_input_shapes(prototxt, input_shape))
+    if not calibrated:
+        click.echo("note: weights not calibrated (a forward pass at this input size costs too much): deep nets "
+                   "may grow large activations; a smaller --input-shape calibrates them", err=True)
     click.echo(f"wrote {output}")
 
 
@@ -455,12 +549,7 @@ def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: 
     from converter.verify import top5
 
     bgr_mean = _parse_mean(mean)
-    shapes = resolve_input_shapes(prototxt, input_shape) or declared_inputs(prototxt)
-    if len(shapes) != 1 or len(shape := next(iter(shapes.values()))) != 4 or shape[1] != 3:
-        raise ConverterError(f"classify needs a net with one N,3,H,W image input; {prototxt} takes "
-                             + ", ".join(f"'{n}' {list(s) or '(no shape: give --input-shape)'}"
-                                         for n, s in shapes.items()))
-    (name,) = shapes
+    name, shape = _image_input(prototxt, input_shape, "classify")
     conversion = _load(prototxt, weights, (f"{name}=1,3,{shape[2]},{shape[3]}",), False, True)
     check_fits(conversion.net, 1, "classification")
     x = demo.load_image(image, shape[2:], bgr_mean)
@@ -475,6 +564,82 @@ def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: 
     for rank, index in enumerate(top5(scores), start=1):
         label = f"  {names[index]}" if names and index < len(names) else ""
         click.echo(f"{rank:>3}. {index:5d} {float(scores.reshape(-1)[index]):7.4f}{label}")
+
+
+@main.command("detect")
+@click.argument("prototxt", type=click.Path(path_type=Path), callback=existing_file)
+@click.argument("image", type=click.Path(path_type=Path), callback=existing_file)
+@click.option("--weights", "-w", type=click.Path(path_type=Path), callback=existing_file,
+              help="The .caffemodel. Default: the single .caffemodel beside the prototxt.")
+@click.option("--output", "-o", type=click.Path(path_type=Path),
+              help="The image with the boxes drawn (any format OpenCV writes: .png, .jpg). "
+                   "Default: <image name>.boxes.png in the current folder.")
+@click.option("--threshold", default=0.5, show_default=True, type=float, help="Show detections scoring at least this.")
+@click.option("--labels", type=click.Path(path_type=Path), callback=existing_file,
+              help="Class names: an SSD label map (labelmap_voc.prototxt) or one name per line, from label 0.")
+@click.option("--input-shape", "input_shape", multiple=True,
+              help="The image size the net takes, e.g. 1,3,300,300. Default: the prototxt's input shape.")
+@click.option("--mean", default=",".join(f"{v:g}" for v in IMAGENET_MEAN_BGR), show_default=True,
+              help="Per-channel B,G,R mean subtracted from the pixels.")
+@click.option("--scale", default=1.0, show_default=True, type=float,
+              help="Factor applied after the mean (MobileNet-SSD: 0.007843).")
+@click.option("--force", is_flag=True, help="Replace an existing output image.")
+def detect_command(prototxt: Path, image: Path, weights: Path | None, output: Path | None, threshold: float,
+                   labels: Path | None, input_shape: tuple[str, ...], mean: str, scale: float, force: bool) -> None:
+    """Detections of an SSD net (ending in DetectionOutput) on IMAGE with the converted model (ONNX
+    Runtime): printed (label, score, box in the image's pixels) and drawn on a copy of the image.
+    Caffe-style preprocessing: BGR pixels resized bilinearly to the input size, minus the mean,
+    times the scale."""
+    import onnxruntime as ort
+
+    from converter import demo, pipeline
+    from converter.fileio import check_outputs, write_bytes_atomic
+    from converter.ir import DetectionOutput
+    from converter.memory import check_fits
+
+    bgr_mean = _parse_mean(mean)
+    if not math.isfinite(scale) or not math.isfinite(threshold):
+        raise click.BadParameter("--scale and --threshold must be finite numbers")
+    output = output if output is not None else Path(f"{image.stem}.boxes.png")
+    check_outputs([output], [prototxt, image, *([weights] if weights else []), *([labels] if labels else [])], force,
+                  elsewhere="--output (-o)")
+    name, shape = _image_input(prototxt, input_shape, "detect")
+    conversion = _load(prototxt, weights, (f"{name}=1,3,{shape[2]},{shape[3]}",), False, False)
+    heads = [t for t in conversion.graph.outputs if isinstance(conversion.graph.producer(t), DetectionOutput)]
+    if not heads:
+        raise ConverterError(f"detect needs an SSD net whose output comes from a DetectionOutput layer; {prototxt} "
+                             f"outputs {', '.join(conversion.graph.outputs)}")
+    check_fits(conversion.net, 1, "detection")
+    picture = demo.read_image(image)
+    x = demo.preprocess(picture, shape[2:], bgr_mean, scale)
+    pipeline.emit(conversion, formats=("onnx",))
+    session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (rows,) = session.run([heads[0]], {name: x})
+    names = demo.detection_labels(labels)
+    found = demo.detections_in_pixels(rows, picture.shape[:2], threshold)
+    click.echo(f"{'label':<20} {'score':>8} {'xmin':>8} {'ymin':>8} {'xmax':>8} {'ymax':>8}")
+    for d in found:
+        label = printable(f"{d.label} {names[d.label]}" if d.label in names else str(d.label))
+        click.echo(f"{label:<20} {d.score:8.5f} " + " ".join(f"{v:8.1f}" for v in d.box))
+    click.echo(f"{len(found)} detection{'s' * (len(found) != 1)} scoring at least {threshold:g} "
+               f"(of {sum(1 for r in rows.reshape(-1, 7) if r[1] >= 0)})")
+    import cv2
+
+    encoded, data = cv2.imencode(output.suffix or ".png", demo.draw_detections(picture, found, names))
+    if not encoded:
+        raise ConverterError(f"{output}: OpenCV cannot write images of this type ('{output.suffix}')")
+    write_bytes_atomic(output, data.tobytes())
+    click.echo(f"wrote {output}")
+
+
+def _image_input(prototxt: Path, input_shape: tuple[str, ...], command: str) -> tuple[str, tuple[int, ...]]:
+    """The net's one N,3,H,W image input: its name and shape (--input-shape, else the prototxt's)."""
+    shapes = resolve_input_shapes(prototxt, input_shape) or declared_inputs(prototxt)
+    if len(shapes) != 1 or len(shape := next(iter(shapes.values()))) != 4 or shape[1] != 3:
+        raise ConverterError(f"{command} needs a net with one N,3,H,W image input; {prototxt} takes "
+                             + ", ".join(f"'{n}' {list(s) or '(no shape: give --input-shape)'}"
+                                         for n, s in shapes.items()))
+    return next(iter(shapes)), tuple(shape)
 
 
 def _parse_mean(text: str) -> tuple[float, float, float]:

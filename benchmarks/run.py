@@ -2,15 +2,15 @@
 
     python benchmarks/run.py [--workdir DIR] [--keep] [--rounds N] [--quiet-wait SECONDS]
 
-Generates VGG-16 (138M parameters, ~553 MB) with the project's own caffemodel writer, then runs
-each step as a fresh process under `peak_rss.py`, which reads that process's own wall time and
-peak RSS: copying the same file with `cp`, a plain protobuf parse of it (`ParseFromString`),
-conversion to ONNX and to PyTorch. The page cache is warmed first (by chunked reads, which keep
-this process small), so every step reads the file from memory, and what earlier steps wrote is
-flushed (an untimed `sync`) before each, so none is held up by another's writeback. `cp` and the
-conversions write new files (their previous outputs are deleted, untimed, before each run); the
-"over existing" rows repeat `cp` and the ONNX conversion onto the files the previous run left,
-which adds the file system's cost of dropping a 553 MB file to both.
+Generates VGG-16 (138M parameters, ~553 MB) with the project's own caffemodel writer, then runs each
+step as a fresh process under `peak_rss.py`, which reads that process's own wall time and peak RSS:
+copying the same file with `cp`, a plain protobuf parse of it (`ParseFromString`), conversion to
+ONNX and to PyTorch, and to both with and without verification. The page cache is warmed first (by
+chunked reads, which keep this process small), so every step reads the file from memory, and what
+earlier steps wrote is flushed (an untimed `sync`) before each, so none is held up by another's
+writeback. `cp` and the conversions write new files (their previous outputs are deleted, untimed,
+before each run); the "over existing" rows repeat `cp` and the ONNX conversion onto the files the
+previous run left, which adds the file system's cost of dropping a 553 MB file to both.
 
 The steps run in interleaved rounds, each run started once the CPUs are idle (waiting up to
 --quiet-wait seconds): the machine may be shared, and the conversion uses two cores (the
@@ -43,6 +43,7 @@ TARGET_ONNX_X_CP = 4.0
 TARGET_RSS_X_FILE = 2.0
 TARGET_HELP_X_BARE = 3.0
 TARGET_VERIFY_SECONDS = 2.0
+TARGET_VERIFY_X_CONVERT = 3.0  # VGG-16 conversion with verification, against the same without it
 STEP_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
 
 
@@ -159,7 +160,11 @@ def main() -> None:
         to_torch = Step("convert -> PyTorch", [*convert, "pytorch"], fresh=[out / "vgg16.pth", out / "vgg16.py"])
         cp_over = Step("cp over existing", cp.argv)
         onnx_over = Step("ONNX over existing", to_onnx.argv)
-        heavy = [cp, protobuf, to_onnx, to_torch, cp_over, onnx_over]
+        both = [*cli, str(prototxt), "-w", str(caffemodel), "-o", str(out), "--force"]
+        both_outputs = [out / f"vgg16.{suffix}" for suffix in ("onnx", "pth", "py", "report.json")]
+        unverified = Step("convert, no verify", [*both, "--no-verify"], fresh=both_outputs)
+        verified = Step("convert + verify", both, fresh=both_outputs)
+        heavy = [cp, protobuf, to_onnx, to_torch, cp_over, onnx_over, unverified, verified]
         for step in heavy:  # one untimed run each (imports compiled, files in place)
             subprocess.run([*step.argv], check=True, stdout=subprocess.DEVNULL, env=STEP_ENV)
         quiet_runs = rounds_of(heavy, args.rounds, args.quiet_wait)
@@ -220,6 +225,10 @@ def main() -> None:
         print(f"reference executor (numpy) forward of SqueezeNet v1.1, 1x3x227x227: {forward_seconds:.2f} s "
               f"(best of {3 * len(forward_runs)})")
 
+        verify_ratio = verified.best / unverified.best
+        print(f"conversion (ONNX + PyTorch) with verification: {verified.best:.2f} s = {verify_ratio:.2f}x without it "
+              f"({unverified.best:.2f} s); peak RSS {verified.maxrss / 1e6:.0f} MB = {verified.maxrss / size:.2f}x "
+              "the caffemodel")
         onnx_ratio = to_onnx.best / cp.best
         over_ratio = onnx_over.best / cp_over.best
         checks = [
@@ -230,6 +239,10 @@ def main() -> None:
             (f"PyTorch peak RSS <= {TARGET_RSS_X_FILE:g}x file", to_torch.maxrss <= TARGET_RSS_X_FILE * size,
              f"{to_torch.maxrss / size:.2f}x"),
             (f"--help <= {TARGET_HELP_X_BARE:g}x bare python", help_ratio <= TARGET_HELP_X_BARE, f"{help_ratio:.2f}x"),
+            (f"convert + verify time <= {TARGET_VERIFY_X_CONVERT:g}x convert", verify_ratio <= TARGET_VERIFY_X_CONVERT,
+             f"{verify_ratio:.2f}x"),
+            (f"convert + verify peak RSS <= {TARGET_RSS_X_FILE:g}x file", verified.maxrss <= TARGET_RSS_X_FILE * size,
+             f"{verified.maxrss / size:.2f}x"),
             (f"verify < {TARGET_VERIFY_SECONDS:g} s", verify_seconds < TARGET_VERIFY_SECONDS,
              f"{verify_seconds:.2f} s"),
         ]

@@ -14,19 +14,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from converter.caffe.caffemodel import release_mapped_pages
 from converter.caffe.net import CaffeNet
 from converter.defaults import DEFAULT_OPSET
 from converter.errors import ConverterError
-from converter.ir import Graph
-from converter.verify import Backend
+from converter.ir import DetectionOutput, Graph
+from converter.verify import Backend, Observed
 
 if TYPE_CHECKING:
 
@@ -43,6 +46,11 @@ class Models:
     opset: int = DEFAULT_OPSET  # for an ONNX model emitted here; an export keeps its own
     onnx: OnnxModel | None = None
     torch: TorchExport | None = None
+    files: Mapping[str, Path] = field(default_factory=dict)  # run -> the model file it was read from
+
+
+IN_MEMORY_WEIGHTS = 64 << 20
+"""Models with fewer bytes of weights run from memory; larger ones from files (see onnx_backend)."""
 
 
 def onnx_backend(opset: int = DEFAULT_OPSET, export: OnnxModel | None = None) -> Backend:
@@ -63,22 +71,28 @@ def onnx_backend(opset: int = DEFAULT_OPSET, export: OnnxModel | None = None) ->
             from converter.emit.onnx import build_onnx
 
             model = build_onnx(graph, opset=opset)
+        in_memory = model.weight_bytes < min(onnx_model.EXTERNAL_DATA_THRESHOLD, IN_MEMORY_WEIGHTS)
         with contextlib.ExitStack() as stack:
-            if model.weight_bytes < onnx_model.EXTERNAL_DATA_THRESHOLD:
+            if in_memory:
                 proto = model.to_proto()
                 seen = _run_onnx(proto.SerializeToString(), inputs)
             else:
-                # Past protobuf's 2 GiB limit the model exists only as files: run it from them, as saved.
+                # Big models run from files, weights as external data, streamed from the arrays: in memory
+                # the ModelProto, its serialization and the session would each hold every weight at once
+                # (past protobuf's 2 GiB limit there is no other way).
                 import onnx
 
                 folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="squeeze-convert-")))
                 model.save(folder / "model.onnx", external_threshold=0)
+                release_mapped_pages()  # the save read the mapped weights; ONNX Runtime reads the files
                 seen = _run_onnx(str(folder / "model.onnx"), inputs)
                 proto = onnx.load(folder / "model.onnx", load_external_data=False)
-            hidden = [t for t in graph.tensors if t not in graph.inputs and t not in seen]
+            # A model converted earlier and edited since may have lost some tensors: those are not compared.
+            produced = {output for node in proto.graph.node for output in node.output}
+            hidden = [t for t in graph.tensors if t not in graph.inputs and t not in seen and t in produced]
             if hidden:
                 proto.graph.output.extend(helper.make_tensor_value_info(t, TensorProto.FLOAT, None) for t in hidden)
-                if model.weight_bytes < onnx_model.EXTERNAL_DATA_THRESHOLD:
+                if in_memory:
                     seen.update(_run_onnx(proto.SerializeToString(), inputs, hidden))
                 else:
                     (folder / "with_intermediates.onnx").write_bytes(proto.SerializeToString())
@@ -96,6 +110,10 @@ def _run_onnx(model: bytes | str, inputs: dict[str, np.ndarray],
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    # A session that runs once gains nothing from repacking the weights first, which would hold a
+    # second copy of them while it packs (VGG-16: 0.17 GB more at the peak, and slower).
+    options.add_session_config_entry("session.disable_prepacking", "1")
+    options.enable_cpu_mem_arena = False  # freed with the session, not kept for runs that never come
     session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     names = names if names is not None else [o.name for o in session.get_outputs()]
     feed = {i.name: inputs[i.name] for i in session.get_inputs()}
@@ -112,9 +130,16 @@ def torch_backend(export: TorchExport | None = None) -> Backend:
         from converter.emit.torch import emit_torch, load_module
 
         exported = export if export is not None else emit_torch(graph)
-        module = load_module(exported)
+        try:
+            module = load_module(exported, share_weights=True)  # only read: no second copy of the weights
+        except Exception as error:  # noqa: BLE001 - a module converted earlier may have been edited
+            if export is None:
+                raise
+            raise ConverterError(f"the PyTorch module does not load with its state_dict: "
+                                 f"{type(error).__name__}: {str(error).strip().splitlines()[0]}") from None
+        taps = {path: tensors for path, tensors in exported.taps.items() if _has_submodule(module, path)}
         seen: dict[str, np.ndarray] = {}
-        for path, tensors in exported.taps.items():
+        for path, tensors in taps.items():
             def hook(_m: Any, _i: Any, out: Any, tensors: tuple[str, ...] = tensors) -> None:
                 values = out if isinstance(out, tuple) else (out,)
                 seen.update((name, value.detach().numpy().copy()) for name, value in zip(tensors, values, strict=True))
@@ -129,10 +154,19 @@ def torch_backend(export: TorchExport | None = None) -> Backend:
     return run
 
 
+def _has_submodule(module: Any, path: str) -> bool:
+    try:
+        module.get_submodule(path)
+    except AttributeError:
+        return False
+    return True
+
+
 def opencv_backend(net: CaffeNet) -> Backend:
     """OpenCV's own Caffe importer on the original files: an independent oracle for net outputs.
 
-    OpenCV fuses in-place layers, so only the network outputs are compared. Needs
+    OpenCV fuses in-place layers, so only the network outputs are compared, and the input of a
+    Softmax that makes one (`checked_by_outputs_only`). Needs
     opencv-python-headless<5 (OpenCV 5 dropped the importer) and a .caffemodel weights file.
     """
 
@@ -147,10 +181,8 @@ def opencv_backend(net: CaffeNet) -> Backend:
         _refuse_batch_statistics(net)
         _refuse_thin_depthwise(net)
         weights = _caffemodel(net, "opencv")
-        # A net input no kept layer reads (the label of a dropped loss layer) is an output no
-        # layer produced: nothing of OpenCV's to compare there.
-        produced = [t for t in graph.outputs if graph.tensors[t].sources]
-        sources = [graph.tensors[t].sources[-1] for t in produced]
+        wanted = checked_by_outputs_only(graph)
+        sources = [graph.tensors[t].sources[-1] for t in wanted]
         tops = {layer.name: layer.tops for layer in net.layers}
         try:
             with _test_phase_definition(net, for_opencv=True) as definition:
@@ -173,10 +205,43 @@ def opencv_backend(net: CaffeNet) -> Backend:
         except cv2.error as error:
             message = str(error).strip().splitlines()[-1]
             raise ConverterError(f"OpenCV's Caffe importer cannot run this net: {message}") from None
-        return {tensor: np.asarray(value).reshape(graph.tensors[tensor].shape)
-                for tensor, value in zip(produced, values, strict=True)}
+        return {tensor: _as_caffe_rows(np.asarray(value), inputs) if isinstance(graph.producer(tensor), DetectionOutput)
+                else np.asarray(value).reshape(graph.tensors[tensor].shape)
+                for tensor, value in zip(wanted, values, strict=True)}
 
     return run
+
+
+def checked_by_outputs_only(graph: Graph) -> list[str]:
+    """What a run that observes only what a net returns is asked for: the network outputs some
+    layer computes (not an input left over as an output, such as a dropped loss layer's label) and,
+    for an output a Softmax makes, that Softmax's input too: near one-hot probabilities agree
+    whatever the logits were, so the probabilities alone would check next to nothing."""
+    from converter.ir import Softmax
+
+    wanted = [t for t in graph.outputs if t not in graph.inputs and graph.tensors[t].sources]
+    for output in list(wanted):
+        producer = graph.producer(output)
+        if isinstance(producer, Softmax):
+            logits = producer.inputs[0]
+            if logits not in wanted and logits not in graph.inputs and graph.tensors[logits].sources:
+                wanted.insert(wanted.index(output), logits)
+    return wanted
+
+
+def _as_caffe_rows(rows: np.ndarray, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """OpenCV's DetectionOutput rows as Caffe writes them: OpenCV pads its output with rows of zeros
+    up to keep_top_k and orders rows by score; Caffe orders them by image, then label, then score
+    descending, and with no detection gives one row [n, -1, ..., -1] per image."""
+    rows = rows.reshape(-1, 7)
+    rows = rows[(rows != 0).any(axis=1)]
+    if not len(rows):
+        batch = next(iter(inputs.values())).shape[0] if inputs else 1
+        empty = np.full((batch, 7), -1, np.float32)
+        empty[:, 0] = np.arange(batch)
+        return empty.reshape(1, 1, batch, 7)
+    order = np.lexsort((-rows[:, 2], rows[:, 1], rows[:, 0]))
+    return rows[order].astype(np.float32).reshape(1, 1, -1, 7)
 
 
 def _refuse_batch_statistics(net: CaffeNet) -> None:
@@ -214,35 +279,64 @@ def _refuse_thin_depthwise(net: CaffeNet) -> None:
 
 
 def pycaffe_backend(net: CaffeNet) -> Backend:
-    """BVLC Caffe itself through pycaffe, when it is importable: every blob's final value.
+    """BVLC Caffe itself through pycaffe, when it is importable, in a child process
+    (`converter/pycaffe_child.py`): every Caffe blob right after its layer ran, Fire internals and
+    in-place layers' inputs included, the same blobs `--expect` records.
 
-    Caffe overwrites in-place blobs, so each blob holds the value its last writer left there; in
-    the IR that value carries the blob's own name. Needs `import caffe` and .caffemodel weights.
+    A failed CHECK in Caffe aborts only the child; it is reported as Caffe's refusal of the net
+    (while loading it: bad input, exit 2) or as a disagreement (while running it: exit 1), with
+    Caffe's own last words. Needs `import caffe` in this Python (the child runs sys.executable) and
+    .caffemodel weights.
     """
 
-    def run(graph: Graph, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        try:
-            import caffe
-        except ImportError:
-            raise ConverterError("the pycaffe backend needs BVLC Caffe's Python module (import caffe)") from None
+    def run(graph: Graph, inputs: dict[str, np.ndarray]) -> Observed:
+        import json
+        import subprocess
+
         weights = _caffemodel(net, "pycaffe")
-        caffe.set_mode_cpu()
-        try:
-            with _test_phase_definition(net) as definition:
-                caffe_net = caffe.Net(str(definition), str(weights), caffe.TEST)
-            for name, value in inputs.items():
-                if name not in _read_inputs(net):  # left out of the definition
-                    continue
-                caffe_net.blobs[name].reshape(*value.shape)
-                caffe_net.blobs[name].data[...] = value
-            caffe_net.forward()
-        except Exception as error:  # noqa: BLE001 - pycaffe raises plain exceptions for any failure
-            raise ConverterError(f"pycaffe cannot run this net: {error}") from None
-        return {name: np.array(caffe_net.blobs[name].data, dtype=np.float32) for name in graph.tensors
-                if name in caffe_net.blobs and name not in graph.inputs}
+        ours = {(layer.name, top) for layer in net.layers for top in layer.tops}
+        with tempfile.TemporaryDirectory(prefix="squeeze-convert-pycaffe-") as folder, \
+                _test_phase_definition(net) as definition:
+            work = Path(folder)
+            np.savez(work / "inputs.npz", **inputs)
+            (work / "blobs").mkdir()
+            child = Path(__file__).with_name("pycaffe_child.py")
+            env = {"GLOG_minloglevel": "2", **os.environ}  # Caffe logs only errors, unless asked otherwise
+            done = subprocess.run([sys.executable, str(child), str(Path(definition).resolve()),
+                                   str(weights.resolve()), str(work / "inputs.npz"), str(work / "blobs")],
+                                  cwd=work, env=env, capture_output=True, text=True, errors="replace")
+            stages = [line.removeprefix("stage: ") for line in done.stdout.splitlines() if line.startswith("stage: ")]
+            stage = stages[-1] if stages else "start"
+            if done.returncode != 0 or stage != "done":
+                raise _pycaffe_error(done.returncode, stage, done.stderr)
+            listing = json.loads((work / "blobs" / "blobs.json").read_text())
+            return {(layer, top): np.load(work / "blobs" / file) for layer, top, file in listing
+                    if (layer, top) in ours}
 
     return run
+
+
+def _pycaffe_error(returncode: int, stage: str, stderr: str) -> ConverterError:
+    from converter.errors import VerificationError
+
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    if returncode == 10 or stage in ("start", "import"):
+        cause = lines[-1] if lines else f"exit status {returncode}"
+        return ConverterError(f"the pycaffe backend cannot import BVLC Caffe's Python module (import caffe in "
+                              f"{sys.executable}): {cause}")
+    if returncode < 0:
+        try:
+            died = f"aborted by {signal.Signals(-returncode).name}"
+        except ValueError:
+            died = f"killed by signal {-returncode}"
+    else:
+        died = f"raised an error (exit status {returncode})"
+    # Caffe's CHECK failures are logged as "F<date> ... file.cpp:line] Check failed: ..."
+    checks = [line for line in lines if line.startswith("F") and "] " in line]
+    said = (checks or lines or ["no message"])[-1]
+    if stage == "load":
+        return ConverterError(f"Caffe (pycaffe) refuses this net: it {died} while loading it: {said}")
+    return VerificationError(f"Caffe (pycaffe) {died} while running the net, which the converter runs: {said}")
 
 
 def _caffemodel(net: CaffeNet, backend: str) -> Path:
@@ -320,16 +414,20 @@ BACKENDS: dict[str, Callable[[Models], Backend]] = {
 def describe(name: str, models: Models) -> str:
     """What the run `name` ran, for the report."""
     if name == "onnxruntime":
-        model = "the emitted ONNX model (the one save writes)" if models.onnx is not None \
+        model = f"{models.files[name]} as given" if name in models.files \
+            else "the emitted ONNX model (the one save writes)" if models.onnx is not None \
             else f"an ONNX model emitted for verification (opset {models.opset})"
         return (f"ONNX Runtime on {model}: network outputs from that model as is, intermediate blobs from "
                 "the same model with every intermediate tensor added as a graph output")
     if name == "pytorch":
-        module = "the emitted module and state_dict (the ones save writes)" if models.torch is not None \
+        module = f"{models.files[name]} and the state_dict beside it, as given" if name in models.files \
+            else "the emitted module and state_dict (the ones save writes)" if models.torch is not None \
             else "a module and state_dict emitted for verification"
         return f"PyTorch on {module}: network outputs as returned, intermediate blobs through forward hooks"
     if name == "opencv":
-        return "OpenCV's own Caffe importer on the original files: network outputs only"
+        return ("OpenCV's own Caffe importer on the original files: network outputs, and the input of a "
+                "Softmax that makes one")
     if name == "pycaffe":
-        return "BVLC Caffe (pycaffe) on the original files: every blob's final value"
+        return ("BVLC Caffe (pycaffe, in a child process) on the original files: every blob right after its "
+                "layer ran, as --expect records them")
     return name

@@ -6,6 +6,9 @@ codes in one place: 1 verification mismatch, 2 bad input or usage, 3 output coul
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 
 class ConverterError(Exception):
     """Base class: a problem with the user's input, reported without a traceback."""
@@ -17,7 +20,7 @@ class PrototxtSyntaxError(ConverterError):
     """A prototxt that protobuf's text format rejects; names file:line:column."""
 
     def __init__(self, path: str, line: int, column: int, message: str) -> None:
-        self.path, self.line, self.column = path, line, column
+        self.path, self.line, self.column, self.detail = path, line, column, message
         super().__init__(f"{path}:{line}:{column}: {message}")
 
 
@@ -37,13 +40,53 @@ def describe_layer_type(kind: str) -> str:
     return kind
 
 
-class UnsupportedLayersError(ConverterError):
-    """Every layer type the converter cannot handle, with the layers using it, reported at once."""
+@dataclass(frozen=True)
+class UnknownField:
+    """A field (or enum value, when `value` is set) that a prototxt names and the schema lacks."""
 
-    def __init__(self, unsupported: dict[str, list[str]]) -> None:
-        self.unsupported = unsupported
-        lines = [f"  {describe_layer_type(kind)}: {', '.join(names)}" for kind, names in sorted(unsupported.items())]
-        super().__init__("unsupported layer types:\n" + "\n".join(lines))
+    path: str
+    line: int
+    column: int
+    message_type: str  # full name, e.g. "caffe.ConvolutionParameter"
+    name: str
+    layer: str | None = None
+    layer_type: str | None = None
+    value: str | None = None
+    reason: str | None = None  # another problem with a field both schemas have (--caffe-proto)
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}:{self.column}: " if self.line else f"{self.path}: "
+        return where + self.what()
+
+    def what(self) -> str:
+        """The problem without its position: layer, message and field."""
+        layer = ""
+        if self.layer is not None:
+            layer = f"layer '{self.layer}'" + (f" ({self.layer_type})" if self.layer_type else "") + ": "
+        message = self.message_type.rpartition(".")[2]
+        if self.reason is not None:
+            return f"{layer}{message}.{self.name}: {self.reason}"
+        if self.value is not None:
+            return f"{layer}{message}.{self.name} has no value {self.value}"
+        return f"{layer}{message} has no field '{self.name}'"
+
+
+class UnsupportedLayersError(ConverterError):
+    """Every layer type the converter cannot handle, with the layers using it, and every field or
+    enum value the schema lacks, with its file:line:column and layer, reported at once."""
+
+    def __init__(self, unsupported: dict[str, list[str]], unknown: Sequence[UnknownField] = ()) -> None:
+        self.unsupported, self.unknown = unsupported, list(unknown)
+        parts = []
+        if unsupported:
+            lines = [f"  {describe_layer_type(kind)}: {', '.join(names)}"
+                     for kind, names in sorted(unsupported.items())]
+            parts.append("unsupported layer types:\n" + "\n".join(lines))
+        if self.unknown:
+            parts.append("fields and values the Caffe schema here does not have (BVLC's and the forks' in the "
+                         "README; a fork's own caffe.proto can be given with --caffe-proto):\n"
+                         + "\n".join(f"  {field}" for field in self.unknown))
+        super().__init__("\n".join(parts))
 
 
 class WeightsError(ConverterError):

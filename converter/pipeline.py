@@ -24,7 +24,7 @@ from converter.ir import Graph
 from converter.lift import lift
 from converter.passes.fire import fuse_fire
 from converter.passes.identity import remove_identities
-from converter.verify import Report, default_inputs, load_recorded_for, verify
+from converter.verify import Report, default_inputs, load_recorded_for, package_versions, verify
 
 if TYPE_CHECKING:
     import onnx
@@ -84,6 +84,8 @@ class Conversion:
     weights_formats: tuple[str, ...] = ("pytorch",)
     # Other files the conversion read (recorded blobs): outputs must never replace them either.
     other_inputs: list[Path] = field(default_factory=list)
+    # Models converted earlier that verification runs instead of exports of its own: run -> file.
+    artifacts: dict[str, Path] = field(default_factory=dict)
 
     @property
     def input_files(self) -> list[Path]:
@@ -150,16 +152,61 @@ def run_verification(
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:
         raise ConverterError(f"unknown verification backend {', '.join(unknown)}; choose from {', '.join(BACKENDS)}")
-    models = Models(net, opset, conversion.onnx_export, conversion.torch_export)
+    models = Models(net, opset, conversion.onnx_export, conversion.torch_export, conversion.artifacts)
     chosen = {name: BACKENDS[name](models) for name in backends}
     # An unnamed net is called after its files, as its outputs are (not the graph's placeholder name).
     model = net.name or (output_stem(net.source_files[0], net) if net.source_files else graph.name)
     report = verify(net, graph, chosen, dict(inputs), recorded_layers, recorded_outputs, tolerance, model=model)
     report.runs = {name: describe(name, models) for name in backends}
+    report.versions = package_versions()
     if conversion.torch_export is not None:
         report.notes += [f"PyTorch: {note}" for note in conversion.torch_export.notes]
     conversion.report = report
     return report
+
+
+def load_artifacts(conversion: Conversion, onnx_file: str | Path | None = None,
+                   torch_module: str | Path | None = None) -> None:
+    """Verify models converted earlier (and perhaps edited since) instead of exports of this
+    conversion: the ONNX model `onnx_file` (external data beside it), the PyTorch module source
+    `torch_module` with the state_dict `<its stem>.pth` beside it. Blobs are found by the tensor
+    names and submodules this converter gives them; a tensor the file no longer has is not compared."""
+    if onnx_file is not None:
+        import onnx
+
+        from converter.emit.onnx import OnnxModel
+
+        onnx_file = Path(onnx_file)
+        try:
+            model = onnx.load(onnx_file)
+        except Exception as error:  # noqa: BLE001 - onnx raises protobuf's DecodeError, OSError, ...
+            raise ConverterError(f"{onnx_file}: not a readable ONNX model ({type(error).__name__}: {error})") from None
+        conversion.onnx_export = OnnxModel.from_proto(model)
+        conversion.artifacts["onnxruntime"] = onnx_file
+        conversion.add_input(onnx_file)
+    if torch_module is not None:
+        import torch
+
+        from converter.emit.torch import TorchExport, emit_torch
+
+        torch_module = Path(torch_module)
+        state_file = torch_module.with_suffix(".pth")
+        if not state_file.is_file():
+            raise ConverterError(f"{torch_module}: its state_dict {state_file.name} is not beside it")
+        try:
+            state = torch.load(state_file, map_location="cpu", weights_only=True)
+        except Exception as error:  # noqa: BLE001 - torch raises many kinds for a damaged file
+            raise ConverterError(f"{state_file}: not a readable state_dict ({type(error).__name__}: {error})") from None
+        source = torch_module.read_text(encoding="utf-8", errors="replace")
+        emitted = emit_torch(conversion.graph)  # for the submodules the blobs come out of
+        classes = re.findall(r"^class (\w+)\(", source, re.MULTILINE)
+        if not classes:
+            raise ConverterError(f"{torch_module}: defines no module class")
+        name = emitted.class_name if emitted.class_name in classes else classes[-1]
+        conversion.torch_export = TorchExport(source, state, emitted.taps, name, emitted.notes)
+        conversion.artifacts["pytorch"] = torch_module
+        conversion.add_input(torch_module)
+        conversion.add_input(state_file)
 
 
 def convert(
@@ -170,8 +217,12 @@ def convert(
     fuse: bool = True,
     fold_batchnorm: bool = True,
     digests: Mapping[Path, FileDigest] | None = None,
+    caffe_proto: str | Path | None = None,
 ) -> Conversion:
     """Load a Caffe model and build its IR (nothing written). Emit and verify with the functions below.
+
+    `caffe_proto` is a fork's own caffe.proto to read the prototxt with (compiled at run time; fields
+    the converter does not know are refused, naming layer, field and file:line).
 
     The source files' sha256 (for the metadata) is computed in the background from here on (or
     from earlier: `digests` already started, by path), and waited for only when the metadata is
@@ -179,7 +230,7 @@ def convert(
     """
     sources = [Path(prototxt), *([Path(weights)] if weights is not None else [])]
     digests = {path: (digests or {}).get(path) or FileDigest(path) for path in sources}
-    net = load_net(prototxt, weights, input_shapes)
+    net = load_net(prototxt, weights, input_shapes, caffe_proto)
     if weights is None and (needing := layers_with_parameters(net)):
         shown = ", ".join(needing[:4]) + (f" and {len(needing) - 4} more" if len(needing) > 4 else "")
         raise WeightsError(f"no weights given, and {len(needing)} layers hold parameters ({shown}): "

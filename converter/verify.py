@@ -8,24 +8,31 @@ Agreement: max|a-b| <= tolerance * max(1, max|b|) per blob; `rel_err` below is t
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from converter.caffe.net import CaffeNet
+from converter.caffe.layers import LAYER_TYPES, ScoredRows
+from converter.caffe.net import CaffeLayer, CaffeNet
 from converter.caffe.reference import run_reference
 from converter.defaults import DEFAULT_TOLERANCE
 from converter.errors import ConverterError
 from converter.fileio import open_input
 from converter.ir import Graph
 
-Backend = Callable[[Graph, dict[str, np.ndarray]], dict[str, np.ndarray]]
-"""Runs the converted model; returns values by IR tensor name (as many as it can observe)."""
+Observed = Mapping[str | tuple[str, str], np.ndarray]
+"""What a run observed: values by IR tensor name, or by Caffe (layer, top) for a run that sees
+Caffe's own blobs (each top right after its layer ran, as `--expect` records them)."""
+Backend = Callable[[Graph, dict[str, np.ndarray]], Observed]
+"""Runs the converted model; returns the values it can observe."""
 
 
 @dataclass
@@ -37,7 +44,8 @@ class Comparison:
     max_abs_err: float
     rel_err: float
     ok: bool
-    truth: str  # "caffe" (recorded) or "reference"
+    truth: str  # "caffe" (what real Caffe recorded: --expect) or "reference" (the reference executor)
+    tolerance: float = DEFAULT_TOLERANCE  # this row's: 0 for an argmax mask, which must agree exactly
 
 
 @dataclass
@@ -50,6 +58,7 @@ class Report:
     top5: dict[str, list[int]] = field(default_factory=dict)
     runs: dict[str, str] = field(default_factory=dict)  # backend -> what it ran
     notes: list[str] = field(default_factory=list)  # the exports' notes (how they differ from the usual layouts)
+    versions: dict[str, str] = field(default_factory=dict)  # package -> version, of what verified
 
     @property
     def passed(self) -> bool:
@@ -73,8 +82,49 @@ class Report:
             "top5": self.top5,
             "runs": self.runs,
             "notes": self.notes,
+            "versions": self.versions,
             "comparisons": [asdict(c) for c in self.comparisons],
         }
+
+    def to_junit(self) -> bytes:
+        """The report as JUnit XML, which CI systems display: one testsuite (the model), one testcase per
+        blob per run (classname: the run, name: the blob), a <failure> for each disagreement."""
+        from xml.etree import ElementTree
+
+        failures = sum(not c.ok for c in self.comparisons)
+        suite = ElementTree.Element("testsuite", name=f"squeeze-convert verify {self.model}",
+                                    tests=str(len(self.comparisons)), failures=str(failures), errors="0",
+                                    skipped="0")
+        properties = ElementTree.SubElement(suite, "properties")
+        for key, value in [("tolerance", f"{self.tolerance:g}"), ("truth", self.truth),
+                           *((f"version.{k}", v) for k, v in self.versions.items())]:
+            ElementTree.SubElement(properties, "property", name=key, value=value)
+        for c in self.comparisons:
+            case = ElementTree.SubElement(suite, "testcase", classname=f"{self.model}.{c.backend}", name=c.blob)
+            if not c.ok:
+                against = "Caffe's recorded blob" if c.truth == "caffe" else "the reference executor"
+                failure = ElementTree.SubElement(case, "failure", type="mismatch",
+                                                 message=f"rel err {c.rel_err:.3g} > tolerance {c.tolerance:g}")
+                failure.text = (f"{c.backend} differs from {against} at blob {c.blob} (layer "
+                                f"{c.blob.split('|')[0]}, shape {c.shape}): max abs err {c.max_abs_err:.6g}, "
+                                f"rel err {c.rel_err:.6g}, tolerance {c.tolerance:g}")
+        suites = ElementTree.Element("testsuites", tests=suite.get("tests", "0"), failures=str(failures))
+        suites.append(suite)
+        ElementTree.indent(suites)
+        return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="utf-8") + b"\n"
+
+
+def package_versions() -> dict[str, str]:
+    """The versions of what verification ran with (installed distributions; "not installed" else)."""
+    from importlib import metadata
+
+    versions = {}
+    for package in ("squeeze-convert", "onnxruntime", "torch", "numpy", "onnx", "opencv-python-headless"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
 
 
 def compare(actual: np.ndarray, expected: np.ndarray, tolerance: float) -> tuple[float, float, bool]:
@@ -91,6 +141,60 @@ def compare(actual: np.ndarray, expected: np.ndarray, tolerance: float) -> tuple
     max_abs = float(diff.max()) if diff.size else 0.0
     scale = max(1.0, float(np.abs(b[finite]).max()) if diff.size else 0.0)
     return max_abs, max_abs / scale, max_abs <= tolerance * scale
+
+
+def compare_scored_rows(actual: np.ndarray, expected: np.ndarray, tolerance: float,
+                        layout: ScoredRows) -> tuple[float, float, bool]:
+    """compare() for a top of scored detection rows (the last axis holds a row's columns). Row by row,
+    the `group` columns (image, label) must be equal, and the rows the same within tolerance, except
+    that rows of one group whose true scores lie within 2 * tolerance * scale of the next (one chain of
+    near ties) may come in any order: those are matched to the true rows as a set."""
+    if actual.shape != expected.shape or not expected.size:
+        return compare(actual, expected, tolerance)
+    columns = expected.shape[-1]
+    a, b = actual.reshape(-1, columns).astype(np.float64), expected.reshape(-1, columns).astype(np.float64)
+    group = list(layout.group)
+    if not np.array_equal(a[:, group], b[:, group]):
+        return float("inf"), float("inf"), False
+    finite = np.isfinite(b)
+    scale = max(1.0, float(np.abs(b[finite]).max()) if finite.any() else 0.0)
+    slack = 2 * tolerance * scale
+    matched = a.copy()
+    start = 0
+    while start < len(b):
+        end = start + 1
+        while (end < len(b) and np.array_equal(b[end, group], b[start, group])
+               and abs(b[end, layout.score] - b[end - 1, layout.score]) <= slack):
+            end += 1
+        if end - start > 1:
+            order = _match_rows(a[start:end], b[start:end], tolerance * scale)
+            if order is not None:
+                matched[start:end] = a[start:end][order]
+        start = end
+    return compare(matched.reshape(actual.shape).astype(np.float32), expected, tolerance)
+
+
+def _match_rows(actual: np.ndarray, expected: np.ndarray, bound: float) -> list[int] | None:
+    """For each expected row, a distinct actual row within `bound` of it (every column; non-finite
+    values must be equal), or None when there is no such pairing (augmenting paths)."""
+    with np.errstate(invalid="ignore"):
+        same = actual[:, None, :] == expected[None, :, :]
+        near = np.where(same, 0.0, np.abs(actual[:, None, :] - expected[None, :, :]))
+    fits = np.nan_to_num(near, nan=np.inf).max(axis=2) <= bound  # fits[i, j]: actual i may be expected j
+    owner = [-1] * len(expected)
+
+    def place(i: int, seen: set[int]) -> bool:
+        for j in np.flatnonzero(fits[i]):
+            if j not in seen:
+                seen.add(j)
+                if owner[j] < 0 or place(owner[j], seen):
+                    owner[j] = i
+                    return True
+        return False
+
+    if not all(place(i, set()) for i in range(len(actual))):
+        return None
+    return owner
 
 
 def load_recorded(path: str | Path) -> tuple[dict[str, np.ndarray], dict[tuple[str, str], np.ndarray],
@@ -180,6 +284,8 @@ def default_inputs(net: CaffeNet, seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def top5(scores: np.ndarray) -> list[int]:
+    if scores.size == 0:  # no rows (e.g. Faster R-CNN's scores when no proposal survives)
+        return []
     flat = scores.reshape(scores.shape[0], -1)[0]
     return [int(i) for i in np.argsort(-flat, kind="stable")[:5]]
 
@@ -194,6 +300,12 @@ def verify(
     tolerance: float = DEFAULT_TOLERANCE,
     model: str = "",
 ) -> Report:
+    """Compare each backend's values with the truth, blob by blob.
+
+    The reference executor runs first; then each backend in turn, its values compared and dropped
+    before the next one runs, so memory holds about one forward pass per run at a time, not one
+    per backend at once. A terminal shows a progress bar per run.
+    """
     recorded_layers = dict(recorded_layers or {})
     for top, value in (recorded_outputs or {}).items():
         # A network output is the last value its blob took.
@@ -203,52 +315,94 @@ def verify(
     report = Report(model, tolerance, {k: list(v.shape) for k, v in inputs.items()},
                     "caffe" if recorded_layers else "reference")
 
-    reference = run_reference(net, inputs)
-    results = {name: run(graph, inputs) for name, run in backends.items()}
+    from converter.caffe.caffemodel import release_mapped_pages
+
+    def layer_done(_layer: CaffeLayer) -> None:
+        release_mapped_pages()  # only one layer's weights resident at a time
+        bar.update(1)
+
+    release_mapped_pages()  # what loading and emitting read of the weights
+    with run_progress("reference", len(net.layers)) as bar:
+        reference = run_reference(net, inputs, on_layer=layer_done)
 
     tensor_of: dict[tuple[str, str], str] = {}
     for tensor in graph.tensors.values():
         for source in tensor.sources:
             tensor_of[source] = tensor.name
+    keys = [(layer, top) for layer in net.layers for top in layer.tops]
+    rows: dict[tuple[str, str], list[Comparison]] = {(layer.name, top): [] for layer, top in keys}
 
-    for layer in net.layers:
-        for top in layer.tops:
-            key = (layer.name, top)
-            recorded = recorded_layers.get(key)
-            truth, truth_kind = (recorded, "caffe") if recorded is not None else (reference[key], "reference")
-            rows: list[tuple[str, str, np.ndarray]] = []
-            if recorded is not None:
-                rows.append(("reference", "", reference[key]))
-            holder = tensor_of.get(key)
-            if holder is not None:
-                rows.extend((name, holder, values[holder]) for name, values in results.items()
-                            if holder in values)
-            # An argmax mask holds cell indices: any difference is another cell, however large the plane.
-            exact = layer.type == "Pooling" and layer.tops.index(top) == 1
-            for backend, tensor_name, value in rows:
-                max_abs, rel, ok = compare(np.asarray(value), truth, 0.0 if exact else tolerance)
-                report.comparisons.append(Comparison(f"{layer.name}|{top}", backend, tensor_name,
-                                                     list(truth.shape), max_abs, rel, ok, truth_kind))
-    if graph.folded and results:
+    def add(layer: CaffeLayer, top: str, backend: str, tensor_name: str, value: np.ndarray) -> None:
+        key = (layer.name, top)
+        recorded = recorded_layers.get(key)
+        truth, truth_kind = (recorded, "caffe") if recorded is not None else (reference[key], "reference")
+        # An argmax mask holds cell indices: any difference is another cell, however large the plane.
+        row_tolerance = 0.0 if layer.type == "Pooling" and layer.tops.index(top) == 1 else tolerance
+        scored_rows = LAYER_TYPES[layer.type].scored_rows
+        if scored_rows is not None:  # detections: rows compared as Caffe's ties allow
+            max_abs, rel, ok = compare_scored_rows(np.asarray(value), truth, tolerance, scored_rows)
+        else:
+            max_abs, rel, ok = compare(np.asarray(value), truth, row_tolerance)
+        rows[key].append(Comparison(f"{layer.name}|{top}", backend, tensor_name, list(truth.shape), max_abs, rel,
+                                    ok, truth_kind, row_tolerance))
+
+    for layer, top in keys:
+        if (layer.name, top) in recorded_layers:
+            add(layer, top, "reference", "", reference[(layer.name, top)])
+    for name, run in backends.items():
+        release_mapped_pages()  # what the reference executor (or the run before) read of the weights
+        with run_progress(name, len(keys) + 1) as bar:
+            values = run(graph, inputs)
+            bar.update(1)
+            for layer, top in keys:
+                holder = tensor_of.get((layer.name, top))
+                if (layer.name, top) in values:  # a run that observes Caffe's blobs themselves (pycaffe)
+                    add(layer, top, name, "", values[(layer.name, top)])
+                elif holder is not None and holder in values:
+                    add(layer, top, name, holder, values[holder])
+                bar.update(1)
+            for output in graph.outputs:
+                value = values.get(output)
+                if value is not None and value.ndim >= 2 and value.shape[1] >= 5:
+                    report.top5[name] = top5(value)
+            del values
+    report.comparisons = [row for key in rows for row in rows[key]]
+    if graph.folded and backends:
         by_node: dict[str, list[str]] = {}
         for (layer_name, top), node_name in graph.folded.items():
             by_node.setdefault(node_name, []).append(f"{layer_name}|{top}")
         listed = "; ".join(f"{node}: {', '.join(blobs)}" for node, blobs in by_node.items())
         report.notes.append(f"{len(graph.folded)} blobs exist only inside the node that BatchNorm/Scale folding "
                             f"merged them into, so the runs could not compare them (--no-fold does): {listed}")
-    for output in graph.outputs:
-        for name, values in results.items():
-            if output in values and values[output].ndim >= 2 and values[output].shape[1] >= 5:
-                report.top5[name] = top5(values[output])
     return report
+
+
+@contextlib.contextmanager
+def run_progress(name: str, steps: int) -> Iterator[Any]:
+    """A progress bar for one run (on a terminal only): the reference executor advances it layer
+    by layer, a backend once its run is done and then blob by blob as they are compared."""
+    if not sys.stderr.isatty():
+        yield _Silent()
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=steps, desc=f"verify: {name}", unit="blob" if name != "reference" else "layer",
+              leave=False) as bar:
+        yield bar
+
+
+class _Silent:
+    def update(self, _steps: int) -> None:
+        pass
 
 
 def format_table(report: Report, failures_only: bool = False) -> str:
     rows = [c for c in report.comparisons if c.ok is False or not failures_only]
     width = max([len(c.blob) for c in rows] + [4])
-    lines = [f"{'blob':<{width}}  {'backend':<11} {'shape':<20} {'max abs err':>12} {'rel err':>10}  ok"]
+    lines = [f"{'blob':<{width}}  {'backend':<11} {'against':<9} {'shape':<20} {'max abs err':>12} {'rel err':>10} "
+             f"{'tolerance':>9}  ok"]
     for c in rows:
         shape = "x".join(map(str, c.shape))
-        lines.append(f"{c.blob:<{width}}  {c.backend:<11} {shape:<20} {c.max_abs_err:>12.3g} "
-                     f"{c.rel_err:>10.3g}  {'yes' if c.ok else 'NO'}")
+        lines.append(f"{c.blob:<{width}}  {c.backend:<11} {c.truth:<9} {shape:<20} {c.max_abs_err:>12.3g} "
+                     f"{c.rel_err:>10.3g} {c.tolerance:>9.3g}  {'yes' if c.ok else 'NO'}")
     return "\n".join(lines)

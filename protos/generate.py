@@ -17,7 +17,6 @@ import difflib
 import itertools
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,22 +29,17 @@ class GenerateError(RuntimeError):
     """protoc is missing or rejected the schema."""
 
 
-def compile_descriptor(proto: Path = PROTO, include: Path | None = None) -> bytes:
-    """The serialized FileDescriptorProto protoc makes of `proto` (imports found under `include`)."""
+def compile_descriptor(proto: Path = PROTO) -> bytes:
+    """The serialized FileDescriptorProto protoc makes of caffe.proto (converter.caffe.schema's
+    compiler, also behind --caffe-proto)."""
+    sys.path.insert(0, str(ROOT))
+    from converter.caffe.schema import compile_descriptor as compile_with_protoc
+    from converter.errors import ConverterError
+
     try:
-        from google.protobuf import descriptor_pb2
-        from grpc_tools import protoc
-    except ImportError as error:
-        raise GenerateError("grpcio-tools is not installed (pip install grpcio-tools)") from error
-    with tempfile.TemporaryDirectory(prefix="caffe-proto-") as tmp:
-        out = Path(tmp) / "descriptor.pb"
-        args = ["grpc_tools.protoc", f"--proto_path={include or proto.parent}",
-                f"--descriptor_set_out={out}", str(proto)]
-        status = protoc.main(args)
-        if status != 0 or not out.is_file():
-            raise GenerateError(f"protoc exited with status {status} on {proto}")
-        files = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file
-    return files[-1].SerializeToString(deterministic=True)
+        return compile_with_protoc(proto)
+    except ConverterError as error:
+        raise GenerateError(str(error)) from error
 
 
 def render(serialized: bytes) -> str:

@@ -27,6 +27,8 @@ WILD_MODELS: dict[str, tuple[int, ...]] = {
     "resnet152": (1, 3, 195, 195),  # a 7x7 pooling after stride 32
     "srcnn": (1, 1, 33, 33),
     "enet_cityscapes": (1, 3, 32, 64),  # three 2x2 poolings, unpooled by their masks
+    "res10_ssd_face": (1, 3, 300, 300),  # the deploy size: the SSD heads' last maps are 1x1 there
+    "mobilenet_ssd": (1, 3, 300, 300),
     "faster_rcnn_zf": (1, 3, 96, 96),  # a 7x7 feature map (stride 16); its im_info input is (1, 3)
 }
 

@@ -326,6 +326,171 @@ def global_pool_graph(kind: str) -> tuple[Graph, Oracle]:
     return graph_of(node, {"x": (2, 4, 5, 3), "y": (2, 4, 1, 1)}), lambda x: reduce(x, axis=(2, 3), keepdims=True)
 
 
+def detection_loop(loc: np.ndarray, conf: np.ndarray, prior: np.ndarray, node: ops.DetectionOutput) -> np.ndarray:
+    """The IR DetectionOutput docstring, one box at a time in float32 scalars: decode, candidates
+    (score > threshold, stable descending, first top_k), greedy keep with the adaptive threshold,
+    keep_top_k over each image (ties: lower class, earlier kept), rows by image, class, kept order."""
+    f = np.float32
+    n, c = loc.shape[0], node.num_classes
+    p = prior.shape[2] // 4
+    n_loc = 1 if node.share_location else c
+    corners, variances = prior.reshape(2, p, 4)
+
+    def decode(image: int, j: int, cls: int) -> list[np.float32]:
+        d = [f(v) for v in loc[image].reshape(p, n_loc, 4)[j, cls]]
+        if not node.variance_encoded_in_target:
+            d = [f(variances[j][i] * d[i]) for i in range(4)]
+        x0, y0, x1, y1 = (f(v) for v in corners[j])
+        if node.code_type == "corner":
+            return [f(x0 + d[0]), f(y0 + d[1]), f(x1 + d[2]), f(y1 + d[3])]
+        w, h = f(x1 - x0), f(y1 - y0)
+        if node.code_type == "corner_size":
+            return [f(x0 + f(d[0] * w)), f(y0 + f(d[1] * h)), f(x1 + f(d[2] * w)), f(y1 + f(d[3] * h))]
+        with np.errstate(over="ignore", invalid="ignore"):
+            cx, cy = f(f(d[0] * w) + f(f(x0 + x1) * f(0.5))), f(f(d[1] * h) + f(f(y0 + y1) * f(0.5)))
+            half_w, half_h = f(f(np.exp(d[2]) * w) * f(0.5)), f(f(np.exp(d[3]) * h) * f(0.5))
+            return [f(cx - half_w), f(cy - half_h), f(cx + half_w), f(cy + half_h)]
+
+    def size(b: list[np.float32]) -> np.float32:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return f(0) if b[2] < b[0] or b[3] < b[1] else f(f(b[2] - b[0]) * f(b[3] - b[1]))
+
+    def overlap(a: list[np.float32], b: list[np.float32]) -> np.float32:
+        if b[0] > a[2] or b[2] < a[0] or b[1] > a[3] or b[3] < a[1]:
+            return f(0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            iw, ih = f(min(a[2], b[2]) - max(a[0], b[0])), f(min(a[3], b[3]) - max(a[1], b[1]))
+            if not (iw > 0 and ih > 0):
+                return f(0)
+            inter = f(iw * ih)
+            return f(inter / f(f(size(a) + size(b)) - inter))
+
+    rows = []
+    for image in range(n):
+        kept: list[tuple[int, int, np.float32, list[np.float32]]] = []  # (class, rank, score, box)
+        for cls in range(c):
+            if cls == node.background_label_id:
+                continue
+            scores = conf[image].reshape(p, c)[:, cls]
+            order = sorted((j for j in range(p) if scores[j] > f(node.confidence_threshold)), key=lambda j: -scores[j])
+            if node.top_k >= 0:
+                order = order[: node.top_k]
+            limit, mine = f(node.nms_threshold), []
+            for j in order:
+                box = decode(image, j, 0 if node.share_location else cls)
+                if all(overlap(box, other) <= limit for other in mine):
+                    mine.append(box)
+                    kept.append((cls, len(mine), scores[j], box))
+                    if node.eta < 1 and limit > 0.5:
+                        limit = f(limit * f(node.eta))
+        if -1 < node.keep_top_k < len(kept):
+            kept = sorted(kept, key=lambda row: -row[2])[: node.keep_top_k]
+            kept.sort(key=lambda row: (row[0], row[1]))
+        rows += [[image, cls, score, *box] for cls, _, score, box in kept]
+    if not rows:
+        return np.array([[i, -1, -1, -1, -1, -1, -1] for i in range(n)], np.float32).reshape(1, 1, n, 7)
+    return np.array(rows, np.float32).reshape(1, 1, -1, 7)
+
+
+def detection_case(n: int, p: int, c: int, seed: int, *, share_location: bool = True,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """loc, conf (softmaxed over classes) and priors (boxes inside the unit square, variances
+    0.1/0.2) for `n` images, `p` priors, `c` classes."""
+    rng = np.random.default_rng(seed)
+    n_loc = 1 if share_location else c
+    loc = rng.normal(0, 1, (n, p * n_loc * 4)).astype(np.float32)
+    logits = rng.normal(0, 2, (n, p, c))
+    conf = (np.exp(logits) / np.exp(logits).sum(axis=2, keepdims=True)).astype(np.float32).reshape(n, p * c)
+    centre = rng.uniform(0.2, 0.8, (p, 2))
+    half = rng.uniform(0.05, 0.3, (p, 2))
+    corners = np.concatenate([centre - half, centre + half], axis=1)
+    variances = np.tile([0.1, 0.1, 0.2, 0.2], (p, 1))
+    return loc, conf, np.stack([corners, variances]).astype(np.float32).reshape(1, 2, p * 4)
+
+
+# name: (DetectionOutput attributes, images, priors, classes, seed)
+DETECTION_CASES: dict[str, tuple[dict, int, int, int, int]] = {
+    "center_size_keep_top_k": (dict(num_classes=4, code_type="center_size", confidence_threshold=0.1,
+                                    nms_threshold=0.45, top_k=12, keep_top_k=9), 2, 40, 4, 1),
+    "per_class_boxes_corner_eta": (dict(num_classes=3, share_location=False, code_type="corner",
+                                        background_label_id=1, nms_threshold=0.9, eta=0.7, top_k=-1,
+                                        keep_top_k=-1), 2, 25, 3, 2),
+    "corner_size_encoded_variance": (dict(num_classes=3, code_type="corner_size", variance_encoded_in_target=True,
+                                          confidence_threshold=0.2, nms_threshold=0.3, top_k=30, keep_top_k=50),
+                                     1, 30, 3, 3),
+    "no_background_no_threshold": (dict(num_classes=2, code_type="center_size", background_label_id=-1,
+                                        nms_threshold=0.5, top_k=8, keep_top_k=5), 3, 20, 2, 4),
+    "nothing_above_threshold": (dict(num_classes=3, code_type="center_size", confidence_threshold=0.999),
+                                2, 10, 3, 5),
+}
+
+
+NORMALIZE_CASES = {  # (shape, scale: () shared or (C,), across_spatial, eps)
+    "per_position_per_channel": ((2, 3, 4, 5), np.linspace(1, 3, 3, dtype=np.float32), False, 1e-10),
+    "across_shared": ((2, 3, 4, 5), np.array(20.0, np.float32), True, 1e-10),
+    "across_per_channel_3d": ((2, 4, 6), np.linspace(1, 3, 4, dtype=np.float32), True, 1e-3),
+    "per_position_2d_big_eps": ((2, 5), np.array(20.0, np.float32), False, 0.5),
+}
+
+
+def normalize_loop(x: np.ndarray, scale: np.ndarray, across: bool, eps: float) -> np.ndarray:
+    """The IR Normalize docstring per image in float64: across space or per position, times the scale."""
+    y = np.empty(x.shape)
+    for n in range(x.shape[0]):
+        image = x[n].astype(np.float64).reshape(x.shape[1], -1)
+        if across:
+            out = image / np.sqrt((image**2).sum() + eps)
+        else:
+            out = np.stack([image[:, j] / np.sqrt((image[:, j] ** 2).sum() + eps) for j in range(image.shape[1])], 1)
+        factor = scale.reshape(-1, 1) if scale.ndim else scale
+        y[n] = (out * factor).reshape(x.shape[1:])
+    return y.astype(np.float32)
+
+
+def tied_detection_case() -> tuple[ops.DetectionOutput, np.ndarray, np.ndarray, np.ndarray]:
+    """Four far-apart priors, classes 1 and 2 (0 background) both scoring every prior 0.3, keep_top_k
+    5 of the 8 equal scores: class 1's four (lower class first, prior order), then class 2's prior 0."""
+    corners = [[x, x, x + 0.1, x + 0.1] for x in (0.1, 0.3, 0.5, 0.7)]
+    prior = np.array([corners, [[0.1, 0.1, 0.2, 0.2]] * 4], np.float32).reshape(1, 2, 16)
+    conf = np.tile(np.float32([0.4, 0.3, 0.3]), 4).reshape(1, 12)
+    node = ops.DetectionOutput(name="detection_out", inputs=["loc", "conf", "prior"], outputs=["det"], num_classes=3,
+                               code_type="center_size", nms_threshold=0.45, keep_top_k=5)
+    return node, np.zeros((1, 16), np.float32), conf, prior
+
+
+def infinite_boxes_case() -> tuple[ops.DetectionOutput, np.ndarray, np.ndarray, np.ndarray]:
+    """exp overflows for every third prior: boxes (-inf, -inf, inf, inf) whose overlap with each other
+    is inf / nan = nan, which is not <= the threshold: only the first of them is kept."""
+    attributes, _, p, c, seed = DETECTION_CASES["center_size_keep_top_k"]
+    loc, conf, prior = detection_case(1, p, c, seed)
+    loc.reshape(p, 4)[::3, 2:] = 1e4
+    node = ops.DetectionOutput(name="detection_out", inputs=["loc", "conf", "prior"], outputs=["det"],
+                               **{**attributes, "keep_top_k": -1, "top_k": -1})
+    return node, loc, conf, prior
+
+
+def detection_inputs(case: tuple) -> tuple[ops.DetectionOutput, np.ndarray, np.ndarray, np.ndarray]:
+    """A DETECTION_CASES entry as its node and inputs."""
+    attributes, n, p, c, seed = case
+    node = ops.DetectionOutput(name="detection_out", inputs=["loc", "conf", "prior"], outputs=["det"], **attributes)
+    return (node, *detection_case(n, p, c, seed, share_location=node.share_location))
+
+
+EDGE_DETECTION_CASES = {"ties": tied_detection_case, "infinite_boxes": infinite_boxes_case}
+
+
+def assert_detections(actual: np.ndarray, node: ops.DetectionOutput, loc: np.ndarray, conf: np.ndarray,
+                      prior: np.ndarray) -> None:
+    """The emitted rows are detection_loop's, row for row; the edge cases' loop results are also
+    pinned down by hand (ties: labels [1, 1, 1, 1, 2] at x 0.1, 0.3, 0.5, 0.7, 0.1)."""
+    expected = detection_loop(loc, conf, prior, node)
+    assert actual.dtype == np.float32 and actual.shape == expected.shape
+    np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-6)
+    if node.keep_top_k == 5 and prior.shape == (1, 2, 16):
+        np.testing.assert_array_equal(expected[0, 0, :, 1], [1, 1, 1, 1, 2])
+        np.testing.assert_allclose(expected[0, 0, :, 3], [0.1, 0.3, 0.5, 0.7, 0.1], rtol=1e-6)
+
+
 def unpool_loop(x: np.ndarray, mask: np.ndarray, out_hw: Pair) -> np.ndarray:
     """The IR Unpool docstring cell by cell: a zero plane, then out[int(mask[i])] = x[i] for every
     input cell i in row-major order (so the last of repeated indices stays)."""
@@ -412,10 +577,11 @@ FASTER_RCNN_ANCHORS = np.array([[-84, -40, 99, 55], [-176, -88, 191, 103], [-360
 
 def proposal_loop(scores: np.ndarray, deltas: np.ndarray, im_info: np.ndarray, feat_stride: int = 16,
                   pre_nms_top_n: int = 6000, post_nms_top_n: int = 300, nms_thresh: float = 0.7,
-                  min_size: float = 16) -> np.ndarray:
+                  min_size: float = 16) -> tuple[np.ndarray, np.ndarray]:
     """py-faster-rcnn's ProposalLayer.forward box by box, in float32: anchors shifted to each cell
     (h, w, a), bbox_transform_inv, clip_boxes, _filter_boxes, sort by score (stable), greedy NMS
-    (a box goes when its +1-pixel overlap with a kept box is above nms_thresh), rows [0, box]."""
+    (a box goes when its +1-pixel overlap with a kept box is above nms_thresh): rows [0, box] and
+    the kept boxes' scores as a column."""
     f32 = np.float32
     one, half = f32(1), f32(0.5)
     _, channels, height, width = scores.shape
@@ -444,10 +610,12 @@ def proposal_loop(scores: np.ndarray, deltas: np.ndarray, im_info: np.ndarray, f
         return iw * ih / (area_p + area_q - iw * ih)
 
     kept: list = []
-    for _, box in ranked:
-        if all(overlap(k, box) <= f32(nms_thresh) for k in kept):
-            kept.append(box)
-    return np.array([[0, *box] for box in kept[:post_nms_top_n]], np.float32).reshape(-1, 5)
+    for score, box in ranked:
+        if all(overlap(k[1], box) <= f32(nms_thresh) for k in kept):
+            kept.append((score, box))
+    kept = kept[:post_nms_top_n]
+    return (np.array([[0, *box] for _, box in kept], np.float32).reshape(-1, 5),
+            np.array([score for score, _ in kept], np.float32).reshape(-1, 1))
 
 
 def proposal_inputs(height: int, width: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -530,3 +698,15 @@ INTERP_CASES = {
     "cropped": ((8, 9), (6, 7), 1, 2),
     "same_size_copy": ((5, 6), (5, 6), 0, 0),
 }
+
+
+def proposal_graph(hw: Pair, pre: int = 6000, post: int = 300, with_scores: bool = False) -> Graph:
+    """One py-faster-rcnn Proposal node over an hw feature map (stride 16, the default anchors):
+    inputs cls, bbox, im_info; outputs rois (and scores)."""
+    from converter.bundled_plugins.py_faster_rcnn import Proposal, base_anchors, shifted_anchors
+
+    outputs = ["rois", "scores"] if with_scores else ["rois"]
+    node = Proposal(name="proposal", inputs=["cls", "bbox", "im_info"], outputs=outputs,
+                    anchors=shifted_anchors(base_anchors(), *hw, 16), pre_nms_top_n=pre, post_nms_top_n=post)
+    return graph_of(node, {"cls": (1, 18, *hw), "bbox": (1, 36, *hw), "im_info": (1, 3), "rois": (post, 5),
+                           "scores": (post, 1)})

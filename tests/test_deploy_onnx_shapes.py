@@ -34,6 +34,7 @@ def dims(value: onnx.ValueInfoProto) -> list[str | int | None]:
 @pytest.mark.parametrize("name", sorted(REFERENCE_NETS))
 def test_value_info_for_every_intermediate_agrees_with_onnx_shape_inference(name: str) -> None:
     from converter.emit.onnx import build_onnx
+    from converter.emit.onnx.shapes import output_layouts
 
     graph = reference_graph(name)
     model = checkable(build_onnx(graph))
@@ -45,9 +46,15 @@ def test_value_info_for_every_intermediate_agrees_with_onnx_shape_inference(name
     produced = [o for node in model.graph.node for o in node.output if o not in ends]
     ours = {v.name: v for v in model.graph.value_info}
     assert sorted(ours) == sorted(produced)
+    layouts = output_layouts(graph)
     for tensor in produced:
         if tensor in graph.tensors:
-            assert dims(ours[tensor]) == ["N", *graph.tensors[tensor].shape[1:]], tensor
+            batch_axis, run_time_dims = layouts[tensor]
+            expected = list(graph.tensors[tensor].shape)
+            if batch_axis is not None:  # the batch as N; a PriorBox constant (and its Concat) has none
+                expected[batch_axis] = "N"
+            expected = [run_time_dims.get(axis, d) for axis, d in enumerate(expected)]  # DetectionOutput's rows
+            assert dims(ours[tensor]) == expected, tensor
 
     # Inference alone, from the inputs, derives the same shapes for the IR's tensors.
     bare = onnx.ModelProto()

@@ -1,75 +1,22 @@
 """The optional oracles of `verify --backend`: OpenCV's Caffe importer and pycaffe.
 
-pycaffe (BVLC Caffe) does not build here, so its test stands a replay in for it: a `caffe` module
-whose Net hands back the blobs real Caffe recorded in ../shared/golden, after checking it was given
-the recorded input. What is tested is everything on our side of pycaffe's API.
+pycaffe (BVLC Caffe) does not build here, so its tests stand tests/fake_pycaffe.py in for it: a
+`caffe` package registering a BVLC-generated caffe_pb2 in protobuf's default pool, whose Net replays
+the blobs real Caffe recorded in ../shared/golden and can abort like a failed CHECK.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
-import textwrap
 
+import numpy as np
 import pytest
 
 from conftest import ROOT, golden_case
-
-REPLAY = '''
-import json
-import numpy as np
-
-TEST = 1
-_CASE = {case!r}
-_SPOIL = {spoil!r}
-
-
-def set_mode_cpu():
-    pass
-
-
-class _Blob:
-    def __init__(self, shape):
-        self.data = np.zeros(shape, np.float32)
-
-    def reshape(self, *shape):
-        self.data = np.zeros(shape, np.float32)
-
-
-class Net:
-    def __init__(self, prototxt, weights, phase):
-        assert phase == TEST and prototxt.endswith(".prototxt") and weights.endswith(".caffemodel")
-        case = json.load(open(_CASE + "/case.json"))
-        self._recorded = np.load(_CASE + "/blobs.npz")
-        self._writers = {{}}
-        for layer in case["layers"]:
-            for top in layer["tops"]:
-                self._writers[top] = layer["name"]
-        self.blobs = {{case["input_name"]: _Blob(case["input_shape"])}}
-        self._input = case["input_name"]
-
-    def forward(self):
-        given = self.blobs[self._input].data
-        assert np.array_equal(given, self._recorded["input|" + self._input]), "not the recorded input"
-        for top, layer in self._writers.items():
-            key = "layer|" + layer + "|" + top
-            if key in self._recorded.files:
-                value = self._recorded[key].copy()
-                if top == _SPOIL:
-                    value.flat[0] += 1.0
-                self.blobs[top] = _Blob(value.shape)
-                self.blobs[top].data = value
-'''
-
-
-def _install_replay(tmp_path, monkeypatch, case_name: str, spoil: str = "") -> None:
-    package = tmp_path / "caffe"
-    package.mkdir()
-    case_dir = str(golden_case(case_name)["blobs_path"].parent)
-    (package / "__init__.py").write_text(textwrap.dedent(REPLAY.format(case=case_dir, spoil=spoil)))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "caffe", raising=False)
 
 
 def _verify(case_name: str, backend: str, expect: bool = False):
@@ -80,37 +27,80 @@ def _verify(case_name: str, backend: str, expect: bool = False):
     conversion = pipeline.convert(case["prototxt_path"], case["weights_path"], input_shapes=shape)
     if expect:
         return pipeline.run_verification(conversion, backends=(backend,), expect=case["blobs_path"])
-    import numpy as np
 
     recorded = np.load(case["blobs_path"])
     inputs = {case["input_name"]: recorded[f"input|{case['input_name']}"]}
     return pipeline.run_verification(conversion, backends=(backend,), inputs=inputs)
 
 
-def test_pycaffe_blobs_are_compared_with_every_surviving_tensor(tmp_path, monkeypatch):
-    _install_replay(tmp_path, monkeypatch, "squeezenet_v1.1")
-    report = _verify("squeezenet_v1.1", "pycaffe")
-    rows = [c for c in report.comparisons if c.backend == "pycaffe"]
+@pytest.fixture(scope="module")
+def fake_pycaffe(tmp_path_factory):
+    """Installs the fake pycaffe (tests/fake_pycaffe.py) once; returns a function giving the
+    environment for one of its modes, replaying golden squeezenet_v1.1."""
+    import fake_pycaffe as fake
+
+    folder = tmp_path_factory.mktemp("pycaffe")
+    env = fake.install(folder, golden_case("squeezenet_v1.1")["blobs_path"].parent)
+    return lambda mode="replay": {**env, "FAKE_PYCAFFE_MODE": mode}
+
+
+def test_pycaffe_compares_every_caffe_blob_fire_internals_included(fake_pycaffe, monkeypatch):
+    # The fake registers a BVLC-generated caffe_pb2 (package "caffe") in protobuf's default pool, as
+    # pycaffe does; it runs in a child process, beside the converter's own schema.
+    for key, value in fake_pycaffe().items():
+        monkeypatch.setenv(key, value)
+    case = golden_case("squeezenet_v1.1")
+    report = _verify("squeezenet_v1.1", "pycaffe", expect=True)
     assert report.passed, report.first_failure
-    # The last value of each blob: after the in-place ReLU of conv1, after Dropout of fire9/concat.
-    assert {c.blob for c in rows} >= {"relu_conv1|conv1", "pool1|pool1", "fire2/concat|fire2/concat",
-                                      "drop9|fire9/concat", "pool10|pool10", "prob|prob"}
-    assert len(rows) >= 15
+    compared = {c.blob for c in report.comparisons if c.backend == "pycaffe"}
+    recorded = {f"{layer}|{top}" for layer, top in
+                (key.split("|")[1:] for key in np.load(case["blobs_path"]).files if key.startswith("layer|"))}
+    # Every blob --expect compares, Fire internals and the convolution's output before its in-place ReLU included.
+    assert compared == recorded
+    assert {"fire2/squeeze1x1|fire2/squeeze1x1", "fire2/expand3x3|fire2/expand3x3", "conv1|conv1",
+            "relu_conv1|conv1"} <= compared
 
 
-def test_pycaffe_disagreement_fails_naming_the_layer(tmp_path, monkeypatch):
-    _install_replay(tmp_path, monkeypatch, "squeezenet_v1.1", spoil="fire5/concat")
-    report = _verify("squeezenet_v1.1", "pycaffe")
-    assert not report.passed
+def test_pycaffe_disagreement_inside_a_fire_fails_naming_the_layer(fake_pycaffe, monkeypatch):
+    for key, value in fake_pycaffe("spoil:fire5/squeeze1x1").items():
+        monkeypatch.setenv(key, value)
+    report = _verify("squeezenet_v1.1", "pycaffe", expect=True)
     first = report.first_failure
-    assert (first.backend, first.blob) == ("pycaffe", "fire5/concat|fire5/concat")
+    assert (first.backend, first.blob) == ("pycaffe", "fire5/squeeze1x1|fire5/squeeze1x1")
+
+
+def test_a_caffe_abort_while_loading_is_a_named_error_exit_2(fake_pycaffe):
+    case = golden_case("squeezenet_v1.1")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "verify", str(case["prototxt_path"]), "-w", str(case["weights_path"]),
+         "--expect", str(case["blobs_path"]), "--backend", "pycaffe"],
+        capture_output=True, text=True, env={**os.environ, **fake_pycaffe("abort-load")})
+    assert done.returncode == 2, done.stderr
+    assert "refuses this net: it aborted by SIGABRT while loading it: F1205" in done.stderr
+    assert "Check failed: data_" in done.stderr and "Traceback" not in done.stderr  # Caffe's own last words
+
+
+@pytest.mark.parametrize("mode,status,said", [
+    ("abort-forward", 1, "aborted by SIGABRT while running the net, which the converter runs: F1205"),
+    ("missing-module", 2, "cannot import BVLC Caffe's Python module"),
+])
+def test_pycaffe_failures_are_named_errors(fake_pycaffe, monkeypatch, mode, status, said):
+    from converter.errors import ConverterError
+
+    for key, value in fake_pycaffe(mode).items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConverterError) as raised:
+        _verify("squeezenet_v1.1", "pycaffe", expect=True)
+    assert raised.value.exit_code == status and said in str(raised.value)
+    if mode == "missing-module":
+        assert re.search("ModuleNotFoundError: No module named '(six|skimage)'", str(raised.value))  # the real cause
 
 
 def test_pycaffe_missing_is_a_clear_error(monkeypatch):
     from converter.errors import ConverterError
 
-    monkeypatch.setitem(sys.modules, "caffe", None)
-    with pytest.raises(ConverterError, match="pycaffe"):
+    monkeypatch.setenv("PYTHONPATH", "")
+    with pytest.raises(ConverterError, match="cannot import BVLC Caffe's Python module.*No module named 'caffe'"):
         _verify("squeezenet_v1.1", "pycaffe")
 
 
@@ -121,6 +111,25 @@ def test_opencv_outputs_agree_with_caffe_and_with_the_reference(case_name):
         rows = [c for c in report.comparisons if c.backend == "opencv"]
         assert rows and report.passed, report.first_failure
         assert {c.truth for c in rows} == {"caffe" if expect else "reference"}
+
+
+def test_opencv_compares_the_input_of_the_final_softmax_too():
+    # Probabilities near one-hot agree whatever the logits were: the Softmax's input is compared too.
+    report = _verify("squeezenet_v1.1", "opencv", expect=True)
+    rows = {c.blob: c for c in report.comparisons if c.backend == "opencv"}
+    assert set(rows) == {"pool10|pool10", "prob|prob"} and report.passed
+    assert rows["pool10|pool10"].truth == "caffe" and rows["pool10|pool10"].tolerance == report.tolerance
+
+
+def test_opencv_skips_an_input_left_over_as_an_output():
+    # SRCNN's deploy file keeps a EuclideanLoss reading a `label` input: with the loss dropped, `label`
+    # is a network output no layer makes, and there is nothing for OpenCV to compute for it.
+    from converter import pipeline
+
+    case = golden_case("wild_srcnn")
+    conversion = pipeline.convert(case["prototxt_path"], case["weights_path"])
+    report = pipeline.run_verification(conversion, backends=("opencv",), expect=case["blobs_path"])
+    assert report.passed and {c.blob for c in report.comparisons if c.backend == "opencv"} == {"conv3|conv3"}
 
 
 def test_cli_verify_with_the_opencv_backend_writes_a_passing_report(tmp_path):

@@ -4,9 +4,6 @@ refused naming its module and class; broken plugins are bad input, not crashes."
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -77,12 +74,15 @@ def test_example_plugin_converts_and_verifies_a_python_layer(tmp_path, registrie
     assert any(c.blob.startswith("square|") for c in report.comparisons)
 
 
-def test_cli_plugin_option(tmp_path):
+def test_cli_plugin_option(tmp_path, registries):
+    from click.testing import CliRunner
+
+    from cli import main
+
     prototxt = tmp_path / "net.prototxt"
     prototxt.write_text(NET)
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "inspect", str(prototxt), "--plugin", str(EXAMPLE)],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    done = CliRunner().invoke(main, ["inspect", str(prototxt), "--plugin", str(EXAMPLE)])
+    assert done.exit_code == 0, done.output
     assert "square" in done.stdout
 
 

@@ -29,16 +29,18 @@ def stock_net():
                                     'convolution_param { num_output: 2 kernel_size: 3 } }', stock.NetParameter())
 
 
-def convert():
-    from converter import pipeline
-    return pipeline.convert(prototxt, weights)
+def convert():  # read the net and its weights, lift it to the IR (ONNX's import is kept out: slow)
+    from converter.caffe.loader import load_net
+    from converter.lift import lift
+    net = load_net(prototxt, weights)
+    return net, lift(net)
 
 
 if order == "stock-first":
     stock, net = stock_net()
-    conversion = convert()
+    caffe_net, graph = convert()
 else:
-    conversion = convert()
+    caffe_net, graph = convert()
     stock, net = stock_net()
 
 from converter.caffe import caffe_pb2 as ours
@@ -48,8 +50,8 @@ assert ours.DESCRIPTOR.pool is not descriptor_pool.Default()
 # Both schemas work side by side: the stock message's bytes read back by the converter's class.
 again = ours.NetParameter.FromString(net.SerializeToString())
 assert again.layer[0].convolution_param.num_output == 2
-assert [node.name for node in conversion.graph.nodes] == ["conv", "relu"], conversion.graph.nodes
-print(api_implementation.Type(), order, conversion.net.layers[0].blobs[0].shape[0])
+assert [node.name for node in graph.nodes] == ["conv", "relu"], graph.nodes
+print(api_implementation.Type(), order, caffe_net.layers[0].blobs[0].shape[0])
 '''
 
 

@@ -79,3 +79,35 @@ def test_an_argmax_mask_must_agree_exactly(tmp_path):
     rows = {(c.blob, c.backend): c for c in report.comparisons}
     assert rows["pool|y", "spoiled"].ok and not rows["pool|mask", "spoiled"].ok
     assert rows["pool|mask", "spoiled"].max_abs_err == 1
+
+
+DETECTIONS = np.array([[0, 1, 0.9, 0.1, 0.1, 0.4, 0.4],
+                       [0, 1, 0.80005, 0.5, 0.5, 0.9, 0.9],
+                       [0, 1, 0.8, 0.2, 0.6, 0.3, 0.7],
+                       [0, 2, 0.8, 0.0, 0.0, 0.2, 0.2],
+                       [0, 2, 0.7, 0.3, 0.3, 0.6, 0.6]], np.float32).reshape(1, 1, 5, 7)
+
+
+def _swapped(rows: np.ndarray, i: int, j: int) -> np.ndarray:
+    out = rows.copy()
+    out[0, 0, [i, j]] = out[0, 0, [j, i]]
+    return out
+
+
+@pytest.mark.parametrize(("actual", "ok"), [
+    (DETECTIONS, True),
+    (_swapped(DETECTIONS, 1, 2), True),     # scores 0.80005 and 0.8 tie within tolerance: either order
+    (_swapped(DETECTIONS, 0, 1), False),    # 0.9 before 0.80005 is not a tie
+    (_swapped(DETECTIONS, 2, 3), False),    # equal scores but another label: labels come in order
+    (DETECTIONS[:, :, :4], False),          # another detection count
+    (np.where(np.arange(7) == 6, DETECTIONS + 0.01, DETECTIONS), False),  # a box edge off
+])
+def test_scored_rows_compare_as_a_set_where_scores_tie(actual, ok):
+    from converter.caffe.layers import LAYER_TYPES
+    from converter.verify import compare_scored_rows
+
+    layout = LAYER_TYPES["DetectionOutput"].scored_rows
+    assert layout is not None
+    assert compare_scored_rows(actual, DETECTIONS, 1e-4, layout)[2] is ok
+    # the plain rule still orders rows strictly
+    assert compare(actual, DETECTIONS, 1e-4)[2] is (ok and actual is DETECTIONS)

@@ -144,3 +144,10 @@ def test_verifies_in_both_exports(name: str, tmp_path) -> None:
     compared = {c.blob.split("|")[0] for c in report.comparisons}
     fork_layers = {layer.name for layer in conversion.net.layers if layer.type in fork_types}
     assert len(fork_layers) >= len(fork_types) and fork_layers <= compared
+    if name == "faster_rcnn_zf":
+        # A 40x40 image at scale 3: every box is under 16 * 3 pixels, no proposal survives, and every
+        # blob after them has 0 rows, in Caffe's semantics and in both exports.
+        none_survive = default_inputs(conversion.net) | {"im_info": np.array([[40, 40, 3]], np.float32)}
+        report = pipeline.run_verification(conversion, inputs=none_survive)
+        assert report.passed, report.first_failure
+        assert {tuple(c.shape) for c in report.comparisons if c.blob.startswith("cls_prob|")} == {(0, 21)}

@@ -151,3 +151,37 @@ def test_opencv_backend_names_what_opencv_cannot_run(tmp_path):
     with pytest.raises(ConverterError, match="OpenCV's Caffe importer cannot run this net: .*Bias"):
         pipeline.run_verification(conversion, backends=("opencv",))
 
+
+@pytest.mark.parametrize("name", ["wild_res10_ssd_face", "wild_mobilenet_ssd"])
+def test_wild_ssd_detectors_match_the_fork_and_opencv(name):
+    """An SSD net from ../shared/wild with the fork's golden weights: every recorded Permute,
+    PriorBox, Normalize and mbox blob and the detections agree with what the SSD fork's Caffe
+    recorded, for ONNX Runtime and PyTorch. OpenCV's own SSD layers are an independent oracle for
+    the detections: OpenCV pads the rows with zeros up to keep_top_k and orders them its own way;
+    the opencv backend drops those and puts them in Caffe's order."""
+    from converter.backends import opencv_backend
+    from converter.caffe.layers import LAYER_TYPES
+    from converter.verify import compare_scored_rows
+
+    case = golden_case(name)
+    conversion = pipeline.convert(case["prototxt_path"], case["weights_path"])
+    pipeline.emit(conversion)
+    report = pipeline.run_verification(conversion, expect=case["blobs_path"])
+    assert report.passed, report.first_failure
+    recorded = [key.split("|", 1)[1] for key in case["layer_blobs"]] + ["detection_out|detection_out"]
+    kinds = {next(layer.type for layer in conversion.net.layers if layer.name == blob.split("|")[0])
+             for blob in recorded}
+    assert kinds >= {"Permute", "PriorBox", "Concat", "Flatten", "DetectionOutput"}
+    assert ("Normalize" in kinds) is ("res10" in name)
+    for blob in recorded:
+        checked = {c.backend for c in report.comparisons if c.blob == blob and c.truth == "caffe" and c.ok}
+        assert checked == {"reference", "onnxruntime", "pytorch"}, blob
+    rows = case["detection_summary"]["rows"]
+    detections = [c for c in report.comparisons if c.blob == "detection_out|detection_out"]
+    assert {tuple(c.shape) for c in detections} == {(1, 1, rows, 7)}
+
+    # OpenCV, through the opencv backend (its rows unpadded, in Caffe's order), on the same input.
+    x = np.load(case["blobs_path"])["input|data"]
+    theirs = opencv_backend(conversion.net)(conversion.graph, {"data": x})["detection_out"]
+    expected = np.load(case["blobs_path"])["output|detection_out"]
+    assert compare_scored_rows(theirs, expected, 1e-4, LAYER_TYPES["DetectionOutput"].scored_rows)[2]

@@ -23,8 +23,8 @@ Only a batch of one image is supported, as in the original.
    inter / (area_a + area_b - inter) with +1 pixel widths (w = max(0, min(x2) - max(x1) + 1)), is
    above 0.7 (py_cpu_nms and the GPU NMS; the Cython CPU NMS drops at >= 0.7, which differs only at
    an overlap of exactly 0.7). At most 300 boxes, in the order kept.
-7. Top: (R, 5) rows [0, x1, y1, x2, y2], R <= 300 depending on the data (the net's recorded shape
-   says 300).
+7. Tops: rois (R, 5), rows [0, x1, y1, x2, y2], R <= 300 depending on the data (the net's recorded
+   shape says 300); optionally their scores (R, 1).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import ast
 from dataclasses import dataclass
 
 import numpy as np
-import onnx
 
 from converter.caffe.layers import register
 from converter.caffe.layers.common import expect_count, fail
@@ -122,8 +121,10 @@ def greedy_nms(boxes: np.ndarray, threshold: float) -> list[int]:
     return keep
 
 
-def propose(scores: np.ndarray, deltas: np.ndarray, im_info: np.ndarray, anchors: np.ndarray) -> np.ndarray:
-    """The layer's forward (steps 2 to 7 of the module docstring) for one image."""
+def propose(scores: np.ndarray, deltas: np.ndarray, im_info: np.ndarray,
+            anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The layer's forward (steps 2 to 7 of the module docstring) for one image: rois (R, 5) and
+    their scores (R, 1)."""
     count = len(anchors)
     fg = scores[:, scores.shape[1] // 2:].transpose(0, 2, 3, 1).reshape(-1).astype(np.float32)
     moves = deltas.transpose(0, 2, 3, 1).reshape(-1, 4).astype(np.float32)
@@ -138,11 +139,11 @@ def propose(scores: np.ndarray, deltas: np.ndarray, im_info: np.ndarray, anchors
     big = ((boxes[:, 2] - boxes[:, 0] + one) >= min_size) & ((boxes[:, 3] - boxes[:, 1] + one) >= min_size)
     boxes, fg = boxes[big], fg[big]
     order = np.argsort(-fg, kind="stable")[:PRE_NMS_TOP_N]
-    boxes = boxes[order]
+    boxes, fg = boxes[order], fg[order]
     kept = greedy_nms(boxes, NMS_THRESH)[:POST_NMS_TOP_N]
     rois = np.zeros((len(kept), 5), np.float32)
     rois[:, 1:] = boxes[kept]
-    return rois
+    return rois, fg[kept].reshape(-1, 1)
 
 
 # ---------------------------------------------------------------------------------------------- the layer
@@ -172,7 +173,10 @@ def layer_settings(layer: CaffeLayer) -> tuple[int, tuple[float, ...]]:
 
 
 def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
-    expect_count(layer, bottoms, bottoms_n=3)
+    expect_count(layer, bottoms, bottoms_n=3, tops_n=None)
+    if len(layer.tops) not in (1, 2):
+        raise fail(layer, f"ProposalLayer makes rois and optionally their scores; the layer names "
+                          f"{len(layer.tops)} tops")
     scores, deltas, im_info = bottoms
     _, scales = layer_settings(layer)
     anchors = 3 * len(scales)
@@ -183,7 +187,7 @@ def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
         raise fail(layer, f"the box deltas must be (1, {4 * anchors}, {scores[2]}, {scores[3]}), got {list(deltas)}")
     if len(im_info) < 2 or im_info[0] != 1 or im_info[-1] < 3:
         raise fail(layer, f"im_info must be (1, 3): height, width, scale; got {list(im_info)}")
-    return [(POST_NMS_TOP_N, 5)]
+    return [(POST_NMS_TOP_N, 5), (POST_NMS_TOP_N, 1)][: len(layer.tops)]
 
 
 def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -191,7 +195,7 @@ def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     output_shapes(layer, [tuple(v.shape) for v in (scores, deltas, im_info)])
     stride, scales = layer_settings(layer)
     anchors = shifted_anchors(base_anchors(scales), scores.shape[2], scores.shape[3], stride)
-    return [propose(scores, deltas, im_info, anchors)]
+    return list(propose(scores, deltas, im_info, anchors))[: len(layer.tops)]
 
 
 register(TYPE, output_shapes=output_shapes, forward=forward)
@@ -202,9 +206,10 @@ register(TYPE, output_shapes=output_shapes, forward=forward)
 
 @dataclass(kw_only=True)
 class Proposal(Node):
-    """py-faster-rcnn's region proposals (see converter/bundled_plugins/py_faster_rcnn.py's docstring): inputs
-    scores (1, 2A, H, W), deltas (1, 4A, H, W), im_info (1, 3); output (R, 5) rows [0, x1, y1, x2, y2],
-    R <= post_nms_top_n. `anchors` (H * W * A, 4) float32 are the shifted anchors in (h, w, a) order."""
+    """py-faster-rcnn's region proposals (this module's docstring): inputs scores (1, 2A, H, W), deltas
+    (1, 4A, H, W), im_info (1, 3); outputs rois (R, 5), rows [0, x1, y1, x2, y2], R <= post_nms_top_n,
+    and optionally their scores (R, 1). `anchors` (H * W * A, 4) float32 are the shifted anchors in
+    (h, w, a) order."""
 
     anchors: np.ndarray
     pre_nms_top_n: int = PRE_NMS_TOP_N
@@ -213,8 +218,9 @@ class Proposal(Node):
     min_size: float = MIN_SIZE
 
     def __post_init__(self) -> None:
-        if len(self.inputs) != 3 or len(self.outputs) != 1:
-            raise InvalidNode(self.name, "proposals take scores, deltas and im_info and give the rois")
+        if len(self.inputs) != 3 or len(self.outputs) not in (1, 2):
+            raise InvalidNode(self.name, "proposals take scores, deltas and im_info and give the rois (and "
+                                         "their scores)")
 
 
 @converts(TYPE)
@@ -301,15 +307,19 @@ def emit_onnx_proposal(node: Proposal, ctx: Context) -> None:
     selected = op("NonMaxSuppression", [nms_boxes, nms_scores, ctx.ints(f"{name}.post_nms_top_n",
                                                                          [node.post_nms_top_n]),
                                         ctx.const(f"{name}.nms_thresh", [float(node.nms_thresh)])], "selected")
-    chosen = op("Gather", [ranked, op("Reshape", [column(selected, 2, "selected_box"),
-                                                  ctx.ints(f"{name}.flat_selected", [-1])], "selected_flat")],
-                "chosen", axis=0)
+    picked = op("Reshape", [column(selected, 2, "selected_box"), ctx.ints(f"{name}.flat_selected", [-1])],
+                "selected_flat")
+    chosen = op("Gather", [ranked, picked], "chosen", axis=0)
+    if len(node.outputs) == 2:
+        kept_scores = op("Gather", [top_scores, picked], "kept_scores", axis=0)
+        ctx.node("Reshape", [kept_scores, ctx.ints(f"{name}.score_column", [-1, 1])], [node.outputs[1]],
+                 f"{name}/score_column")
     rows = op("Concat", [op("Shape", [chosen], "chosen_shape", end=1) if ctx.opset >= 15 else
                          op("Slice", [op("Shape", [chosen], "chosen_shape"), ctx.ints(f"{name}.rows_start", [0]),
                                       ctx.ints(f"{name}.rows_end", [1])], "chosen_rows"),
                          ctx.ints(f"{name}.one_column", [1])], "batch_shape", axis=0)
     batch = op("ConstantOfShape", [rows], "batch_column",
-               value=onnx.helper.make_tensor(f"{name}.zero_index", onnx.TensorProto.FLOAT, [1], [0]))
+               value=np.zeros(1, np.float32))
     ctx.node("Concat", [batch, chosen], [y], name, axis=1)
 
 
@@ -320,10 +330,12 @@ PROPOSALS = Helper("Proposals", '''
 class Proposals(nn.Module):
     """py-faster-rcnn's ProposalLayer at test time: anchors decoded by the deltas, clipped to the
     image, boxes under min_size * scale dropped, the best pre_nms_top_n by score, greedy NMS with
-    +1-pixel overlaps above nms_thresh suppressed, at most post_nms_top_n rows [0, x1, y1, x2, y2]."""
+    +1-pixel overlaps above nms_thresh suppressed, at most post_nms_top_n rows [0, x1, y1, x2, y2]
+    (and, with_scores, their scores as a column)."""
 
-    def __init__(self, count, pre_nms_top_n, post_nms_top_n, nms_thresh, min_size):
+    def __init__(self, count, pre_nms_top_n, post_nms_top_n, nms_thresh, min_size, with_scores=False):
         super().__init__()
+        self.with_scores = with_scores
         self.register_buffer("anchors", torch.zeros(count, 4))
         self.pre_nms_top_n, self.post_nms_top_n = pre_nms_top_n, post_nms_top_n
         self.nms_thresh, self.min_size = nms_thresh, min_size
@@ -362,13 +374,14 @@ class Proposals(nn.Module):
             h = (torch.minimum(y2[i], y2) - torch.maximum(y1[i], y1) + 1).clamp(min=0)
             inter = w * h
             suppressed |= inter / (areas[i] + areas - inter) > self.nms_thresh
-        chosen = boxes[torch.tensor(keep, dtype=torch.long)]
-        return torch.cat([torch.zeros(len(keep), 1, dtype=chosen.dtype), chosen], dim=1)
+        kept = torch.tensor(keep, dtype=torch.long)
+        rois = torch.cat([torch.zeros(len(keep), 1, dtype=boxes.dtype), boxes[kept]], dim=1)
+        return (rois, fg[order][kept].reshape(-1, 1)) if self.with_scores else rois
 ''')
 
 
 @torch_converts(Proposal)
 def emit_torch_proposal(node: Proposal, graph: Graph) -> Built:
     code = (f"Proposals({len(node.anchors)}, {node.pre_nms_top_n}, {node.post_nms_top_n}, {number(node.nms_thresh)}, "
-            f"{number(node.min_size)})")
+            f"{number(node.min_size)}, with_scores={len(node.outputs) == 2})")
     return Built(code, (PROPOSALS,), {"anchors": node.anchors})

@@ -58,6 +58,7 @@ FORK_FIELDS: list[ForkField] = [
         "resize_param": 8, "noise_param": 9, "emit_constraint": 10, "crop_h": 11, "crop_w": 12,
         "distort_param": 13, "expand_param": 14}),
     *_fields(MOBILENET_SSD, "LayerParameter", {"relu6_param": 208}, "ReLU6"),
+    *_fields(MOBILENET_SSD, "PriorBoxParameter", {"reduce_boxes": 14}, "PriorBox"),
     *_fields(REFINEDET, "DetectionOutputParameter", {"objectness_score": 24}, "DetectionOutput"),
     *_fields(REFINEDET, "MultiBoxLossParameter", {"objectness_score": 24}, "MultiBoxLoss"),
     *_fields(SEGNET, "LayerParameter", {"bn_param": 45}, "BN"),

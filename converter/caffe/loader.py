@@ -11,7 +11,7 @@ from converter.caffe import caffe_pb2
 from converter.caffe.fork_semantics import assign_forks
 from converter.caffe.layers import LAYER_TYPES
 from converter.caffe.net import CaffeNet, Shape
-from converter.caffe.prototxt import parse_prototxt
+from converter.caffe.prototxt import ParsedPrototxt, read_prototxt
 from converter.caffe.select import declared_inputs, select_layers
 from converter.caffe.shapes import MAX_BLOB_AXES, MAX_BLOB_ELEMENTS, check_finite, check_shape, infer_shapes
 from converter.caffe.upgrade import upgrade_net
@@ -29,17 +29,25 @@ def build_net(
     proto: caffe_pb2.NetParameter,
     input_shapes: Mapping[str, Shape] | None = None,
     source_files: Sequence[Path] = (),
+    parsed: ParsedPrototxt | None = None,
 ) -> CaffeNet:
-    """Select the TEST-phase layers, find inputs, check the types and infer every shape."""
+    """Select the TEST-phase layers, find inputs, check the types and infer every shape.
+
+    `parsed` (from read_prototxt) brings the fields and values the text named that the schema
+    lacks: they are reported together with every unsupported layer type, all at once.
+    """
     load_installed_plugins()
     proto = upgrade_net(proto)
     inputs, layers = select_layers(proto)
+    unknown_v1_types = parsed.unknown_v1_types if parsed is not None else {}
     unsupported: dict[str, list[str]] = {}
     for layer in layers:
+        if layer.type == "NONE" and layer.param.name in unknown_v1_types:
+            continue  # an unknown V1 enum type: listed with the unknown values
         if layer.type not in LAYER_TYPES:
             unsupported.setdefault(layer.type or "<no type>", []).append(layer.name)
-    if unsupported:
-        raise UnsupportedLayersError(unsupported)
+    if unsupported or (parsed is not None and parsed.unknown):
+        raise UnsupportedLayersError(unsupported, parsed.unknown if parsed is not None else ())
     for layer in layers:
         check_finite(layer.param, layer.name)
     for name, shape in (input_shapes or {}).items():
@@ -60,10 +68,15 @@ def load_net(
     prototxt: str | Path,
     weights: str | Path | None = None,
     input_shapes: Mapping[str, Shape] | None = None,
+    caffe_proto: str | Path | None = None,
 ) -> CaffeNet:
-    """Read a deploy (or train_val) prototxt and, if given, its weights into a checked CaffeNet."""
+    """Read a deploy (or train_val) prototxt and, if given, its weights into a checked CaffeNet.
+
+    `caffe_proto`: a fork's own caffe.proto to read the prototxt with (see converter.caffe.schema).
+    """
     prototxt = Path(prototxt)
-    net = build_net(parse_prototxt(prototxt), input_shapes, [prototxt])
+    parsed = read_prototxt(prototxt, caffe_proto)
+    net = build_net(parsed.net, input_shapes, [prototxt], parsed)
     if weights is not None:
         weights = Path(weights)
         attach_weights(net, read_weights(weights, net), str(weights))

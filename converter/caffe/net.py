@@ -14,7 +14,8 @@ Shape = tuple[int, ...]
 
 @dataclass
 class CaffeLayer:
-    """One layer, upgraded to the current format (V1 enum types become names like "Convolution")."""
+    """One layer, upgraded to the current format (V1 enum types become names like "Convolution"; a
+    Python layer's type is its python_param `module.layer`)."""
 
     name: str
     type: str
@@ -28,6 +29,9 @@ class CaffeLayer:
     # The fork whose semantics the layer follows where forks read the same prototxt differently
     # (converter.caffe.fork_semantics); "" for BVLC's.
     fork: str = ""
+    # `name` is unique in the net; the file's own name is `param.name`, which two layers may share
+    # (Caffe never checks). Caffe copies a caffemodel's weights into the first layer of a name only.
+    receives_weights: bool = True
 
     @property
     def in_place(self) -> bool:

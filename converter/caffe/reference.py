@@ -6,16 +6,19 @@ same way `../shared/golden/*/blobs.npz` stores Caffe's own results (`layer|<laye
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from converter.caffe.layers import LAYER_TYPES
-from converter.caffe.net import CaffeNet
+from converter.caffe.net import CaffeLayer, CaffeNet
 from converter.errors import ModelError
 
 
 def run_reference(
-    net: CaffeNet, inputs: dict[str, np.ndarray]
+    net: CaffeNet, inputs: dict[str, np.ndarray], on_layer: Callable[[CaffeLayer], None] | None = None,
 ) -> dict[tuple[str, str], np.ndarray]:
+    """Every top of every layer, right after its layer ran; `on_layer` is told of each layer run."""
     blobs: dict[str, np.ndarray] = {}
     for name in net.inputs:
         if name not in inputs:
@@ -27,4 +30,6 @@ def run_reference(
         for top, value in zip(layer.tops, outputs, strict=True):
             blobs[top] = value
             recorded[(layer.name, top)] = value
+        if on_layer is not None:
+            on_layer(layer)
     return recorded

@@ -76,14 +76,43 @@ def python_layer_key(param: caffe_pb2.LayerParameter) -> str:
     return f"{module}.{layer}" if module and layer else "Python"
 
 
+def unique_layer_names(names: list[str]) -> list[str]:
+    """Names made unique as OpenCV's Caffe importer does (the second "relu" is "relu_1", the third
+    "relu_2"), skipping a suffix that is another layer's name."""
+    taken, seen, unique = set(names), dict.fromkeys(names, 0), []
+    for name in names:
+        repetition, seen[name] = seen[name], seen[name] + 1
+        candidate = name
+        if repetition:
+            candidate = f"{name}_{repetition}"
+            while candidate in taken:
+                repetition += 1
+                candidate = f"{name}_{repetition}"
+            seen[name] = repetition + 1
+            taken.add(candidate)
+        unique.append(candidate)
+    return unique
+
+
 def select_layers(proto: caffe_pb2.NetParameter) -> tuple[dict[str, Shape], list[CaffeLayer]]:
-    """TEST-phase computing layers, and the inputs they read (shape () where the file gives none)."""
+    """TEST-phase computing layers, and the inputs they read (shape () where the file gives none).
+
+    Caffe connects layers by blob and never checks layer names, so two layers may share one: the
+    layers keep the file's name in `param.name` and get unique names (OpenCV's scheme) as `name`;
+    only the first layer of a name in Caffe's TEST net is given a caffemodel's weights, as
+    Net::CopyTrainedLayersFrom copies each source layer into the first layer of its name.
+    """
     inputs = _declared_inputs(proto)
     data_tops: dict[str, Shape] = {}
     layers: list[CaffeLayer] = []
     stages = set(proto.state.stage)
-    for param in proto.layer:
-        if not in_phase(param, caffe_pb2.TEST, stages) or param.type in TRAINING_ONLY_TYPES:
+    in_test_net = [param for param in proto.layer if in_phase(param, caffe_pb2.TEST, stages)]
+    first_of_name: dict[str, int] = {}
+    for index, param in enumerate(in_test_net):
+        first_of_name.setdefault(param.name, index)
+    unique_names = unique_layer_names([param.name for param in in_test_net])
+    for index, param in enumerate(in_test_net):
+        if param.type in TRAINING_ONLY_TYPES:
             continue
         if param.type in DATA_LAYER_TYPES or param.type == "Input":
             for top in param.top:
@@ -97,7 +126,8 @@ def select_layers(proto: caffe_pb2.NetParameter) -> tuple[dict[str, Shape], list
             data_tops.update((top, ()) for top in param.top)
         else:
             kind = python_layer_key(param) if param.type == "Python" else param.type
-            layers.append(CaffeLayer(param.name, kind, list(param.bottom), list(param.top), param))
+            layers.append(CaffeLayer(unique_names[index], kind, list(param.bottom), list(param.top), param,
+                                     receives_weights=first_of_name[param.name] == index))
     # Data-layer tops only read by dropped training layers (labels) are not inputs.
     read = {bottom for layer in layers for bottom in layer.bottoms}
     inputs.update((name, shape) for name, shape in data_tops.items() if name in read)

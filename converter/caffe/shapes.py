@@ -57,12 +57,8 @@ def check_finite(message: Message, layer: str, prefix: str = "") -> None:
 def infer_shapes(layers: list[CaffeLayer], inputs: Mapping[str, Shape]) -> None:
     shapes: dict[str, Shape] = dict(inputs)
     producer: dict[str, str] = {}
-    names: set[str] = set()
     all_tops = {top: layer.name for layer in layers for top in layer.tops}
     for layer in layers:
-        if layer.name in names:
-            raise ModelError("two layers have this name", layer=layer.name)
-        names.add(layer.name)
         for kind, blob in [*(("bottom", b) for b in layer.bottoms), *(("top", t) for t in layer.tops)]:
             if not blob:
                 raise ModelError(f"a {kind} has an empty name", layer=layer.name)

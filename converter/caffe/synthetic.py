@@ -1,42 +1,162 @@
 """Deterministic synthetic weights for a net definition, for demos, tests and benchmarks.
 
-Convolution and InnerProduct weights are He-uniform (bound sqrt(6 / fan_in)), biases small;
-BatchNorm statistics are plausible (variance near 1, scale factor 1); anything else is small noise.
+Weights are drawn first (Convolution and InnerProduct He-uniform, bound sqrt(6 / fan_in), biases
+small; Scale factors near 1; anything else small noise), then calibrated on a fixed input so that
+activations stay of order one however deep the net (LSUV-style, Mishkin & Matas 2015): the
+reference executor runs the net layer by layer on a seeded uniform(-1, 1) input, each Convolution,
+Deconvolution and InnerProduct is rescaled so that its output's standard deviation is 1, and each
+BatchNorm that uses stored statistics gets the mean and variance of the data it actually sees there
+(slightly perturbed, so that it still does some work). Fan-in scaling alone is not enough: BatchNorm
+statistics that do not match the data, and residual sums, grow activations geometrically with depth.
+
+Everything is deterministic for a seed: the calibration factors and statistics are rounded to three
+significant digits, so summation-order differences between BLAS builds do not change a bit of the
+weights.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
+from converter.caffe import caffe_pb2
 from converter.caffe.caffemodel import write_caffemodel
 from converter.caffe.layers import LAYER_TYPES
 from converter.caffe.loader import build_net
 from converter.caffe.net import CaffeNet, Shape
-from converter.caffe.prototxt import parse_prototxt
+from converter.caffe.prototxt import ParsedPrototxt, read_prototxt
 from converter.caffe.upgrade import upgrade_net
+from converter.errors import ModelError
+
+# Layers whose first top is linear in their blobs together (weights, bias): dividing both by s
+# divides the output by s.
+RESCALED = {"Convolution", "Deconvolution", "InnerProduct", "ConvolutionDepthwise", "DepthwiseConvolution"}
 
 
-def synthetic_blobs(net: CaffeNet, seed: int = 0) -> dict[str, list[np.ndarray]]:
+MAX_CALIBRATION_MACS = 100e9  # VGG-16 at 224x224 is 15.5G multiply-adds
+MAX_CALIBRATION_BYTES = 1 << 30  # every blob of one forward pass
+
+
+def calibration_cost(net: CaffeNet) -> tuple[float, int]:
+    """(multiply-adds, bytes of blobs) of one forward pass of `net`, roughly: what calibrating costs."""
+    macs = 0.0
+    for layer in net.layers:
+        shapes = LAYER_TYPES[layer.type].blob_shapes
+        if layer.type not in RESCALED or shapes is None or not layer.top_shapes:
+            continue
+        weight = shapes(layer, layer.bottom_shapes)[0]
+        per_output = math.prod(weight[1:]) if len(weight) > 1 else 1
+        outputs = math.prod(layer.bottom_shapes[0] if layer.type == "Deconvolution" else layer.top_shapes[0])
+        macs += float(outputs) * per_output
+    blobs = sum(math.prod(s) for s in net.inputs.values()) + sum(
+        math.prod(s) for layer in net.layers for s in layer.top_shapes)
+    return macs, 4 * blobs
+
+
+def calibration_affordable(net: CaffeNet) -> bool:
+    macs, size = calibration_cost(net)
+    return macs <= MAX_CALIBRATION_MACS and size <= MAX_CALIBRATION_BYTES
+
+
+def synthetic_blobs(net: CaffeNet, seed: int = 0, calibrate: bool = True) -> dict[str, list[np.ndarray]]:
+    """Weights for every layer of `net` that holds some, by layer name; calibrated (see the module
+    docstring) on `net`'s input shapes unless `calibrate` is false (or `net` needs a forward pass too
+    costly for that: `calibration_affordable`)."""
     rng = np.random.default_rng(seed)
     weights: dict[str, list[np.ndarray]] = {}
     for layer in net.layers:
         blob_shapes = LAYER_TYPES[layer.type].blob_shapes
-        if blob_shapes is None:
+        if blob_shapes is None or not layer.receives_weights:
             continue
         blobs = []
         for i, shape in enumerate(blob_shapes(layer, layer.bottom_shapes)):
             blobs.append(_blob(layer.type, i, tuple(shape), rng))
-        weights[layer.name] = blobs
+        weights[layer.param.name] = blobs
+    weighted = [layer for layer in net.layers if LAYER_TYPES[layer.type].blob_shapes is not None]
+    # A layer sharing an earlier one's name never gets weights (Caffe copies them into the first only):
+    # nothing to calibrate it with.
+    if calibrate and calibration_affordable(net) and all(layer.receives_weights for layer in weighted):
+        calibrate_weights(net, weights, seed)
     return weights
+
+
+def calibration_inputs(net: CaffeNet, seed: int) -> dict[str, np.ndarray]:
+    """The fixed input the weights are calibrated on: uniform(-1, 1), seeded; an `im_info` input (N, 3)
+    holds the image's height, width and scale 1, as py-faster-rcnn feeds it (random values would leave
+    no proposal, and the layers after them nothing to calibrate on)."""
+    rng = np.random.default_rng([seed, 0x5EED])
+    inputs = {name: rng.uniform(-1.0, 1.0, size=shape).astype(np.float32) for name, shape in net.inputs.items()}
+    return with_image_info(net, inputs)
+
+
+def with_image_info(net: CaffeNet, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """`inputs` with an `im_info` (N, 3) input set to the first 4-D input's height, width and scale 1."""
+    images = [shape for shape in net.inputs.values() if len(shape) == 4]
+    info = net.inputs.get("im_info")
+    if images and info is not None and len(info) == 2 and info[1] == 3:
+        inputs["im_info"] = np.tile(np.array([images[0][2], images[0][3], 1], np.float32), (info[0], 1))
+    return inputs
+
+
+def calibrate_weights(net: CaffeNet, weights: dict[str, list[np.ndarray]], seed: int) -> None:
+    """Rescale `weights` in place, layer by layer in run order (see the module docstring)."""
+    from converter.caffe.layers.batch_norm import uses_global_stats
+
+    rng = np.random.default_rng([seed, 0xB4])
+    blobs: dict[str, np.ndarray] = dict(calibration_inputs(net, seed))
+    last_use = {bottom: i for i, layer in enumerate(net.layers) for bottom in layer.bottoms}
+    for index, layer in enumerate(net.layers):
+        params = weights.get(layer.param.name)
+        bottoms = [blobs[b] for b in layer.bottoms]
+        if params is not None and layer.type == "BatchNorm" and uses_global_stats(layer):
+            _fit_batch_norm(params, bottoms[0], rng)
+        run = layer if params is None else dataclasses.replace(layer, blobs=params)
+        outputs = LAYER_TYPES[layer.type].forward(run, bottoms)
+        if params is not None and layer.type in RESCALED and outputs[0].size > 1:
+            std = float(np.std(outputs[0], dtype=np.float64))
+            if math.isfinite(std) and std > 0:
+                factor = np.float32(_significant(1.0 / std))
+                for i in range(min(2, len(params))):
+                    params[i] *= factor
+                outputs = [outputs[0] * factor, *outputs[1:]]
+        for bottom in layer.bottoms:
+            if last_use.get(bottom) == index and bottom not in layer.tops:
+                blobs.pop(bottom, None)
+        blobs.update(zip(layer.tops, outputs, strict=True))
+
+
+def _fit_batch_norm(params: list[np.ndarray], x: np.ndarray, rng: np.random.Generator) -> None:
+    """Stored statistics (scale factor 1) near the mean and variance of `x` per channel (axis 1)."""
+    c = 1 if x.ndim == 1 else x.shape[1]
+    flat = np.moveaxis(x.reshape(x.shape[0], c, -1), 1, 0).reshape(c, -1).astype(np.float64)
+    mean, var = flat.mean(axis=1), flat.var(axis=1)
+    mean = mean + rng.uniform(-0.1, 0.1, c) * np.sqrt(var)
+    var = var * rng.uniform(0.8, 1.25, c)
+    params[0] = _significant(mean).reshape(params[0].shape)
+    params[1] = _significant(var).reshape(params[1].shape)
+    params[2] = np.ones(params[2].shape, np.float32)
+
+
+def _significant(values: np.ndarray | float) -> np.ndarray:
+    """`values` rounded to three significant digits, as float32."""
+    v = np.asarray(values, np.float64)
+    magnitude = np.zeros_like(v)
+    np.log10(np.abs(v), out=magnitude, where=v != 0)
+    step = 10.0 ** (np.floor(magnitude) - 2)
+    return (np.round(v / step) * step).astype(np.float32)
 
 
 def _blob(layer_type: str, index: int, shape: Shape, rng: np.random.Generator) -> np.ndarray:
     def uniform(low: float, high: float) -> np.ndarray:
-        return rng.uniform(low, high, size=shape).astype(np.float32)
+        # Drawn as float32 in place: a float64 draw would hold twice the largest blob (VGG-16's fc6: 0.8 GB).
+        values = rng.random(size=shape, dtype=np.float32)
+        values *= np.float32(high - low)
+        values += np.float32(low)
+        return values
 
     if layer_type == "BatchNorm":
         return [uniform(-0.1, 0.1), uniform(0.5, 1.5), np.ones(shape, np.float32)][min(index, 2)]
@@ -44,12 +164,25 @@ def _blob(layer_type: str, index: int, shape: Shape, rng: np.random.Generator) -
         return uniform(0.5, 1.5) if index == 0 else uniform(-0.1, 0.1)
     if layer_type == "PReLU":
         return uniform(0.05, 0.3)
-    if index == 0 and layer_type in ("Convolution", "ConvolutionDepthwise", "Deconvolution", "InnerProduct") \
-            and len(shape) >= 2:
+    if index == 0 and layer_type in RESCALED and len(shape) >= 2:
         fan_in = math.prod(shape[1:]) if layer_type != "InnerProduct" or len(shape) == 2 else shape[-1]
         bound = math.sqrt(6.0 / max(fan_in, 1))
         return uniform(-bound, bound)
     return uniform(-0.1, 0.1)
+
+
+def calibration_net(proto: caffe_pb2.NetParameter, input_shapes: Mapping[str, Shape] | None = None,
+                    parsed: ParsedPrototxt | None = None) -> CaffeNet:
+    """The net the weights are made for: at batch 1 when it builds so (cheaper to calibrate; weight
+    shapes do not depend on the batch), else at the shapes given or declared."""
+    net = build_net(proto, input_shapes, parsed=parsed)
+    single = {name: (1, *shape[1:]) for name, shape in net.inputs.items() if shape}
+    if single == net.inputs:
+        return net
+    try:
+        return build_net(proto, single, parsed=parsed)
+    except ModelError:  # a Reshape or Slice that needs the declared batch
+        return net
 
 
 def write_synthetic_weights(
@@ -57,7 +190,10 @@ def write_synthetic_weights(
     output: str | Path,
     seed: int = 0,
     input_shapes: Mapping[str, Shape] | None = None,
-) -> None:
-    proto = upgrade_net(parse_prototxt(prototxt))
-    net = build_net(proto, input_shapes)
-    write_caffemodel(output, proto, synthetic_blobs(net, seed))
+) -> bool:
+    """Write the weights as a caffemodel; whether they are calibrated (not when a forward pass at
+    this input size costs too much: then they are fan-in scaled only)."""
+    parsed = read_prototxt(prototxt)
+    net = calibration_net(parsed.net, input_shapes, parsed=parsed)
+    write_caffemodel(output, upgrade_net(parsed.net), synthetic_blobs(net, seed))
+    return calibration_affordable(net)

@@ -54,12 +54,17 @@ def layers_with_parameters(net: CaffeNet) -> list[str]:
 def attach_weights(net: CaffeNet, weights: Mapping[str, RawLayer], origin: str) -> None:
     # Layers that hold blobs; a two-bottom Scale without bias or a two-bottom Bias has none.
     wanted = [(layer, expected) for layer in net.layers if (expected := expected_blobs(layer))]
-    if wanted and not any(layer.name in weights for layer, _ in wanted):
+    if wanted and not any(layer.param.name in weights for layer, _ in wanted):
         raise WeightsError(f"{origin} has no weights for any layer of this net (it holds "
                            f"{', '.join(list(weights)[:6]) or 'no layers with weights'}...): "
                            "is it the caffemodel of another net?")
     for layer, expected in wanted:
-        raw = weights.get(layer.name)
+        if not layer.receives_weights:
+            raise WeightsError(f"an earlier layer is also named '{layer.param.name}', and Caffe copies a caffemodel's "
+                               "weights only into the first layer of a name (Net::CopyTrainedLayersFrom): this one "
+                               "keeps its filler's initial values, which cannot be reproduced; give the layers "
+                               "distinct names", layer=layer.name)
+        raw = weights.get(layer.param.name)
         if raw is None:
             raise WeightsError(f"{origin} holds no weights for this layer", layer=layer.name)
         if len(raw.blobs) != len(expected):

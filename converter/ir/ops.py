@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
@@ -30,6 +30,10 @@ class Node:
     name: str
     inputs: list[str]
     outputs: list[str]
+    # The outputs' axis that follows the batch (None: none does), and the axes whose size is known
+    # only at run time (the graph's shape holds a placeholder there), each with a name for it.
+    batch_axis: ClassVar[int | None] = 0
+    run_time_dims: ClassVar[dict[int, str]] = {}
 
 
 @dataclass(kw_only=True)
@@ -400,6 +404,98 @@ class Fire(Node):
     @property
     def e3x3(self) -> int:
         return self.expand3x3.out_channels
+
+
+@dataclass(kw_only=True)
+class Transpose(Node):
+    """Reorder the input's axes: output axis i is input axis perm[i] (a permutation of all axes)."""
+
+    perm: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if sorted(self.perm) != list(range(len(self.perm))):
+            raise InvalidNode(self.name, f"{list(self.perm)} is not a permutation of the axes")
+
+
+@dataclass(kw_only=True)
+class Constant(Node):
+    """y = value, a fixed float32 array whatever the batch (its dim 0 is its own, not the batch); the
+    node reads no input. What Caffe computes from shapes alone (PriorBox) becomes one: it holds for
+    the input size the graph was built for, so a graph with one cannot take other input sizes."""
+
+    value: np.ndarray
+    batch_axis: ClassVar[int | None] = None
+
+    def __post_init__(self) -> None:
+        if self.inputs:
+            raise InvalidNode(self.name, "a constant reads no input")
+
+
+@dataclass(kw_only=True)
+class Normalize(Node):
+    """L2 normalisation over dims 1.. (rank 2 to 4), then a learned scale.
+
+    across_spatial: per image n, y = x * r with r = 1 / sqrt(sum over all of x[n]'s dims 1.. of x^2
+    + eps), the reciprocal taken first; otherwise per position (n, h, w): y = x / sqrt(sum over
+    channels of x^2 + eps). Then y * scale: `scale` has shape () (one value for every channel) or
+    (C,) (per channel, dim 1).
+    """
+
+    scale: np.ndarray
+    across_spatial: bool = True
+    eps: float = 1e-10
+
+
+@dataclass(kw_only=True)
+class DetectionOutput(Node):
+    """SSD's detection head: boxes decoded from predictions and priors, per-class greedy
+    non-maximum suppression, the best detections per image as rows.
+
+    Inputs: loc (N, P * L * 4) with L = 1 when `share_location` else num_classes, conf
+    (N, P * num_classes) (probabilities; read as (N, P, num_classes)), priors (1, 2, P * 4): row 0
+    each prior's (xmin, ymin, xmax, ymax), row 1 its four variances v.
+
+    Decoding, float32 (per prior and loc class; d the 4 predicted values, d * v unless
+    `variance_encoded_in_target`, which uses d as is): "corner": prior corners + d * v; "corner_size":
+    prior corners + d * v * (prior width or height); "center_size": centre = (d0 * v0) * pw + prior
+    centre (and y alike), size = exp(d2 * v2) * pw (and height alike), corners = centre -+ size / 2.
+    A box's size is (xmax - xmin) * (ymax - ymin), 0 when xmax < xmin or ymax < ymin.
+
+    Per image and class c != background_label_id, with the boxes of loc class (0 if shared else c):
+    candidates are the priors whose score is > confidence_threshold, sorted by score descending
+    (equal scores: lower prior index first), the first top_k (-1: all). In that order a candidate is
+    kept when overlap(candidate, k) <= t for every box k kept before it (so a NaN overlap
+    suppresses); t starts at nms_threshold and after each kept box, if eta < 1 and t > 0.5, becomes
+    t * eta (float32). overlap(a, b) = i / ((size(a) + size(b)) - i), i = iw * ih the intersection
+    (iw = min(xmaxes) - max(xmins), ih alike), and 0 when b lies apart (b.xmin > a.xmax, b.xmax <
+    a.xmin, or the same in y) or iw <= 0 or ih <= 0.
+
+    Per image, when more than keep_top_k (> -1) boxes are kept over all classes, only the keep_top_k
+    highest scores stay (equal scores: lower class first, then earlier kept).
+
+    Output (1, 1, R, 7): rows [image, class, score, xmin, ymin, xmax, ymax] by image, class
+    ascending, then in kept order (score descending). R is known only at run time (the graph's
+    shape records 1); with no row at all the output is N rows [n, -1, -1, -1, -1, -1, -1].
+    """
+
+    num_classes: int
+    share_location: bool = True
+    background_label_id: int = 0
+    code_type: Literal["corner", "center_size", "corner_size"] = "corner"
+    variance_encoded_in_target: bool = False
+    confidence_threshold: float = -float(np.finfo(np.float32).max)
+    nms_threshold: float = 0.3
+    eta: float = 1.0
+    top_k: int = -1
+    keep_top_k: int = -1
+    batch_axis: ClassVar[int | None] = None
+    run_time_dims: ClassVar[dict[int, str]] = {2: "detections"}
+
+    def __post_init__(self) -> None:
+        if self.code_type not in ("corner", "center_size", "corner_size"):
+            raise InvalidNode(self.name, f"unknown code type {self.code_type!r}")
+        if len(self.inputs) != 3 or len(self.outputs) != 1:
+            raise InvalidNode(self.name, "takes loc, conf and priors, gives one output")
 
 
 @dataclass(kw_only=True)

@@ -28,9 +28,15 @@ def test_matches_the_python_layer(hw: tuple[int, int], im_info: tuple[float, flo
     layer = make_layer(LAYER.format("'feat_stride': 16"))
     assert py_faster_rcnn.output_shapes(layer, [scores.shape, deltas.shape, info.shape]) == [(300, 5)]
     (rois,) = py_faster_rcnn.forward(layer, [scores, deltas, info])
-    expected = proposal_loop(scores, deltas, info)
+    expected, expected_scores = proposal_loop(scores, deltas, info)
     assert rois.dtype == np.float32 and len(expected) > 1
     np.testing.assert_array_equal(rois, expected)
+    # With a second top, the kept boxes' scores.
+    layer = make_layer(LAYER.replace('top: "rois"', 'top: "rois" top: "scores"').format("'feat_stride': 16"))
+    assert py_faster_rcnn.output_shapes(layer, [scores.shape, deltas.shape, info.shape]) == [(300, 5), (300, 1)]
+    rois, kept_scores = py_faster_rcnn.forward(layer, [scores, deltas, info])
+    np.testing.assert_array_equal(rois, expected)
+    np.testing.assert_array_equal(kept_scores, expected_scores)
 
 
 def test_no_box_big_enough_gives_no_rows() -> None:
@@ -69,14 +75,14 @@ def test_batch_of_one_only() -> None:
 def test_shipped_through_the_entry_point_group(tmp_path) -> None:
     # The package declares the plugin as a squeeze_convert.plugins entry point (pyproject.toml), so a
     # net holding the Python layer loads with no --plugin.
-    from importlib.metadata import entry_points
+    import tomllib
 
+    from conftest import ROOT
     from converter.caffe.loader import load_net
     from converter.plugins import ENTRY_POINT_GROUP
 
-    declared = [e.value for e in entry_points(group=ENTRY_POINT_GROUP)]
-    assert "converter.bundled_plugins.py_faster_rcnn" in declared, \
-        f"entry points {declared}: reinstall the package (pip install -e .) after pyproject.toml changed"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["entry-points"][ENTRY_POINT_GROUP]["py_faster_rcnn"] == "converter.bundled_plugins.py_faster_rcnn"
     proposal = LAYER.format("'feat_stride': 16")
     prototxt = tmp_path / "rpn.prototxt"
     prototxt.write_text('input: "cls" input_shape { dim: 1 dim: 18 dim: 4 dim: 5 }\n'

@@ -6,15 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from converter.bundled_plugins.py_faster_rcnn import Proposal, base_anchors, shifted_anchors
-from emit_common import graph_of, proposal_inputs, proposal_loop
+from emit_common import proposal_graph, proposal_inputs, proposal_loop
 from emit_onnx.helpers import emit_checked, ops, run
-
-
-def _graph(hw: tuple[int, int], pre: int = 6000, post: int = 300):
-    node = Proposal(name="proposal", inputs=["cls", "bbox", "im_info"], outputs=["rois"],
-                    anchors=shifted_anchors(base_anchors(), *hw, 16), pre_nms_top_n=pre, post_nms_top_n=post)
-    return graph_of(node, {"cls": (1, 18, *hw), "bbox": (1, 36, *hw), "im_info": (1, 3), "rois": (post, 5)})
 
 
 @pytest.mark.parametrize("opset", [13, 17, 21])
@@ -26,11 +19,21 @@ def _graph(hw: tuple[int, int], pre: int = 6000, post: int = 300):
     ((3, 3), (40, 40, 3.0), 6000, 300),
 ])
 def test_matches_the_python_layer(hw, im_info, pre: int, post: int, opset: int) -> None:
-    model = emit_checked(_graph(hw, pre, post), opset)
+    model = emit_checked(proposal_graph(hw, pre, post), opset)
     assert {"TopK", "NonMaxSuppression", "Compress"} <= set(ops(model))
     scores, deltas = proposal_inputs(*hw, seed=hw[0])
     info = np.array([im_info], np.float32)
     (rois,) = run(model, {"cls": scores, "bbox": deltas, "im_info": info}).values()
-    expected = proposal_loop(scores, deltas, info, pre_nms_top_n=pre, post_nms_top_n=post)
+    expected, _ = proposal_loop(scores, deltas, info, pre_nms_top_n=pre, post_nms_top_n=post)
     assert rois.shape == expected.shape
     np.testing.assert_allclose(rois, expected, rtol=1e-6, atol=1e-4)
+
+
+def test_second_output_is_the_kept_scores() -> None:
+    graph = proposal_graph((5, 6), with_scores=True)
+    scores, deltas = proposal_inputs(5, 6, seed=7)
+    info = np.array([[80, 96, 1]], np.float32)
+    got = run(emit_checked(graph, 17), {"cls": scores, "bbox": deltas, "im_info": info})
+    expected_rois, expected_scores = proposal_loop(scores, deltas, info)
+    np.testing.assert_allclose(got["rois"], expected_rois, rtol=1e-6, atol=1e-4)
+    np.testing.assert_array_equal(got["scores"], expected_scores)

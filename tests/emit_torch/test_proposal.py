@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from converter.bundled_plugins.py_faster_rcnn import Proposal, base_anchors, shifted_anchors
-from emit_common import graph_of, proposal_inputs, proposal_loop
+from emit_common import proposal_graph, proposal_inputs, proposal_loop
 from emit_torch.helpers import emit, run
 
 
@@ -16,14 +15,22 @@ from emit_torch.helpers import emit, run
     ((3, 3), (40, 40, 3.0), 6000, 300),
 ])
 def test_matches_the_python_layer(hw, im_info, pre: int, post: int) -> None:
-    node = Proposal(name="proposal", inputs=["cls", "bbox", "im_info"], outputs=["rois"],
-                    anchors=shifted_anchors(base_anchors(), *hw, 16), pre_nms_top_n=pre, post_nms_top_n=post)
-    graph = graph_of(node, {"cls": (1, 18, *hw), "bbox": (1, 36, *hw), "im_info": (1, 3), "rois": (post, 5)})
+    graph = proposal_graph(hw, pre, post)
     emitted = emit(graph)
     assert emitted.kinds() == ["Proposals"] and "torchvision" not in emitted.export.source
     scores, deltas = proposal_inputs(*hw, seed=hw[0])
     info = np.array([im_info], np.float32)
     rois = run(emitted, graph, {"cls": scores, "bbox": deltas, "im_info": info})["rois"]
-    expected = proposal_loop(scores, deltas, info, pre_nms_top_n=pre, post_nms_top_n=post)
+    expected, _ = proposal_loop(scores, deltas, info, pre_nms_top_n=pre, post_nms_top_n=post)
     assert rois.shape == expected.shape and rois.dtype == np.float32
     np.testing.assert_allclose(rois, expected, rtol=1e-6, atol=1e-4)
+
+
+def test_second_output_is_the_kept_scores() -> None:
+    graph = proposal_graph((5, 6), with_scores=True)
+    scores, deltas = proposal_inputs(5, 6, seed=7)
+    info = np.array([[80, 96, 1]], np.float32)
+    got = run(emit(graph), graph, {"cls": scores, "bbox": deltas, "im_info": info})
+    expected_rois, expected_scores = proposal_loop(scores, deltas, info)
+    np.testing.assert_allclose(got["rois"], expected_rois, rtol=1e-6, atol=1e-4)
+    np.testing.assert_array_equal(got["scores"], expected_scores)

@@ -22,6 +22,16 @@ Forward = Callable[[CaffeLayer, list[np.ndarray]], list[np.ndarray]]
 
 
 @dataclass(frozen=True)
+class ScoredRows:
+    """A top holding one row per detection along its last-but-one axis: rows are ordered by the
+    `group` columns (exact values: image, label, ...), then by the `score` column descending, and
+    rows whose scores (nearly) tie may come in either order."""
+
+    group: tuple[int, ...]
+    score: int
+
+
+@dataclass(frozen=True)
 class LayerType:
     name: str
     output_shapes: OutputShapes
@@ -31,6 +41,8 @@ class LayerType:
     # Whether Caffe's forward pass still computes the layer's function when top i is bottom i (the
     # blob is shared): element-wise layers do; others reshape or overwrite their input first.
     in_place: bool = False
+    # Tops that hold scored detection rows (their order among near-equal scores is not fixed).
+    scored_rows: ScoredRows | None = None
 
 
 LAYER_TYPES: dict[str, LayerType] = {}
@@ -38,11 +50,11 @@ LAYER_TYPES: dict[str, LayerType] = {}
 
 def register(
     name: str, *, output_shapes: OutputShapes, forward: Forward, blob_shapes: BlobShapes | None = None,
-    in_place: bool = False,
+    in_place: bool = False, scored_rows: ScoredRows | None = None,
 ) -> LayerType:
     if name in LAYER_TYPES:
         raise ValueError(f"layer type {name} registered twice")
-    LAYER_TYPES[name] = LayerType(name, output_shapes, forward, blob_shapes, in_place)
+    LAYER_TYPES[name] = LayerType(name, output_shapes, forward, blob_shapes, in_place, scored_rows)
     return LAYER_TYPES[name]
 
 

@@ -37,9 +37,11 @@ def blob_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
 def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     (x,) = inputs
     x = np.asarray(x, dtype=np.float32)
-    axis = _axis(layer, [tuple(x.shape)])
+    # The static checks ran on the net's shapes; at run time the bottom may have 0 rows, as Caffe's
+    # may (Faster R-CNN's proposals when none survives), so only the axis is taken here.
+    axis = canonical_axis(layer, int(layer.param.inner_product_param.axis), x.ndim)
     p = layer.param.inner_product_param
-    flat = x.reshape(count(x.shape, 0, axis), -1)
+    flat = x.reshape(count(x.shape, 0, axis), count(x.shape, axis))
     weight = np.asarray(layer.blobs[0], np.float32)
     y = flat @ (weight if p.transpose else weight.T)
     if p.bias_term:

@@ -33,10 +33,14 @@ def pooled_size(layer: CaffeLayer) -> tuple[int, int]:
 
 def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
     expect_count(layer, bottoms, bottoms_n=2)
+    return _shapes(layer, bottoms)
+
+
+def _shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
     features, rois = bottoms
     if len(features) != 4:
         raise fail(layer, f"features must have 4 axes (num, channels, height, width), got {list(features)}")
-    if len(rois) < 2 or math.prod(rois[1:]) != 5:
+    if len(rois) < 2 or math.prod(rois[1:]) != 5 or rois[0] < 0:
         raise fail(layer, f"rois must hold 5 values per roi ([batch index, x1, y1, x2, y2]), got {list(rois)}")
     return [(rois[0], features[1], *pooled_size(layer))]
 
@@ -49,7 +53,8 @@ def c_round(values: np.ndarray) -> np.ndarray:
 
 def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
     features, rois = (np.asarray(v, np.float32) for v in inputs)
-    ((r, c, ph_n, pw_n),) = output_shapes(layer, [tuple(features.shape), tuple(rois.shape)])
+    # No rois at all is a valid run (every proposal filtered out): Caffe's blobs may hold 0 rows.
+    ((r, c, ph_n, pw_n),) = _shapes(layer, [tuple(features.shape), tuple(rois.shape)])
     n, _, h, w = features.shape
     rois = rois.reshape(r, 5)
     scale = np.float32(layer.param.roi_pooling_param.spatial_scale)

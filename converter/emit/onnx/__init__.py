@@ -1,7 +1,8 @@
 """IR -> ONNX. One small emitter per IR op (`ops/<op>.py`, registered with `@converts`); knows
 nothing of Caffe.
 
-The batch dimension (dim 0) is symbolic ("N") on every graph input and output. Tensor names are
+The batch dimension (dim 0) is symbolic ("N") on every graph input and output, except outputs of ops
+that hold no batch (shapes.py: a Constant, DetectionOutput's rows, whose count is a named symbol). Tensor names are
 the IR's; ONNX node names are the IR node's (parts of one node get "<name>/<part>"); weights are
 initializers "<node>.weight", "<node>.bias", ...
 """
@@ -15,7 +16,7 @@ from converter.defaults import DEFAULT_OPSET, SUPPORTED_OPSETS
 from converter.emit.onnx import proto
 from converter.emit.onnx.model import EXTERNAL_DATA_THRESHOLD, OnnxModel
 from converter.emit.onnx.registry import EMITTERS, TABLE, Context, converts
-from converter.emit.onnx.shapes import intermediate_value_info, value_info
+from converter.emit.onnx.shapes import intermediate_value_info, output_layouts, value_info
 from converter.ir import Graph
 
 if TYPE_CHECKING:
@@ -62,13 +63,15 @@ def build_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence
     ctx = Context(graph, opset)
     for node in graph.nodes:
         TABLE.emitter_of(node)(node, ctx)
+    nodes = [proto.NodeSpec.of(node) for node in ctx.nodes]  # some emitters append onnx NodeProtos
     outputs = list(dict.fromkeys([*graph.outputs, *extra_outputs]))
     dims = {"batch": batch, "dynamic_hw": dynamic_hw}
-    inputs = [value_info(graph, t, graph_input=True, **dims) for t in graph.inputs]
-    output_infos = [value_info(graph, t, **dims) for t in outputs]
-    skeleton = proto.model(graph.name, ctx.nodes, inputs, output_infos, opset, PRODUCER,
+    layouts = output_layouts(graph)
+    inputs = [value_info(graph, t, graph_input=True, layouts=layouts, **dims) for t in graph.inputs]
+    output_infos = [value_info(graph, t, layouts=layouts, **dims) for t in outputs]
+    skeleton = proto.model(graph.name, nodes, inputs, output_infos, opset, PRODUCER,
                            producer_version=producer_version(), doc=graph.doc or PRODUCER)
-    intermediates = intermediate_value_info(skeleton, ctx.nodes, {*graph.inputs, *outputs}, ctx.weights, graph,
+    intermediates = intermediate_value_info(skeleton, nodes, {*graph.inputs, *outputs}, ctx.weights, graph,
                                             **dims)
     return OnnxModel(skeleton + proto.graph_value_infos(intermediates), ctx.weights, dict(graph.metadata))
 

@@ -34,7 +34,8 @@ DATA_TYPES = {
 }
 NUMPY_TYPES = {code: dtype for dtype, code in DATA_TYPES.items()}
 # AttributeProto.AttributeType
-_ATTR_FLOAT, _ATTR_INT, _ATTR_STRING, _ATTR_TENSOR, _ATTR_FLOATS, _ATTR_INTS, _ATTR_STRINGS = 1, 2, 3, 4, 6, 7, 8
+_ATTR_FLOAT, _ATTR_INT, _ATTR_STRING, _ATTR_TENSOR, _ATTR_GRAPH = 1, 2, 3, 4, 5
+_ATTR_FLOATS, _ATTR_INTS, _ATTR_STRINGS = 6, 7, 8
 # The lowest IR version each default-domain opset needs (onnx.helper's VERSION_TABLE).
 IR_VERSION_FOR_OPSET = {13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22: 10, 23: 11}
 
@@ -96,6 +97,8 @@ def attribute(name: str, value: Any) -> bytes:
         return head + text(4, value) + integer(20, _ATTR_STRING)
     if isinstance(value, np.ndarray):
         return head + length_delimited(5, tensor("", value)) + integer(20, _ATTR_TENSOR)  # unnamed, as numpy_helper
+    if _is_proto_message(value) and value.DESCRIPTOR.name == "GraphProto":
+        return head + length_delimited(6, value.SerializeToString()) + integer(20, _ATTR_GRAPH)
     if _is_proto_message(value):
         return head + length_delimited(5, value.SerializeToString()) + integer(20, _ATTR_TENSOR)
     values = list(value)
@@ -118,8 +121,19 @@ class NodeSpec:
     outputs: list[str]
     name: str
     attributes: dict[str, Any] = field(default_factory=dict)
+    # Already encoded (a NodeProto an emitter built with onnx.helper): attributes unknown here.
+    raw: bytes | None = None
+
+    @classmethod
+    def of(cls, node: Any) -> NodeSpec:
+        """A NodeSpec as is, or an onnx NodeProto wrapped as an encoded one."""
+        if isinstance(node, NodeSpec):
+            return node
+        return cls(node.op_type, list(node.input), list(node.output), node.name, raw=node.SerializeToString())
 
     def encode(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
         return (b"".join(text(1, t) for t in self.inputs) + b"".join(text(2, t) for t in self.outputs)
                 + text(3, self.name) + text(4, self.op_type)
                 + b"".join(length_delimited(5, attribute(key, value))

@@ -34,23 +34,47 @@ _SAME_SHAPE = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Abs", "Exp", "Log", "Elu
                "LRN", "Identity", "Dropout", "Mul", "Add", "Sub", "Div", "Pow", "PRelu", "Clip"}
 
 
+Layout = tuple[int | None, dict[int, str]]
+"""Where an IR op's outputs hold the batch (None: nowhere) and which axes only the run knows (named)."""
+
+
+def output_layouts(graph: Graph) -> dict[str, Layout]:
+    """Each node output's layout, as its op declares it (the batch on axis 0 for most ops); an op
+    reading only tensors that hold no batch (a Concat of PriorBox constants) holds none either."""
+    layouts: dict[str, Layout] = {}
+    for node in graph.nodes:
+        batch_axis = node.batch_axis
+        if node.inputs and all(t in layouts and layouts[t][0] is None for t in node.inputs):
+            batch_axis = None
+        layouts.update((tensor, (batch_axis, node.run_time_dims)) for tensor in node.outputs)
+    return layouts
+
+
 def tensor_dims(shape: Sequence[int], *, batch: int | None = None, dynamic_hw: bool = False,
-                graph_input: bool = False) -> Dims:
+                graph_input: bool = False, layout: Layout = (0, {})) -> Dims:
     """The ONNX dims of an IR shape: the batch symbolic unless pinned; a 4-D tensor's H and W
-    symbolic ("H", "W") on graph inputs and unknown elsewhere with `dynamic_hw`."""
+    symbolic ("H", "W") on graph inputs and unknown elsewhere with `dynamic_hw`. An op whose output
+    holds no batch (a Constant, DetectionOutput's rows) keeps its dims, but for those only the run
+    knows (named symbols)."""
     if not shape:
         return []
-    dims: Dims = [BATCH if batch is None else batch, *shape[1:]]
-    if dynamic_hw and len(shape) == 4:
-        dims[2:] = [HEIGHT, WIDTH] if graph_input else [None, None]
+    batch_axis, run_time_dims = layout
+    dims: Dims = list(shape)
+    if batch_axis is not None:
+        dims[batch_axis] = BATCH if batch is None else batch
+        if dynamic_hw and len(shape) == 4:
+            dims[2:] = [HEIGHT, WIDTH] if graph_input else [None, None]
+    for axis, symbol in run_time_dims.items():
+        dims[axis] = symbol
     return dims
 
 
-def value_info(graph: Graph, name: str, **kw: object) -> bytes:
+def value_info(graph: Graph, name: str, *, layouts: dict[str, Layout] | None = None, **kw: object) -> bytes:
     """The encoded ValueInfoProto of an IR tensor (float)."""
     if name not in graph.tensors:
         raise KeyError(f"no IR tensor named {name!r}")
-    return proto.value_info(name, proto.FLOAT, tensor_dims(graph.tensors[name].shape, **kw))  # type: ignore[arg-type]
+    layout = (layouts if layouts is not None else output_layouts(graph)).get(name, (0, {}))
+    return proto.value_info(name, proto.FLOAT, tensor_dims(graph.tensors[name].shape, layout=layout, **kw))  # type: ignore[arg-type]
 
 
 def _product(dims: Sequence[str | int | None]) -> int | None:
@@ -59,7 +83,7 @@ def _product(dims: Sequence[str | int | None]) -> int | None:
 
 def _local_dims(node: proto.NodeSpec, known: dict[str, Dims], constants: dict[str, tuple[int, ...]]) -> Dims | None:
     """The float output's dims by the rules in the module docstring, or None when they do not apply."""
-    if not node.inputs or node.inputs[0] not in known:
+    if node.raw is not None or not node.inputs or node.inputs[0] not in known:
         return None
     x = known[node.inputs[0]]
     if node.op_type == "Cast":
@@ -98,7 +122,9 @@ def intermediate_value_info(skeleton: bytes, nodes: Sequence[proto.NodeSpec], en
     weights = list(weights)
     constants = {name: tuple(array.shape) for name, array in weights}
     produced = list(dict.fromkeys(o for node in nodes for o in node.outputs if o and o not in ends))
-    known: dict[str, Dims] = {name: tensor_dims(graph.tensors[name].shape, graph_input=name in graph.inputs, **kw)
+    layouts = output_layouts(graph)
+    known: dict[str, Dims] = {name: tensor_dims(graph.tensors[name].shape, graph_input=name in graph.inputs,
+                                                layout=layouts.get(name, (0, {})), **kw)  # type: ignore[arg-type]
                               for name in {*produced, *graph.inputs, *ends} if name in graph.tensors}
     types = {name: proto.FLOAT for name in known}
     types.update((name, proto.DATA_TYPES.get(array.dtype.newbyteorder("="), 0)) for name, array in weights)
@@ -131,7 +157,9 @@ def _inferred(skeleton: bytes, weights: Iterable[tuple[str, np.ndarray]]) -> dic
     probe = onnx.ModelProto.FromString(skeleton)
     for name, array in weights:
         if array.size <= _SMALL:
-            probe.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+            # ascontiguousarray makes a 0-axis array 1-D: reshaped back (a scalar index stays a scalar).
+            value = np.ascontiguousarray(array).reshape(array.shape)
+            probe.graph.initializer.append(numpy_helper.from_array(value, name))
         else:
             # Type and dims are all inference reads of a big weight: no copy of its values.
             probe.graph.input.append(helper.make_tensor_value_info(

@@ -148,12 +148,22 @@ def module_source(title: str, helpers: Iterable[Helper], class_source: str) -> s
     return HEADER.format(title=title) + imports + code
 
 
-def load_module(export: TorchExport) -> torch.nn.Module:
-    """The generated class, instantiated with the export's weights, in eval mode."""
+def load_module(export: TorchExport, share_weights: bool = False) -> torch.nn.Module:
+    """The generated class, instantiated with the export's weights, in eval mode. With `share_weights`
+    its parameters are the state_dict's tensors themselves (views of the mapped, read-only caffemodel:
+    never write to them), not copies: for runs that only read them, such as verification."""
     namespace = types.ModuleType("generated_caffe_module")
     exec(compile(export.source, "<generated>", "exec"), namespace.__dict__)  # noqa: S102 - our own generated code
-    module: torch.nn.Module = getattr(namespace, export.class_name)()
-    module.load_state_dict(as_state_dict(export.state_dict), strict=True)
+    import torch
+
+    state = as_state_dict(export.state_dict)
+    if not share_weights:
+        module: torch.nn.Module = getattr(namespace, export.class_name)()
+        module.load_state_dict(state, strict=True)
+        return module.eval()
+    with torch.device("meta"):  # built without memory for its parameters
+        module = getattr(namespace, export.class_name)()
+    module.load_state_dict(state, strict=True, assign=True)
     return module.eval()
 
 

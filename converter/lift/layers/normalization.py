@@ -1,9 +1,9 @@
-"""Caffe LRN and BatchNorm."""
+"""Caffe LRN and BatchNorm, and the SSD fork's Normalize."""
 
 from converter.caffe import caffe_pb2
 from converter.caffe.layers.batch_norm import stored_statistics, uses_global_stats
 from converter.caffe.net import CaffeLayer
-from converter.ir import BatchNorm, Lrn
+from converter.ir import BatchNorm, Lrn, Normalize
 from converter.lift.registry import converts, io
 
 
@@ -27,3 +27,10 @@ def batch_norm(layer: CaffeLayer) -> BatchNorm:
         return BatchNorm(**io(layer), mean=None, var=None, eps=eps, batch_statistics=True)
     mean, var = stored_statistics(layer)
     return BatchNorm(**io(layer), mean=mean, var=var, eps=eps)
+
+
+@converts("Normalize")
+def normalize(layer: CaffeLayer) -> Normalize:
+    p = layer.param.norm_param
+    scale = layer.blobs[0].reshape(()) if p.channel_shared else layer.blobs[0]
+    return Normalize(**io(layer), scale=scale, across_spatial=p.across_spatial, eps=p.eps)

@@ -1,13 +1,14 @@
-"""Caffe's shape layers: Slice, Flatten, Reshape, Crop, and the forks' ShuffleChannel."""
+"""Caffe's shape layers: Slice, Flatten, Reshape, Crop, and the forks' ShuffleChannel and Permute."""
 
 import math
 
 from converter.caffe.layers.common import canonical_axis
 from converter.caffe.layers.crop import crop_window
+from converter.caffe.layers.permute import full_order
 from converter.caffe.layers.shuffle_channel import group_of
 from converter.caffe.layers.slice import axis_and_sizes
 from converter.caffe.net import CaffeLayer, Shape
-from converter.ir import Crop, Flatten, Reshape, ShuffleChannel, Slice
+from converter.ir import Crop, Flatten, Reshape, ShuffleChannel, Slice, Transpose
 from converter.lift.registry import converts, io
 
 
@@ -23,6 +24,11 @@ def flatten(layer: CaffeLayer) -> Flatten:
     rank = len(layer.bottom_shapes[0])
     return Flatten(**io(layer), axis=canonical_axis(layer, p.axis, rank),
                    end_axis=canonical_axis(layer, p.end_axis, rank))
+
+
+@converts("Permute")
+def permute(layer: CaffeLayer) -> Transpose:
+    return Transpose(**io(layer), perm=tuple(full_order(layer, len(layer.bottom_shapes[0]))))
 
 
 @converts("Reshape")

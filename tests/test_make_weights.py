@@ -1,0 +1,107 @@
+"""make-weights: demo weights that keep every activation of order one, however deep the net.
+
+Swept over every prototxt in ../shared/reference_models and ../shared/wild that the converter
+loads (new layer types make more of them load; each is picked up here as soon as it does): every
+blob the reference executor computes on an input other than the one the weights were calibrated on
+stays below 1e3 in magnitude, and no Softmax output is one-hot (a one-hot output compares equal
+whatever the logits were, so output-only checks would check nothing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import SHARED, shared_path
+from converter.caffe.prototxt import parse_prototxt
+from converter.caffe.reference import run_reference
+from converter.caffe.select import select_layers
+from converter.caffe.synthetic import calibration_cost, calibration_net, synthetic_blobs, with_image_info
+from converter.caffe.upgrade import upgrade_net
+from converter.errors import ConverterError
+from converter.verify import default_inputs
+
+TRAIN_VAL_SHAPE = (1, 3, 227, 227)  # train_val nets take their shape from --input-shape
+
+
+def _load(prototxt: Path):  # noqa: ANN202 - a CaffeNet or None
+    """The net as make-weights builds it, or None when the converter does not load the file. A net
+    costing over 12G multiply-adds a forward pass (FCN-8s at 500x500) is taken at a fifth of its image size
+    where it accepts one (the weights do not depend on it), to keep the sweep quick."""
+    proto = upgrade_net(parse_prototxt(prototxt))
+    try:
+        net = calibration_net(proto)
+    except ConverterError as error:
+        if "has no shape" not in str(error):
+            return None
+        try:
+            shapeless = select_layers(proto)[0]  # the inputs, shapes unknown
+            net = calibration_net(proto, {name: TRAIN_VAL_SHAPE for name in shapeless})
+        except ConverterError:
+            return None
+    if calibration_cost(net)[0] > 12e9 and all(len(s) == 4 for s in net.inputs.values()):
+        with contextlib.suppress(ConverterError):
+            smaller = {name: (1, s[1], max(1, s[2] // 5), max(1, s[3] // 5)) for name, s in net.inputs.items()}
+            return calibration_net(proto, smaller)
+    return net
+
+
+def _prototxts() -> list[Path]:
+    return sorted([*SHARED.glob("reference_models/**/*.prototxt"), *SHARED.glob("wild/**/*.prototxt")])
+
+
+def _loadable() -> list[Path]:
+    found = []
+    for path in _prototxts():
+        try:
+            if _load(path) is not None:
+                found.append(path)
+        except ConverterError:
+            pass
+    return found
+
+
+LOADABLE = _loadable()
+
+
+def test_the_sweep_covers_the_models_the_converter_loads():
+    shared_path("reference_models")
+    names = {str(p.relative_to(SHARED)) for p in LOADABLE}
+    assert {"wild/resnet152/deploy.prototxt", "reference_models/bvlc/bvlc_googlenet/deploy.prototxt",
+            "reference_models/mobilenet_caffe/mobilenet_v2_deploy.prototxt",
+            "reference_models/deepscale_squeezenet_v1.1/train_val.prototxt"} <= names
+
+
+def _not_one_hot(probabilities: np.ndarray, axis: int) -> bool:
+    """At least half the distributions along `axis` have no class above 0.99."""
+    largest = probabilities.max(axis=axis)
+    return float(np.mean(largest < 0.99)) >= 0.5
+
+
+@pytest.mark.parametrize("prototxt", LOADABLE, ids=[str(p.relative_to(SHARED)) for p in LOADABLE])
+def test_activations_stay_of_order_one(prototxt):
+    net = _load(prototxt)
+    weights = synthetic_blobs(net, seed=0)
+    for layer in net.layers:
+        layer.blobs = weights.get(layer.name, [])
+    blobs = run_reference(net, with_image_info(net, default_inputs(net, seed=1)))  # not the calibration input
+    masks = {(layer.name, layer.tops[1]) for layer in net.layers if layer.type == "Pooling" and len(layer.tops) > 1}
+    worst = {key: float(np.abs(value).max()) if value.size else 0.0 for key, value in blobs.items()
+             if key not in masks}  # a MAX Pooling's argmax mask holds cell indices, not activations
+    blown = {f"{layer}|{top}": v for (layer, top), v in worst.items() if not v < 1e3}
+    assert not blown, blown  # ResNet-152's logits (fc1000) included: 1.6e13 with fan-in scaling alone
+    for layer in net.layers:
+        if layer.type == "Softmax":
+            axis = layer.param.softmax_param.axis % len(layer.top_shapes[0])
+            value = blobs[(layer.name, layer.tops[0])]
+            assert _not_one_hot(value, axis), f"{layer.name}: one-hot softmax output"
+
+
+def test_weights_are_deterministic_for_a_seed():
+    net = _load(shared_path("reference_models", "mobilenet_caffe", "mobilenet_deploy.prototxt"))
+    first, again, other = (synthetic_blobs(net, seed=s) for s in (5, 5, 6))
+    assert all(np.array_equal(a, b) for name in first for a, b in zip(first[name], again[name], strict=True))
+    assert not np.array_equal(first["conv1"][0], other["conv1"][0])
