@@ -271,3 +271,15 @@ def test_deeplab_v1_hole_with_hole_h_is_refused():
     text = 'layers { name: "c" type: CONVOLUTION convolution_param { num_output: 1 kernel_size: 3 hole: 2 hole_h: 2 } }'
     with pytest.raises(ModelError, match="layer 'c'.*hole"):
         upgrade_net(text_format.Parse(text, caffe_pb2.NetParameter()))
+
+
+def test_hole_in_a_current_format_layer_is_dilation_too():
+    from converter.caffe.loader import build_net
+
+    text = ('input: "data" input_shape { dim: 1 dim: 1 dim: 9 dim: 9 }\n'
+            'layer { name: "c" type: "Convolution" bottom: "data" top: "c" '
+            'convolution_param { num_output: 1 kernel_size: 3 hole: 3 } }')
+    proto = text_format.Parse(text, caffe_pb2.NetParameter())
+    (conv,) = build_net(proto).layers
+    assert list(conv.param.convolution_param.dilation) == [3] and conv.top_shapes == [(1, 1, 3, 3)]
+    assert proto.layer[0].convolution_param.hole == 3  # the caller's message is left as it was

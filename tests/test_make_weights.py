@@ -9,7 +9,6 @@ whatever the logits were, so output-only checks would check nothing).
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +24,14 @@ from converter.errors import ConverterError
 from converter.verify import default_inputs
 
 TRAIN_VAL_SHAPE = (1, 3, 227, 227)  # train_val nets take their shape from --input-shape
+MAX_SWEEP_MACS = 2e9
 
 
 def _load(prototxt: Path):  # noqa: ANN202 - a CaffeNet or None
     """The net as make-weights builds it, or None when the converter does not load the file. A net
-    costing over 12G multiply-adds a forward pass (FCN-8s at 500x500) is taken at a fifth of its image size
-    where it accepts one (the weights do not depend on it), to keep the sweep quick."""
+    costing over MAX_SWEEP_MACS a forward pass is taken at a half, quarter or eighth of its image size
+    where it accepts one (the weights do not depend on it; the depth, which makes activations grow,
+    stays), to keep the sweep quick."""
     proto = upgrade_net(parse_prototxt(prototxt))
     try:
         net = calibration_net(proto)
@@ -42,10 +43,14 @@ def _load(prototxt: Path):  # noqa: ANN202 - a CaffeNet or None
             net = calibration_net(proto, {name: TRAIN_VAL_SHAPE for name in shapeless})
         except ConverterError:
             return None
-    if calibration_cost(net)[0] > 12e9 and all(len(s) == 4 for s in net.inputs.values()):
-        with contextlib.suppress(ConverterError):
-            smaller = {name: (1, s[1], max(1, s[2] // 5), max(1, s[3] // 5)) for name, s in net.inputs.items()}
-            return calibration_net(proto, smaller)
+    for _ in range(3):  # halve the image while it costs too much and the net still builds
+        if calibration_cost(net)[0] <= MAX_SWEEP_MACS or not all(len(s) == 4 for s in net.inputs.values()):
+            break
+        smaller = {name: (1, s[1], max(1, s[2] // 2), max(1, s[3] // 2)) for name, s in net.inputs.items()}
+        try:
+            net = calibration_net(proto, smaller)
+        except ConverterError:
+            break
     return net
 
 

@@ -536,3 +536,17 @@ def test_golden_caffemodels_read_the_same_through_the_fork_resolution():
     for path in (GOLDEN / "wild_res10_ssd_face" / "weights.caffemodel", GOLDEN / "layer_zoo" / "weights.caffemodel"):
         data = path.read_bytes()
         assert parse_net_binary(data, str(path)) == caffe_pb2.NetParameter.FromString(data), path
+
+
+def test_the_weight_reader_takes_only_names_types_and_blobs():
+    # The converter reads caffemodels with the wire walk: a fork's clashing parameter numbers (SegNet's
+    # upsample_param 137, PR 3057's pooling field 13) are never interpreted, whatever they hold.
+    from converter.caffe.wire import read_net_blobs
+
+    blob = _len_field(5, struct.pack("<3f", 1.0, 2.0, 3.0)) + _len_field(7, _len_field(1, b"\x03"))
+    data = (_layer("up", "Upsample", _len_field(137, _varint_field(1, 2)), _len_field(7, blob))
+            + _layer("pool", "Pooling", _len_field(121, _varint_field(13, 0))))
+    layers = read_net_blobs(memoryview(data))
+    assert [(layer.name, layer.type, len(layer.blobs)) for layer in layers] == [
+        ("up", "Upsample", 1), ("pool", "Pooling", 0)]
+    assert layers[0].blobs[0].data.tolist() == [1.0, 2.0, 3.0] and layers[0].blobs[0].shape == (3,)

@@ -16,6 +16,7 @@ weights.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from collections.abc import Mapping
@@ -174,15 +175,38 @@ def _blob(layer_type: str, index: int, shape: Shape, rng: np.random.Generator) -
 def calibration_net(proto: caffe_pb2.NetParameter, input_shapes: Mapping[str, Shape] | None = None,
                     parsed: ParsedPrototxt | None = None) -> CaffeNet:
     """The net the weights are made for: at batch 1 when it builds so (cheaper to calibrate; weight
-    shapes do not depend on the batch), else at the shapes given or declared."""
+    shapes do not depend on the batch), else at the shapes given or declared; at a smaller image when
+    that one costs too much to calibrate and the weights keep their shapes."""
     net = build_net(proto, input_shapes, parsed=parsed)
     single = {name: (1, *shape[1:]) for name, shape in net.inputs.items() if shape}
-    if single == net.inputs:
-        return net
-    try:
-        return build_net(proto, single, parsed=parsed)
-    except ModelError:  # a Reshape or Slice that needs the declared batch
-        return net
+    if single != net.inputs:
+        with contextlib.suppress(ModelError):  # a Reshape or Slice that needs the declared batch
+            net = build_net(proto, single, parsed=parsed)
+    return _smaller_if_too_costly(proto, net, parsed)
+
+
+def _smaller_if_too_costly(proto: caffe_pb2.NetParameter, net: CaffeNet, parsed: ParsedPrototxt | None) -> CaffeNet:
+    """`net` at half its image size (up to four times) while one forward pass costs too much to
+    calibrate on, as long as every weight keeps its shape (a fully convolutional net such as FCN-8s
+    at 500x500; not a net whose InnerProduct reads a flattened image)."""
+    def weight_shapes(candidate: CaffeNet) -> list[list[Shape]]:
+        return [[tuple(s) for s in shapes(layer, layer.bottom_shapes)] for layer in candidate.layers
+                if (shapes := LAYER_TYPES[layer.type].blob_shapes) is not None]
+
+    wanted = None
+    for _ in range(4):
+        if calibration_affordable(net) or not all(len(shape) == 4 for shape in net.inputs.values()):
+            break
+        half = {name: (s[0], s[1], max(1, s[2] // 2), max(1, s[3] // 2)) for name, s in net.inputs.items()}
+        try:
+            smaller = build_net(proto, half, parsed=parsed)
+        except ModelError:
+            break
+        wanted = wanted if wanted is not None else weight_shapes(net)
+        if weight_shapes(smaller) != wanted:
+            break
+        net = smaller
+    return net
 
 
 def write_synthetic_weights(

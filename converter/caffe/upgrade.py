@@ -70,9 +70,18 @@ def _hole_to_dilation(conv: caffe_pb2.ConvolutionParameter, layer: str) -> None:
 
 
 def upgrade_net(net: caffe_pb2.NetParameter) -> caffe_pb2.NetParameter:
-    """The net with V1 `layers` turned into current `layer` entries (a copy; the input is untouched)."""
+    """The net with V1 `layers` turned into current `layer` entries, and DeepLab's `hole` into
+    dilation (a copy; the input is untouched)."""
     if not net.layers:
-        return net
+        if not any(layer.convolution_param.HasField(hole) for layer in net.layer
+                   for hole in ("hole", "hole_h", "hole_w")):
+            return net
+        upgraded = caffe_pb2.NetParameter()
+        upgraded.CopyFrom(net)
+        for layer in upgraded.layer:
+            if layer.HasField("convolution_param"):
+                _hole_to_dilation(layer.convolution_param, layer.name)
+        return upgraded
     if net.layer:
         raise ModelError("the net mixes current `layer` and legacy V1 `layers` definitions")
     upgraded = caffe_pb2.NetParameter()
