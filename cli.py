@@ -7,10 +7,13 @@ traceback), 130 interrupted. Heavy modules are imported only once a command runs
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,44 @@ INTERNAL_ERROR = 4
 INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
 
 
+TERMINATED = 143  # 128 + SIGTERM: CI cancelling a job, `timeout`, `docker stop`
+MESSAGE_LIMIT = 2000  # characters of an error message shown (a stranger's names can be megabytes)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it unwinds (temporary files removed) as for Ctrl-C."""
+
+
+class _Signals:
+    """SIGINT and SIGTERM raise in the main thread, and are remembered: a library that catches the
+    exception a signal raised in its callback (torch.save turns it into a RuntimeError) must not
+    turn an interruption into an internal error."""
+
+    received: int | None = None
+
+    def __enter__(self) -> _Signals:
+        type(self).received = None
+        self._previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGINT, signal.SIGTERM):
+                self._previous[number] = signal.signal(number, self._raise)
+        return self
+
+    @classmethod
+    def _raise(cls, number: int, _frame: object) -> None:
+        cls.received = number
+        raise Terminated if number == signal.SIGTERM else KeyboardInterrupt
+
+    def __exit__(self, *_exc: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+
+def _interrupted(terminated: bool) -> None:
+    click.echo(("terminated" if terminated else "interrupted") + ": no output was written", err=True)
+    sys.exit(TERMINATED if terminated else INTERRUPTED)
+
+
 class DefaultToConvert(click.Group):
     """A group whose first argument may be a prototxt: then the command is `convert`.
 
@@ -34,11 +75,24 @@ class DefaultToConvert(click.Group):
     """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version", "--debug"):
-            args = ["convert", *args]
-        elif args[:1] == ["--debug"] and len(args) > 1 and args[1] not in self.commands:
-            args = ["--debug", "convert", *args[1:]]
+        # --debug may come anywhere on the line (before a `--`).
+        end = args.index("--") if "--" in args else len(args)
+        if "--debug" in args[:end]:
+            args = ["--debug", *(a for a in args[:end] if a != "--debug"), *args[end:]]
+        rest = args[1:] if args[:1] == ["--debug"] else args
+        if rest and rest[0] not in self.commands and rest[0] not in ("--help", "-h", "--version"):
+            self._refuse_mistyped_command(rest[0])
+            rest = ["convert", *rest]
+        args = ["--debug", *rest] if args[:1] == ["--debug"] else rest
         return super().parse_args(ctx, args)
+
+    def _refuse_mistyped_command(self, word: str) -> None:
+        """A first word that is no file but close to a command name is a typo, not a prototxt."""
+        if os.path.lexists(word) or word.startswith("-") or any(c in word for c in "/.\\"):
+            return
+        near = difflib.get_close_matches(word, list(self.commands), n=1, cutoff=0.6)
+        if near:
+            raise click.UsageError(f"no such command '{word}' (and no such file); did you mean '{near[0]}'?")
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         """Every command reads a net, so every command takes --plugin (added here, once for all)."""
@@ -53,25 +107,29 @@ class DefaultToConvert(click.Group):
         super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except ConverterError as error:
-            fail(error)
-        except (KeyboardInterrupt, click.exceptions.Abort):
-            # click would exit 1, which here means a verification mismatch.
-            click.echo("interrupted: no output was written", err=True)
-            sys.exit(INTERRUPTED)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
-            raise
-        except MemoryError:
-            click.echo("error: out of memory (is an input shape too large?)", err=True)
-            sys.exit(2)
-        except Exception as error:  # noqa: BLE001 - the last line of defence, see the class docstring
-            if ctx.params.get("debug") or ctx.meta.get("debug"):
+        with _Signals() as signals:
+            try:
+                return super().invoke(ctx)
+            except ConverterError as error:
+                fail(error)
+            except Terminated:
+                _interrupted(True)
+            except (KeyboardInterrupt, click.exceptions.Abort):
+                # click would exit 1, which here means a verification mismatch.
+                _interrupted(signals.received == signal.SIGTERM)
+            except (click.exceptions.Exit, click.ClickException, SystemExit):
                 raise
-            click.echo(f"internal error: {type(error).__name__}: {printable(str(error))}\n"
-                       "this is a bug in squeeze-convert; rerun with --debug for the traceback", err=True)
-            sys.exit(INTERNAL_ERROR)
+            except MemoryError:
+                click.echo("error: out of memory (is an input shape too large?)", err=True)
+                sys.exit(2)
+            except Exception as error:  # noqa: BLE001 - the last line of defence, see the class docstring
+                if signals.received is not None:  # a library wrapped the interruption (torch.save)
+                    _interrupted(signals.received == signal.SIGTERM)
+                if ctx.params.get("debug") or ctx.meta.get("debug"):
+                    raise
+                click.echo(f"internal error: {type(error).__name__}: {shorten(printable(str(error)))}\n"
+                           "this is a bug in squeeze-convert; rerun with --debug for the traceback", err=True)
+                sys.exit(INTERNAL_ERROR)
 
 
 def load_plugins(_ctx: click.Context, _param: click.Parameter, values: tuple[Path, ...]) -> None:
@@ -169,8 +227,16 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
 
 
+def shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """At most about `limit` characters: the start and the end, and how much was left out."""
+    if len(text) <= limit:
+        return text
+    head, tail = text[: limit * 3 // 4], text[-(limit // 4):]
+    return f"{head}\n... ({len(text) - len(head) - len(tail):,} characters left out) ...\n{tail}"
+
+
 def fail(error: ConverterError) -> None:
-    click.echo(f"error: {printable(str(error))}", err=True)
+    click.echo(f"error: {shorten(printable(str(error)))}", err=True)
     sys.exit(error.exit_code)
 
 
@@ -233,9 +299,9 @@ def _load(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], no
         weights = pipeline.find_weights(prototxt)  # None is fine for a net without parameters
     shapes = resolve_input_shapes(prototxt, input_shape)
     if shapes is None and expect is not None:
-        from converter.verify import load_recorded
+        from converter.verify import recorded_shapes
 
-        shapes = {name: tuple(value.shape) for name, value in load_recorded(expect)[0].items()}
+        shapes = {key[1]: shape for key, shape in recorded_shapes(expect).items() if key[0] == "input"}
     single = _batch_one(prototxt) if verifying and shapes is None and expect is None else None
     if single is not None:
         from converter.errors import ModelError
@@ -474,26 +540,32 @@ def _dataset_parity(conversion: Any, images: Path, tolerance: float, mean: tuple
 
 @main.command("make-weights")
 @click.argument("prototxt", type=click.Path(path_type=Path), callback=existing_file)
-@click.option("--output", "-o", type=click.Path(path_type=Path),
-              help="The caffemodel file to write (a file: convert's -o is a folder). Default: <prototxt "
-                   "stem>.caffemodel in --out-dir, else beside the prototxt.")
-@click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False),
-              help="The folder for <prototxt stem>.caffemodel, as convert's --out-dir. Default: beside the "
+@click.option("--out-dir", "-o", type=click.Path(path_type=Path),
+              help="The folder for <prototxt stem>.caffemodel, as convert's --out-dir (-o). Default: beside the "
                    "prototxt.")
+@click.option("--output", type=click.Path(path_type=Path),
+              help="The caffemodel file to write, instead of <prototxt stem>.caffemodel in --out-dir.")
 @click.option("--seed", default=0, show_default=True, help="Random seed.")
 @click.option("--input-shape", "input_shape", multiple=True, help=SHAPE_HELP)
 @click.option("--force", is_flag=True, help="Replace an existing file.")
-def make_weights(prototxt: Path, output: Path | None, out_dir: Path | None, seed: int,
+def make_weights(prototxt: Path, out_dir: Path | None, output: Path | None, seed: int,
                  input_shape: tuple[str, ...], force: bool) -> None:
     """Write deterministic demo weights for PROTOTXT as a caffemodel: He-uniform, then calibrated on a fixed
     input so that every layer's output stays of order one."""
     from converter.caffe.synthetic import write_synthetic_weights
     from converter.fileio import all_or_nothing, check_outputs
 
+    if out_dir is not None and out_dir.suffix == ".caffemodel" and not out_dir.is_dir():
+        # -o was the file until -o meant a folder for every command; kept as an alias for now.
+        click.echo(f"warning: make-weights -o {out_dir} (a file) is deprecated: -o is the folder, as for convert; "
+                   f"use --output {out_dir}", err=True)
+        if output is not None:
+            raise click.UsageError("give --output (a file) or --out-dir (-o, a folder), not both")
+        out_dir, output = None, out_dir
     if output is not None and out_dir is not None:
-        raise click.UsageError("give --output (a file) or --out-dir (a folder), not both")
+        raise click.UsageError("give --output (a file) or --out-dir (-o, a folder), not both")
     output = output or (out_dir or prototxt.parent) / f"{prototxt.stem}.caffemodel"
-    check_outputs([output], [prototxt], force, elsewhere="--out-dir or --output (-o)")
+    check_outputs([output], [prototxt], force, elsewhere="--out-dir (-o) or --output")
     with all_or_nothing(force=force):
         calibrated = write_synthetic_weights(prototxt, output, seed=seed,
                                              input_shapes=resolve_input_shapes(prototxt, input_shape))

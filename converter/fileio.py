@@ -25,6 +25,7 @@ import math
 import mmap
 import os
 import re
+import signal
 import stat
 import sys
 import tempfile
@@ -357,6 +358,50 @@ def check_input_file(path: str | Path) -> None:
     open_input(path).close()
 
 
+# Input files read through memory maps, with their size then: named if one shrinks under the map
+# (see guard_mapped_input).
+mapped_inputs: dict[str, int] = {}
+_sigbus_handler: Any = None
+
+
+def guard_mapped_input(path: str | Path) -> None:
+    """Name `path` if it is truncated while mapped. Reading a page of a memory map past the file's
+    new end raises SIGBUS, which would end the process with a bare "Bus error": this handler
+    reports the file (exit 2, as bad input), removes this run's temporary files and exits. It runs
+    as the signal's own handler (Python's signal module would return to the faulting read)."""
+    global _sigbus_handler
+    with contextlib.suppress(OSError):
+        mapped_inputs[str(path)] = os.stat(path).st_size
+    if _sigbus_handler is not None or not hasattr(signal, "SIGBUS"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        handler_type = ctypes.CFUNCTYPE(None, ctypes.c_int)
+        libc.signal.restype = ctypes.c_void_p
+        libc.signal.argtypes = [ctypes.c_int, handler_type]
+        _sigbus_handler = handler_type(_on_sigbus)
+        libc.signal(signal.SIGBUS, _sigbus_handler)
+    except (OSError, AttributeError):  # no C library to call: a bus error stays a bus error
+        _sigbus_handler = False
+
+
+def _on_sigbus(_signal_number: int) -> None:
+    shrunk = []
+    for name, size in mapped_inputs.items():
+        with contextlib.suppress(OSError):
+            if os.stat(name).st_size < size:
+                shrunk.append(name)
+    names = ", ".join(shrunk or mapped_inputs) or "an input file"
+    os.write(2, f"error: {names}: changed while squeeze-convert was reading it (truncated?); "
+                "nothing was written\n".encode(errors="replace"))
+    for tmp in list(live_temporaries):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    os._exit(ConverterError.exit_code)
+
+
 class _NoBar:
     def update(self, _n: int) -> None:
         pass
@@ -430,6 +475,7 @@ class FileDigest:
         try:
             with open_input(self.path) as f:
                 size = os.fstat(f.fileno()).st_size
+                guard_mapped_input(self.path)
                 for offset in range(0, size, self._SLICE):
                     with _map_read_only(f.fileno(), offset, min(self._SLICE, size - offset)) as window:
                         digest.update(window)

@@ -2,10 +2,15 @@
 blob passes the reader's size limit, but whose run does not fit, is refused with a clear message
 instead of swapping the machine to a halt or being killed by the kernel.
 
-The estimate is deliberately simple: float32 blobs, every one of them held `copies` times at once
-(verification keeps each blob from the reference executor, ONNX Runtime and PyTorch), the weights
-twice (the mapped file and the serialized ONNX model), and the largest scratch buffer one layer
-needs on top (a padded input, im2col columns).
+The estimate is of the run's peak resident memory: the libraries a verification loads
+(RUNTIME_BYTES), every float32 blob `copies` times (verification keeps each blob from the reference
+executor, ONNX Runtime and PyTorch) plus 0.7 times more for the runtimes' own buffers, the weights
+`copies + 1` times (the mapped file, the serialized ONNX model, the runtimes' copies), and the
+largest scratch buffer one layer needs on top (a padded input, im2col columns). The constants come
+from `benchmarks/memory_estimate.py` (peak RSS of `verify`, 2-core Linux machine): SqueezeNet v1.1
+at 1x3x227x227 417 MiB measured / 417 estimated, 8x3x227x227 1179 / 1177, 1x3x512x512 870 / 871,
+VGG-16 at 1x3x224x224 2838 / 2927 (+3%). Measured before verification ran its backends one at a
+time; since then the estimate is high (SqueezeNet 1x3x512x512: 724 MiB measured, 871 estimated).
 """
 
 from __future__ import annotations
@@ -18,6 +23,11 @@ from converter.caffe.net import CaffeLayer, CaffeNet
 from converter.errors import ConverterError
 
 FLOAT = 4
+# What the interpreter and the libraries a verification loads (numpy, onnx, ONNX Runtime, torch)
+# hold before any net: measured, 287 MiB.
+RUNTIME_BYTES = 287 << 20
+# The runtimes' buffers beyond the blobs they return, in tenths of the blobs' size.
+RUNTIME_BUFFERS_TENTHS = 7
 
 
 def _scratch_elements(layer: CaffeLayer) -> int:
@@ -48,37 +58,107 @@ def _scratch_elements(layer: CaffeLayer) -> int:
     return padded + columns
 
 
-def bytes_needed(net: CaffeNet, copies: int) -> int:
+def elements(net: CaffeNet) -> tuple[int, int, int]:
+    """What the estimate counts, in float32 values: every blob once, the weights once, and the
+    largest scratch buffer of one layer."""
     blobs = sum(math.prod(s) for s in net.inputs.values())
     blobs += sum(math.prod(s) for layer in net.layers for s in layer.top_shapes)
     weights = sum(int(b.size) for layer in net.layers for b in layer.blobs)
     scratch = max((_scratch_elements(layer) for layer in net.layers), default=0)
-    return FLOAT * (copies * blobs + 2 * weights + scratch)
+    return blobs, weights, scratch
 
 
-def available_bytes() -> int | None:
-    """Memory this process can still take: the kernel's MemAvailable, or less under a cgroup limit."""
-    available = None
+def bytes_needed(net: CaffeNet, copies: int) -> int:
+    """The estimated peak resident memory of running `net` with `copies` copies of each blob."""
+    blobs, weights, scratch = elements(net)
+    blob_bytes = FLOAT * blobs * (10 * copies + RUNTIME_BUFFERS_TENTHS) // 10
+    return RUNTIME_BYTES + blob_bytes + FLOAT * ((copies + 1) * weights + scratch)
+
+
+def available_bytes(root: Path = Path("/")) -> int | None:
+    """Memory this process can still take: the least of the kernel's MemAvailable, the room left
+    under each memory cgroup limit it is in (v2 `memory.max`, v1 `memory.limit_in_bytes`, its own
+    group and the ones above it) and under its own limits (RLIMIT_AS, RLIMIT_DATA). `root` is for
+    tests: where /proc and /sys are."""
+    rooms = [_mem_available(root), *_cgroup_rooms(root), *_rlimit_rooms(root)]
+    known = [room for room in rooms if room is not None]
+    return max(0, min(known)) if known else None
+
+
+def _read_int(path: Path) -> int | None:
     try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _mem_available(root: Path) -> int | None:
+    try:
+        for line in (root / "proc" / "meminfo").read_text().splitlines():
             if line.startswith("MemAvailable:"):
-                available = int(line.split()[1]) * 1024
+                return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    if available is None and hasattr(os, "sysconf"):
+    if root == Path("/") and hasattr(os, "sysconf"):
         try:
-            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+            return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
         except (OSError, ValueError):
-            available = None
+            return None
+    return None
+
+
+def _cgroup_rooms(root: Path) -> list[int]:
+    """Limit minus usage of every memory cgroup the process is in (and the groups above it)."""
+    mount = root / "sys" / "fs" / "cgroup"
     try:
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        if limit != "max":
-            used = int(Path("/sys/fs/cgroup/memory.current").read_text())
-            room = int(limit) - used
-            available = room if available is None else min(available, room)
-    except (OSError, ValueError):
-        pass
-    return available
+        lines = (root / "proc" / "self" / "cgroup").read_text().splitlines()
+    except OSError:
+        lines = []
+    groups = {"v2": "/", "v1": "/"}
+    for line in lines:
+        _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "":
+            groups["v2"] = path
+        elif "memory" in controllers.split(","):
+            groups["v1"] = path
+    rooms = []
+    for version, limit_file, usage_file, base in (("v2", "memory.max", "memory.current", mount),
+                                                  ("v1", "memory.limit_in_bytes", "memory.usage_in_bytes",
+                                                   mount / "memory")):
+        folder = base / groups[version].strip("/")
+        if not folder.is_dir():  # another cgroup namespace: the mount shows the process's own group
+            folder = base
+        for level in (folder, *folder.parents):
+            limit, usage = _read_int(level / limit_file), _read_int(level / usage_file)
+            # v1 writes "no limit" as a page-rounded 2^63; v2 as "max" (not a number).
+            if limit is not None and usage is not None and limit < 1 << 60:
+                rooms.append(limit - usage)
+            if level == base:
+                break
+    return rooms
+
+
+def _rlimit_rooms(root: Path) -> list[int]:
+    """Room under the process's own address-space and data-segment limits (ulimit -v, -d)."""
+    try:
+        import resource
+    except ImportError:
+        return []
+    used: dict[str, int] = {}
+    try:
+        for line in (root / "proc" / "self" / "status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmSize", "VmData"):
+                used[key] = int(value.split()[0]) * 1024
+    except (OSError, ValueError, IndexError):
+        return []
+    rooms = []
+    for limit_name, field in (("RLIMIT_AS", "VmSize"), ("RLIMIT_DATA", "VmData")):
+        soft, _ = resource.getrlimit(getattr(resource, limit_name))
+        if soft != resource.RLIM_INFINITY and field in used:
+            rooms.append(soft - used[field])
+    return rooms
 
 
 def check_fits(net: CaffeNet, copies: int, what: str) -> None:

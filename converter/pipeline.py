@@ -5,6 +5,7 @@ Heavy libraries (onnx, onnxruntime, torch) are imported only by the steps that n
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -17,8 +18,8 @@ import numpy as np
 from converter.backends import BACKENDS, Models, describe
 from converter.caffe.loader import layers_with_parameters, load_net
 from converter.caffe.net import CaffeNet, Shape
-from converter.defaults import DEFAULT_OPSET, DEFAULT_TOLERANCE
-from converter.errors import ConverterError, OutputError, WeightsError
+from converter.defaults import DEFAULT_OPSET, DEFAULT_TOLERANCE, SUPPORTED_OPSETS
+from converter.errors import ConverterError, WeightsError
 from converter.fileio import FileDigest, check_outputs, read_input_bytes
 from converter.ir import Graph
 from converter.lift import lift
@@ -140,6 +141,13 @@ def run_verification(
     from converter.memory import check_fits
 
     net, graph = conversion.net, conversion.graph
+    check_tolerance(tolerance)
+    check_opset(opset)
+    if isinstance(backends, str) or not backends:
+        raise ConverterError(f"backends must name at least one run to compare ({', '.join(BACKENDS)}); "
+                             f"got {backends!r}")
+    if inputs is not None:
+        inputs = check_inputs(net, inputs)
     check_fits(net, 1 + len(backends), "verification")
     recorded_layers: dict[tuple[str, str], np.ndarray] = {}
     recorded_outputs: dict[str, np.ndarray] = {}
@@ -242,6 +250,11 @@ def convert(
 def emit(conversion: Conversion, *, formats: Sequence[str] = ("onnx", "pytorch"), opset: int = DEFAULT_OPSET) -> None:
     """Build the exports `formats` name: "onnx", "pytorch" (the module, weights as <stem>.pth),
     "safetensors" (the module, weights as <stem>.safetensors)."""
+    check_opset(opset)
+    known = {"onnx", *WEIGHTS_SUFFIXES}
+    unknown = sorted({str(f) for f in formats} - known) if not isinstance(formats, str) else [formats]
+    if unknown or not formats:
+        raise ConverterError(f"formats must be some of 'onnx', 'pytorch', 'safetensors'; got {formats!r}")
     if "onnx" in formats:
         from converter.emit.onnx import build_onnx
 
@@ -375,12 +388,45 @@ def save_report(conversion: Conversion, out_dir: str | Path, stem: str, *, force
     return path
 
 
+def check_tolerance(tolerance: float) -> float:
+    """A tolerance is a finite, non-negative number (NaN would pass every comparison)."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.floating, np.integer)) \
+            or not math.isfinite(tolerance) or tolerance < 0:
+        raise ConverterError(f"{tolerance!r} is not a finite, non-negative tolerance")
+    return float(tolerance)
+
+
+def check_opset(opset: int) -> int:
+    if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) or opset not in SUPPORTED_OPSETS:
+        raise ConverterError(f"opset {opset!r} is not one the emitter writes "
+                             f"({SUPPORTED_OPSETS[0]} to {SUPPORTED_OPSETS[-1]})")
+    return int(opset)
+
+
+def check_inputs(net: CaffeNet, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Values for exactly the net's inputs, each of the shape it takes, finite numbers: as float32."""
+    if set(inputs) != set(net.inputs):
+        raise ConverterError(f"inputs give {sorted(inputs)}, the net's inputs are {list(net.inputs)}")
+    checked = {}
+    for name, shape in net.inputs.items():
+        value = np.asarray(inputs[name])
+        if value.dtype.kind not in "fiub":
+            raise ConverterError(f"input '{name}' holds {value.dtype} values, not numbers")
+        if tuple(value.shape) != tuple(shape):
+            raise ConverterError(f"input '{name}' has shape {list(value.shape)}, the net takes {list(shape)}")
+        value = value.astype(np.float32)
+        if not np.isfinite(value).all():
+            raise ConverterError(f"input '{name}' holds NaN or infinite values")
+        checked[name] = value
+    return checked
+
+
 def check_stem(stem: str) -> str:
     """An output stem is a plain file name: no folders (separators, '.', '..'), nothing invisible."""
     separators = {"/", os.sep, *([os.altsep] if os.altsep else [])}
     if (not isinstance(stem, str) or not stem or stem in (".", "..") or any(s in stem for s in separators)
             or any(not c.isprintable() for c in stem)):
-        raise OutputError(f"{stem!r} is not a plain file name stem (the folder is out_dir)")
+        raise ConverterError(f"{stem!r} is not a plain file name stem (the folder is out_dir)")
     return stem
 
 

@@ -13,7 +13,7 @@ import math
 import sys
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,33 +197,94 @@ def _match_rows(actual: np.ndarray, expected: np.ndarray, bound: float) -> list[
     return owner
 
 
-def load_recorded(path: str | Path) -> tuple[dict[str, np.ndarray], dict[tuple[str, str], np.ndarray],
-                                               dict[str, np.ndarray]]:
-    """A golden blobs.npz as (inputs by name, layer blobs by (layer, top), outputs by top), as float32.
+RecordKey = tuple[str, ...]  # ("input", name), ("layer", layer, top) or ("output", top)
 
-    The file is a stranger's too: each member's header is checked (numbers, a sane size, exactly as
-    many bytes as it declares) before anything is allocated, and nothing is ever unpickled.
-    """
-    inputs, layers, outputs = {}, {}, {}
+
+@dataclass
+class _Member:
+    info: zipfile.ZipInfo
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    fortran_order: bool
+    data_offset: int
+
+
+def _recorded_members(archive: zipfile.ZipFile, path: str | Path) -> dict[RecordKey, _Member]:
+    """Every recorded blob's key and npy header, read without inflating its data."""
+    members: dict[RecordKey, _Member] = {}
+    for info in archive.infolist():
+        parts = tuple(info.filename.removesuffix(".npy").split("|"))
+        if (parts[0] in ("input", "output") and len(parts) == 2) or (parts[0] == "layer" and len(parts) == 3):
+            members[parts] = _read_header(archive, info, path)
+    return members
+
+
+def _open_recorded(path: str | Path) -> tuple[Any, zipfile.ZipFile]:
+    file = open_input(path)
     try:
-        with open_input(path) as file, zipfile.ZipFile(file) as archive:
-            for info in archive.infolist():
-                key = info.filename.removesuffix(".npy")
-                parts = key.split("|")
-                if parts[0] == "input" and len(parts) == 2:
-                    inputs[parts[1]] = _read_member(archive, info, path)
-                elif parts[0] == "layer" and len(parts) == 3:
-                    layers[(parts[1], parts[2])] = _read_member(archive, info, path)
-                elif parts[0] == "output" and len(parts) == 2:
-                    outputs[parts[1]] = _read_member(archive, info, path)
+        return file, zipfile.ZipFile(file)
+    except BaseException:
+        file.close()
+        raise
+
+
+def _reading_recorded(path: str | Path, read: Callable[[zipfile.ZipFile], Any]) -> Any:
+    try:
+        file, archive = _open_recorded(path)
+        with file, archive:
+            return read(archive)
     except ConverterError:
         raise
     except (OSError, EOFError, ValueError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error) as error:
         raise ConverterError(f"{path}: not a readable .npz of recorded blobs ({error})") from None
+
+
+def recorded_shapes(path: str | Path) -> dict[RecordKey, tuple[int, ...]]:
+    """The shape of every blob recorded in `path`, from the headers alone (nothing inflated)."""
+    return _reading_recorded(path, lambda archive: {key: m.shape for key, m in
+                                                    _recorded_members(archive, path).items()})
+
+
+def load_recorded(path: str | Path, wanted: Collection[RecordKey] | None = None) -> tuple[
+        dict[str, np.ndarray], dict[tuple[str, str], np.ndarray], dict[str, np.ndarray]]:
+    """A golden blobs.npz as (inputs by name, layer blobs by (layer, top), outputs by top), as float32;
+    with `wanted`, only those blobs (the others are never inflated).
+
+    The file is a stranger's too: each member's header is checked (numbers, a sane size, exactly as
+    many bytes as it declares) and the memory the wanted ones take compared with what is available
+    before anything is inflated; nothing is ever unpickled.
+    """
+    def read(archive: zipfile.ZipFile) -> tuple[dict, dict, dict]:
+        members = _recorded_members(archive, path)
+        chosen = {key: m for key, m in members.items() if wanted is None or key in wanted}
+        _check_room(path, chosen.values())
+        inputs, layers, outputs = {}, {}, {}
+        for key, member in chosen.items():
+            value = _read_data(archive, member)
+            if key[0] == "input":
+                inputs[key[1]] = value
+            elif key[0] == "layer":
+                layers[(key[1], key[2])] = value
+            else:
+                outputs[key[1]] = value
+        return inputs, layers, outputs
+
+    inputs, layers, outputs = _reading_recorded(path, read)
     for name, value in inputs.items():
         if not np.isfinite(value).all():
             raise ConverterError(f"{path}: recorded input '{name}' holds NaN or infinite values")
     return inputs, layers, outputs
+
+
+def _check_room(path: str | Path, members: Collection[_Member]) -> None:
+    from converter.memory import available_bytes
+
+    # Each is inflated in its own type, then converted to float32.
+    needed = sum(math.prod(m.shape) * (m.dtype.itemsize + 4) for m in members)
+    available = available_bytes()
+    if available is not None and needed > available:
+        raise ConverterError(f"{path}: the recorded blobs this net uses take {needed / 2**30:.1f} GiB inflated, "
+                             f"{available / 2**30:.1f} GiB is available")
 
 
 @dataclass
@@ -238,25 +299,29 @@ class RecordedBlobs:
 
 def load_recorded_for(net: CaffeNet, path: str | Path) -> RecordedBlobs:
     """The blobs recorded in `path`, checked to belong to `net`: an input for each of the net's
-    inputs, of the shape it takes, and every recorded layer blob of the shape the net makes."""
-    recorded_inputs, layers, outputs = load_recorded(path)
-    missing = [name for name in net.inputs if name not in recorded_inputs]
+    inputs, of the shape it takes, and every recorded layer blob of the shape the net makes.
+    Shapes are checked from the headers, and only the blobs the net has are inflated."""
+    shapes = recorded_shapes(path)
+    missing = [name for name in net.inputs if ("input", name) not in shapes]
     if missing:
         raise ConverterError(f"{path} records no input for {', '.join(missing)}")
     for name, shape in net.inputs.items():
-        if tuple(recorded_inputs[name].shape) != tuple(shape):
-            raise ConverterError(f"{path} records input '{name}' of shape {list(recorded_inputs[name].shape)}, "
+        if shapes[("input", name)] != tuple(shape):
+            raise ConverterError(f"{path} records input '{name}' of shape {list(shapes[('input', name)])}, "
                                  f"the net takes {list(shape)}; pass the recorded shape with --input-shape")
+    wanted: set[RecordKey] = {("input", name) for name in net.inputs}
     for layer in net.layers:
         for top, shape in zip(layer.tops, layer.top_shapes, strict=True):
-            value = layers.get((layer.name, top))
-            if value is not None and tuple(value.shape) != tuple(shape):
-                raise ConverterError(f"{path} records layer|{layer.name}|{top} of shape {list(value.shape)}, "
+            recorded = shapes.get(("layer", layer.name, top))
+            if recorded is not None and recorded != tuple(shape):
+                raise ConverterError(f"{path} records layer|{layer.name}|{top} of shape {list(recorded)}, "
                                      f"the net makes {list(shape)}: blobs of another net or input size?")
+            wanted |= {("layer", layer.name, top), ("output", top)}
+    recorded_inputs, layers, outputs = load_recorded(path, wanted)
     return RecordedBlobs({name: recorded_inputs[name] for name in net.inputs}, layers, outputs)
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str | Path) -> np.ndarray:
+def _read_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str | Path) -> _Member:
     from numpy.lib import format as npy
 
     from converter.caffe.loader import MAX_BLOB_AXES, MAX_BLOB_ELEMENTS
@@ -274,8 +339,17 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str | Pa
         if info.file_size != member.tell() + size:
             raise ConverterError(f"{where} holds {info.file_size - member.tell()} bytes of data, its header "
                                  f"declares {size}")
-        data = np.frombuffer(member.read(size), dtype=dtype)
-    return data.reshape(shape, order="F" if fortran_order else "C").astype(np.float32)
+        return _Member(info, tuple(int(d) for d in shape), dtype, bool(fortran_order), member.tell())
+
+
+def _read_data(archive: zipfile.ZipFile, member: _Member) -> np.ndarray:
+    size = math.prod(member.shape) * member.dtype.itemsize
+    with archive.open(member.info) as stream:
+        stream.read(member.data_offset)
+        data = np.frombuffer(stream.read(size), dtype=member.dtype)
+    if data.size != math.prod(member.shape):
+        raise ConverterError(f"'{member.info.filename}' ends before its data does")
+    return data.reshape(member.shape, order="F" if member.fortran_order else "C").astype(np.float32)
 
 
 def default_inputs(net: CaffeNet, seed: int = 0) -> dict[str, np.ndarray]:

@@ -16,6 +16,19 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+def require_shared(folder: Path = SHARED) -> None:
+    """The whole session stops at once, with one message, when ../shared is not beside the repo
+    (rather than each test failing with its own "not found")."""
+    if not folder.is_dir():
+        pytest.exit(f"{folder} not found: the tests read the shared data (golden/ blobs real Caffe computed, "
+                    "reference_models/, wild/) from a folder named 'shared' beside the repository's root; "
+                    "put it there (or a link to it) and run again", returncode=4)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    require_shared()
+
+
 # The public fork prototxts in ../shared/wild that convert, each with the batch-1 input shape the
 # sweeps run it at (the smallest the net allows, or near it, to keep the tests fast).
 WILD_MODELS: dict[str, tuple[int, ...]] = {

@@ -116,6 +116,6 @@ def test_make_weights_into_a_folder_or_a_file(tmp_path):
     assert (tmp_path / "w" / "tiny.caffemodel").is_file()
     done = runner.invoke(main, ["make-weights", str(proto), "-o", str(tmp_path / "x.caffemodel")])
     assert done.exit_code == 0 and (tmp_path / "x.caffemodel").is_file()
-    done = runner.invoke(main, ["make-weights", str(proto), "-o", str(tmp_path / "y.caffemodel"),
+    done = runner.invoke(main, ["make-weights", str(proto), "--output", str(tmp_path / "y.caffemodel"),
                                 "--out-dir", str(tmp_path)])
     assert done.exit_code == 2 and "not both" in done.output

@@ -25,7 +25,7 @@ from converter.caffe.wire import (
     read_net_blobs,
 )
 from converter.errors import WeightsError
-from converter.fileio import atomic_output, open_input
+from converter.fileio import atomic_output, guard_mapped_input, open_input
 
 _MAPPINGS: weakref.WeakSet[mmap.mmap] = weakref.WeakSet()  # caffemodels mapped, while their arrays live
 
@@ -48,6 +48,7 @@ def read_caffemodel(path: str | Path) -> dict[str, RawLayer]:
             size = f.seek(0, 2)
             if size == 0:
                 raise WeightsError(f"{path}: empty file")
+            guard_mapped_input(path)
             mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
             _MAPPINGS.add(mapping)
             buf = memoryview(mapping)

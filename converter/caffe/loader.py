@@ -10,6 +10,7 @@ from pathlib import Path
 from converter.caffe import caffe_pb2
 from converter.caffe.fork_semantics import assign_forks
 from converter.caffe.layers import LAYER_TYPES
+from converter.caffe.limits import MAX_LAYERS
 from converter.caffe.net import CaffeNet, Shape
 from converter.caffe.prototxt import ParsedPrototxt, read_prototxt
 from converter.caffe.select import declared_inputs, select_layers
@@ -36,6 +37,10 @@ def build_net(
     `parsed` (from read_prototxt) brings the fields and values the text named that the schema
     lacks: they are reported together with every unsupported layer type, all at once.
     """
+    count = max(len(proto.layer), len(proto.layers)) + len(proto.input)
+    if count > MAX_LAYERS:
+        raise ModelError(f"the net has {count:,} layers and inputs; at most {MAX_LAYERS:,} are converted "
+                         "(the largest real nets have a few thousand)")
     load_installed_plugins()
     proto = upgrade_net(proto)
     inputs, layers = select_layers(proto)

@@ -18,7 +18,8 @@ from google.protobuf import text_format
 
 from converter.caffe import caffe_pb2
 from converter.caffe.schema import Positions, active_caffe_proto, load_fork_schema, to_superset
-from converter.errors import ConverterError, PrototxtSyntaxError, UnknownField
+from converter.errors import PrototxtSyntaxError, UnknownField
+from converter.fileio import read_input_bytes
 
 QUOTE_LIMIT = 80
 LAYER_MESSAGES = ("LayerParameter", "V1LayerParameter", "V0LayerParameter")
@@ -35,10 +36,7 @@ class ParsedPrototxt:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ConverterError(f"{path}: cannot read ({error.strerror or error})") from None
+    raw = read_input_bytes(path)  # a regular file only: a FIFO would block, /dev/zero never end
     # Editors on Windows start UTF-8 files with a byte order mark; protobuf would stop at it.
     raw = raw.removeprefix(codecs.BOM_UTF8)
     try:

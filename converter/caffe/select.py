@@ -4,6 +4,7 @@ dropped."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
 
 from converter.caffe import caffe_pb2
@@ -50,7 +51,7 @@ def in_phase(layer: caffe_pb2.LayerParameter, phase: int = caffe_pb2.TEST, stage
 
 def _declared_inputs(net: caffe_pb2.NetParameter) -> dict[str, Shape]:
     inputs: dict[str, Shape] = {}
-    twice = sorted({name for name in net.input if list(net.input).count(name) > 1})
+    twice = sorted(name for name, count in Counter(net.input).items() if count > 1)
     if twice:
         raise ModelError(f"input {', '.join(repr(n) for n in twice)} is declared more than once")
     if net.input_shape:

@@ -11,15 +11,12 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from converter.caffe.layers import LAYER_TYPES
+from converter.caffe.limits import MAX_BLOB_AXES, MAX_BLOB_ELEMENTS, MAX_WEIGHT_ELEMENTS
 from converter.caffe.net import CaffeLayer, Shape
 from converter.errors import ModelError
 
-# Refuse blobs beyond this many elements before allocating anything (8 GiB of float32).
-MAX_BLOB_ELEMENTS = 1 << 31
-# A weight blob must fit in a caffemodel, which Caffe reads only up to 2 GiB (protobuf's limit).
-MAX_WEIGHT_ELEMENTS = 1 << 29
-# Caffe's kMaxBlobAxes.
-MAX_BLOB_AXES = 32
+__all__ = ["MAX_BLOB_AXES", "MAX_BLOB_ELEMENTS", "MAX_WEIGHT_ELEMENTS", "check_finite", "check_shape",
+           "infer_shapes"]
 
 
 def check_shape(shape: Shape, what: str, layer: str | None = None) -> None:

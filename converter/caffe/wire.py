@@ -8,12 +8,17 @@ the same as in protos/caffe.proto.
 
 from __future__ import annotations
 
+import sys
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from converter.caffe.limits import MAX_BLOB_AXES, MAX_BLOB_ELEMENTS
+
 VARINT, FIXED64, LEN, FIXED32 = 0, 1, 2, 5
+_LITTLE_ENDIAN = sys.byteorder == "little"
 
 # NetParameter
 NET_LAYER, NET_LAYERS_V1 = 100, 2
@@ -89,7 +94,7 @@ class RawBlob:
 def _read_blob(buf: memoryview, pos: int, end: int) -> RawBlob:
     float_runs: list[np.ndarray] = []
     double_runs: list[np.ndarray] = []
-    loose_floats: list[float] = []
+    loose_floats = array("f")  # unpacked floats (no writer makes them): 4 bytes each, not a Python float
     dims: list[int] = []
     legacy = {BLOB_NUM: 1, BLOB_CHANNELS: 1, BLOB_HEIGHT: 1, BLOB_WIDTH: 1}
     has_legacy = has_shape = False
@@ -99,7 +104,7 @@ def _read_blob(buf: memoryview, pos: int, end: int) -> RawBlob:
                 raise WireError(f"packed float data of {stop - start} bytes is not a multiple of 4")
             float_runs.append(np.frombuffer(buf, dtype="<f4", count=(stop - start) // 4, offset=start))
         elif field == BLOB_DATA and wire_type == FIXED32:
-            loose_floats.append(float(np.frombuffer(buf, dtype="<f4", count=1, offset=start)[0]))
+            loose_floats.frombytes(bytes(buf[start:stop]) if _LITTLE_ENDIAN else bytes(buf[start:stop])[::-1])
         elif field == BLOB_DOUBLE_DATA and wire_type == LEN:
             if (stop - start) % 8:
                 raise WireError(f"packed double data of {stop - start} bytes is not a multiple of 8")
@@ -110,12 +115,12 @@ def _read_blob(buf: memoryview, pos: int, end: int) -> RawBlob:
                 if dim_field != SHAPE_DIM:
                     continue
                 if dim_type == VARINT:
-                    dims.append(value_as_int32(value))
+                    _add_dim(dims, value_as_int32(value))
                 elif dim_type == LEN:
                     p = value
                     while p < dim_end:
                         d, p = read_varint(buf, p, dim_end)
-                        dims.append(value_as_int32(d))
+                        _add_dim(dims, value_as_int32(d))
         elif field in legacy and wire_type == VARINT:
             legacy[field] = value_as_int32(start)
             has_legacy = True
@@ -124,7 +129,7 @@ def _read_blob(buf: memoryview, pos: int, end: int) -> RawBlob:
             data = np.concatenate(double_runs).astype(np.float32) if len(double_runs) > 1 else (
                 double_runs[0].astype(np.float32))
     elif loose_floats:
-        data = np.array(loose_floats, dtype=np.float32)
+        data = np.frombuffer(loose_floats, dtype=np.float32)
     elif len(float_runs) == 1:
         data = float_runs[0]
     elif float_runs:
@@ -138,6 +143,17 @@ def _read_blob(buf: memoryview, pos: int, end: int) -> RawBlob:
     else:
         shape, is_legacy = (int(data.size),), True
     return RawBlob(data=data, shape=shape, legacy=is_legacy)
+
+
+def _add_dim(dims: list[int], dim: int) -> None:
+    """One more axis of a blob shape, refused while reading if the shape could be no blob at all:
+    more axes than Caffe allows, or a dimension past the largest blob (a few bytes can declare
+    millions of axes of 2^62 each)."""
+    if len(dims) >= MAX_BLOB_AXES:
+        raise WireError(f"a blob shape with more than {MAX_BLOB_AXES} axes (Caffe allows at most {MAX_BLOB_AXES})")
+    if dim > MAX_BLOB_ELEMENTS:
+        raise WireError(f"a blob dimension of {dim}, more than the {MAX_BLOB_ELEMENTS:,} values any blob may hold")
+    dims.append(dim)
 
 
 def value_as_int32(value: int) -> int:

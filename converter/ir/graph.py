@@ -58,3 +58,29 @@ class Graph:
 
     def shape(self, tensor: str) -> Shape:
         return self.tensors[tensor].shape
+
+
+class ConsumerIndex:
+    """Which nodes read each tensor, found in one pass over the graph: a pass asking it node after
+    node stays linear in the graph's size (Graph.consumers walks every node each time). The pass
+    keeps it current with `replace` when it swaps a reader for another."""
+
+    def __init__(self, graph: Graph) -> None:
+        self._outputs = set(graph.outputs)
+        self._readers: dict[str, list[Node]] = {}
+        for node in graph.nodes:
+            for tensor in dict.fromkeys(node.inputs):
+                self._readers.setdefault(tensor, []).append(node)
+
+    def consumers(self, tensor: str) -> list[Node]:
+        return list(self._readers.get(tensor, ()))
+
+    def sole_consumer(self, tensor: str) -> Node | None:
+        """As Graph.sole_consumer."""
+        if tensor in self._outputs:
+            return None
+        readers = self._readers.get(tensor, ())
+        return readers[0] if len(readers) == 1 else None
+
+    def replace(self, tensor: str, old: Node, new: Node) -> None:
+        self._readers[tensor] = [new if node is old else node for node in self._readers.get(tensor, ())]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from converter.ir import BatchNorm, Conv, Dense, Graph, Node, Scale
+from converter.ir.graph import ConsumerIndex
 
 
 def _channel_scale(node: Node | None, channels: int) -> bool:
@@ -35,21 +36,22 @@ def _foldable_into(node: Node) -> bool:
 
 def fold_batchnorm(graph: Graph) -> int:
     """Fold every Conv/Dense [-> BatchNorm] [-> Scale] chain; returns how many nodes were absorbed."""
-    absorbed = 0
+    readers = ConsumerIndex(graph)  # one pass, so that folding stays linear in the graph's size
+    absorbed: set[int] = set()
     for linear in [n for n in graph.nodes if _foldable_into(n)]:
         assert isinstance(linear, (Conv, Dense))
         channels = int(linear.weight.shape[0])
         factor = np.ones(channels, np.float64)
         shift = np.zeros(channels, np.float64)  # y = linear_out * factor + shift
         chain: list[Node] = []
-        nxt = graph.sole_consumer(linear.outputs[0])
+        nxt = readers.sole_consumer(linear.outputs[0])
         if (isinstance(nxt, BatchNorm) and nxt.mean is not None and nxt.var is not None
                 and nxt.mean.size == channels and len(nxt.inputs) == 1):
             with np.errstate(divide="ignore", invalid="ignore"):
                 inv_std = 1.0 / np.sqrt(nxt.var.reshape(-1).astype(np.float64) + nxt.eps)
             factor, shift = inv_std, -nxt.mean.reshape(-1).astype(np.float64) * inv_std
             chain.append(nxt)
-            nxt = graph.sole_consumer(nxt.outputs[0])
+            nxt = readers.sole_consumer(nxt.outputs[0])
         if _channel_scale(nxt, channels):
             assert isinstance(nxt, Scale) and nxt.gamma is not None
             gamma = nxt.gamma.reshape(-1).astype(np.float64)
@@ -66,7 +68,7 @@ def fold_batchnorm(graph: Graph) -> int:
             for source in graph.tensors.pop(name).sources:
                 graph.folded[source] = linear.name
         linear.outputs = [chain[-1].outputs[0]]
-        for node in chain:
-            graph.nodes.remove(node)
-        absorbed += len(chain)
-    return absorbed
+        absorbed.update(id(node) for node in chain)
+    if absorbed:
+        graph.nodes = [node for node in graph.nodes if id(node) not in absorbed]
+    return len(absorbed)

@@ -1,0 +1,1 @@
+"""`python -m squeeze_convert`: the `squeeze-convert` command under the package's own name."""
