@@ -287,8 +287,9 @@ def _common_options(function: Any) -> Any:
         click.option("--tolerance", default=DEFAULT_TOLERANCE, show_default=True, type=float, callback=check_tolerance,
                      help="Per blob: max|a-b| <= tolerance * max(1, max|b|)."),
         click.option("--no-fire", is_flag=True, help="Do not fuse Fire modules."),
-        click.option("--fold-batchnorm", is_flag=True,
-                     help="Fold BatchNorm+Scale into the preceding convolution."),
+        click.option("--fold-batchnorm/--no-fold", default=True, show_default=True,
+                     help="Fold BatchNorm and Scale into the convolution or InnerProduct before them (the "
+                          "default; exact up to rounding); --no-fold keeps one node per Caffe layer."),
     ]
     for option in reversed(options):
         function = option(function)
@@ -428,8 +429,10 @@ def summary(report: Any) -> str:
               help="The folder to write the outputs in. Default: beside the prototxt.")
 @click.option("--name", callback=check_stem,
               help="Output file stem. Default: from the prototxt (or its folder for deploy.prototxt).")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["onnx", "pytorch"]),
-              default=("onnx", "pytorch"), show_default=True, help="Outputs to write (repeatable).")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["onnx", "pytorch", "safetensors"]),
+              default=("onnx", "pytorch"), show_default=True,
+              help="Outputs to write (repeatable): onnx (.onnx), pytorch (.py module + .pth weights), "
+                   "safetensors (.py module + .safetensors weights).")
 @click.option("--no-verify", is_flag=True, help="Skip numerical verification.")
 @click.option("--force", is_flag=True, help="Replace existing outputs.")
 @click.option("--compact", is_flag=True,
@@ -501,7 +504,8 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
         click.echo(f"verified: compact ONNX expands its {len(expanded_names(compact_model))} codebook weights "
                    "bit for bit to the dense ones")
     if not no_verify:
-        backends = tuple(b for f, b in (("onnx", "onnxruntime"), ("pytorch", "pytorch")) if f in formats)
+        backends = tuple(dict.fromkeys(b for f, b in (("onnx", "onnxruntime"), ("pytorch", "pytorch"),
+                                                     ("safetensors", "pytorch")) if f in formats))
         report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose)
         if not report.passed:
             path = pipeline.save_report(conversion, target, stem, force=force)
@@ -732,7 +736,7 @@ def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: 
     bake = _bake(bake_preprocessing, torchvision_normalize)
     options = _preprocessing(mean, mean_file, scale, channel_order, input_range)
     name, shape = _image_input(prototxt, input_shape, "classify")
-    conversion = _load(prototxt, weights, (f"{name}=1,3,{shape[2]},{shape[3]}",), False, False,
+    conversion = _load(prototxt, weights, (f"{name}=1,3,{shape[2]},{shape[3]}",), False, True,
                        preprocessing=options)
     if conversion.preprocessing.mean_image is None and not conversion.preprocessing.mean and "mean" not in options:
         # Nothing says what mean the net was trained with: the ImageNet mean Caffe's image models used.

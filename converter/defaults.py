@@ -3,6 +3,7 @@ command line can read them without loading numpy, onnx or torch (`--help` stays 
 
 DEFAULT_OPSET = 17
 SUPPORTED_OPSETS = range(11, 22)  # ONNX opsets the emitter writes: 11..21 (11 and 12 lowered from 13's forms)
+LOWEST_EMITTED = 13  # the oldest opset whose forms the emitters write (older ones: converter/emit/onnx/downgrade.py)
 
 DEFAULT_TOLERANCE = 1e-4
 """Per blob: max|a-b| <= tolerance * max(1, max|b|) (the golden blobs' own rule)."""

@@ -250,7 +250,7 @@ def inspect_net(prototxt: str | Path, weights: str | Path | None = None,
     counts = {layer.name: _param_count(layer) for layer in net.layers}
     counter = _Counter(net, weights is not None)
     _add_placeholders(net)
-    graph = build_graph(net)
+    graph = build_graph(net, fold_batchnorm=False)  # one row per Caffe layer, its own parameters
     prototxt = Path(prototxt)
     inputs = {name: list(shape) for name, shape in net.inputs.items()}
     table = Table(net.name or f"{prototxt.parent.name}/{prototxt.name}", inputs, weights is not None)

@@ -36,13 +36,16 @@ if TYPE_CHECKING:
     from converter.reduced import ReducedCheck
     from converter.verify import Comparison
 
+WEIGHTS_SUFFIXES = {"pytorch": ".pth", "safetensors": ".safetensors"}
 COMPANION_SUFFIXES = (".onnx", ".onnx.data", ".pth", ".py", ".report.json", ".compact.onnx")
 GENERIC_STEMS = {"deploy", "train_val", "trainval", "train", "test", "model", "net"}
 
 
-def build_graph(net: CaffeNet, *, fuse: bool = True, fold_batchnorm: bool = False,
+def build_graph(net: CaffeNet, *, fuse: bool = True, fold_batchnorm: bool = True,
                 digests: Mapping[Path, FileDigest] | None = None) -> Graph:
-    """The canonical IR of a loaded net: in-place tops resolved, identities gone, Fires fused.
+    """The canonical IR of a loaded net: in-place tops resolved, identities gone, BatchNorm/Scale
+    folded into the convolution or InnerProduct before them (unless `fold_batchnorm` is false),
+    Fires fused.
 
     Its metadata records the source files and their sha256 (`digests` already started, by path;
     the others are started here), and the input layout.
@@ -81,6 +84,8 @@ class Conversion:
     torch_export: TorchExport | None = None
     report: Report | None = None
     written: list[Path] = field(default_factory=list)
+    # The files the PyTorch weights go to: "pytorch" (<stem>.pth), "safetensors" (<stem>.safetensors).
+    weights_formats: tuple[str, ...] = ("pytorch",)
     # Other files the conversion read (recorded blobs): outputs must never replace them either.
     other_inputs: list[Path] = field(default_factory=list)
     # What the image input must go through before the net (None: the net has no single image input).
@@ -201,7 +206,7 @@ def run_verification(
     report.runs = {name: describe(name, models) for name in backends}
     report.versions = package_versions()
     if conversion.torch_export is not None:
-        report.notes = [f"PyTorch: {note}" for note in conversion.torch_export.notes]
+        report.notes += [f"PyTorch: {note}" for note in conversion.torch_export.notes]
     if conversion.baked_graph is not None:
         report.comparisons.extend(compare_baked(conversion, tolerance))
     if conversion.other_size is not None:
@@ -294,7 +299,7 @@ def convert(
     *,
     input_shapes: Mapping[str, Shape] | None = None,
     fuse: bool = True,
-    fold_batchnorm: bool = False,
+    fold_batchnorm: bool = True,
     digests: Mapping[Path, FileDigest] | None = None,
     preprocessing: Mapping[str, object] | None = None,
     caffe_proto: str | Path | None = None,
@@ -382,34 +387,42 @@ def _fit_mean(image: np.ndarray, shape: Shape, what: str) -> np.ndarray:
 
 def emit(conversion: Conversion, *, formats: Sequence[str] = ("onnx", "pytorch"), opset: int = DEFAULT_OPSET,
          bake: str | None = None, batch: int | None = None, dynamic_hw: bool = False) -> None:
-    """Emit the exports; with `bake` (rgb01, rgb255, bgr255, torchvision-normalize) also the ones
-    taking raw images (`conversion.baked_*`), which `save` writes instead of the plain ones."""
+    """Build the exports `formats` name: "onnx", "pytorch" (the module, weights as <stem>.pth),
+    "safetensors" (the module, weights as <stem>.safetensors); with `bake` (rgb01, rgb255, bgr255,
+    torchvision-normalize) also the ones taking raw images (`conversion.baked_*`), which `save`
+    writes instead of the plain ones."""
     check_opset(opset)
-    unknown = sorted({str(f) for f in formats} - {"onnx", "pytorch"}) if not isinstance(formats, str) else [formats]
+    known = {"onnx", *WEIGHTS_SUFFIXES}
+    unknown = sorted({str(f) for f in formats} - known) if not isinstance(formats, str) else [formats]
     if unknown or not formats:
-        raise ConverterError(f"formats must be some of 'onnx', 'pytorch'; got {formats!r}")
-    from converter.emit.onnx import build_onnx
-    from converter.emit.torch import emit_torch
+        raise ConverterError(f"formats must be some of 'onnx', 'pytorch', 'safetensors'; got {formats!r}")
+    weights_formats = tuple(f for f in WEIGHTS_SUFFIXES if f in formats)
 
     def exports(graph: Graph, preprocessing: Preprocessing | None) -> tuple[OnnxModel | None, TorchExport | None]:
         onnx_export = torch_export = None
         if "onnx" in formats:
+            from converter.emit.onnx import build_onnx
+
             onnx_export = build_onnx(graph, opset=opset, batch=batch, dynamic_hw=dynamic_hw)
             if preprocessing is not None:
                 onnx_export.metadata.update(preprocessing.metadata())
                 if preprocessing.baked:
-                    _denote_image(onnx_export.skeleton, graph.inputs[0])
+                    onnx_export.skeleton = _denoted_image(onnx_export.skeleton_bytes(), graph.inputs[0])
             if batch is not None:
                 onnx_export.metadata.update({k: v.replace("float32 N", f"float32 {batch}", 1)
                                              for k, v in onnx_export.metadata.items()
                                              if k.startswith("input.") and isinstance(v, str)})
-        if "pytorch" in formats:
+        if weights_formats:
+            from converter.emit.torch import emit_torch
+
             torch_export = emit_torch(graph, preprocessing.to_dict() if preprocessing is not None else None)
         return onnx_export, torch_export
 
     if dynamic_hw:
         conversion.other_size = at_another_size(conversion)
     conversion.onnx_export, conversion.torch_export = exports(conversion.graph, conversion.preprocessing)
+    if weights_formats:
+        conversion.weights_formats = weights_formats
     if bake:
         conversion.baked_graph, conversion.baked_preprocessing = baked(conversion, bake)
         conversion.baked_onnx, conversion.baked_torch = exports(conversion.baked_graph, conversion.baked_preprocessing)
@@ -484,15 +497,19 @@ def _mean_text(preprocessing: Preprocessing) -> str:
             f"{mean if mean is not None else preprocessing.mean_file}, scale {list(preprocessing.scale)}")
 
 
-def _denote_image(model: onnx.ModelProto, name: str) -> None:
-    """ONNX type denotation: the input is an IMAGE (N, C, H, W), the tensors the metadata's Image.* keys
-    describe (onnx/docs/TypeDenotation.md, DimensionDenotation.md)."""
+def _denoted_image(skeleton: bytes, name: str) -> onnx.ModelProto:
+    """The model with ONNX type denotation on input `name`: an IMAGE (N, C, H, W), the tensor the
+    metadata's Image.* keys describe (onnx/docs/TypeDenotation.md, DimensionDenotation.md)."""
+    import onnx
+
+    model = onnx.ModelProto.FromString(skeleton)
     for value in model.graph.input:
         if value.name == name:
             value.type.denotation = "IMAGE"
             for dim, denotation in zip(value.type.tensor_type.shape.dim,
                                        ("DATA_BATCH", "DATA_CHANNEL", "DATA_FEATURE", "DATA_FEATURE"), strict=False):
                 dim.denotation = denotation
+    return model
 
 
 def reduced_models(conversion: Conversion, kinds: Sequence[str], images: Path | None,
@@ -546,9 +563,9 @@ def compact_onnx_for(conversion: Conversion) -> onnx.ModelProto:
     dense = dict(conversion.onnx_export.weights)
     changed = [name for name, q in layers.items()
                if name not in dense or not np.array_equal(dense[name], q.weight(), equal_nan=True)]
-    if changed:  # e.g. --fold-batchnorm rescaled a convolution: its stored form is not the model's weight
+    if changed:  # e.g. BatchNorm folding rescaled a convolution: its stored form is not the model's weight
         raise ConverterError(f"--compact: conversion changed the stored weights of {', '.join(changed)} "
-                             "(--fold-batchnorm?), so they cannot be kept in their stored form")
+                             "(BatchNorm folding? --no-fold keeps them), so they cannot be kept in their stored form")
     stored = {name: StoredWeight(codebook=q.codebook, packed_codes=q.packed_codes, packed_gaps=q.packed_gaps,
                                  count=q.count, bits=q.bits, weight_shape=tuple(q.weight_shape))
               for name, q in layers.items()}
@@ -583,7 +600,8 @@ def planned_outputs(conversion: Conversion, out_dir: str | Path, stem: str, repo
         if conversion.saved_onnx.weight_bytes >= onnx_model.EXTERNAL_DATA_THRESHOLD:
             planned.append(out_dir / f"{stem}.onnx.data")
     if conversion.saved_torch is not None:
-        planned += [out_dir / f"{stem}.pth", out_dir / f"{stem}.py"]
+        planned += [out_dir / f"{stem}{WEIGHTS_SUFFIXES[f]}" for f in conversion.weights_formats]
+        planned.append(out_dir / f"{stem}.py")
     if conversion.report is not None if report is None else report:
         planned.append(out_dir / f"{stem}.report.json")
     return planned
@@ -622,7 +640,9 @@ def save(conversion: Conversion, out_dir: str | Path, stem: str, *, force: bool 
         if conversion.saved_torch is not None:
             from converter.emit.torch import save_torch
 
-            save_torch(conversion.saved_torch, out_dir / f"{stem}.pth", out_dir / f"{stem}.py")
+            weights = {f: out_dir / f"{stem}{WEIGHTS_SUFFIXES[f]}" for f in conversion.weights_formats}
+            save_torch(conversion.saved_torch, weights.get("pytorch"), out_dir / f"{stem}.py",
+                       safetensors_path=weights.get("safetensors"))
         if report_json is not None:
             write_bytes_atomic(out_dir / f"{stem}.report.json", _json_bytes(report_json))
     conversion.written = planned

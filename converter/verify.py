@@ -441,6 +441,13 @@ def verify(
                     report.top5[name] = top5(value)
             del values
     report.comparisons = [row for key in rows for row in rows[key]]
+    if graph.folded and backends:
+        by_node: dict[str, list[str]] = {}
+        for (layer_name, top), node_name in graph.folded.items():
+            by_node.setdefault(node_name, []).append(f"{layer_name}|{top}")
+        listed = "; ".join(f"{node}: {', '.join(blobs)}" for node, blobs in by_node.items())
+        report.notes.append(f"{len(graph.folded)} blobs exist only inside the node that BatchNorm/Scale folding "
+                            f"merged them into, so the runs could not compare them (--no-fold does): {listed}")
     return report
 
 

@@ -183,7 +183,7 @@ def test_torchvision_normalized_checkpoint_runs_in_torchvisions_squeezenet() -> 
     conversion = pipeline.convert(case["prototxt_path"], case["weights_path"],
                                   preprocessing={"mean": (104.0, 117.0, 123.0)})
     pipeline.emit(conversion, formats=("pytorch",), bake="torchvision-normalize")
-    state = conversion.baked_torch.state_dict
+    state = {key: torch.as_tensor(np.asarray(value)) for key, value in conversion.baked_torch.state_dict.items()}
     assert [(k, tuple(v.shape)) for k, v in state.items()] == torchvision_state_shapes("1_1")
     blobs = np.load(case["blobs_path"])
     caffe_input = blobs["input|data"].astype(np.float64)

@@ -49,7 +49,7 @@ def test_dynamic_hw_runs_srcnn_at_two_sizes() -> None:
     assert {c.blob for c in other} >= {"conv1|conv1", "conv3|conv3"}
     assert all(c.shape[2:] != [case["input_shape"][2] - 12, case["input_shape"][3] - 12] for c in other)
     model = conversion.onnx_export.to_proto()
-    assert dims(model.graph.input[0]) == ["N", 1, "H_data", "W_data"]
+    assert dims(model.graph.input[0]) == ["N", 1, "H", "W"]
     onnx.checker.check_model(model, full_check=True)
     # Real Caffe's blob at the recorded size, from the same (dynamic) model.
     blobs = np.load(case["blobs_path"])

@@ -171,7 +171,7 @@ def test_interrupt_exits_130_and_writes_nothing(tiny, tmp_path, monkeypatch):
     proto, weights = tiny
     from converter.emit import torch as torch_emit
 
-    def interrupted(*_args: object) -> None:
+    def interrupted(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(torch_emit, "save_torch", interrupted)

@@ -33,7 +33,6 @@ import ast
 from dataclasses import dataclass
 
 import numpy as np
-import onnx
 
 from converter.caffe.layers import register
 from converter.caffe.layers.common import expect_count, fail
@@ -320,7 +319,7 @@ def emit_onnx_proposal(node: Proposal, ctx: Context) -> None:
                                       ctx.ints(f"{name}.rows_end", [1])], "chosen_rows"),
                          ctx.ints(f"{name}.one_column", [1])], "batch_shape", axis=0)
     batch = op("ConstantOfShape", [rows], "batch_column",
-               value=onnx.helper.make_tensor(f"{name}.zero_index", onnx.TensorProto.FLOAT, [1], [0]))
+               value=np.zeros(1, np.float32))
     ctx.node("Concat", [batch, chosen], [y], name, axis=1)
 
 

@@ -32,6 +32,9 @@ class Graph:
     metadata: dict[str, object] = field(default_factory=dict)
     # One line saying what the graph is and where it came from (an ONNX model's doc_string).
     doc: str = ""
+    # Caffe (layer, top) values that exist only inside the node named (BatchNorm folding absorbed
+    # them): no emitted model computes them on their own.
+    folded: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def producer(self, tensor: str) -> Node | None:
         for node in self.nodes:

@@ -19,7 +19,7 @@ def test_across_channels(size: int, alpha: float, beta: float, k: float) -> None
     node = Lrn(name="norm1", inputs=["x"], outputs=["y"], size=size, alpha=alpha, beta=beta, k=k)
     graph = graph_of(node, {"x": (2, 7, 4, 5), "y": (2, 7, 4, 5)})
     model = check(graph, lambda x: F.local_response_norm(torch.from_numpy(x), size, alpha, beta, k).numpy())
-    assert ops(model) == ["LRN"]
+    assert ops(model) == ["Mul", "Conv", "Pow", "Mul"]  # onnxruntime's LRN kernel is 3x slower
 
 
 def test_across_channels_by_hand() -> None:

@@ -206,11 +206,13 @@ def test_a_failed_checkpoint_write_keeps_the_old_files(tmp_path, monkeypatch) ->
     graph, _ = small_net()
     olds = _old_files(tmp_path)
 
-    def save_part_way(obj, f) -> None:
-        f.write(b"PK\x03\x04 part of a checkpoint")
+    import converter.emit.torch.checkpoint as checkpoint
+
+    def stream_part_way(f, data, on_chunk=None, crc=None) -> None:
+        f.write(bytes(data)[:3])
         raise DiskFull("disk full")
 
-    monkeypatch.setattr(torch, "save", save_part_way)
+    monkeypatch.setattr(checkpoint, "stream", stream_part_way)
     with pytest.raises(DiskFull):
         save_torch(emit_torch(graph), tmp_path / "small.pth", tmp_path / "small.py")
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == olds  # untouched, no *.partial left

@@ -10,16 +10,17 @@ initializers "<node>.weight", "<node>.bias", ...
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import onnx
-from onnx import helper
-
-from converter.defaults import DEFAULT_OPSET, SUPPORTED_OPSETS
-from converter.emit.onnx.downgrade import LOWEST_EMITTED, lower
+from converter.defaults import DEFAULT_OPSET, LOWEST_EMITTED, SUPPORTED_OPSETS
+from converter.emit.onnx import proto
 from converter.emit.onnx.model import EXTERNAL_DATA_THRESHOLD, OnnxModel
 from converter.emit.onnx.registry import EMITTERS, TABLE, Context, converts
 from converter.emit.onnx.shapes import intermediate_value_info, output_layouts, value_info
 from converter.ir import Graph
+
+if TYPE_CHECKING:
+    import onnx
 
 __all__ = [
     "DEFAULT_OPSET",
@@ -54,7 +55,8 @@ def build_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence
     `extra_outputs` names further IR tensors to expose as graph outputs (e.g. to check intermediates).
     The batch (dim 0) is symbolic "N" unless `batch` pins it; `dynamic_hw` leaves a 4-D input's
     height and width symbolic (the caller checks that the net allows it). Every intermediate tensor
-    gets a `value_info` (shapes.py).
+    gets a `value_info` (shapes.py). The skeleton is encoded directly (proto.py): no onnx import,
+    unless an emitter-internal tensor needs ONNX's shape inference.
     """
     if opset not in SUPPORTED_OPSETS:
         raise ValueError(f"opset {opset} is not supported ({SUPPORTED_OPSETS[0]}..{SUPPORTED_OPSETS[-1]})")
@@ -62,24 +64,31 @@ def build_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence
     ctx = Context(graph, max(opset, LOWEST_EMITTED))
     for node in graph.nodes:
         TABLE.emitter_of(node)(node, ctx)
-    nodes = ctx.nodes
+    nodes = [proto.NodeSpec.of(node) for node in ctx.nodes]  # some emitters append onnx NodeProtos
     if opset < LOWEST_EMITTED:
-        shapes = {name: tensor.shape for name, tensor in graph.tensors.items()}
-        nodes = lower(ctx.nodes, dict(ctx.weights), {name: len(s) for name, s in shapes.items()}, shapes, opset)
+        nodes = _lowered(nodes, graph, dict(ctx.weights), opset)
     outputs = list(dict.fromkeys([*graph.outputs, *extra_outputs]))
     dims = {"batch": batch, "dynamic_hw": dynamic_hw}
     layouts = output_layouts(graph)
-    onnx_graph = helper.make_graph(
-        nodes, graph.name,
-        [value_info(graph, t, graph_input=True, layouts=layouts, **dims) for t in graph.inputs],
-        [value_info(graph, t, layouts=layouts, **dims) for t in outputs],
-    )
-    opsets = [helper.make_opsetid("", opset)]
-    model = helper.make_model(onnx_graph, opset_imports=opsets, producer_name=PRODUCER,
-                              producer_version=producer_version(), doc_string=graph.doc or PRODUCER)
-    model.ir_version = helper.find_min_ir_version_for(opsets)
-    model.graph.value_info.extend(intermediate_value_info(model, ctx.weights, graph, **dims))
-    return OnnxModel(model, ctx.weights, dict(graph.metadata))
+    inputs = [value_info(graph, t, graph_input=True, layouts=layouts, **dims) for t in graph.inputs]
+    output_infos = [value_info(graph, t, layouts=layouts, **dims) for t in outputs]
+    skeleton = proto.model(graph.name, nodes, inputs, output_infos, opset, PRODUCER,
+                           producer_version=producer_version(), doc=graph.doc or PRODUCER)
+    intermediates = intermediate_value_info(skeleton, nodes, {*graph.inputs, *outputs}, ctx.weights, graph,
+                                            **dims)
+    return OnnxModel(skeleton + proto.graph_value_infos(intermediates), ctx.weights, dict(graph.metadata))
+
+
+def _lowered(nodes: list[proto.NodeSpec], graph: Graph, weights: dict, opset: int) -> list[proto.NodeSpec]:
+    """`nodes` lowered to an opset older than the emitters write (imports onnx: only then)."""
+    import onnx
+
+    from converter.emit.onnx.downgrade import lower
+
+    shapes = {name: tensor.shape for name, tensor in graph.tensors.items()}
+    protos = [onnx.NodeProto.FromString(node.encode()) for node in nodes]
+    lowered = lower(protos, weights, {name: len(s) for name, s in shapes.items()}, shapes, opset)
+    return [proto.NodeSpec.of(node) for node in lowered]
 
 
 def emit_onnx(graph: Graph, opset: int = DEFAULT_OPSET, extra_outputs: Sequence[str] = ()) -> onnx.ModelProto:

@@ -19,9 +19,9 @@ import numpy as np
 import onnx
 from onnx import defs, helper
 
+from converter.defaults import LOWEST_EMITTED
 from converter.errors import ConverterError
 
-LOWEST_EMITTED = 13
 # Same inputs and attributes before 13, another meaning: never kept as they are.
 _CHANGED_MEANING = {"Resize"}
 

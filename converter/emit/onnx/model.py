@@ -12,54 +12,56 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
-import onnx
-from onnx import TensorProto, numpy_helper
 
+from converter.emit.onnx import proto
 from converter.fileio import all_or_nothing, atomic_output, progress
+
+if TYPE_CHECKING:
+    import onnx
 
 EXTERNAL_DATA_THRESHOLD = 2**31 - 2**24  # protobuf's 2 GiB message limit, less room for the graph
 _ALIGNMENT = 64
 
-_DTYPES = {
-    np.dtype(np.float32): TensorProto.FLOAT,
-    np.dtype(np.bool_): TensorProto.BOOL,
-    np.dtype(np.int64): TensorProto.INT64,
-    np.dtype(np.int32): TensorProto.INT32,
-    np.dtype(np.uint8): TensorProto.UINT8,
-}
-
 
 @dataclass
 class OnnxModel:
-    """An emitted model kept as its graph skeleton (no initializers) plus the weight arrays, and
-    metadata_props still to add (values written as str(value), as late as possible).
+    """An emitted model kept as its graph skeleton (no initializers; a ModelProto or its
+    serialised bytes, which is what the emitter makes, needing no onnx import) plus the weight
+    arrays, and metadata_props still to add (values written as str(value), as late as possible).
 
     `to_proto()` builds the whole ModelProto in memory; `save()` streams the arrays to disk.
     """
 
-    skeleton: onnx.ModelProto
+    skeleton: onnx.ModelProto | bytes
     weights: list[tuple[str, np.ndarray]]
     metadata: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def from_proto(cls, model: onnx.ModelProto) -> OnnxModel:
+        import onnx
+        from onnx import numpy_helper
+
         weights = [(t.name, numpy_helper.to_array(t)) for t in model.graph.initializer]
         skeleton = onnx.ModelProto()
         skeleton.CopyFrom(model)
         del skeleton.graph.initializer[:]
         return cls(skeleton, weights)
 
+    def skeleton_bytes(self) -> bytes:
+        return self.skeleton if isinstance(self.skeleton, bytes) else self.skeleton.SerializeToString()
+
     def header(self) -> onnx.ModelProto:
         """The skeleton with the metadata added: everything but the initializers."""
-        model = onnx.ModelProto()
-        model.CopyFrom(self.skeleton)
-        _add_metadata(model, self.metadata)
-        return model
+        import onnx
+
+        return onnx.ModelProto.FromString(self.skeleton_bytes() + proto.metadata_props(self.metadata))
 
     def to_proto(self) -> onnx.ModelProto:
+        from onnx import numpy_helper
+
         model = self.header()
         model.graph.initializer.extend(numpy_helper.from_array(a, name) for name, a in self.weights)
         return model
@@ -78,16 +80,17 @@ class OnnxModel:
             self._save_external(path)
             return
         with atomic_output(path) as f, progress(self.weight_bytes, f"writing {path.name}") as bar:
-            f.write(self.skeleton.SerializeToString())
+            f.write(self.skeleton_bytes())
             for name, array in self.weights:
                 _write_initializer(f, name, array)
                 bar.update(array.nbytes)
-            f.write(_add_metadata(onnx.ModelProto(), self.metadata).SerializeToString())
+            f.write(proto.metadata_props(self.metadata))
 
     def _save_external(self, path: Path) -> None:
+        import onnx
+
         data_name = f"{path.name}.data"
-        model = onnx.ModelProto()
-        model.CopyFrom(self.skeleton)
+        model = onnx.ModelProto.FromString(self.skeleton_bytes())
         offset = 0
         # The .onnx points into the .data by offset: the two replace the old pair together or not at all.
         with all_or_nothing():
@@ -98,8 +101,8 @@ class OnnxModel:
                     data.write(b"\0" * padding)
                     offset += padding
                     _write_chunked(data, _le_bytes(array))
-                    tensor = _tensor_header(name, array)
-                    tensor.data_location = TensorProto.EXTERNAL
+                    tensor = onnx.TensorProto.FromString(proto.tensor_header(name, array))
+                    tensor.data_location = onnx.TensorProto.EXTERNAL
                     _set_external(tensor, (("location", data_name), ("offset", str(offset)),
                                            ("length", str(array.nbytes))))
                     model.graph.initializer.append(tensor)
@@ -122,34 +125,19 @@ def _set_external(tensor: onnx.TensorProto, entries: Iterable[tuple[str, str]]) 
         entry.key, entry.value = key, value
 
 
-def _tensor_header(name: str, array: np.ndarray) -> onnx.TensorProto:
-    if array.dtype not in _DTYPES:
-        raise TypeError(f"initializer {name}: unsupported dtype {array.dtype}")
-    return TensorProto(name=name, data_type=_DTYPES[array.dtype], dims=array.shape)
-
-
 def _le_bytes(array: np.ndarray) -> memoryview:
     return memoryview(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))).cast("B")
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        out.append((value & 0x7F) | (0x80 if value > 0x7F else 0))
-        value >>= 7
-        if not value:
-            return bytes(out)
 
 
 def _write_initializer(f: BinaryIO, name: str, array: np.ndarray) -> None:
     """Append `ModelProto{graph{initializer{...}}}`: protobuf merges repeated occurrences of the
     graph field on parse, so the file reads as one model, and the array goes to disk uncopied."""
-    header = _tensor_header(name, array).SerializeToString()
+    header = proto.tensor_header(name, array)
     raw_key = bytes([9 << 3 | 2])  # TensorProto.raw_data
-    tensor_size = len(header) + 1 + len(_varint(array.nbytes)) + array.nbytes
-    initializer = bytes([5 << 3 | 2]) + _varint(tensor_size)  # GraphProto.initializer
-    f.write(bytes([7 << 3 | 2]) + _varint(len(initializer) + tensor_size))  # ModelProto.graph
-    f.write(initializer + header + raw_key + _varint(array.nbytes))
+    tensor_size = len(header) + 1 + len(proto.varint(array.nbytes)) + array.nbytes
+    initializer = bytes([5 << 3 | 2]) + proto.varint(tensor_size)  # GraphProto.initializer
+    f.write(bytes([7 << 3 | 2]) + proto.varint(len(initializer) + tensor_size))  # ModelProto.graph
+    f.write(initializer + header + raw_key + proto.varint(array.nbytes))
     _write_chunked(f, _le_bytes(array))
 
 

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import onnx
-from onnx import helper
 
+from converter.emit.onnx.proto import NodeSpec
 from converter.emit.op_table import OpTable
 from converter.ir import Graph
 from converter.ir.graph import Shape
@@ -36,7 +35,7 @@ class Context:
 
     graph: Graph
     opset: int
-    nodes: list[onnx.NodeProto] = field(default_factory=list)
+    nodes: list[NodeSpec] = field(default_factory=list)
     weights: list[tuple[str, np.ndarray]] = field(default_factory=list)
     names: set[str] = field(default_factory=set)
 
@@ -46,9 +45,10 @@ class Context:
         self.names.update(t for node in self.graph.nodes for t in (*node.inputs, *node.outputs))
 
     def node(self, op: str, inputs: Sequence[str], outputs: Sequence[str], name: str, **attrs: Any) -> None:
-        """Append an ONNX node (attributes as keyword arguments, None values dropped)."""
+        """Append an ONNX node (attributes as keyword arguments, their types inferred as
+        onnx.helper.make_node infers them; None values dropped)."""
         attrs = {key: value for key, value in attrs.items() if value is not None}
-        self.nodes.append(helper.make_node(op, list(inputs), list(outputs), name=name, **attrs))
+        self.nodes.append(NodeSpec(op, list(inputs), list(outputs), name, attrs))
 
     def unique(self, name: str) -> str:
         """`name`, or `name#2`, `name#3`, ... if taken; reserves the result."""
@@ -68,6 +68,15 @@ class Context:
         name = self.unique(name)
         self.weights.append((name, np.ascontiguousarray(value, dtype=dtype)))
         return name
+
+    def shared_const(self, name: str, value: np.ndarray | float | Sequence[float], dtype: type = np.float32) -> str:
+        """Like `const`, but an initializer already holding exactly this value (dtype, shape and
+        bytes) is reused: several layers with the same parameters share one constant."""
+        array = np.ascontiguousarray(value, dtype=dtype)
+        for existing, held in self.weights:
+            if held.dtype == array.dtype and held.shape == array.shape and held.tobytes() == array.tobytes():
+                return existing
+        return self.const(name, array, dtype)
 
     def ints(self, name: str, values: Sequence[int]) -> str:
         """A 1-D int64 initializer (shapes, pads, split sizes)."""

@@ -6,15 +6,24 @@ from __future__ import annotations
 import numpy as np
 
 from converter.emit.torch.registry import Helper, build
-from converter.emit.torch.writer import TorchExport, as_state_dict, class_name, identifier, module_source
+from converter.emit.torch.writer import TorchExport, class_name, identifier, module_source
 from converter.ir import Graph
 
-
-def _module_dict_attributes() -> set[str]:
-    """Names a ModuleDict key cannot take: ModuleDict refuses keys that are its own attributes."""
-    import torch
-
-    return {name for name in dir(torch.nn.ModuleDict()) if not name.startswith("_")}
+# Names a ModuleDict key cannot take: ModuleDict refuses keys that are its own attributes. These
+# are torch 2.13's public ones (a test checks them against the installed torch), listed so that
+# emitting needs no torch.
+MODULE_DICT_ATTRIBUTES = frozenset({
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children", "clear",
+    "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr", "float", "forward", "get_buffer",
+    "get_extra_state", "get_parameter", "get_submodule", "half", "ipu", "items", "keys", "load_state_dict",
+    "modules", "mtia", "named_buffers", "named_children", "named_modules", "named_parameters", "parameters",
+    "pop", "register_backward_hook", "register_buffer", "register_forward_hook", "register_forward_pre_hook",
+    "register_full_backward_hook", "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
+    "register_load_state_dict_pre_hook", "register_module", "register_parameter",
+    "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_", "set_extra_state",
+    "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train", "training", "type", "update",
+    "values", "xpu", "zero_grad",
+})
 
 
 def _temporaries(graph: Graph) -> dict[str, str]:
@@ -27,7 +36,7 @@ def generic_layout(graph: Graph) -> TorchExport:
     helpers: list[Helper] = []
     state: dict[str, np.ndarray] = {}
     taps: dict[str, tuple[str, ...]] = {}
-    taken = _module_dict_attributes()
+    taken = set(MODULE_DICT_ATTRIBUTES)
     temporaries = _temporaries(graph)
     # Graph inputs are forward's arguments: never a temporary's name, or a later read would see
     # the temporary instead.
@@ -61,4 +70,4 @@ class {name}(nn.Module):
 {chr(10).join(forward)}
         return {results}
 ''')
-    return TorchExport(source, as_state_dict(state), taps, name)
+    return TorchExport(source, state, taps, name)

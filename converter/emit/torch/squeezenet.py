@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from converter.emit.torch.registry import Helper, build
-from converter.emit.torch.writer import TorchExport, as_state_dict, class_name, module_source
+from converter.emit.torch.writer import TorchExport, class_name, module_source
 from converter.ir import Conv, Fire, Graph, Pool, Relu, Softmax
 
 
@@ -44,6 +44,13 @@ def _notes(final_conv: Conv, softmax: bool) -> list[str]:
     return notes
 
 
+def _in_place(code: str) -> str:
+    """A ReLU in place, as torchvision's SqueezeNet has them (each reads a convolution's fresh
+    output, which nothing else reads; a forward hook on that convolution sees the value before the
+    ReLU only if it copies it, as verification does)."""
+    return "nn.ReLU(inplace=True)" if code == "nn.ReLU()" else code
+
+
 def torchvision_layout(graph: Graph) -> TorchExport:
     """The export of a graph `is_squeezenet` accepts."""
     last = graph.nodes[-1]
@@ -57,7 +64,7 @@ def torchvision_layout(graph: Graph) -> TorchExport:
     for i, node in enumerate(features):
         built = build(node, graph)
         helpers.extend(built.helpers)
-        lines.append(f"            {built.code},")
+        lines.append(f"            {_in_place(built.code)},")
         state.update({f"features.{i}.{k}": v for k, v in built.params.items()})
         taps[f"features.{i}"] = (node.outputs[0],)
     final_conv = classifier[0]
@@ -80,7 +87,7 @@ class {name}(nn.Module):
         self.classifier = nn.Sequential(
             nn.Dropout(p=0.5),
             {final.code},
-            {relu.code},
+            {_in_place(relu.code)},
             {pool.code},
         ){softmax_init}
 
@@ -89,4 +96,4 @@ class {name}(nn.Module):
 ''')
     if softmax:
         taps["softmax"] = (softmax.outputs[0],)
-    return TorchExport(source, as_state_dict(state), taps, name, _notes(final_conv, softmax is not None))
+    return TorchExport(source, state, taps, name, _notes(final_conv, softmax is not None))

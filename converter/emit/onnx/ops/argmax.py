@@ -3,8 +3,8 @@ IR wants the higher, so the axis is flipped (Slice with step -1) and each index 
 size - 1 - i. Without an axis, each sample is flattened first and the result assembled into
 (N, 1 or 2, top_k, 1, ...): indices, then values."""
 
-import onnx
 
+from converter.emit.onnx import proto
 from converter.emit.onnx.registry import Context, converts
 from converter.ir import ArgMax
 
@@ -36,7 +36,7 @@ def argmax(node: ArgMax, ctx: Context) -> None:
     ctx.node("Sub", [ctx.ints(f"{name}.last", [size - 1]), order], [reversed_index], f"{name}/unflip")
     last = node.axis is not None
     ctx.node("Cast", [reversed_index], [y if last else indices], name if last else f"{name}/float",
-             to=onnx.TensorProto.FLOAT)
+             to=proto.FLOAT)
     if last:
         return
     parts = [indices, values] if node.out_max_val else [indices]

@@ -16,12 +16,12 @@ output is Caffe's N rows of -1 (an N-row fallback sliced in when the row count i
 from __future__ import annotations
 
 import numpy as np
-from onnx import TensorProto, helper
 
+from converter.emit.onnx import proto
 from converter.emit.onnx.registry import Context, converts
 from converter.ir import DetectionOutput
 
-BOOL, FLOAT, INT64 = TensorProto.BOOL, TensorProto.FLOAT, TensorProto.INT64
+BOOL, FLOAT, INT64 = proto.BOOL, proto.FLOAT, proto.INT64
 
 
 class _Builder:
@@ -34,6 +34,8 @@ class _Builder:
         return self.many(op, *inputs, hint=hint, outputs=outputs, **attrs)[0]
 
     def many(self, op: str, *inputs: str, hint: str = "", outputs: int = 1, **attrs: object) -> list[str]:
+        from onnx import helper  # imported only when a net has a DetectionOutput
+
         names = [self.ctx.tensor(f"{self.prefix}/{hint or op.lower()}") for _ in range(outputs)]
         self.nodes.append(helper.make_node(op, list(inputs), names, name=names[0], **attrs))
         return names
@@ -97,6 +99,8 @@ def _decode(node: DetectionOutput, b: _Builder, loc: str, prior: str, p: int) ->
 def _suppress(node: DetectionOutput, ctx: Context, b: _Builder, boxes: list[str], sizes: str, valid: str,
               k: int) -> str:
     """The Loop keeping candidates in rank order; returns the kept mask (N, C, K)."""
+    from onnx import helper
+
     ranks = b("Range", b.scalar(0, "start"), b.scalar(k, "k"), b.scalar(1, "step"), hint="ranks")
     body: list = []
     s = _Builder(ctx, f"{node.name}/nms", body)

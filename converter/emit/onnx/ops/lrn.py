@@ -1,26 +1,33 @@
 """Lrn.
 
-Across channels -> ONNX LRN, whose formula is the IR's: x / (bias + alpha/size * sum of x^2 over
-`size` channels centred on c (floor((size-1)/2) before, ceil after))^beta, with bias = k.
-onnxruntime refuses LRN unless alpha > 0 and beta > 0, so otherwise the same formula is built up:
-x^2 viewed as (N, 1, C, H*W), averaged over `size` channels with zero padding counted
-(AveragePool, count_include_pad=1, so alpha * mean = alpha/size * sum), then x * (k + alpha * mean)^-beta.
+Across channels: the IR's x / (k + alpha/size * sum of x^2 over `size` channels centred on c
+(floor((size-1)/2) before, ceil after))^beta, built up rather than as ONNX LRN (whose formula it is:
+onnxruntime's LRN kernel is 3x slower than this and refuses alpha <= 0 or beta <= 0). For a 4-D
+input of up to BAND_CHANNELS channels the windowed sum is a 1x1 Conv of x^2 with a C x C band of
+alpha/size and bias k (the same sum, over the same channels, no approximation), then
+x * base^-beta. Otherwise: x^2 viewed as (N, 1, C, H*W), averaged over `size` channels with zero
+padding counted (AveragePool, count_include_pad=1, so alpha * mean = alpha/size * sum), then
+x * (k + alpha * mean)^-beta.
 Within channel -> built up likewise: x^2 averaged over a size x size window (zero padding counted,
 so alpha * mean = alpha/size^2 * sum), then x * (1 + alpha * mean)^-beta. Like the source
 framework's within-channel LRN (and the PyTorch emitter), `k` is not used there: the constant is 1.
 """
 
+import numpy as np
+
 from converter.emit.onnx.registry import Context, converts
 from converter.ir import Lrn
+
+BAND_CHANNELS = 1024  # the band weight is C x C floats: 4 MB here
 
 
 def _normalise(node: Lrn, ctx: Context, mean: str, constant: float) -> None:
     """y = x * (constant + alpha * mean)^-beta, the last steps of both built-up forms."""
     x, y = node.inputs[0], node.outputs[0]
     scaled, base, factor = (ctx.tensor(f"{y}/{part}") for part in ("scaled", "base", "factor"))
-    ctx.node("Mul", [mean, ctx.const(f"{node.name}.alpha", node.alpha)], [scaled], f"{node.name}/alpha")
-    ctx.node("Add", [scaled, ctx.const(f"{node.name}.k", constant)], [base], f"{node.name}/k")
-    ctx.node("Pow", [base, ctx.const(f"{node.name}.minus_beta", -node.beta)], [factor], f"{node.name}/beta")
+    ctx.node("Mul", [mean, ctx.shared_const(f"{node.name}.alpha", node.alpha)], [scaled], f"{node.name}/alpha")
+    ctx.node("Add", [scaled, ctx.shared_const(f"{node.name}.k", constant)], [base], f"{node.name}/k")
+    ctx.node("Pow", [base, ctx.shared_const(f"{node.name}.minus_beta", -node.beta)], [factor], f"{node.name}/beta")
     ctx.node("Mul", [x, factor], [y], node.name)
 
 
@@ -28,12 +35,23 @@ def _normalise(node: Lrn, ctx: Context, mean: str, constant: float) -> None:
 def lrn(node: Lrn, ctx: Context) -> None:
     x, y = node.inputs[0], node.outputs[0]
     before, after = (node.size - 1) // 2, node.size // 2
-    if node.across_channels and node.alpha > 0 and node.beta > 0:
-        ctx.node("LRN", [x], [y], node.name, size=int(node.size), alpha=float(node.alpha), beta=float(node.beta),
-                 bias=float(node.k))
-        return
     square, mean = ctx.tensor(f"{y}/square"), ctx.tensor(f"{y}/mean")
     ctx.node("Mul", [x, x], [square], f"{node.name}/square")
+    shape = ctx.shape(x)
+    if node.across_channels and len(shape) == 4 and shape[1] <= BAND_CHANNELS:
+        channels = shape[1]
+        band = np.zeros((channels, channels, 1, 1), np.float32)
+        for c in range(channels):
+            band[c, max(c - before, 0): c + after + 1] = np.float32(node.alpha) / np.float32(node.size)
+        base, factor = ctx.tensor(f"{y}/base"), ctx.tensor(f"{y}/factor")
+        # Layers with the same parameters share these constants.
+        bias = ctx.shared_const(f"{node.name}.k", np.full(channels, node.k, np.float32))
+        ctx.node("Conv", [square, ctx.shared_const(f"{node.name}.band", band), bias], [base], f"{node.name}/window",
+                 kernel_shape=[1, 1])
+        ctx.node("Pow", [base, ctx.shared_const(f"{node.name}.minus_beta", -node.beta)], [factor],
+                 f"{node.name}/beta")
+        ctx.node("Mul", [x, factor], [y], node.name)
+        return
     if not node.across_channels:
         ctx.node("AveragePool", [square], [mean], f"{node.name}/window", kernel_shape=[node.size, node.size],
                  strides=[1, 1], pads=[before, before, after, after], count_include_pad=1)

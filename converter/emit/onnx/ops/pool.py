@@ -15,8 +15,8 @@ holds no meaningful index). A global max pooling with a mask is a MaxPool over t
 """
 
 import numpy as np
-import onnx
 
+from converter.emit.onnx import proto
 from converter.emit.onnx.registry import Context, converts
 from converter.ir import Pool
 
@@ -52,7 +52,7 @@ def _mask(node: Pool, ctx: Context, indices: str, plane: tuple[int, int], begin:
         ctx.node("Add", [start, unpadded_col], [index], f"{name}/index")
         flat = index
     as_float, found = ctx.tensor(f"{mask}/float"), ctx.tensor(f"{mask}/found")
-    ctx.node("Cast", [flat], [as_float], f"{name}/float", to=onnx.TensorProto.FLOAT)
+    ctx.node("Cast", [flat], [as_float], f"{name}/float", to=proto.FLOAT)
     lowest = ctx.const(f"{name}.lowest", float(np.finfo(np.float32).min))
     ctx.node("Greater", [y, lowest], [found], f"{name}/found")
     ctx.node("Where", [found, as_float, ctx.const(f"{name}.none", -1.0)], [mask], f"{name}/mask")

@@ -5,7 +5,6 @@ included), so it is filled in directly: ConstantOfShape(Shape(x)).
 """
 
 import numpy as np
-from onnx import numpy_helper
 
 from converter.emit.onnx.ops._common import affine
 from converter.emit.onnx.registry import Context, converts
@@ -19,7 +18,7 @@ def power(node: Power, ctx: Context) -> None:
         shape = ctx.tensor(f"{node.outputs[0]}/shape")
         ctx.node("Shape", [node.inputs[0]], [shape], f"{node.name}/shape")
         ctx.node("ConstantOfShape", [shape], node.outputs, node.name,
-                 value=numpy_helper.from_array(np.array([value], np.float32)))
+                 value=np.array([value], np.float32))
         return
     if node.power == 1:
         affine(node, ctx, node.scale, node.shift, final=True)

@@ -9,8 +9,8 @@ outside the bin reading -FLT_MAX; bins empty after clipping give 0.
 """
 
 import numpy as np
-import onnx
 
+from converter.emit.onnx import proto
 from converter.emit.onnx.registry import Context, converts
 from converter.ir import RoiPool
 
@@ -72,18 +72,18 @@ def roi_pool(node: RoiPool, ctx: Context) -> None:
     name, (ph_n, pw_n) = node.name, node.pooled
     _, _, h, w = ctx.shape(x)
     table = b.op("Reshape", [rois, ctx.ints(f"{name}.roi_rows", [-1, 5])], "rois")
-    batch = b.op("Cast", [b.columns(table, 0, 1, "batch_column")], "batch_int", to=onnx.TensorProto.INT64)
+    batch = b.op("Cast", [b.columns(table, 0, 1, "batch_column")], "batch_int", to=proto.INT64)
     batch = b.op("Reshape", [batch, ctx.ints(f"{name}.flat", [-1])], "batch")
     features = b.op("Gather", [x, batch], "features", axis=0)
     scaled = b.op("Mul", [b.columns(table, 1, 5, "corners"), ctx.const(f"{name}.spatial_scale", node.spatial_scale)],
                   "scaled")
-    wide = b.op("Cast", [scaled], "scaled_double", to=onnx.TensorProto.DOUBLE)
+    wide = b.op("Cast", [scaled], "scaled_double", to=proto.DOUBLE)
     # 0.5 as a double through a Cast: the model's initializers stay float32 and int64.
-    half = b.op("Cast", [ctx.const(f"{name}.half", 0.5)], "half_double", to=onnx.TensorProto.DOUBLE)
+    half = b.op("Cast", [ctx.const(f"{name}.half", 0.5)], "half_double", to=proto.DOUBLE)
     magnitude = b.op("Floor", [b.op("Add", [b.op("Abs", [wide], "magnitude"), half], "magnitude_half")],
                      "magnitude_rounded")
     rounded = b.op("Cast", [b.op("Mul", [b.op("Sign", [wide], "sign"), magnitude], "rounded_double")], "rounded",
-                   to=onnx.TensorProto.FLOAT)
+                   to=proto.FLOAT)
     # rounded: (R, 4) = start_w, start_h, end_w, end_h
     size = b.op("Max", [b.op("Add", [b.op("Sub", [b.columns(rounded, 2, 4, "ends"), b.columns(rounded, 0, 2, "starts")],
                                           "span"), ctx.const(f"{name}.one", 1.0)], "span_cells"),

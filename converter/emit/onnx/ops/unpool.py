@@ -9,8 +9,8 @@ numbers 1..H*W, and its value gathered (0 where no cell writes).
 """
 
 import numpy as np
-import onnx
 
+from converter.emit.onnx import proto
 from converter.emit.onnx.registry import Context, converts
 from converter.errors import ModelError
 from converter.ir import Pool, Unpool
@@ -32,7 +32,7 @@ def _planes(node: Unpool, ctx: Context, length: int, dtype: int) -> str:
     ctx.node("Slice", [shape, ctx.ints(f"{name}.lead_start", [0]), ctx.ints(f"{name}.lead_end", [2])], [lead],
              f"{name}/lead")
     ctx.node("Concat", [lead, ctx.ints(f"{name}.plane", [length])], [target], f"{name}/planes_shape", axis=0)
-    zero = onnx.helper.make_tensor(f"{name}.zero", dtype, [1], [0])
+    zero = np.zeros(1, proto.NUMPY_TYPES[dtype])
     ctx.node("ConstantOfShape", [target], [zeros], f"{name}/zeros", value=zero)
     return zeros
 
@@ -46,10 +46,10 @@ def unpool(node: Unpool, ctx: Context) -> None:
     data, index_float, index = (ctx.tensor(f"{y}/{part}") for part in ("data", "mask_flat", "index"))
     ctx.node("Reshape", [x, flat_shape], [data], f"{name}/data")
     ctx.node("Reshape", [mask, flat_shape], [index_float], f"{name}/mask_flat")
-    ctx.node("Cast", [index_float], [index], f"{name}/index", to=onnx.TensorProto.INT64)
+    ctx.node("Cast", [index_float], [index], f"{name}/index", to=proto.INT64)
     out_flat = ctx.tensor(f"{y}/flat")
     if _distinct_indices(node, ctx):
-        zeros = _planes(node, ctx, oh * ow, onnx.TensorProto.FLOAT)
+        zeros = _planes(node, ctx, oh * ow, proto.FLOAT)
         ctx.node("ScatterElements", [zeros, index, data], [out_flat], f"{name}/scatter", axis=2)
     else:
         if ctx.opset < 18:
@@ -62,7 +62,7 @@ def unpool(node: Unpool, ctx: Context) -> None:
                                                    "picked", "written"))
         ctx.node("Shape", [index], [index_shape], f"{name}/index_shape")
         ctx.node("Expand", [numbers, index_shape], [order], f"{name}/order")
-        zeros = _planes(node, ctx, oh * ow, onnx.TensorProto.INT64)
+        zeros = _planes(node, ctx, oh * ow, proto.INT64)
         ctx.node("ScatterElements", [zeros, index, order], [winner], f"{name}/winner", axis=2, reduction="max")
         ctx.node("Sub", [winner, ctx.ints(f"{name}.one", [1])], [source], f"{name}/source")
         ctx.node("Max", [source, ctx.ints(f"{name}.first", [0])], [clamped], f"{name}/clamp")

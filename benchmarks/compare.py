@@ -1,0 +1,284 @@
+"""Side by side: conversion speed and memory, and the emitted models' inference latency against
+the runtimes peers use, as ratios measured in one run.
+
+    python benchmarks/compare.py [--workdir DIR] [--part convert|infer|all] [--rounds N]
+                                 [--models a,b,...] [--compile a,b,...] [--iterations N]
+
+convert: AlexNet, ResNet-50-sized and VGG-16-sized caffemodels (demo weights, `make-weights`) to
+each format (`--no-verify`), each step a fresh process under `peak_rss.py`, against `cp` of the
+same file and a plain protobuf parse of it; interleaved rounds, medians, peak RSS as a multiple of
+the caffemodel's size.
+
+infer: per model and runtime, the median latency of one forward at batch 1 and 8 with 1 and 2
+threads, over interleaved rounds (every runtime runs its iterations once per round, in turn):
+the emitted ONNX in ONNX Runtime, the generated PyTorch module eager (and under torch.compile for
+the models given with --compile), OpenCV's own Caffe importer on the original files, and for
+SqueezeNets torchvision's SqueezeNet class (written below from torchvision's squeezenet.py, since
+torchvision is not installed) with the same weights. Ratios are against OpenCV.
+
+The machine's load average is printed with the figures: on a shared machine, compare ratios, not
+absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+SHARED = ROOT.parent / "shared" / "reference_models"
+
+from run import STEP_ENV, Step, warm_page_cache  # noqa: E402
+
+from converter.emit.torch.ops.fire import FIRE  # noqa: E402
+
+CONVERT_MODELS = ["alexnet", "resnet50", "vgg16"]
+INFER_MODELS = ["squeezenet_v1.0", "squeezenet_v1.1", "alexnet", "googlenet", "resnet50", "mobilenet_v2"]
+FORMATS = {"onnx": ["onnx"], "pytorch": ["pytorch"], "safetensors": ["safetensors"],
+           "onnx+pytorch": ["onnx", "pytorch"]}
+
+
+def prototxt_for(name: str, work: Path) -> Path:
+    """The deploy prototxt of a benchmark model (generated ones written into `work`)."""
+    shared = {"squeezenet_v1.0": SHARED / "deepscale_squeezenet_v1.0" / "deploy.prototxt",
+              "squeezenet_v1.1": SHARED / "deepscale_squeezenet_v1.1" / "deploy.prototxt",
+              "alexnet": SHARED / "bvlc" / "bvlc_alexnet" / "deploy.prototxt",
+              "googlenet": SHARED / "bvlc" / "bvlc_googlenet" / "deploy.prototxt",
+              "mobilenet_v2": SHARED / "mobilenet_caffe" / "mobilenet_v2_deploy.prototxt"}
+    if name in shared:
+        return shared[name]
+    module = importlib.import_module(name)
+    path = work / f"{name}.prototxt"
+    if not path.exists():
+        path.write_text(module.prototxt())
+    return path
+
+
+def model_files(name: str, work: Path) -> tuple[Path, Path]:
+    """The prototxt and its demo caffemodel (made once, kept in `work`)."""
+    prototxt = prototxt_for(name, work)
+    weights = work / f"{name}.caffemodel"
+    if not weights.exists():
+        subprocess.run([sys.executable, str(ROOT / "cli.py"), "make-weights", str(prototxt), "-o", str(weights)],
+                       check=True, stdout=subprocess.DEVNULL)
+    return prototxt, weights
+
+
+def load_text() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} CPUs"
+
+
+def bench_convert(work: Path, models: list[str], rounds: int) -> None:
+    python = sys.executable
+    cli = [python, str(ROOT / "cli.py")]
+    for name in models:
+        prototxt, weights = model_files(name, work)
+        size = weights.stat().st_size
+        warm_page_cache(weights)
+        out = work / f"out-{name}"
+        out.mkdir(exist_ok=True)
+        copy = work / "copy.caffemodel"
+        parse = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from converter.caffe import caffe_pb2; "
+                 f"m = caffe_pb2.NetParameter(); m.ParseFromString(open({str(weights)!r}, 'rb').read())")
+        steps = [Step("cp", ["cp", str(weights), str(copy)], fresh=[copy]),
+                 Step("protobuf parse", [python, "-c", parse])]
+        for label, formats in FORMATS.items():
+            argv = [*cli, str(prototxt), "-w", str(weights), "--no-verify", "-o", str(out), "--force", "--name", "m"]
+            for f in formats:
+                argv += ["--format", f]
+            fresh = [out / f"m{suffix}" for suffix in (".onnx", ".pth", ".safetensors", ".py")]
+            steps.append(Step(f"-> {label}", argv, fresh=fresh))
+        for step in steps:  # untimed: bytecode compiled, page cache warm
+            subprocess.run(step.argv, check=True, stdout=subprocess.DEVNULL, env=STEP_ENV)
+        before = load_text()
+        for _ in range(rounds):
+            for step in steps:
+                step.run()
+        cp = statistics.median(steps[0].seconds)
+        print(f"\n{name}: caffemodel {size / 1e6:.0f} MB; {rounds} interleaved rounds, medians; {before} before, "
+              f"{load_text()} after")
+        print(f"{'step':<18} {'median s':>9} {'x cp':>7} {'peak RSS MB':>12} {'RSS / file':>11}")
+        for step in steps:
+            median = statistics.median(step.seconds)
+            print(f"{step.name:<18} {median:>9.3f} {median / cp:>7.2f} {step.maxrss / 1e6:>12.0f} "
+                  f"{step.maxrss / size:>11.2f}")
+
+
+# torchvision's SqueezeNet (torchvision/models/squeezenet.py): Fire as the generated files' helper is
+# (torchvision's class, in-place ReLUs); features for version 1_0 (conv 7x7/2 96, ceil-mode max pools
+# after conv1, fire4, fire8) and 1_1 (conv 3x3/2 64, pools after conv1, fire3, fire5); classifier
+# Dropout, final 1x1 conv, ReLU, AdaptiveAvgPool2d(1), then flatten.
+TORCHVISION_SQUEEZENET = """
+import torch
+from torch import nn
+""" + FIRE.source + '''
+
+class SqueezeNet(nn.Module):
+    def __init__(self, version="1_0", num_classes=1000):
+        super().__init__()
+        pool = lambda: nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)  # noqa: E731
+        if version == "1_0":
+            self.features = nn.Sequential(
+                nn.Conv2d(3, 96, kernel_size=7, stride=2), nn.ReLU(inplace=True), pool(),
+                Fire(96, 16, 64, 64), Fire(128, 16, 64, 64), Fire(128, 32, 128, 128), pool(),
+                Fire(256, 32, 128, 128), Fire(256, 48, 192, 192), Fire(384, 48, 192, 192),
+                Fire(384, 64, 256, 256), pool(), Fire(512, 64, 256, 256))
+        else:
+            self.features = nn.Sequential(
+                nn.Conv2d(3, 64, kernel_size=3, stride=2), nn.ReLU(inplace=True), pool(),
+                Fire(64, 16, 64, 64), Fire(128, 16, 64, 64), pool(),
+                Fire(128, 32, 128, 128), Fire(256, 32, 128, 128), pool(),
+                Fire(256, 48, 192, 192), Fire(384, 48, 192, 192), Fire(384, 64, 256, 256), Fire(512, 64, 256, 256))
+        final_conv = nn.Conv2d(512, num_classes, kernel_size=1)
+        self.classifier = nn.Sequential(nn.Dropout(p=0.5), final_conv, nn.ReLU(inplace=True),
+                                        nn.AdaptiveAvgPool2d((1, 1)))
+
+    def forward(self, x):
+        x = self.features(x)
+        x = self.classifier(x)
+        return torch.flatten(x, 1)
+'''
+
+INFER_PROGRAM = r'''
+import json, statistics, sys, time, importlib.util
+import numpy as np
+spec = json.loads(sys.argv[1])
+threads, batch, rounds, iterations = spec["threads"], spec["batch"], spec["rounds"], spec["iterations"]
+import torch, onnxruntime as ort, cv2
+torch.set_num_threads(threads)
+cv2.setNumThreads(threads)
+x = np.random.default_rng(0).uniform(-1, 1, [batch, *spec["shape"][1:]]).astype(np.float32)
+runners = {}
+
+options = ort.SessionOptions()
+options.intra_op_num_threads = threads
+options.inter_op_num_threads = 1
+session = ort.InferenceSession(spec["onnx"], options, providers=["CPUExecutionProvider"])
+feed = {session.get_inputs()[0].name: x}
+runners["onnxruntime"] = lambda: session.run(None, feed)
+
+def module_from(path, name):
+    loader = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return module
+
+generated = module_from(spec["py"], "generated")
+cls = next(v for k, v in vars(generated).items() if isinstance(v, type) and issubclass(v, torch.nn.Module)
+           and v.__module__ == "generated" and k not in {"Fire", "Power", "Filled"} and k == spec["class"])
+net = cls()
+net.load_state_dict(generated.load_weights(spec["pth"]))
+net.eval()
+xt = torch.from_numpy(x)
+
+def torch_runner(module):
+    def run():
+        with torch.inference_mode():
+            module(xt)
+    return run
+
+runners["pytorch eager"] = torch_runner(net)
+if spec.get("torchvision"):
+    namespace = {}
+    exec(spec["torchvision"], namespace)
+    tv = namespace["SqueezeNet"](spec["version"])
+    tv.load_state_dict(generated.load_weights(spec["pth"]))
+    tv.eval()
+    runners["torchvision class"] = torch_runner(tv)
+if spec.get("compile"):
+    compiled = torch.compile(net)
+    torch_runner(compiled)()
+    runners["torch.compile"] = torch_runner(compiled)
+
+cv_net = cv2.dnn.readNetFromCaffe(spec["prototxt"], spec["caffemodel"])
+cv_net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+def opencv():
+    cv_net.setInput(x)
+    cv_net.forward()
+runners["opencv (caffe files)"] = opencv
+
+for run in runners.values():
+    run(); run()
+times = {name: [] for name in runners}
+for _ in range(rounds):
+    for name, run in runners.items():
+        samples = []
+        for _ in range(iterations):
+            start = time.perf_counter()
+            run()
+            samples.append(time.perf_counter() - start)
+        times[name].append(statistics.median(samples))
+print(json.dumps({name: statistics.median(values) for name, values in times.items()}))
+'''
+
+
+def bench_infer(work: Path, models: list[str], compiled: set[str], rounds: int, iterations: int) -> None:
+    python = sys.executable
+    for name in models:
+        prototxt, weights = model_files(name, work)
+        out = work / f"infer-{name}"
+        subprocess.run([python, str(ROOT / "cli.py"), str(prototxt), "-w", str(weights), "--no-verify", "-o",
+                        str(out), "--force", "--name", "m"], check=True, stdout=subprocess.DEVNULL)
+        source = (out / "m.py").read_text()
+        class_name = next(line.split()[1].split("(")[0] for line in source.splitlines()
+                          if line.startswith("class ") and "(nn.Module)" in line and not line.startswith("class Fire"))
+        from converter.caffe.loader import declared_inputs
+        from converter.caffe.prototxt import parse_prototxt
+
+        shape = list(next(iter(declared_inputs(parse_prototxt(prototxt)).values())))
+        print(f"\n{name}: median ms of one forward ({rounds} interleaved rounds x {iterations}); "
+              f"x = against OpenCV on the Caffe files")
+        for batch in (1, 8):
+            for threads in (1, 2):
+                spec = {"threads": threads, "batch": batch, "rounds": rounds, "iterations": iterations,
+                        "shape": shape, "onnx": str(out / "m.onnx"), "py": str(out / "m.py"),
+                        "pth": str(out / "m.pth"), "class": class_name, "prototxt": str(prototxt),
+                        "caffemodel": str(weights), "compile": name in compiled and batch == 1}
+                if name.startswith("squeezenet"):
+                    spec |= {"torchvision": TORCHVISION_SQUEEZENET, "version": "1_0" if name.endswith("1.0") else "1_1"}
+                before = os.getloadavg()[0]
+                done = subprocess.run([python, "-c", INFER_PROGRAM, json.dumps(spec)], capture_output=True, text=True,
+                                      env=STEP_ENV)
+                if done.returncode != 0:
+                    print(f"  batch {batch}, {threads} thread(s): failed\n{done.stderr[-2000:]}")
+                    continue
+                medians = json.loads(done.stdout.strip().splitlines()[-1])
+                opencv = medians["opencv (caffe files)"]
+                row = ", ".join(f"{k} {v * 1e3:.1f} ({v / opencv:.2f}x)" for k, v in medians.items())
+                print(f"  batch {batch}, {threads} thread(s), load {before:.1f}: {row}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, help="where to keep the generated files (default: a temp dir)")
+    parser.add_argument("--part", choices=["convert", "infer", "all"], default="all")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--iterations", type=int, default=5, help="forwards per runtime per round")
+    parser.add_argument("--models", help="comma-separated subset of the models")
+    parser.add_argument("--compile", default="squeezenet_v1.1",
+                        help="models also run under torch.compile (batch 1; compiling is slow)")
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="squeeze-compare-"))
+    work.mkdir(parents=True, exist_ok=True)
+    chosen = set(args.models.split(",")) if args.models else None
+    started = time.time()
+    if args.part in ("convert", "all"):
+        bench_convert(work, [m for m in CONVERT_MODELS if chosen is None or m in chosen], args.rounds)
+    if args.part in ("infer", "all"):
+        bench_infer(work, [m for m in INFER_MODELS if chosen is None or m in chosen],
+                    set(filter(None, args.compile.split(","))), args.rounds, args.iterations)
+    print(f"\n({time.time() - started:.0f} s; files in {work})")
+
+
+if __name__ == "__main__":
+    main()
