@@ -85,6 +85,10 @@ class DefaultToConvert(click.Group):
     """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # No path or value holds a NUL byte (os.stat refuses one with ValueError): bad input, exit 2.
+        with_nul = [i for i, arg in enumerate(args, 1) if "\x00" in arg]
+        if with_nul:
+            raise click.UsageError(f"argument {', '.join(map(str, with_nul))} contains a NUL byte")
         # --debug may come anywhere on the line (before a `--`).
         end = args.index("--") if "--" in args else len(args)
         if "--debug" in args[:end]:

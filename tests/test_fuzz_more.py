@@ -193,3 +193,14 @@ def test_the_command_line_exits_only_with_documented_codes(tiny, tmp_path_factor
         assert done.exit_code in (0, 1, 2, 3), (args, done.exit_code, done.output, done.exception)
 
     check()
+
+
+def test_an_argument_with_a_nul_byte_is_bad_input(tiny):
+    # os.stat raises ValueError on a NUL byte (a path no file system holds): exit 2 naming the argument.
+    from click.testing import CliRunner
+
+    from cli import main
+
+    proto, weights = tiny
+    done = CliRunner().invoke(main, [str(proto), "-w", str(weights), "--expect", "\x00"])
+    assert done.exit_code == 2 and "argument 5 contains a NUL byte" in done.output, done.output
