@@ -214,10 +214,11 @@ def write_synthetic_weights(
     output: str | Path,
     seed: int = 0,
     input_shapes: Mapping[str, Shape] | None = None,
+    calibrate: bool = True,
 ) -> bool:
-    """Write the weights as a caffemodel; whether they are calibrated (not when a forward pass at
-    this input size costs too much: then they are fan-in scaled only)."""
+    """Write the weights as a caffemodel; whether they are calibrated (not when `calibrate` is false
+    or a forward pass at this input size costs too much: then they are fan-in scaled only)."""
     parsed = read_prototxt(prototxt)
     net = calibration_net(parsed.net, input_shapes, parsed=parsed)
-    write_caffemodel(output, upgrade_net(parsed.net), synthetic_blobs(net, seed))
-    return calibration_affordable(net)
+    write_caffemodel(output, upgrade_net(parsed.net), synthetic_blobs(net, seed, calibrate))
+    return calibrate and calibration_affordable(net)
