@@ -3,14 +3,14 @@ blob passes the reader's size limit, but whose run does not fit, is refused with
 instead of swapping the machine to a halt or being killed by the kernel.
 
 The estimate is of the run's peak resident memory: the libraries a verification loads
-(RUNTIME_BYTES), every float32 blob `copies` times (verification keeps each blob from the reference
-executor, ONNX Runtime and PyTorch) plus 0.7 times more for the runtimes' own buffers, the weights
-`copies + 1` times (the mapped file, the serialized ONNX model, the runtimes' copies), and the
-largest scratch buffer one layer needs on top (a padded input, im2col columns). The constants come
-from `benchmarks/memory_estimate.py` (peak RSS of `verify`, 2-core Linux machine): SqueezeNet v1.1
-at 1x3x227x227 417 MiB measured / 417 estimated, 8x3x227x227 1179 / 1177, 1x3x512x512 870 / 871,
-VGG-16 at 1x3x224x224 2838 / 2927 (+3%). Measured before verification ran its backends one at a
-time; since then the estimate is high (SqueezeNet 1x3x512x512: 724 MiB measured, 871 estimated).
+(RUNTIME_BYTES), every float32 blob once per run alive at the same time (verification keeps the
+reference executor's blobs and runs its backends one at a time, so at most two: `copies` above 2
+counts as 2) plus 0.8 times more for the runtimes' own buffers, the weights 1.05 times (the mapped
+file's pages; ONNX Runtime runs a big model from its file, PyTorch shares the mapped weights), and
+the largest scratch buffer one layer needs on top (a padded input, im2col columns). The constants
+are fitted with `benchmarks/memory_estimate.py` (peak RSS of `verify`, 2-core Linux machine):
+SqueezeNet v1.1 at 1x3x227x227 380 MiB measured / 376 estimated, 8x3x227x227 954 / 949,
+1x3x512x512 712 / 721, VGG-16 at 1x3x224x224 1270 / 1270.
 """
 
 from __future__ import annotations
@@ -27,7 +27,11 @@ FLOAT = 4
 # hold before any net: measured, 287 MiB.
 RUNTIME_BYTES = 287 << 20
 # The runtimes' buffers beyond the blobs they return, in tenths of the blobs' size.
-RUNTIME_BUFFERS_TENTHS = 7
+RUNTIME_BUFFERS_TENTHS = 8
+# Runs whose blobs are alive at once: the reference executor's and the backend running now.
+MAX_RUNS_ALIVE = 2
+# The weights' resident share, in twentieths of their size (the mapped file, a little more).
+WEIGHT_TWENTIETHS = 21
 
 
 def _scratch_elements(layer: CaffeLayer) -> int:
@@ -71,8 +75,9 @@ def elements(net: CaffeNet) -> tuple[int, int, int]:
 def bytes_needed(net: CaffeNet, copies: int) -> int:
     """The estimated peak resident memory of running `net` with `copies` copies of each blob."""
     blobs, weights, scratch = elements(net)
-    blob_bytes = FLOAT * blobs * (10 * copies + RUNTIME_BUFFERS_TENTHS) // 10
-    return RUNTIME_BYTES + blob_bytes + FLOAT * ((copies + 1) * weights + scratch)
+    alive = min(copies, MAX_RUNS_ALIVE)
+    blob_bytes = FLOAT * blobs * (10 * alive + RUNTIME_BUFFERS_TENTHS) // 10
+    return RUNTIME_BYTES + blob_bytes + FLOAT * (weights * WEIGHT_TWENTIETHS // 20 + scratch)
 
 
 def available_bytes(root: Path = Path("/")) -> int | None:
