@@ -230,8 +230,9 @@ def bench_infer(work: Path, models: list[str], compiled: set[str], rounds: int, 
         subprocess.run([python, str(ROOT / "cli.py"), str(prototxt), "-w", str(weights), "--no-verify", "-o",
                         str(out), "--force", "--name", "m"], check=True, stdout=subprocess.DEVNULL)
         source = (out / "m.py").read_text()
-        class_name = next(line.split()[1].split("(")[0] for line in source.splitlines()
-                          if line.startswith("class ") and "(nn.Module)" in line and not line.startswith("class Fire"))
+        # The net's class is the file's last one (helper classes come first).
+        class_name = [line.split()[1].split("(")[0] for line in source.splitlines()
+                      if line.startswith("class ") and "(nn.Module)" in line][-1]
         from converter.caffe.loader import declared_inputs
         from converter.caffe.prototxt import parse_prototxt
 
