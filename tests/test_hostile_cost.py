@@ -18,8 +18,8 @@ from cli import main
 from conftest import TINY_NET
 from converter import pipeline
 from converter.caffe import caffe_pb2, loader
+from converter.caffe.layers import expected_blobs
 from converter.caffe.prototxt import parse_prototxt_text
-from converter.caffe.weights import expected_blobs
 from converter.errors import ConverterError, ModelError
 
 

@@ -22,9 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from converter.caffe.layers import LAYER_TYPES
+from converter.caffe.layers import LAYER_TYPES, expected_blobs
 from converter.caffe.net import CaffeLayer, CaffeNet
-from converter.caffe.weights import expected_blobs
 from converter.caffe.wire import RawBlob, RawLayer
 from converter.errors import ConverterError, WeightsError
 from converter.fileio import open_input, read_input_bytes

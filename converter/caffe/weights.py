@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from converter.caffe import deep_compression
 from converter.caffe.caffemodel import read_caffemodel
-from converter.caffe.layers import LAYER_TYPES
-from converter.caffe.net import CaffeLayer, CaffeNet, Shape
+from converter.caffe.layers import expected_blobs
+from converter.caffe.net import CaffeNet, Shape
 from converter.caffe.wire import RawLayer
 from converter.errors import WeightsError
 from converter.fileio import read_input_bytes
@@ -38,12 +39,6 @@ def _all_finite(data: np.ndarray) -> bool:
     with np.errstate(over="ignore", invalid="ignore"):
         total = data.sum()
     return bool(np.isfinite(total)) or bool(np.isfinite(data).all())
-
-
-def expected_blobs(layer: CaffeLayer) -> list[Shape]:
-    """The shapes of the weight blobs the layer needs (none for a weightless layer)."""
-    blob_shapes = LAYER_TYPES[layer.type].blob_shapes
-    return [] if blob_shapes is None else [tuple(s) for s in blob_shapes(layer, layer.bottom_shapes)]
 
 
 def layers_with_parameters(net: CaffeNet) -> list[str]:
@@ -90,8 +85,6 @@ def read_weights(path: Path, net: CaffeNet) -> Mapping[str, RawLayer]:
     """Weights by layer name from a caffemodel, or from a Deep Compression file, recognised by
     content (whatever the extension): its header fits this net's layers and its size is exactly
     what the layout predicts."""
-    from converter.caffe import deep_compression
-
     if deep_compression.looks_like_deep_compression(path, net):
         return deep_compression.read_deep_compression(path, net)
     try:

@@ -58,6 +58,12 @@ def register(
     return LAYER_TYPES[name]
 
 
+def expected_blobs(layer: CaffeLayer) -> list[Shape]:
+    """The shapes of the weight blobs the layer needs (none for a weightless layer)."""
+    blob_shapes = LAYER_TYPES[layer.type].blob_shapes
+    return [] if blob_shapes is None else [tuple(s) for s in blob_shapes(layer, layer.bottom_shapes)]
+
+
 def _import_all() -> None:
     for module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{module.name}")
