@@ -510,6 +510,12 @@ def refinedet_inputs(case: tuple) -> tuple[ops.DetectionOutput, list[np.ndarray]
     return node, list(refinedet_case(n, p, c, seed)[:3 + arm])
 
 
+def refinedet_graph(node: ops.DetectionOutput, inputs: Sequence[np.ndarray]) -> Graph:
+    """The node alone, its inputs the graph's, output "det"."""
+    shapes = {name: value.shape for name, value in zip(node.inputs, inputs, strict=True)}
+    return graph_of(node, {**shapes, "det": (1, 1, 1, 7)}, inputs=node.inputs)
+
+
 def assert_refinedet_detections(actual: np.ndarray, node: ops.DetectionOutput, inputs: list[np.ndarray]) -> None:
     """The rows are refinedet_loop's, row for row, and differ from what the SSD fork gives without
     the ARM bottoms (so the case exercises them)."""

@@ -19,6 +19,7 @@ from emit_common import (
     assert_refinedet_detections,
     detection_inputs,
     graph_of,
+    refinedet_graph,
     refinedet_inputs,
 )
 from emit_onnx.helpers import run
@@ -79,9 +80,6 @@ def test_saved_model_runs(tmp_path) -> None:
 @pytest.mark.parametrize("case", REFINEDET_CASES.values(), ids=REFINEDET_CASES.keys())
 def test_refinedet_matches_the_loop(case: tuple) -> None:
     node, inputs = refinedet_inputs(case)
-    feeds = dict(zip(node.inputs, inputs, strict=True))
-    graph = graph_of(node, {**{name: value.shape for name, value in feeds.items()}, "det": (1, 1, 1, 7)},
-                     inputs=node.inputs)
-    model = emit_onnx(graph, opset=17)
+    model = emit_onnx(refinedet_graph(node, inputs), opset=17)
     onnx.checker.check_model(model, full_check=True)
-    assert_refinedet_detections(run(model, feeds)["det"], node, inputs)
+    assert_refinedet_detections(run(model, dict(zip(node.inputs, inputs, strict=True)))["det"], node, inputs)

@@ -15,7 +15,7 @@ from conftest import golden_case
 from converter import pipeline
 from converter.caffe.layers import LAYER_TYPES
 from converter.emit.torch import emit_torch
-from converter.ir import DetectionOutput, Graph
+from converter.ir import DetectionOutput
 from converter.verify import compare_scored_rows
 from emit_common import (
     DETECTION_CASES,
@@ -24,6 +24,7 @@ from emit_common import (
     assert_detections,
     assert_refinedet_detections,
     detection_inputs,
+    refinedet_graph,
     refinedet_inputs,
     refinedet_loop,
 )
@@ -61,15 +62,10 @@ def test_no_detection_rows() -> None:
     np.testing.assert_array_equal(actual, [[[[0, -1, -1, -1, -1, -1, -1], [1, -1, -1, -1, -1, -1, -1]]]])
 
 
-def _head_graph(node: DetectionOutput, inputs: list[np.ndarray]) -> Graph:
-    shapes = {name: value.shape for name, value in zip(node.inputs, inputs, strict=True)}
-    return graph_of(node, {**shapes, "det": (1, 1, 1, 7)}, inputs=node.inputs)
-
-
 @pytest.mark.parametrize("case", REFINEDET_CASES.values(), ids=REFINEDET_CASES.keys())
 def test_refinedet_matches_the_loop(case: tuple) -> None:
     node, inputs = refinedet_inputs(case)
-    emitted = emit(_head_graph(node, inputs))
+    emitted = emit(refinedet_graph(node, inputs))
     with torch.no_grad():
         actual = emitted.module(*(torch.from_numpy(v) for v in inputs)).numpy()
     assert_refinedet_detections(actual, node, inputs)
@@ -79,7 +75,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated
 
 
 def _generated_head(node: DetectionOutput, inputs: list[np.ndarray], folder) -> torch.nn.Module:
-    return import_generated(emit_torch(_head_graph(node, inputs)), folder, "refinedet_head")
+    return import_generated(emit_torch(refinedet_graph(node, inputs)), folder, "refinedet_head")
 
 
 def test_scripts_with_the_same_rows(tmp_path) -> None:
