@@ -1,6 +1,7 @@
 """DetectionOutput -> the DetectionOutput helper: Caffe's algorithm in torch ops (see the IR docstring):
 decode, candidates by a stable descending sort cut to top_k, then greedy suppression over candidate
-ranks for every image and class at once, keep_top_k, and the rows in Caffe's order (no torchvision)."""
+ranks for every image and class at once, keep_top_k, and the rows in Caffe's order (no torchvision).
+The suppression is a Python loop in eager mode and TorchScript, a while_loop under torch.export."""
 
 from converter.emit.torch.registry import Built, Helper, converts
 from converter.emit.torch.writer import number
@@ -60,6 +61,38 @@ class DetectionOutput(nn.Module):
                 limit = torch.where(keep & (limit > 0.5), limit * self.eta, limit)
         return kept
 
+    @torch.jit.unused
+    def suppress_in_graph(self, boxes, sizes, candidate):
+        """suppress as a while_loop, for torch.export and torch.compile (a graph cannot run a Python
+        loop whose length depends on the data): the same steps, rank by rank up to the last candidate."""
+        # Higher-order ops take no aliased inputs: the coordinates as copies, not views of boxes.
+        x0, y0, x1, y1 = (boxes[..., j].clone() for j in range(4))
+        ranks = torch.arange(candidate.shape[2], device=boxes.device)
+        trips = candidate.sum(dim=2).max()
+        limit = torch.full([candidate.shape[0], candidate.shape[1]], self.nms_threshold, dtype=torch.float32,
+                           device=boxes.device)
+
+        def more(i, kept, limit):
+            return i < trips
+
+        def step(i, kept, limit):
+            index = i.reshape(1)
+            cx0, cy0, cx1, cy1, size = (v.index_select(2, index) for v in (x0, y0, x1, y1, sizes))
+            apart = (x0 > cx1) | (x1 < cx0) | (y0 > cy1) | (y1 < cy0)
+            width = torch.minimum(cx1, x1) - torch.maximum(cx0, x0)
+            height = torch.minimum(cy1, y1) - torch.maximum(cy0, y0)
+            inter = width * height
+            ratio = inter / (size + sizes - inter)
+            overlap = torch.where(~apart & (width > 0) & (height > 0), ratio, torch.zeros_like(ratio))
+            blocked = (kept & ~(overlap <= limit.unsqueeze(2))).any(dim=2)
+            keep = candidate.index_select(2, index).squeeze(2) & ~blocked
+            if self.eta < 1:
+                limit = torch.where(keep & (limit > 0.5), limit * self.eta, limit)
+            return i + 1, kept | (keep.unsqueeze(2) & (ranks == i)), limit.clone()
+
+        start = torch.zeros((), dtype=torch.int64, device=boxes.device)
+        return torch.while_loop(more, step, (start, torch.zeros_like(candidate), limit))[1]
+
     def forward(self, loc, conf, prior, arm_conf: torch.Tensor | None = None, arm_loc: torch.Tensor | None = None):
         n, p, c = loc.shape[0], prior.shape[2] // 4, self.num_classes
         priors = prior.reshape(2, p, 4)
@@ -86,10 +119,12 @@ class DetectionOutput(nn.Module):
         boxes = coords.expand(n, c, p, 4).gather(2, ranks.unsqueeze(-1).expand(n, c, k, 4))
         sizes = size.expand(n, c, p).gather(2, ranks)
         candidate = top > threshold
-        trips = k  # torch.export: every rank, a count known from the shapes
-        if torch.jit.is_scripting() or not torch.compiler.is_compiling():
+        if not torch.jit.is_scripting() and torch.compiler.is_compiling():
+            kept = self.suppress_in_graph(boxes, sizes, candidate)
+        else:
             trips = int(candidate.sum(dim=2).max()) if candidate.numel() > 0 else 0
-        final = self.suppress(boxes, sizes, candidate, trips).reshape(n, c * k)
+            kept = self.suppress(boxes, sizes, candidate, trips)
+        final = kept.reshape(n, c * k)
         scores_flat = top.reshape(n, c * k)
         if -1 < self.keep_top_k < c * k:
             ranked = torch.where(final, scores_flat, torch.full_like(scores_flat, float("-inf")))
