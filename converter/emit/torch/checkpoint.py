@@ -21,17 +21,17 @@ from __future__ import annotations
 
 import hashlib
 import struct
-import zlib
 from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
 import numpy as np
 
+from converter.mapped import little_endian, write_array
+
 ALIGNMENT = 64
 ARCHIVE = "archive"
 FORMAT_VERSION = b"3\n"
 ZIP64_LIMIT = 0xFFFFFFFF  # a size or offset at or past this needs zip64 fields
-_CHUNK = 1 << 24
 _PADDING_ID = 0x4246  # "FB", the id torch's own writer gives its alignment padding field
 _ZIP64_ID = 0x0001
 
@@ -46,26 +46,6 @@ STORAGE_TYPES = {
     np.dtype(np.uint8): "ByteStorage",
     np.dtype(np.bool_): "BoolStorage",
 }
-
-
-def little_endian_bytes(array: np.ndarray) -> memoryview:
-    """The array's bytes, C order, little-endian (no copy when it already is so laid out)."""
-    return memoryview(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).reshape(-1)).cast("B")
-
-
-def stream(f: BinaryIO, data: memoryview | bytes, on_chunk: Callable[[int], None] | None = None,
-           crc: int | None = None) -> int | None:
-    """Write `data` in chunks (much faster than one giant write from a memory map); with `crc`
-    (a start value), the CRC-32 of what was written, computed on the way."""
-    data = memoryview(data).cast("B")
-    for begin in range(0, len(data), _CHUNK):
-        chunk = data[begin: begin + _CHUNK]
-        if crc is not None:
-            crc = zlib.crc32(chunk, crc)
-        f.write(chunk)
-        if on_chunk is not None:
-            on_chunk(len(chunk))
-    return crc
 
 
 class _Pickle:
@@ -151,19 +131,20 @@ class _ZipWriter:
         return struct.pack("<IHHHHHIIIHH", 0x04034B50, 45 if zip64 else 20, 0x800, 0, 0, 0x21, crc,
                            stored_size, stored_size, len(name), len(extra)) + name + extra
 
-    def add(self, name: str, data: memoryview | bytes, on_chunk: Callable[[int], None] | None = None) -> None:
+    def add(self, name: str, data: np.ndarray | bytes, on_chunk: Callable[[int], None] | None = None) -> None:
+        """An entry holding `data` (an array's bytes, little-endian, C order)."""
         encoded = f"{ARCHIVE}/{name}".encode()
-        data = memoryview(data).cast("B")
+        array = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else little_endian(data)
         offset = self.f.tell() - self.start
-        header = self._local_header(encoded, offset, len(data), 0)
+        header = self._local_header(encoded, offset, array.nbytes, 0)
         self.f.write(header)
-        crc = stream(self.f, data, on_chunk, crc=0) or 0
+        crc = write_array(self.f, array, on_chunk, crc=0) or 0
         if crc:
             end = self.f.tell()
             self.f.seek(self.start + offset + 14)
             self.f.write(struct.pack("<I", crc))
             self.f.seek(end)
-        self.entries.append((encoded, offset, len(data), crc))
+        self.entries.append((encoded, offset, array.nbytes, crc))
 
     def close(self) -> None:
         directory_offset = self.f.tell() - self.start
@@ -197,7 +178,7 @@ def write_state_dict(f: BinaryIO, arrays: Mapping[str, np.ndarray],
     zip_file.add("data.pkl", pickled)
     zip_file.add("byteorder", b"little")
     for key, array in enumerate(arrays.values()):
-        zip_file.add(f"data/{key}", little_endian_bytes(array), on_chunk)
+        zip_file.add(f"data/{key}", array, on_chunk)
     zip_file.add("version", FORMAT_VERSION)
     # torch.save draws this at random; here it identifies the contents (pickle and every CRC).
     identity = hashlib.sha256(pickled + b"".join(struct.pack("<I", e[3]) for e in zip_file.entries)).digest()
