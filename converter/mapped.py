@@ -204,3 +204,16 @@ def write_array(f: BinaryIO, array: np.ndarray, on_chunk: Callable[[int], None] 
         if on_chunk is not None:
             on_chunk(len(piece))
     return crc
+
+
+def crc32_of(array: np.ndarray) -> int:
+    """The CRC-32 of the array's bytes (C order, little-endian); a mapped input's read in pieces,
+    not made resident."""
+    array = little_endian(array)
+    extent = extent_of(array)
+    if extent is None:
+        return zlib.crc32(memoryview(array.reshape(-1)).cast("B"))
+    crc = 0
+    for piece in read_extent(extent, memoryview(bytearray(_CRC_CHUNK))):
+        crc = zlib.crc32(piece, crc)
+    return crc
