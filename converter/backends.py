@@ -265,7 +265,7 @@ def _refuse_thin_depthwise(net: CaffeNet) -> None:
 
     names = []
     for layer in net.layers:
-        if layer.type not in ("Convolution", "ConvolutionDepthwise"):
+        if layer.type not in ("Convolution", "ConvolutionDepthwise", "DepthwiseConvolution"):
             continue
         module = convolution_depthwise if layer.type == "ConvolutionDepthwise" else convolution
         g = module.geometry(layer, layer.bottom_shapes)
@@ -354,16 +354,17 @@ def _test_phase_definition(net: CaffeNet, for_opencv: bool = False) -> Iterator[
     we converted.
 
     `for_opencv`: OpenCV 4.14's importer builds Axpy (a, x, y) as a * y + x, where SENet's layer
-    computes a * x + y, so OpenCV is handed each Axpy with x and y swapped (always a rewritten file
-    then)."""
+    computes a * x + y, so OpenCV is handed each Axpy with x and y swapped; and it knows no
+    `DepthwiseConvolution`, which is Convolution under another name, so it gets those as
+    Convolution (always a rewritten file then)."""
     prototxt = net.source_files[0]
-    swap_axpy = for_opencv and any(layer.type == "Axpy" for layer in net.layers)
-    if not swap_axpy and not _drops_layers(prototxt, net) and _read_inputs(net) == set(net.inputs):
+    rewrite = for_opencv and any(layer.type in ("Axpy", *OPENCV_TYPE_NAMES) for layer in net.layers)
+    if not rewrite and not _drops_layers(prototxt, net) and _read_inputs(net) == set(net.inputs):
         yield prototxt
         return
     with tempfile.TemporaryDirectory(prefix="squeeze-convert-") as folder:
         definition = Path(folder) / "test_phase.prototxt"
-        definition.write_text(_test_phase_prototxt(net, swap_axpy))
+        definition.write_text(_test_phase_prototxt(net, for_opencv))
         yield definition
 
 
@@ -377,7 +378,11 @@ def _drops_layers(prototxt: Path, net: CaffeNet) -> bool:
     return any(layer.type != "Input" and layer.name not in kept for layer in layers)
 
 
-def _test_phase_prototxt(net: CaffeNet, swap_axpy: bool = False) -> str:
+# Fork layer types OpenCV's importer lacks, given to it under the name of the layer they equal.
+OPENCV_TYPE_NAMES = {"DepthwiseConvolution": "Convolution"}
+
+
+def _test_phase_prototxt(net: CaffeNet, for_opencv: bool = False) -> str:
     from google.protobuf import text_format
 
     from converter.caffe import caffe_pb2
@@ -391,8 +396,10 @@ def _test_phase_prototxt(net: CaffeNet, swap_axpy: bool = False) -> str:
     for layer in net.layers:
         kept = proto.layer.add()
         kept.CopyFrom(layer.param)
-        if swap_axpy and layer.type == "Axpy" and len(kept.bottom) == 3:
+        if for_opencv and layer.type == "Axpy" and len(kept.bottom) == 3:
             kept.bottom[1], kept.bottom[2] = kept.bottom[2], kept.bottom[1]
+        if for_opencv and layer.type in OPENCV_TYPE_NAMES:
+            kept.type = OPENCV_TYPE_NAMES[layer.type]
         del kept.include[:], kept.exclude[:]
     return text_format.MessageToString(proto)
 

@@ -312,6 +312,18 @@ def batch_statistics_norm(x: np.ndarray, eps: float) -> np.ndarray:
     return y.astype(np.float32)
 
 
+def batch_moment_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
+    """The IR BatchMomentNorm docstring, one channel at a time in float64: raw moments over every dim
+    but 1, var = E[x^2] - E[x]^2, then the channel's factor and addend."""
+    y = np.empty(x.shape, np.float64)
+    for c in range(x.shape[1]):
+        values = x[:, c].astype(np.float64)
+        m1 = values.sum() / values.size
+        var = (values * values).sum() / values.size - m1 * m1
+        y[:, c] = (values - m1) / np.sqrt(var + eps) * gamma[c] + beta[c]
+    return y.astype(np.float32)
+
+
 def eltwise_graph(op: str, n: int, coeffs: list[float] | None = None, shape: Shape = (2, 3, 4, 5)) -> Graph:
     """Eltwise `op` over inputs in0..in<n-1> of one shape."""
     names = [f"in{i}" for i in range(n)]

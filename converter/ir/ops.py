@@ -285,6 +285,27 @@ class BatchNorm(Node):
 
 
 @dataclass(kw_only=True)
+class BatchMomentNorm(Node):
+    """Normalisation by the batch's own first two raw moments, then a per-channel affine.
+
+    Per channel c (dim 1), over every other dim (the batch and all spatial positions):
+    m1 = mean(x), m2 = mean(x * x), var = m2 - m1 * m1 (raw moments, not the centred form: in
+    float32 var may differ from BatchNorm's, and a slightly negative one gives NaN),
+    y = (x - m1) / sqrt(var + eps) * gamma[c] + beta[c], computed in that order. gamma and beta are
+    (C,). Each output depends on the whole batch.
+    """
+
+    gamma: np.ndarray
+    beta: np.ndarray
+    eps: float
+
+    def __post_init__(self) -> None:
+        if np.shape(self.gamma) != np.shape(self.beta) or np.ndim(self.gamma) != 1:
+            raise InvalidNode(self.name, f"gamma and beta must be two (C,) vectors, got shapes "
+                                         f"{np.shape(self.gamma)} and {np.shape(self.beta)}")
+
+
+@dataclass(kw_only=True)
 class Scale(Node):
     """y = x * gamma + beta, gamma/beta shaped like x's dims axis..axis+k-1 and broadcast elsewhere.
 
