@@ -205,6 +205,7 @@ def run_verification(
     report = verify(net, graph, chosen, dict(inputs), recorded_layers, recorded_outputs, tolerance, model=model)
     report.runs = {name: describe(name, models) for name in backends}
     report.versions = package_versions()
+    report.notes += [f"Caffe: {note}" for note in net.notes]
     if conversion.torch_export is not None:
         report.notes += [f"PyTorch: {note}" for note in conversion.torch_export.notes]
     if conversion.baked_graph is not None:
@@ -303,11 +304,14 @@ def convert(
     digests: Mapping[Path, FileDigest] | None = None,
     preprocessing: Mapping[str, object] | None = None,
     caffe_proto: str | Path | None = None,
+    caffe_fork: str | None = None,
 ) -> Conversion:
     """Load a Caffe model and build its IR (nothing written). Emit and verify with the functions below.
 
     `caffe_proto` is a fork's own caffe.proto to read the prototxt with (compiled at run time; fields
-    the converter does not know are refused, naming layer, field and file:line).
+    the converter does not know are refused, naming layer, field and file:line). `caffe_fork` is the
+    Caffe build the net was written for where builds read a prototxt differently ("bvlc", or
+    "yolov3": the YOLOv3 ports' Pooling); None decides by the net's shapes (`net.notes` says how).
 
     The source files' sha256 (for the metadata) is computed in the background from here on (or
     from earlier: `digests` already started, by path), and waited for only when the metadata is
@@ -315,7 +319,7 @@ def convert(
     """
     sources = [Path(prototxt), *([Path(weights)] if weights is not None else [])]
     digests = {path: (digests or {}).get(path) or FileDigest(path) for path in sources}
-    net = load_net(prototxt, weights, input_shapes, caffe_proto)
+    net = load_net(prototxt, weights, input_shapes, caffe_proto, caffe_fork)
     if weights is None and (needing := layers_with_parameters(net)):
         shown = ", ".join(needing[:4]) + (f" and {len(needing) - 4} more" if len(needing) > 4 else "")
         raise WeightsError(f"no weights given, and {len(needing)} layers hold parameters ({shown}): "
@@ -441,7 +445,7 @@ def at_another_size(conversion: Conversion) -> tuple[CaffeNet, Graph]:
               for name, shape in net.inputs.items()}
     prototxt, *weights = net.source_files
     try:
-        other = load_net(prototxt, weights[0] if weights else None, shapes, conversion.caffe_proto)
+        other = load_net(prototxt, weights[0] if weights else None, shapes, conversion.caffe_proto, net.caffe_fork)
     except ConverterError as error:
         size = "x".join(map(str, shapes[images[0]][2:]))
         raise ConverterError(f"--dynamic-hw: the net fixes its input's height and width (at {size}: {error})") from None
