@@ -451,7 +451,44 @@ def at_another_size(conversion: Conversion) -> tuple[CaffeNet, Graph]:
         raise ConverterError(f"--dynamic-hw: the net fixes its input's height and width (at {size}: {error})") from None
     # The files were hashed once already: the same digests, not a second hashing.
     digests = {path: conversion.graph.metadata[f"source.{i}.sha256"] for i, path in enumerate(other.source_files)}
-    return other, build_graph(other, digests=digests, **conversion.build_options)  # type: ignore[arg-type]
+    other_graph = build_graph(other, digests=digests, **conversion.build_options)  # type: ignore[arg-type]
+    _refuse_size_constants(conversion.net, conversion.graph, other_graph)
+    return other, other_graph
+
+
+def _refuse_size_constants(net: CaffeNet, graph: Graph, other_graph: Graph) -> None:
+    """A layer whose output is a constant computed from the input size (PriorBox's default boxes,
+    from the feature map's and the image's height and width) holds at the converted size only: an
+    ONNX model with a symbolic H and W would carry one size's values. Such nets are refused, naming
+    the layers (with their line in the prototxt) and what reads them."""
+    from converter.ir import Constant
+
+    others = {node.name: node for node in other_graph.nodes if isinstance(node, Constant)}
+    changing = [node.name for node in graph.nodes if isinstance(node, Constant) and node.name in others
+                and (node.value.shape != others[node.name].value.shape
+                     or not np.array_equal(node.value, others[node.name].value))]
+    if not changing:
+        return
+    prototxt = net.source_files[0]
+    text = prototxt.read_text(errors="replace")
+    types = {layer.name: layer.type for layer in net.layers}
+
+    def where(name: str) -> str:
+        found = re.search(rf'name:\s*"{re.escape(name)}"', text)
+        line = f", line {text.count(chr(10), 0, found.start()) + 1}" if found else ""
+        return f"'{name}' ({types.get(name, 'layer')}{line})"
+
+    readers = [layer.name for layer in net.layers if layer.type == "DetectionOutput"]
+    shown = ", ".join(where(name) for name in changing[:8]) + (f" and {len(changing) - 8} more" if len(changing) > 8
+                                                                 else "")
+    size = "x".join(str(d) for d in next(s for s in net.inputs.values() if len(s) == 4)[2:])
+    raise ConverterError(
+        f"--dynamic-hw: {prototxt}: layer {shown} compute their output from the input's height and width when "
+        "the net is converted (PriorBox: the default boxes of each feature map cell, normalised by the image "
+        f"size), so a model with a symbolic height and width would hold the {size} values at every size"
+        + (f", and {', '.join(repr(r) for r in readers)} would decode other sizes' boxes against them" if readers
+           else "")
+        + "; convert at each input size instead (--input-shape)")
 
 
 def verify_at_other_size(conversion: Conversion, tolerance: float) -> list[Comparison]:
