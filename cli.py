@@ -119,10 +119,10 @@ class DefaultToConvert(click.Group):
             callback=use_caffe_proto,
             help="Read the prototxt with this fork's caffe.proto (compiled at run time; needs grpcio-tools)."))
         cmd.params.append(click.Option(
-            ["--caffe-fork"], type=click.Choice(["bvlc", "yolov3"]), expose_value=False, is_eager=True,
+            ["--caffe-fork"], type=click.Choice(["bvlc", "yolov3", "hed"]), expose_value=False, is_eager=True,
             callback=use_caffe_fork,
-            help="The Caffe the net was written for where builds differ (yolov3: the YOLOv3 ports' Pooling); "
-                 "default: BVLC's unless the net's shapes need the other."))
+            help="The Caffe the net was written for where builds differ (yolov3: the YOLOv3 ports' Pooling; hed: "
+                 "HED's Crop without crop_param); default: BVLC's unless the net's shapes need the other."))
         super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:

@@ -1,6 +1,8 @@
 """Which Caffe build a net is read for where builds differ (converter.caffe.fork_semantics): the
 YOLOv3 ports' Pooling, which adds a window when kernel - stride is odd (darknet2caffe's
-pooling_layer.cpp), against BVLC's. Chosen by --caffe-fork, else by what the net's shapes need."""
+pooling_layer.cpp), against BVLC's, chosen by --caffe-fork, else by what the net's shapes need; and
+HED's Crop without crop_param (offsets from the coordinate maps; tests/caffe_layers/test_crop.py
+checks them), which nothing in a file tells from BVLC's offset 0."""
 
 from __future__ import annotations
 
@@ -80,3 +82,38 @@ def test_the_command_line_option(tmp_path) -> None:
     assert done.exit_code == 2 and "caffe2" in done.output
     with pytest.raises(ConverterError, match="unknown Caffe fork 'ssd'"):
         use_caffe_fork("ssd")
+
+
+# HED's side output: the deconvolved scores sit 3 cells into the data's coordinates (conv pad 3).
+HED_SIDE = """input: "data" input_shape { dim: 1 dim: 1 dim: 8 dim: 8 }
+layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"
+  convolution_param { num_output: 1 kernel_size: 3 pad: 3 } }
+layer { name: "pool" type: "Pooling" bottom: "conv" top: "pool" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
+layer { name: "up" type: "Deconvolution" bottom: "pool" top: "up"
+  convolution_param { num_output: 1 kernel_size: 4 stride: 2 } }
+layer { name: "crop" type: "Crop" bottom: "up" bottom: "data" top: "out" }
+"""
+
+
+def test_a_crop_without_crop_param_that_hed_would_offset_asks_which_caffe(tmp_path) -> None:
+    import cli
+
+    path = _write(tmp_path, HED_SIDE)
+    with pytest.raises(ModelError, match=r"layer 'crop': Crop without crop_param .*'crop' at \[3, 3\].*--caffe-fork"):
+        load_net(path)
+    assert list(load_net(path, caffe_fork="hed").layers[-1].param.crop_param.offset) == [3, 3]
+    assert list(load_net(path, caffe_fork="bvlc").layers[-1].param.crop_param.offset) == []
+    done = CliRunner().invoke(cli.main, ["inspect", str(path)])
+    assert done.exit_code == 2 and "--caffe-fork hed" in done.output and "Traceback" not in done.output
+    assert CliRunner().invoke(cli.main, ["inspect", str(path), "--caffe-fork", "hed"]).exit_code == 0
+
+
+def test_an_aligned_crop_or_one_hed_cannot_map_reads_as_bvlc(tmp_path) -> None:
+    aligned = HED_SIDE.replace("pad: 3", "pad: 0")  # the maps agree: offset 0 in both Caffes
+    assert load_net(_write(tmp_path, aligned)).caffe_fork == "bvlc"
+    unmapped = HED_SIDE.replace('bottom: "pool" top: "up"', 'bottom: "norm" top: "up"').replace(
+        'layer { name: "up"', 'layer { name: "bn" type: "BatchNorm" bottom: "pool" top: "norm" }\nlayer { name: "up"')
+    net = load_net(_write(tmp_path, unmapped))  # HED's Caffe has no coordinate map for BatchNorm
+    assert net.caffe_fork == "bvlc" and list(net.layers[-1].param.crop_param.offset) == []
+    with pytest.raises(ModelError, match="layer 'bn': HED's Caffe has no coordinate map for BatchNorm"):
+        load_net(_write(tmp_path, unmapped), caffe_fork="hed")

@@ -8,12 +8,17 @@ height and width get one more window (C++ `%`: only a positive odd difference), 
 clipped to the input as BVLC's forward pass clips every window. It applies to every Pooling that
 Caffe runs, so a net is either BVLC's or that build's, whatever layers it holds.
 
+HED's Caffe (s9xie/hed, from longjon's "future" branch) has a Crop without parameters whose
+offsets come from the net's coordinate maps (converter.caffe.coord_maps); BVLC's Crop without
+crop_param crops at offset 0.
+
 Which one: `--caffe-fork` (`caffe_fork=` in the library) says it. Otherwise BVLC's reading is
 taken when the net's shapes fit it; when they do not (YOLOv3-tiny: BVLC's size-2 stride-1 pooling
 makes 12 of 13, and the route's Concat of the upsampled map no longer fits) and they fit the
 YOLOv3 build's, that one is taken and a note says so. When both fit but a Pooling would differ
 and the net holds the YOLO ports' one-bottom Upsample, BVLC's is kept and the note says that the
-other reading exists and how to choose it.
+other reading exists and how to choose it. A Crop without crop_param that HED's Caffe would offset
+cannot be told apart at all: such a net is refused unless the Caffe is given.
 """
 
 from __future__ import annotations
@@ -26,10 +31,13 @@ from converter.errors import ConverterError, ModelError
 
 BVLC = "bvlc"
 YOLOV3 = "yolov3"
+HED = "hed"
 CAFFE_FORKS = {
-    BVLC: "BVLC Caffe's Pooling (and every fork that kept it)",
+    BVLC: "BVLC Caffe's Pooling and Crop (and every fork that kept them)",
     YOLOV3: "the YOLOv3 ports' Caffe (darknet2caffe's pooling_layer.cpp: one more window when kernel - stride is "
             "odd)",
+    HED: "HED's Caffe (s9xie/hed, longjon's future branch: a Crop without crop_param aligns its bottoms by the "
+         "net's coordinate maps)",
 }
 
 _chosen: ContextVar[str | None] = ContextVar("caffe_fork", default=None)
@@ -60,7 +68,7 @@ def yolo_extra_window(kernel_h: int, stride_h: int) -> bool:
 def _assign(layers: Sequence[CaffeLayer], fork: str) -> None:
     for layer in layers:
         if layer.type == "Pooling":
-            layer.fork = "" if fork == BVLC else fork
+            layer.fork = fork if fork == YOLOV3 else ""
 
 
 def _differing_poolings(layers: Sequence[CaffeLayer]) -> list[str]:
@@ -76,6 +84,56 @@ def _differing_poolings(layers: Sequence[CaffeLayer]) -> list[str]:
     return found
 
 
+def _parameterless_crops(layers: Sequence[CaffeLayer]) -> list[CaffeLayer]:
+    return [layer for layer in layers if layer.type == "Crop" and len(layer.bottoms) == 2
+            and not layer.param.HasField("crop_param")]
+
+
+def _hed_offsets(layers: Sequence[CaffeLayer]) -> dict[str, tuple[int, int]]:
+    """Each parameterless Crop's offsets in HED's Caffe, in net order (a Crop may lie on a later one's path)."""
+    from converter.caffe.coord_maps import hed_crop_offsets
+
+    offsets: dict[str, tuple[int, int]] = {}
+    for crop in _parameterless_crops(layers):
+        offsets[crop.name] = hed_crop_offsets(layers, crop, offsets)
+    return offsets
+
+
+def _apply_hed_offsets(layers: Sequence[CaffeLayer], offsets: Mapping[str, tuple[int, int]]) -> None:
+    """HED's Crop as BVLC's with those offsets: from axis 2, to bottom[1]'s height and width."""
+    for layer in layers:
+        if layer.name in offsets:
+            param = type(layer.param)()
+            param.CopyFrom(layer.param)
+            param.crop_param.axis = 2
+            param.crop_param.offset[:] = offsets[layer.name]
+            layer.param, layer.fork = param, HED
+
+
+def _resolve_crops(layers: Sequence[CaffeLayer], chosen: str | None) -> str | None:
+    """HED's Crop offsets when the net is read for HED's Caffe. Without a choice: where HED's Caffe
+    could run the net and would offset a Crop, its reading and BVLC's (offset 0) differ and nothing
+    in the file tells them apart, so the net is refused, asking which Caffe."""
+    crops = _parameterless_crops(layers)
+    if not crops or chosen in (BVLC, YOLOV3):
+        return chosen
+    if chosen == HED:
+        _apply_hed_offsets(layers, _hed_offsets(layers))
+        return chosen
+    try:
+        offsets = _hed_offsets(layers)
+    except ModelError:
+        return chosen  # HED's Caffe could not run it: BVLC's reading
+    shifted = {name: offset for name, offset in offsets.items() if offset != (0, 0)}
+    if shifted:
+        listed = ", ".join(f"'{name}' at {list(offset)}" for name, offset in shifted.items())
+        raise ModelError(f"Crop without crop_param reads differently in two Caffes: BVLC's crops at offset 0, HED's "
+                         f"(s9xie/hed, longjon's future branch) aligns the bottoms by the net's coordinate maps: "
+                         f"{listed} (height, width); say which with --caffe-fork hed or --caffe-fork bvlc "
+                         f"(library: caffe_fork=)", layer=next(iter(shifted)))
+    return chosen
+
+
 def infer_for_fork(layers: Sequence[CaffeLayer], inputs: Mapping[str, Shape],
                    infer: Callable[[Sequence[CaffeLayer], Mapping[str, Shape]], None],
                    caffe_fork: str | None = None) -> tuple[str, list[str]]:
@@ -83,6 +141,7 @@ def infer_for_fork(layers: Sequence[CaffeLayer], inputs: Mapping[str, Shape],
     docstring); the Caffe taken and notes saying why, when it was not plain."""
     chosen = caffe_fork if caffe_fork is not None else _chosen.get()
     check_caffe_fork(chosen)
+    chosen = _resolve_crops(layers, chosen)
     if chosen is not None:
         _assign(layers, chosen)
         infer(layers, inputs)
