@@ -452,42 +452,48 @@ def at_another_size(conversion: Conversion) -> tuple[CaffeNet, Graph]:
     # The files were hashed once already: the same digests, not a second hashing.
     digests = {path: conversion.graph.metadata[f"source.{i}.sha256"] for i, path in enumerate(other.source_files)}
     other_graph = build_graph(other, digests=digests, **conversion.build_options)  # type: ignore[arg-type]
-    _refuse_size_constants(conversion.net, conversion.graph, other_graph)
+    _refuse_size_constants(conversion.net, conversion.graph, other_graph, other)
     return other, other_graph
 
 
-def _refuse_size_constants(net: CaffeNet, graph: Graph, other_graph: Graph) -> None:
-    """A layer whose output is a constant computed from the input size (PriorBox's default boxes,
-    from the feature map's and the image's height and width) holds at the converted size only: an
-    ONNX model with a symbolic H and W would carry one size's values. Such nets are refused, naming
-    the layers (with their line in the prototxt) and what reads them."""
-    from converter.ir import Constant
+def _refuse_size_constants(net: CaffeNet, graph: Graph, other_graph: Graph, other_net: CaffeNet) -> None:
+    """A node holding a value computed from the input size holds at the converted size only: an
+    ONNX model with a symbolic H and W would carry that size's value. Such values are PriorBox's
+    default boxes (a Constant, from the feature map's and the image's height and width) and a
+    Reshape's target written out for the converted size. Nets with them are refused, naming each
+    layer with its line in the prototxt, and the DetectionOutput layers reading the boxes."""
+    from converter.ir import Constant, Reshape
 
-    others = {node.name: node for node in other_graph.nodes if isinstance(node, Constant)}
-    changing = [node.name for node in graph.nodes if isinstance(node, Constant) and node.name in others
-                and (node.value.shape != others[node.name].value.shape
-                     or not np.array_equal(node.value, others[node.name].value))]
-    if not changing:
+    others = {node.name: node for node in other_graph.nodes}
+    size, other_size = ("x".join(str(d) for d in next(s for s in n.inputs.values() if len(s) == 4)[2:])
+                        for n in (net, other_net))
+    fixed: list[tuple[str, str]] = []
+    for node in graph.nodes:
+        other = others.get(node.name)
+        if isinstance(node, Constant) and isinstance(other, Constant) and (
+                node.value.shape != other.value.shape or not np.array_equal(node.value, other.value)):
+            fixed.append((node.name, ""))
+        elif isinstance(node, Reshape) and isinstance(other, Reshape) and tuple(node.shape) != tuple(other.shape):
+            fixed.append((node.name, f"target {list(node.shape)} ({list(other.shape)} at {other_size})"))
+    if not fixed:
         return
     prototxt = net.source_files[0]
     text = prototxt.read_text(errors="replace")
     types = {layer.name: layer.type for layer in net.layers}
 
-    def where(name: str) -> str:
+    def where(name: str, what: str) -> str:
         found = re.search(rf'name:\s*"{re.escape(name)}"', text)
         line = f", line {text.count(chr(10), 0, found.start()) + 1}" if found else ""
-        return f"'{name}' ({types.get(name, 'layer')}{line})"
+        return f"'{name}' ({types.get(name, 'layer')}{line}{': ' + what if what else ''})"
 
     readers = [layer.name for layer in net.layers if layer.type == "DetectionOutput"]
-    shown = ", ".join(where(name) for name in changing[:8]) + (f" and {len(changing) - 8} more" if len(changing) > 8
-                                                                 else "")
-    size = "x".join(str(d) for d in next(s for s in net.inputs.values() if len(s) == 4)[2:])
+    shown = "; ".join(where(*item) for item in fixed[:8]) + (f"; and {len(fixed) - 8} more" if len(fixed) > 8 else "")
     raise ConverterError(
-        f"--dynamic-hw: {prototxt}: layer {shown} compute their output from the input's height and width when "
-        "the net is converted (PriorBox: the default boxes of each feature map cell, normalised by the image "
-        f"size), so a model with a symbolic height and width would hold the {size} values at every size"
-        + (f", and {', '.join(repr(r) for r in readers)} would decode other sizes' boxes against them" if readers
-           else "")
+        f"--dynamic-hw: {prototxt}: layer {shown} hold values computed for the {size} input when the net is "
+        "converted (PriorBox: the default boxes of each feature map cell, normalised by the image size; Reshape: "
+        "its target shape), so a model with a symbolic height and width would keep them at every size"
+        + (f", and {', '.join(repr(r) for r in readers)} would decode other sizes' boxes against them"
+           if readers and any(types.get(name) == "PriorBox" for name, _ in fixed) else "")
         + "; convert at each input size instead (--input-shape)")
 
 
