@@ -88,6 +88,11 @@ def _containing(address: int, length: int) -> tuple[_Mapping, mmap.mmap] | None:
     return None
 
 
+def _shrank(extent: FileExtent) -> ConverterError:
+    return ConverterError(f"{extent.path}: changed while squeeze-convert was reading it (truncated?); "
+                          "nothing was written")
+
+
 def extent_of(array: np.ndarray) -> FileExtent | None:
     """Where the bytes of `array` (C-contiguous, little-endian) lie in a mapped input file, or None
     when they are not a plain run of one."""
@@ -148,7 +153,7 @@ def copy_extent(f: BinaryIO, extent: FileExtent, on_chunk: Callable[[int], None]
                 note(error)
             raise
         if copied == 0:
-            raise ConverterError(f"{extent.path}: the file shrank while it was being read")
+            raise _shrank(extent)
         first = False
         offset += copied
         remaining -= copied
@@ -165,7 +170,7 @@ def read_extent(extent: FileExtent, buffer: memoryview) -> Iterator[memoryview]:
         piece = buffer[: min(len(buffer), end - offset)]
         got = os.preadv(extent.fd, [piece], offset)
         if got == 0:
-            raise ConverterError(f"{extent.path}: the file shrank while it was being read")
+            raise _shrank(extent)
         yield piece[:got]
         offset += got
 
@@ -182,7 +187,7 @@ def pieces(array: np.ndarray) -> Iterator[memoryview]:
     others sliced from memory."""
     array = little_endian(array)
     extent = extent_of(array)
-    if extent is not None:
+    if extent is not None and hasattr(os, "preadv"):
         yield from read_extent(extent, memoryview(bytearray(_READ_CHUNK)))
         return
     data = memoryview(array.reshape(-1)).cast("B")

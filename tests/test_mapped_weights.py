@@ -115,3 +115,19 @@ def test_converting_leaves_the_caffemodel_out_of_resident_memory(tmp_path) -> No
     # Caffe's BatchNorm at test time: (x - mean / s) / sqrt(var / s + eps), s = 1, eps = 1e-5.
     folded = weights["fc"][0] / np.sqrt(3.0 + 1e-5)
     np.testing.assert_allclose(state[next(k for k in state if k.endswith("weight"))].numpy(), folded, rtol=1e-6)
+
+
+def test_weights_truncated_before_they_are_copied_are_named(tmp_path) -> None:
+    from converter.errors import ConverterError
+
+    case = golden_case("squeezenet_v1.1")
+    weights = tmp_path / "sq.caffemodel"
+    weights.write_bytes(case["weights_path"].read_bytes())
+    conversion = pipeline.convert(case["prototxt_path"], weights)
+    pipeline.emit(conversion, formats=("onnx", "pytorch"))
+    str(conversion.graph.metadata["source.1.sha256"])  # no hashing thread still reading the file
+    os.truncate(weights, 100)  # as another process would, while the file is mapped
+    out = tmp_path / "out"
+    with pytest.raises(ConverterError, match=f"{weights}: changed while squeeze-convert was reading it"):
+        pipeline.save(conversion, out, "sq")
+    assert not out.exists() or list(out.iterdir()) == []  # nothing half-written
