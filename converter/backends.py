@@ -180,6 +180,7 @@ def opencv_backend(net: CaffeNet) -> Backend:
             raise ConverterError("this OpenCV has no Caffe importer (OpenCV 5 removed it)")
         _refuse_batch_statistics(net)
         _refuse_thin_depthwise(net)
+        _refuse_refinedet(net)
         weights = _caffemodel(net, "opencv")
         wanted = checked_by_outputs_only(graph)
         sources = [graph.tensors[t].sources[-1] for t in wanted]
@@ -276,6 +277,19 @@ def _refuse_thin_depthwise(net: CaffeNet) -> None:
         raise ConverterError(f"OpenCV 4.14 computes a padded 3x3 depthwise convolution on a map one row or "
                              f"column high wrongly (layer {', '.join(repr(n) for n in names)}), so it cannot "
                              "check this net at this input size: use a larger --input-shape or the other backends")
+
+
+def _refuse_refinedet(net: CaffeNet) -> None:
+    """OpenCV 4.14 reads RefineDet's DetectionOutput (arm_conf, arm_loc bottoms) but computes the SSD
+    fork's from its first three bottoms: neither the objectness filter nor the refined anchors."""
+    from converter.caffe.layers import detection_output
+
+    names = [layer.name for layer in net.layers if layer.type == "DetectionOutput" and detection_output.arm_bottoms(
+        layer, layer.bottom_shapes, detection_output.num_priors(layer, layer.bottom_shapes))]
+    if names:
+        raise ConverterError(f"OpenCV 4.14 ignores RefineDet's arm_conf and arm_loc bottoms of DetectionOutput "
+                             f"(layer {', '.join(repr(n) for n in names)}), so it cannot check this net: use the "
+                             "other backends")
 
 
 def pycaffe_backend(net: CaffeNet) -> Backend:
