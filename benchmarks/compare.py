@@ -7,8 +7,10 @@ the runtimes peers use, as ratios measured in one run.
 
 convert: AlexNet, ResNet-50-sized and VGG-16-sized caffemodels (demo weights, `make-weights`) to
 each format (`--no-verify`), each step a fresh process under `peak_rss.py`, against `cp` of the
-same file and a plain protobuf parse of it; interleaved rounds, medians, peak RSS as a multiple of
-the caffemodel's size.
+same file, a plain protobuf parse of it, the sha256 of it (the outputs' metadata records it, so a
+conversion cannot end before it) and a tiny net's conversion (the fixed cost: start-up, imports);
+interleaved rounds, medians of wall and CPU time (CPU is steadier on a shared machine), peak RSS
+as a multiple of the caffemodel's size; for VGG-16 a line of issue 15's targets.
 
 infer: per model and runtime, the median latency of one forward at batch 1 and 8 with 1 and 2
 threads, over interleaved rounds (every runtime runs its iterations once per round, in turn):
@@ -78,9 +80,9 @@ def prototxt_for(name: str, work: Path) -> Path:
     return path
 
 
-def model_files(name: str, work: Path) -> tuple[Path, Path]:
+def model_files(name: str, work: Path, prototxt: Path | None = None) -> tuple[Path, Path]:
     """The prototxt and its demo caffemodel (made once, kept in `work`)."""
-    prototxt = prototxt_for(name, work)
+    prototxt = prototxt or prototxt_for(name, work)
     weights = work / f"{name}.caffemodel"
     if not weights.exists():
         subprocess.run([sys.executable, str(ROOT / "cli.py"), "make-weights", str(prototxt), "--output", str(weights)],
@@ -93,9 +95,24 @@ def load_text() -> str:
     return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} CPUs"
 
 
+TINY_NET = """name: "tiny"
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 3 dim: 8 dim: 8 } } }
+layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" convolution_param { num_output: 4 kernel_size: 3 } }
+"""
+# Issue 15's targets for VGG-16 (no verification): against cp of the caffemodel, and its size.
+VGG16_TARGETS = {"-> onnx+pytorch": 4.0, "-> onnx": 2.0}
+VGG16_TARGET_RSS_X_FILE = 1.2
+
+
 def bench_convert(work: Path, models: list[str], rounds: int) -> None:
+    """Each model's conversion to each format against cp of its caffemodel, a plain protobuf parse
+    and the sha256 of the file (the metadata records it: a conversion waits for it), with a tiny
+    net's conversion as the fixed cost (start-up and imports)."""
     python = sys.executable
     cli = [python, str(ROOT / "cli.py")]
+    tiny = work / "tiny.prototxt"
+    tiny.write_text(TINY_NET)
+    _, tiny_weights = model_files("tiny", work, tiny)
     for name in models:
         prototxt, weights = model_files(name, work)
         size = weights.stat().st_size
@@ -105,8 +122,13 @@ def bench_convert(work: Path, models: list[str], rounds: int) -> None:
         copy = work / "copy.caffemodel"
         parse = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from converter.caffe import caffe_pb2; "
                  f"m = caffe_pb2.NetParameter(); m.ParseFromString(open({str(weights)!r}, 'rb').read())")
+        digest = (f"import hashlib, mmap; f = open({str(weights)!r}, 'rb'); "
+                  "hashlib.sha256(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)).hexdigest()")
         steps = [Step("cp", ["cp", str(weights), str(copy)], fresh=[copy]),
-                 Step("protobuf parse", [python, "-c", parse])]
+                 Step("protobuf parse", [python, "-c", parse]),
+                 Step("sha256 of file", [python, "-S", "-c", digest]),
+                 Step("tiny net (fixed)", [*cli, str(tiny), "-w", str(tiny_weights), "--no-verify", "-o",
+                                           str(out), "--force", "--name", "tiny"])]
         for label, formats in FORMATS.items():
             argv = [*cli, str(prototxt), "-w", str(weights), "--no-verify", "-o", str(out), "--force", "--name", "m"]
             for f in formats:
@@ -120,13 +142,24 @@ def bench_convert(work: Path, models: list[str], rounds: int) -> None:
             for step in steps:
                 step.run()
         cp = statistics.median(steps[0].seconds)
+        cp_cpu = statistics.median(steps[0].cpu_seconds)
         print(f"\n{name}: caffemodel {size / 1e6:.0f} MB; {rounds} interleaved rounds, medians; {before} before, "
               f"{load_text()} after")
-        print(f"{'step':<18} {'median s':>9} {'x cp':>7} {'peak RSS MB':>12} {'RSS / file':>11}")
+        print(f"{'step':<18} {'wall s':>7} {'x cp':>6} {'CPU s':>7} {'x cp':>6} {'peak RSS MB':>12} {'RSS / file':>11}")
         for step in steps:
-            median = statistics.median(step.seconds)
-            print(f"{step.name:<18} {median:>9.3f} {median / cp:>7.2f} {step.maxrss / 1e6:>12.0f} "
-                  f"{step.maxrss / size:>11.2f}")
+            median, cpu = statistics.median(step.seconds), statistics.median(step.cpu_seconds)
+            print(f"{step.name:<18} {median:>7.3f} {median / cp:>6.2f} {cpu:>7.3f} {cpu / max(cp_cpu, 1e-3):>6.2f} "
+                  f"{step.maxrss / 1e6:>12.0f} {step.maxrss / size:>11.2f}")
+        print("(wall: median over the rounds; CPU: user + system of the process, its threads included; "
+              "peak RSS: the highest over the rounds)")
+        if name == "vgg16":
+            by_name = {step.name: step for step in steps}
+            checks = [(f"{label} <= {limit:g}x cp", statistics.median(by_name[label].seconds) / cp, limit)
+                      for label, limit in VGG16_TARGETS.items()]
+            checks += [(f"{label} peak RSS <= {VGG16_TARGET_RSS_X_FILE:g}x file", by_name[label].maxrss / size,
+                        VGG16_TARGET_RSS_X_FILE) for label in VGG16_TARGETS]
+            print("VGG-16 targets: " + "; ".join(f"{what}: {ratio:.2f}x {'met' if ratio <= limit else 'MISSED'}"
+                                                  for what, ratio, limit in checks))
 
 
 # torchvision's SqueezeNet (torchvision/models/squeezenet.py): Fire as the generated files' helper is

@@ -1,4 +1,5 @@
-"""Run one command; print its wall time and its own peak RSS as one JSON line on stdout.
+"""Run one command; print its wall time, CPU time (user + system, its threads and children
+included) and its own peak RSS as one JSON line on stdout.
 
     python -S -I benchmarks/peak_rss.py CMD [ARG...]
 
@@ -58,7 +59,8 @@ def main() -> None:
     seconds = time.perf_counter() - start
     finished.set()
     sampler.join()
-    print(json.dumps({"seconds": seconds, "maxrss_bytes": usage.ru_maxrss * 1024, "hwm_bytes": sampled[0],
+    print(json.dumps({"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                      "maxrss_bytes": usage.ru_maxrss * 1024, "hwm_bytes": sampled[0],
                       "floor_bytes": floor, "exit": os.waitstatus_to_exitcode(status)}))
 
 

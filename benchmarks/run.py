@@ -52,6 +52,7 @@ class Step:
     name: str
     argv: list[str]
     seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)  # user + system
     maxrss: int = 0  # bytes, ru_maxrss of the process itself (see peak_rss.py)
     hwm: int = 0  # bytes, VmHWM sampled while it ran
     floor: int = 0  # bytes, the measuring wrapper's own size when it started the step
@@ -69,6 +70,7 @@ class Step:
         if figures["exit"] != 0:
             raise SystemExit(f"failed: {' '.join(self.argv)} (exit {figures['exit']})\n{done.stderr}")
         self.seconds.append(figures["seconds"])
+        self.cpu_seconds.append(figures["cpu_seconds"])
         self.maxrss = max(self.maxrss, figures["maxrss_bytes"])
         self.hwm = max(self.hwm, figures["hwm_bytes"])
         self.floor = max(self.floor, figures["floor_bytes"])

@@ -180,6 +180,7 @@ def opencv_backend(net: CaffeNet) -> Backend:
             raise ConverterError("this OpenCV has no Caffe importer (OpenCV 5 removed it)")
         _refuse_batch_statistics(net)
         _refuse_thin_depthwise(net)
+        _refuse_refinedet(net)
         weights = _caffemodel(net, "opencv")
         wanted = checked_by_outputs_only(graph)
         sources = [graph.tensors[t].sources[-1] for t in wanted]
@@ -265,7 +266,7 @@ def _refuse_thin_depthwise(net: CaffeNet) -> None:
 
     names = []
     for layer in net.layers:
-        if layer.type not in ("Convolution", "ConvolutionDepthwise"):
+        if layer.type not in ("Convolution", "ConvolutionDepthwise", "DepthwiseConvolution"):
             continue
         module = convolution_depthwise if layer.type == "ConvolutionDepthwise" else convolution
         g = module.geometry(layer, layer.bottom_shapes)
@@ -276,6 +277,19 @@ def _refuse_thin_depthwise(net: CaffeNet) -> None:
         raise ConverterError(f"OpenCV 4.14 computes a padded 3x3 depthwise convolution on a map one row or "
                              f"column high wrongly (layer {', '.join(repr(n) for n in names)}), so it cannot "
                              "check this net at this input size: use a larger --input-shape or the other backends")
+
+
+def _refuse_refinedet(net: CaffeNet) -> None:
+    """OpenCV 4.14 reads RefineDet's DetectionOutput (arm_conf, arm_loc bottoms) but computes the SSD
+    fork's from its first three bottoms: neither the objectness filter nor the refined anchors."""
+    from converter.caffe.layers import detection_output
+
+    names = [layer.name for layer in net.layers if layer.type == "DetectionOutput" and detection_output.arm_bottoms(
+        layer, layer.bottom_shapes, detection_output.num_priors(layer, layer.bottom_shapes))]
+    if names:
+        raise ConverterError(f"OpenCV 4.14 ignores RefineDet's arm_conf and arm_loc bottoms of DetectionOutput "
+                             f"(layer {', '.join(repr(n) for n in names)}), so it cannot check this net: use the "
+                             "other backends")
 
 
 def pycaffe_backend(net: CaffeNet) -> Backend:
@@ -354,16 +368,19 @@ def _test_phase_definition(net: CaffeNet, for_opencv: bool = False) -> Iterator[
     we converted.
 
     `for_opencv`: OpenCV 4.14's importer builds Axpy (a, x, y) as a * y + x, where SENet's layer
-    computes a * x + y, so OpenCV is handed each Axpy with x and y swapped (always a rewritten file
-    then)."""
+    computes a * x + y, so OpenCV is handed each Axpy with x and y swapped; and it knows no
+    `DepthwiseConvolution`, which is Convolution under another name, so it gets those as
+    Convolution; HED's Crops get the offsets HED's Caffe computes (always a rewritten file then)."""
     prototxt = net.source_files[0]
-    swap_axpy = for_opencv and any(layer.type == "Axpy" for layer in net.layers)
-    if not swap_axpy and not _drops_layers(prototxt, net) and _read_inputs(net) == set(net.inputs):
+    # HED's Crop offsets were written into the layers' crop_param (converter.caffe.fork_semantics).
+    rewrite = for_opencv and any(layer.type in ("Axpy", *OPENCV_TYPE_NAMES) or layer.type == "Crop" and layer.fork
+                                 for layer in net.layers)
+    if not rewrite and not _drops_layers(prototxt, net) and _read_inputs(net) == set(net.inputs):
         yield prototxt
         return
     with tempfile.TemporaryDirectory(prefix="squeeze-convert-") as folder:
         definition = Path(folder) / "test_phase.prototxt"
-        definition.write_text(_test_phase_prototxt(net, swap_axpy))
+        definition.write_text(_test_phase_prototxt(net, for_opencv))
         yield definition
 
 
@@ -377,7 +394,11 @@ def _drops_layers(prototxt: Path, net: CaffeNet) -> bool:
     return any(layer.type != "Input" and layer.name not in kept for layer in layers)
 
 
-def _test_phase_prototxt(net: CaffeNet, swap_axpy: bool = False) -> str:
+# Fork layer types OpenCV's importer lacks, given to it under the name of the layer they equal.
+OPENCV_TYPE_NAMES = {"DepthwiseConvolution": "Convolution"}
+
+
+def _test_phase_prototxt(net: CaffeNet, for_opencv: bool = False) -> str:
     from google.protobuf import text_format
 
     from converter.caffe import caffe_pb2
@@ -391,8 +412,10 @@ def _test_phase_prototxt(net: CaffeNet, swap_axpy: bool = False) -> str:
     for layer in net.layers:
         kept = proto.layer.add()
         kept.CopyFrom(layer.param)
-        if swap_axpy and layer.type == "Axpy" and len(kept.bottom) == 3:
+        if for_opencv and layer.type == "Axpy" and len(kept.bottom) == 3:
             kept.bottom[1], kept.bottom[2] = kept.bottom[2], kept.bottom[1]
+        if for_opencv and layer.type in OPENCV_TYPE_NAMES:
+            kept.type = OPENCV_TYPE_NAMES[layer.type]
         del kept.include[:], kept.exclude[:]
     return text_format.MessageToString(proto)
 

@@ -81,6 +81,10 @@ class _WriteWatch:
             self.error = error
             raise
 
+    def note_write_error(self, error: OSError) -> None:
+        """Record a failed write made past `write` (converter.mapped copies file to file)."""
+        self.error = error
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._f, name)
 

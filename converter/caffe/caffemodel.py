@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from converter import mapped
 from converter.caffe import caffe_pb2
 from converter.caffe.wire import (
     LAYER_BLOBS,
@@ -51,6 +52,7 @@ def read_caffemodel(path: str | Path) -> dict[str, RawLayer]:
             guard_mapped_input(path)
             mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
             _MAPPINGS.add(mapping)
+            mapped.register(mapping, f.fileno(), path)
             buf = memoryview(mapping)
     except OSError as error:
         raise WeightsError(f"{path}: cannot read ({error.strerror or error})") from None

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from converter import mapped
 from converter.caffe import deep_compression
 from converter.caffe.caffemodel import read_caffemodel
 from converter.caffe.layers import expected_blobs
@@ -34,11 +35,14 @@ def _all_finite(data: np.ndarray) -> bool:
     """Whether no value is NaN or infinite, without a boolean array the size of the blob.
 
     A sum is NaN or infinite if any term is; one that overflows from finite terms alone is
-    rechecked value by value.
+    rechecked value by value. Read in pieces whose pages of a mapped caffemodel are released as
+    it goes: the check does not make the whole file resident in this process.
     """
     with np.errstate(over="ignore", invalid="ignore"):
-        total = data.sum()
-    return bool(np.isfinite(total)) or bool(np.isfinite(data).all())
+        for piece in mapped.chunks(data):
+            if not np.isfinite(piece.sum()) and not np.isfinite(piece).all():
+                return False
+    return True
 
 
 def layers_with_parameters(net: CaffeNet) -> list[str]:

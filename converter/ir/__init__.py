@@ -9,6 +9,7 @@ from converter.ir.ops import (
     Abs,
     ArgMax,
     Axpy,
+    BatchMomentNorm,
     BatchNorm,
     Bias,
     BilinearInterp,
@@ -49,8 +50,9 @@ from converter.ir.ops import (
 )
 
 __all__ = [
-    "Abs", "ArgMax", "Axpy", "BatchNorm", "Bias", "BilinearInterp", "Clip", "Concat", "Constant", "Conv",
-    "ConvTranspose", "Crop", "Dense", "DetectionOutput", "Elu", "Eltwise", "Exp", "NearestUpsample", "Normalize",
+    "Abs", "ArgMax", "Axpy", "BatchMomentNorm", "BatchNorm", "Bias", "BilinearInterp", "Clip", "Concat",
+    "Constant", "Conv", "ConvTranspose", "Crop", "Dense", "DetectionOutput", "Elu", "Eltwise", "Exp",
+    "NearestUpsample", "Normalize",
     "ShuffleChannel", "Fire", "Flatten", "Graph", "Identity", "InvalidNode", "Log", "Lrn", "Node", "Pool", "Power",
     "PRelu", "Relu", "Reshape", "RoiPool", "Scale", "Sigmoid", "Slice", "Softmax", "Tanh", "Tensor", "Transpose",
     "Unpool",

@@ -1,6 +1,7 @@
 """The SegNet/ENet fork's BN layer against loops written here from alexgkendall/caffe-segnet's
 bn_layer.cpp (OpenCV's importer has no BN layer): INFERENCE is x * scale + shift per channel,
-LEARN normalises by the batch's E[x] and E[x^2] - E[x]^2 with eps 1e-9 before scale and shift."""
+LEARN normalises by the batch's E[x] and E[x^2] - E[x]^2 with eps 1e-9 before scale and shift, in
+the reference executor and in both exports."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import numpy as np
 import pytest
 
 from caffe_layers.helpers import assert_close, make_layer, run
+from conftest import with_demo_weights
 from converter.caffe.layers import LAYER_TYPES
 from converter.errors import ModelError
-from converter.ir import Scale
+from converter.ir import BatchMomentNorm, Scale
 from converter.lift.registry import CONVERTERS
 
 BN = LAYER_TYPES["BN"]
@@ -39,6 +41,23 @@ def test_inference_mode_is_scale_and_shift(shape: tuple[int, ...]) -> None:
     assert_close(y, _segnet_inference_loop(x, *layer.blobs))
 
 
+def _segnet_learn_loop(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """bn_layer.cpp Forward_cpu, LEARN: E[x] and E[x^2] per (n, c) over H x W, then averaged over N;
+    var = E[x^2] - E[x]^2; (x - E[x]) / (var + 1e-9)^0.5, times scale, plus shift."""
+    n, c, h, w = x.shape
+    expected = np.empty_like(x)
+    for ch in range(c):
+        spatial_mean = [sum(float(x[i, ch, r, q]) for r in range(h) for q in range(w)) / (h * w) for i in range(n)]
+        spatial_sq = [sum(float(x[i, ch, r, q]) ** 2 for r in range(h) for q in range(w)) / (h * w) for i in range(n)]
+        mean, mean_sq = sum(spatial_mean) / n, sum(spatial_sq) / n
+        std = (mean_sq - mean * mean + 1e-9) ** 0.5
+        for i in range(n):
+            for r in range(h):
+                for q in range(w):
+                    expected[i, ch, r, q] = (x[i, ch, r, q] - mean) / std * scale[0, ch, 0, 0] + shift[0, ch, 0, 0]
+    return expected
+
+
 def test_learn_mode_uses_the_batch_statistics() -> None:
     # bn_mode's default is LEARN: the batch's own statistics even in a deploy net.
     shape = (2, 3, 4, 5)
@@ -46,24 +65,38 @@ def test_learn_mode_uses_the_batch_statistics() -> None:
     rng = np.random.default_rng(3)
     x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
     (y,) = run(layer, x)
-    scale, shift = layer.blobs
-    expected = np.empty_like(x)
-    n, c, h, w = shape
-    for ch in range(c):
-        total = total_sq = 0.0
-        for i in range(n):
-            for r in range(h):
-                for q in range(w):
-                    total += x[i, ch, r, q]
-                    total_sq += x[i, ch, r, q] ** 2
-        mean = total / (n * h * w)
-        var = total_sq / (n * h * w) - mean * mean
-        for i in range(n):
-            for r in range(h):
-                for q in range(w):
-                    normalised = (x[i, ch, r, q] - mean) / np.sqrt(var + 1e-9)
-                    expected[i, ch, r, q] = normalised * scale[0, ch, 0, 0] + shift[0, ch, 0, 0]
-    assert_close(y, expected)
+    assert_close(y, _segnet_learn_loop(x, *layer.blobs))
+
+
+def test_lift_gives_the_batch_moment_norm_with_the_blobs() -> None:
+    layer = _layer("bn_mode: LEARN", (1, 3, 2, 2))
+    node = CONVERTERS["BN"](layer)
+    assert isinstance(node, BatchMomentNorm) and node.eps == pytest.approx(1e-9)
+    np.testing.assert_array_equal(node.gamma, layer.blobs[0].reshape(3))
+    np.testing.assert_array_equal(node.beta, layer.blobs[1].reshape(3))
+
+
+def test_learn_mode_converts_and_both_exports_follow_the_fork(tmp_path) -> None:
+    # A deploy net left in LEARN mode (bn_mode's default), in place after a convolution as SegNet
+    # writes it: ONNX Runtime and the PyTorch module against the fork's loop, batch 2 so the
+    # statistics span the batch.
+    from converter import pipeline
+    from converter.backends import onnx_backend, torch_backend
+
+    conversion = pipeline.convert(*with_demo_weights(
+        tmp_path, "segnet_block", 'input: "data" input_shape { dim: 2 dim: 2 dim: 5 dim: 6 }\n'
+        'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
+        'convolution_param { num_output: 3 kernel_size: 3 pad: 1 } }\n'
+        'layer { name: "bn" type: "BN" bottom: "conv" top: "conv" bn_param { scale_filler { value: 1 } } }\n'))
+    pipeline.emit(conversion)
+    x = np.random.default_rng(5).uniform(2.0, 6.0, (2, 2, 5, 6)).astype(np.float32)
+    (bn,) = [layer for layer in conversion.net.layers if layer.type == "BN"]
+    (conv,) = [layer for layer in conversion.net.layers if layer.type == "Convolution"]
+    (conv_top,) = run(conv, x)
+    expected = _segnet_learn_loop(conv_top, *bn.blobs)
+    output = conversion.graph.outputs[0]
+    for backend in (onnx_backend(export=conversion.onnx_export), torch_backend(conversion.torch_export)):
+        assert_close(np.asarray(backend(conversion.graph, {"data": x})[output]), expected)
 
 
 def test_lift_gives_a_scale_with_the_blobs() -> None:
@@ -72,11 +105,6 @@ def test_lift_gives_a_scale_with_the_blobs() -> None:
     assert isinstance(node, Scale) and node.axis == 1
     np.testing.assert_array_equal(node.gamma, layer.blobs[0].reshape(3))
     np.testing.assert_array_equal(node.beta, layer.blobs[1].reshape(3))
-
-
-def test_lift_refuses_learn_mode_naming_the_layer() -> None:
-    with pytest.raises(ModelError, match="layer 'bn'.*LEARN"):
-        CONVERTERS["BN"](_layer("bn_mode: LEARN", (1, 3, 2, 2)))
 
 
 def test_only_the_first_top() -> None:

@@ -1,6 +1,7 @@
 """DetectionOutput against emit_common.detection_loop, a box-by-box loop written from the IR
 docstring: every code type, shared and per-class boxes, adaptive eta, keep_top_k, no detection,
-equal scores, boxes with xmax < xmin and infinite boxes; the row count is known only at run time."""
+equal scores, boxes with xmax < xmin and infinite boxes; the row count is known only at run time.
+RefineDet's ARM inputs against emit_common.refinedet_loop (from RefineDet's C++)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ import pytest
 
 from converter.emit.onnx import emit_onnx
 from converter.ir import DetectionOutput
-from emit_common import DETECTION_CASES, EDGE_DETECTION_CASES, assert_detections, detection_inputs, graph_of
+from emit_common import (
+    DETECTION_CASES,
+    EDGE_DETECTION_CASES,
+    REFINEDET_CASES,
+    assert_detections,
+    assert_refinedet_detections,
+    detection_inputs,
+    graph_of,
+    refinedet_graph,
+    refinedet_inputs,
+)
 from emit_onnx.helpers import run
 
 
@@ -54,13 +65,28 @@ def test_output_dims_and_no_detection_rows() -> None:
     np.testing.assert_array_equal(actual, [[[[0, -1, -1, -1, -1, -1, -1], [1, -1, -1, -1, -1, -1, -1]]]])
 
 
-def test_saved_model_runs(tmp_path) -> None:
-    # The model as `save` streams it (its boolean and 0-axis initializers too) runs the same.
+@pytest.mark.parametrize("external", [False, True])
+def test_saved_model_runs(tmp_path, external: bool) -> None:
+    # The model as `save` streams it (its boolean and 0-axis initializers too) runs the same, also with
+    # its weights as external data (big nets: verification runs them so), which ONNX Runtime loads
+    # from the file itself.
+    import onnxruntime as ort
+
     from converter.emit.onnx import build_onnx
 
     node, loc, conf, prior = detection_inputs(DETECTION_CASES["center_size_keep_top_k"])
     graph = graph_of(node, {"loc": loc.shape, "conf": conf.shape, "prior": prior.shape, "det": (1, 1, 1, 7)},
                      inputs=["loc", "conf", "prior"])
-    build_onnx(graph).save(tmp_path / "det.onnx")
-    actual = run(onnx.load(tmp_path / "det.onnx"), {"loc": loc, "conf": conf, "prior": prior})["det"]
+    build_onnx(graph).save(tmp_path / "det.onnx", external_threshold=0 if external else None)
+    assert (tmp_path / "det.onnx.data").exists() is external
+    session = ort.InferenceSession(str(tmp_path / "det.onnx"), providers=["CPUExecutionProvider"])
+    (actual,) = session.run(["det"], {"loc": loc, "conf": conf, "prior": prior})
     assert_detections(actual, node, loc, conf, prior)
+
+
+@pytest.mark.parametrize("case", REFINEDET_CASES.values(), ids=REFINEDET_CASES.keys())
+def test_refinedet_matches_the_loop(case: tuple) -> None:
+    node, inputs = refinedet_inputs(case)
+    model = emit_onnx(refinedet_graph(node, inputs), opset=17)
+    onnx.checker.check_model(model, full_check=True)
+    assert_refinedet_detections(run(model, dict(zip(node.inputs, inputs, strict=True)))["det"], node, inputs)

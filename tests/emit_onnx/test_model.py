@@ -218,7 +218,7 @@ def test_a_failed_inline_save_keeps_the_old_file(tmp_path, monkeypatch) -> None:
 def test_a_failed_external_data_save_keeps_both_old_files(tmp_path, monkeypatch) -> None:
     graph, _ = small_net()
     olds = _old_files(tmp_path, ["small.onnx", "small.onnx.data"])
-    monkeypatch.setattr(onnx_model, "_write_chunked", _fail_part_way(onnx_model._write_chunked))
+    monkeypatch.setattr(onnx_model, "write_array", _fail_part_way(onnx_model.write_array))
     with pytest.raises(DiskFull):
         build_onnx(graph).save(tmp_path / "small.onnx", external_threshold=0)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == olds

@@ -208,11 +208,11 @@ def test_a_failed_checkpoint_write_keeps_the_old_files(tmp_path, monkeypatch) ->
 
     import converter.emit.torch.checkpoint as checkpoint
 
-    def stream_part_way(f, data, on_chunk=None, crc=None) -> None:
-        f.write(bytes(data)[:3])
+    def write_part_way(f, array, on_chunk=None, crc=None) -> None:
+        f.write(array.tobytes()[:3])
         raise DiskFull("disk full")
 
-    monkeypatch.setattr(checkpoint, "stream", stream_part_way)
+    monkeypatch.setattr(checkpoint, "write_array", write_part_way)
     with pytest.raises(DiskFull):
         save_torch(emit_torch(graph), tmp_path / "small.pth", tmp_path / "small.py")
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == olds  # untouched, no *.partial left

@@ -9,7 +9,7 @@ writer up as little as possible (protobuf accepts a message's fields in any orde
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -18,6 +18,7 @@ import numpy as np
 
 from converter.emit.onnx import proto
 from converter.fileio import all_or_nothing, atomic_output, progress
+from converter.mapped import write_array
 
 if TYPE_CHECKING:
     import onnx
@@ -82,8 +83,7 @@ class OnnxModel:
         with atomic_output(path) as f, progress(self.weight_bytes, f"writing {path.name}") as bar:
             f.write(self.skeleton_bytes())
             for name, array in self.weights:
-                _write_initializer(f, name, array)
-                bar.update(array.nbytes)
+                _write_initializer(f, name, array, bar.update)
             f.write(proto.metadata_props(self.metadata))
 
     def _save_external(self, path: Path) -> None:
@@ -97,17 +97,23 @@ class OnnxModel:
             with atomic_output(path.with_name(data_name)) as data, \
                     progress(self.weight_bytes, f"writing {data_name}") as bar:
                 for name, array in self.weights:
+                    if array.ndim == 0 or array.dtype.kind != "f":
+                        # Shapes, indices, masks and scalars (a Reshape's shape, Range's bounds, a Loop's
+                        # condition) stay in the model: ONNX Runtime's shape inference reads such inputs
+                        # when it loads a model, and fails on external data.
+                        model.graph.initializer.append(onnx.TensorProto.FromString(proto.tensor(name, array)))
+                        bar.update(array.nbytes)
+                        continue
                     padding = -offset % _ALIGNMENT
                     data.write(b"\0" * padding)
                     offset += padding
-                    _write_chunked(data, _le_bytes(array))
+                    write_array(data, array, bar.update)
                     tensor = onnx.TensorProto.FromString(proto.tensor_header(name, array))
                     tensor.data_location = onnx.TensorProto.EXTERNAL
                     _set_external(tensor, (("location", data_name), ("offset", str(offset)),
                                            ("length", str(array.nbytes))))
                     model.graph.initializer.append(tensor)
                     offset += array.nbytes
-                    bar.update(array.nbytes)
             _add_metadata(model, self.metadata)
             with atomic_output(path) as f:
                 f.write(model.SerializeToString())
@@ -125,23 +131,15 @@ def _set_external(tensor: onnx.TensorProto, entries: Iterable[tuple[str, str]]) 
         entry.key, entry.value = key, value
 
 
-def _le_bytes(array: np.ndarray) -> memoryview:
-    return memoryview(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))).cast("B")
-
-
-def _write_initializer(f: BinaryIO, name: str, array: np.ndarray) -> None:
+def _write_initializer(f: BinaryIO, name: str, array: np.ndarray,
+                       on_chunk: Callable[[int], None] | None = None) -> None:
     """Append `ModelProto{graph{initializer{...}}}`: protobuf merges repeated occurrences of the
-    graph field on parse, so the file reads as one model, and the array goes to disk uncopied."""
+    graph field on parse, so the file reads as one model; raw_data (field 9, written last) is the
+    array's little-endian bytes, from a mapped caffemodel copied file to file."""
     header = proto.tensor_header(name, array)
     raw_key = bytes([9 << 3 | 2])  # TensorProto.raw_data
     tensor_size = len(header) + 1 + len(proto.varint(array.nbytes)) + array.nbytes
     initializer = bytes([5 << 3 | 2]) + proto.varint(tensor_size)  # GraphProto.initializer
     f.write(bytes([7 << 3 | 2]) + proto.varint(len(initializer) + tensor_size))  # ModelProto.graph
     f.write(initializer + header + raw_key + proto.varint(array.nbytes))
-    _write_chunked(f, _le_bytes(array))
-
-
-def _write_chunked(f: BinaryIO, data: memoryview, chunk: int = 1 << 24) -> None:
-    # Chunked writes from a memory-mapped source are much faster than one giant write.
-    for start in range(0, len(data), chunk):
-        f.write(data[start : start + chunk])
+    write_array(f, array, on_chunk)

@@ -11,9 +11,9 @@
     archive/version                    "3\\n", the format version torch.save writes
     archive/.data/serialization_id     a 40-digit id of the archive (here derived from its contents)
 
-Each tensor's bytes go from its array (for caffemodel weights, the memory-mapped file) to the
-output once, in chunks, with their CRC-32 computed on the way; the local header's CRC field is
-filled in afterwards (the output is a regular file), so no data descriptors are needed. Entries
+Each tensor's bytes go from its array to the output once (a mapped caffemodel's copied file to
+file by the kernel), while another thread computes their CRC-32; the local headers' CRC fields
+are filled in afterwards (the output is a regular file), so no data descriptors are needed. Entries
 past 4 GiB use zip64 extra fields.
 """
 
@@ -21,17 +21,18 @@ from __future__ import annotations
 
 import hashlib
 import struct
-import zlib
+import threading
 from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
 import numpy as np
 
+from converter.mapped import crc32_of, little_endian, write_array
+
 ALIGNMENT = 64
 ARCHIVE = "archive"
 FORMAT_VERSION = b"3\n"
 ZIP64_LIMIT = 0xFFFFFFFF  # a size or offset at or past this needs zip64 fields
-_CHUNK = 1 << 24
 _PADDING_ID = 0x4246  # "FB", the id torch's own writer gives its alignment padding field
 _ZIP64_ID = 0x0001
 
@@ -46,26 +47,6 @@ STORAGE_TYPES = {
     np.dtype(np.uint8): "ByteStorage",
     np.dtype(np.bool_): "BoolStorage",
 }
-
-
-def little_endian_bytes(array: np.ndarray) -> memoryview:
-    """The array's bytes, C order, little-endian (no copy when it already is so laid out)."""
-    return memoryview(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).reshape(-1)).cast("B")
-
-
-def stream(f: BinaryIO, data: memoryview | bytes, on_chunk: Callable[[int], None] | None = None,
-           crc: int | None = None) -> int | None:
-    """Write `data` in chunks (much faster than one giant write from a memory map); with `crc`
-    (a start value), the CRC-32 of what was written, computed on the way."""
-    data = memoryview(data).cast("B")
-    for begin in range(0, len(data), _CHUNK):
-        chunk = data[begin: begin + _CHUNK]
-        if crc is not None:
-            crc = zlib.crc32(chunk, crc)
-        f.write(chunk)
-        if on_chunk is not None:
-            on_chunk(len(chunk))
-    return crc
 
 
 class _Pickle:
@@ -151,19 +132,27 @@ class _ZipWriter:
         return struct.pack("<IHHHHHIIIHH", 0x04034B50, 45 if zip64 else 20, 0x800, 0, 0, 0x21, crc,
                            stored_size, stored_size, len(name), len(extra)) + name + extra
 
-    def add(self, name: str, data: memoryview | bytes, on_chunk: Callable[[int], None] | None = None) -> None:
+    def add(self, name: str, data: np.ndarray | bytes, on_chunk: Callable[[int], None] | None = None, *,
+            crc_later: bool = False) -> None:
+        """An entry holding `data` (an array's bytes, little-endian, C order); with `crc_later`, its
+        CRC-32 is given afterwards (`set_crc`), so the bytes can be copied file to file."""
         encoded = f"{ARCHIVE}/{name}".encode()
-        data = memoryview(data).cast("B")
+        array = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else little_endian(data)
         offset = self.f.tell() - self.start
-        header = self._local_header(encoded, offset, len(data), 0)
-        self.f.write(header)
-        crc = stream(self.f, data, on_chunk, crc=0) or 0
+        self.f.write(self._local_header(encoded, offset, array.nbytes, 0))
+        crc = write_array(self.f, array, on_chunk, crc=None if crc_later else 0) or 0
+        self.entries.append((encoded, offset, array.nbytes, 0))
         if crc:
-            end = self.f.tell()
-            self.f.seek(self.start + offset + 14)
-            self.f.write(struct.pack("<I", crc))
-            self.f.seek(end)
-        self.entries.append((encoded, offset, len(data), crc))
+            self.set_crc(len(self.entries) - 1, crc)
+
+    def set_crc(self, index: int, crc: int) -> None:
+        """Fill in the CRC-32 of entry `index` (its local header's field, and the directory's)."""
+        name, offset, size, _ = self.entries[index]
+        end = self.f.tell()
+        self.f.seek(self.start + offset + 14)
+        self.f.write(struct.pack("<I", crc))
+        self.f.seek(end)
+        self.entries[index] = (name, offset, size, crc)
 
     def close(self) -> None:
         directory_offset = self.f.tell() - self.start
@@ -187,6 +176,29 @@ class _ZipWriter:
                                  min(directory_offset, 0xFFFFFFFF), 0))
 
 
+class _Checksums:
+    """The CRC-32s of arrays, computed on a thread of their own (reading a mapped file's bytes with
+    preadv and zlib.crc32 both release the GIL)."""
+
+    def __init__(self, arrays: list[np.ndarray]) -> None:
+        self._crcs: list[int] = []
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(arrays,), name="crc32", daemon=True)
+        self._thread.start()
+
+    def _run(self, arrays: list[np.ndarray]) -> None:
+        try:
+            self._crcs = [crc32_of(array) for array in arrays]
+        except BaseException as error:  # raised again in the writing thread
+            self._error = error
+
+    def result(self) -> list[int]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._crcs
+
+
 def write_state_dict(f: BinaryIO, arrays: Mapping[str, np.ndarray],
                      on_chunk: Callable[[int], None] | None = None) -> None:
     """`arrays` as the state_dict torch.load(f, weights_only=True) returns (tensors of the same
@@ -196,8 +208,13 @@ def write_state_dict(f: BinaryIO, arrays: Mapping[str, np.ndarray],
     zip_file = _ZipWriter(f)
     zip_file.add("data.pkl", pickled)
     zip_file.add("byteorder", b"little")
+    # The tensors' CRC-32s are computed on another thread while this one copies the same bytes.
+    checksums = _Checksums(list(arrays.values()))
+    first = len(zip_file.entries)
     for key, array in enumerate(arrays.values()):
-        zip_file.add(f"data/{key}", little_endian_bytes(array), on_chunk)
+        zip_file.add(f"data/{key}", array, on_chunk, crc_later=True)
+    for index, crc in enumerate(checksums.result(), start=first):
+        zip_file.set_crc(index, crc)
     zip_file.add("version", FORMAT_VERSION)
     # torch.save draws this at random; here it identifies the contents (pickle and every CRC).
     identity = hashlib.sha256(pickled + b"".join(struct.pack("<I", e[3]) for e in zip_file.entries)).digest()

@@ -14,7 +14,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from converter.emit.torch.checkpoint import ALIGNMENT, little_endian_bytes, stream
+from converter.emit.torch.checkpoint import ALIGNMENT
+from converter.mapped import write_array
 
 DTYPES = {
     np.dtype(np.float32): "F32",
@@ -50,4 +51,4 @@ def write_safetensors(f: BinaryIO, arrays: Mapping[str, np.ndarray],
     """`arrays` as a safetensors file; `on_chunk(n)` after each n bytes of tensor data."""
     f.write(safetensors_header(arrays))
     for array in arrays.values():
-        stream(f, little_endian_bytes(array), on_chunk)
+        write_array(f, array, on_chunk)

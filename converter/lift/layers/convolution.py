@@ -1,5 +1,5 @@
-"""Caffe Convolution and the forks' ConvolutionDepthwise -> Conv; Deconvolution -> ConvTranspose
-(geometry read as Caffe reads it)."""
+"""Caffe Convolution and the forks' ConvolutionDepthwise and DepthwiseConvolution (Convolution's
+geometry under another name) -> Conv; Deconvolution -> ConvTranspose (geometry read as Caffe reads it)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def _common(layer: CaffeLayer, depthwise: bool = False) -> _ConvArgs:
             "stride": g.stride, "pad": g.pad, "dilation": g.dilation, "group": g.group}
 
 
-@converts("Convolution", "ConvolutionDepthwise")
+@converts("Convolution", "ConvolutionDepthwise", "DepthwiseConvolution")
 def convolution(layer: CaffeLayer) -> Conv:
     depthwise = layer.type == "ConvolutionDepthwise"
     g = (convolution_depthwise.geometry if depthwise else geometry)(layer, layer.bottom_shapes)

@@ -103,3 +103,11 @@ def resize_sizes(ctx: Context, x: str, size: tuple[int, int], name: str) -> str:
              f"{name}/leading")
     ctx.node("Concat", [leading, ctx.ints(f"{name}.size", list(size))], [sizes], f"{name}/sizes", axis=0)
     return sizes
+
+
+def reduce_mean(ctx: Context, x: str, axes: list[int], y: str, name: str) -> None:
+    """ReduceMean over `axes`, keeping them: an attribute before opset 18, an input from 18 on."""
+    if ctx.opset >= 18:
+        ctx.node("ReduceMean", [x, ctx.ints(f"{name}.axes", axes)], [y], name, keepdims=1)
+    else:
+        ctx.node("ReduceMean", [x], [y], name, axes=axes, keepdims=1)

@@ -8,16 +8,9 @@ updates the reader would have to look up):
 
 import numpy as np
 
+from converter.emit.onnx.ops._common import reduce_mean
 from converter.emit.onnx.registry import Context, converts
 from converter.ir import BatchNorm
-
-
-def _reduce_mean(ctx: Context, x: str, axes: list[int], y: str, name: str) -> None:
-    """ReduceMean over `axes`, keeping them: an attribute before opset 18, an input from 18 on."""
-    if ctx.opset >= 18:
-        ctx.node("ReduceMean", [x, ctx.ints(f"{name}.axes", axes)], [y], name, keepdims=1)
-    else:
-        ctx.node("ReduceMean", [x], [y], name, axes=axes, keepdims=1)
 
 
 def _batch_statistics(node: BatchNorm, ctx: Context) -> None:
@@ -26,10 +19,10 @@ def _batch_statistics(node: BatchNorm, ctx: Context) -> None:
     axes = [0, *range(2, rank)]
     mean, centred, square, var, shifted, std = (ctx.tensor(f"{y}/{part}") for part in
                                                 ("mean", "centred", "square", "var", "var_eps", "std"))
-    _reduce_mean(ctx, x, axes, mean, f"{node.name}/mean")
+    reduce_mean(ctx, x, axes, mean, f"{node.name}/mean")
     ctx.node("Sub", [x, mean], [centred], f"{node.name}/centre")
     ctx.node("Mul", [centred, centred], [square], f"{node.name}/square")
-    _reduce_mean(ctx, square, axes, var, f"{node.name}/var")
+    reduce_mean(ctx, square, axes, var, f"{node.name}/var")
     ctx.node("Add", [var, ctx.const(f"{node.name}.eps", node.eps)], [shifted], f"{node.name}/eps")
     ctx.node("Sqrt", [shifted], [std], f"{node.name}/sqrt")
     ctx.node("Div", [centred, std], [y], node.name)
