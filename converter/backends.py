@@ -180,6 +180,7 @@ def opencv_backend(net: CaffeNet) -> Backend:
             raise ConverterError("this OpenCV has no Caffe importer (OpenCV 5 removed it)")
         _refuse_batch_statistics(net)
         _refuse_thin_depthwise(net)
+        _refuse_refinedet(net)
         weights = _caffemodel(net, "opencv")
         wanted = checked_by_outputs_only(graph)
         sources = [graph.tensors[t].sources[-1] for t in wanted]
@@ -278,6 +279,19 @@ def _refuse_thin_depthwise(net: CaffeNet) -> None:
                              "check this net at this input size: use a larger --input-shape or the other backends")
 
 
+def _refuse_refinedet(net: CaffeNet) -> None:
+    """OpenCV 4.14 reads RefineDet's DetectionOutput (arm_conf, arm_loc bottoms) but computes the SSD
+    fork's from its first three bottoms: neither the objectness filter nor the refined anchors."""
+    from converter.caffe.layers import detection_output
+
+    names = [layer.name for layer in net.layers if layer.type == "DetectionOutput" and detection_output.arm_bottoms(
+        layer, layer.bottom_shapes, detection_output.num_priors(layer, layer.bottom_shapes))]
+    if names:
+        raise ConverterError(f"OpenCV 4.14 ignores RefineDet's arm_conf and arm_loc bottoms of DetectionOutput "
+                             f"(layer {', '.join(repr(n) for n in names)}), so it cannot check this net: use the "
+                             "other backends")
+
+
 def pycaffe_backend(net: CaffeNet) -> Backend:
     """BVLC Caffe itself through pycaffe, when it is importable, in a child process
     (`converter/pycaffe_child.py`): every Caffe blob right after its layer ran, Fire internals and
@@ -356,9 +370,11 @@ def _test_phase_definition(net: CaffeNet, for_opencv: bool = False) -> Iterator[
     `for_opencv`: OpenCV 4.14's importer builds Axpy (a, x, y) as a * y + x, where SENet's layer
     computes a * x + y, so OpenCV is handed each Axpy with x and y swapped; and it knows no
     `DepthwiseConvolution`, which is Convolution under another name, so it gets those as
-    Convolution (always a rewritten file then)."""
+    Convolution; HED's Crops get the offsets HED's Caffe computes (always a rewritten file then)."""
     prototxt = net.source_files[0]
-    rewrite = for_opencv and any(layer.type in ("Axpy", *OPENCV_TYPE_NAMES) for layer in net.layers)
+    # HED's Crop offsets were written into the layers' crop_param (converter.caffe.fork_semantics).
+    rewrite = for_opencv and any(layer.type in ("Axpy", *OPENCV_TYPE_NAMES) or layer.type == "Crop" and layer.fork
+                                 for layer in net.layers)
     if not rewrite and not _drops_layers(prototxt, net) and _read_inputs(net) == set(net.inputs):
         yield prototxt
         return

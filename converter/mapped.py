@@ -28,7 +28,7 @@ from converter.errors import ConverterError
 PAGE = mmap.PAGESIZE
 _COPY_CHUNK = 64 << 20
 _WRITE_CHUNK = 16 << 20  # chunked writes from a memory map are much faster than one giant write
-_CRC_CHUNK = 1 << 20  # read, checksummed and written while in the CPU's cache
+_READ_CHUNK = 1 << 20  # read, then checksummed or written while in the CPU's cache
 # copy_file_range errors that mean "not between these files", not a failed read or write.
 _UNSUPPORTED = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EBADF,
                 errno.EPERM}
@@ -86,6 +86,11 @@ def _containing(address: int, length: int) -> tuple[_Mapping, mmap.mmap] | None:
         if mapping is not None and entry.start <= address and address + length <= entry.start + entry.length:
             return entry, mapping
     return None
+
+
+def _shrank(extent: FileExtent) -> ConverterError:
+    return ConverterError(f"{extent.path}: changed while squeeze-convert was reading it (truncated?); "
+                          "nothing was written")
 
 
 def extent_of(array: np.ndarray) -> FileExtent | None:
@@ -148,7 +153,7 @@ def copy_extent(f: BinaryIO, extent: FileExtent, on_chunk: Callable[[int], None]
                 note(error)
             raise
         if copied == 0:
-            raise ConverterError(f"{extent.path}: the file shrank while it was being read")
+            raise _shrank(extent)
         first = False
         offset += copied
         remaining -= copied
@@ -165,7 +170,7 @@ def read_extent(extent: FileExtent, buffer: memoryview) -> Iterator[memoryview]:
         piece = buffer[: min(len(buffer), end - offset)]
         got = os.preadv(extent.fd, [piece], offset)
         if got == 0:
-            raise ConverterError(f"{extent.path}: the file shrank while it was being read")
+            raise _shrank(extent)
         yield piece[:got]
         offset += got
 
@@ -176,28 +181,29 @@ def little_endian(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
 
 
+def pieces(array: np.ndarray) -> Iterator[memoryview]:
+    """The bytes of `array` (C order, little-endian) in pieces: a mapped input's read into a
+    cache-sized buffer (each piece valid until the next; nothing of the input made resident),
+    others sliced from memory."""
+    array = little_endian(array)
+    extent = extent_of(array)
+    if extent is not None and hasattr(os, "preadv"):
+        yield from read_extent(extent, memoryview(bytearray(_READ_CHUNK)))
+        return
+    data = memoryview(array.reshape(-1)).cast("B")
+    for begin in range(0, len(data), _WRITE_CHUNK):
+        yield data[begin: begin + _WRITE_CHUNK]
+
+
 def write_array(f: BinaryIO, array: np.ndarray, on_chunk: Callable[[int], None] | None = None,
                 crc: int | None = None) -> int | None:
     """Append the bytes of `array` (C order, little-endian) to `f`; with `crc` (a start value),
-    return the CRC-32 of what was written, computed on the way. Bytes that lie in a mapped input
-    go file to file: copied by the kernel, or (for a CRC) read in cache-sized pieces; nothing of
-    the input becomes resident in this process."""
+    return the CRC-32 of what was written, computed on the way. Without one, bytes that lie in a
+    mapped input are copied file to file by the kernel."""
     array = little_endian(array)
-    extent = extent_of(array)
-    if extent is not None:
-        if crc is None and copy_extent(f, extent, on_chunk):
-            return None
-        buffer = memoryview(bytearray(_CRC_CHUNK))
-        for piece in read_extent(extent, buffer):
-            if crc is not None:
-                crc = zlib.crc32(piece, crc)
-            f.write(piece)
-            if on_chunk is not None:
-                on_chunk(len(piece))
-        return crc
-    data = memoryview(array.reshape(-1)).cast("B")
-    for begin in range(0, len(data), _WRITE_CHUNK):
-        piece = data[begin: begin + _WRITE_CHUNK]
+    if crc is None and (extent := extent_of(array)) is not None and copy_extent(f, extent, on_chunk):
+        return None
+    for piece in pieces(array):
         if crc is not None:
             crc = zlib.crc32(piece, crc)
         f.write(piece)
@@ -207,13 +213,8 @@ def write_array(f: BinaryIO, array: np.ndarray, on_chunk: Callable[[int], None] 
 
 
 def crc32_of(array: np.ndarray) -> int:
-    """The CRC-32 of the array's bytes (C order, little-endian); a mapped input's read in pieces,
-    not made resident."""
-    array = little_endian(array)
-    extent = extent_of(array)
-    if extent is None:
-        return zlib.crc32(memoryview(array.reshape(-1)).cast("B"))
+    """The CRC-32 of the array's bytes (C order, little-endian)."""
     crc = 0
-    for piece in read_extent(extent, memoryview(bytearray(_CRC_CHUNK))):
+    for piece in pieces(array):
         crc = zlib.crc32(piece, crc)
     return crc

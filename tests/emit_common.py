@@ -437,6 +437,107 @@ DETECTION_CASES: dict[str, tuple[dict, int, int, int, int]] = {
 }
 
 
+
+def decode_bbox(prior_box: Sequence[float], variance: Sequence[float], code_type: str, encoded: bool,
+                d: Sequence[float]) -> list[np.float32]:
+    """The fork's DecodeBBox (bbox_util.cpp) for one box, in float32 scalars; `/ 2.` in double."""
+    f = np.float32
+    x0, y0, x1, y1 = (f(v) for v in prior_box)
+    v = [f(1)] * 4 if encoded else [f(x) for x in variance]
+    d = [f(x) for x in d]
+    if code_type == "corner":
+        return [f(x0 + f(v[0] * d[0])), f(y0 + f(v[1] * d[1])), f(x1 + f(v[2] * d[2])), f(y1 + f(v[3] * d[3]))]
+    width, height = f(x1 - x0), f(y1 - y0)
+    if code_type == "corner_size":
+        return [f(x0 + f(f(v[0] * d[0]) * width)), f(y0 + f(f(v[1] * d[1]) * height)),
+                f(x1 + f(f(v[2] * d[2]) * width)), f(y1 + f(f(v[3] * d[3]) * height))]
+    center_x, center_y = f(np.float64(f(x0 + x1)) / 2.0), f(np.float64(f(y0 + y1)) / 2.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        cx, cy = f(f(f(v[0] * d[0]) * width) + center_x), f(f(f(v[1] * d[1]) * height) + center_y)
+        w, h = f(np.exp(f(v[2] * d[2])) * width), f(np.exp(f(v[3] * d[3])) * height)
+        return [f(cx - np.float64(w) / 2.0), f(cy - np.float64(h) / 2.0), f(cx + np.float64(w) / 2.0),
+                f(cy + np.float64(h) / 2.0)]
+
+
+def refinedet_loop(loc: np.ndarray, conf: np.ndarray, prior: np.ndarray, arm_conf: np.ndarray,
+                   arm_loc: np.ndarray | None, node: ops.DetectionOutput) -> np.ndarray:
+    """RefineDet's DetectionOutputLayer::Forward_cpu (sfzhang15/RefineDet), per image:
+    OSGetConfidenceScores (a prior whose arm_conf[p * 2 + 1] < objectness_score scores 1.0 for
+    class 0 and 0.0 for every other class, else its conf row), CasRegDecodeBBoxesAll (arm_loc decoded
+    against each prior with DecodeBBox gives the refined prior, which keeps the prior's variances),
+    then the SSD fork's ApplyNMSFast / keep_top_k / rows on those (detection_loop, one image at a
+    time, with the refined priors in place of the priors); no detection in any image: N rows of -1."""
+    n, c = loc.shape[0], node.num_classes
+    p = prior.shape[2] // 4
+    corners, variances = prior.reshape(2, p, 4)
+    rows = []
+    for image in range(n):
+        scores = conf[image].reshape(p, c).copy()
+        for j in range(p):
+            if arm_conf[image][j * 2 + 1] < np.float32(node.objectness_score):
+                scores[j] = [1.0] + [0.0] * (c - 1)
+        refined = corners if arm_loc is None else np.array(
+            [decode_bbox(corners[j], variances[j], node.code_type, node.variance_encoded_in_target,
+                         arm_loc[image][j * 4:j * 4 + 4]) for j in range(p)], np.float32)
+        image_prior = np.stack([refined, variances]).astype(np.float32).reshape(1, 2, p * 4)
+        found = detection_loop(loc[image:image + 1], scores.reshape(1, p * c), image_prior, node).reshape(-1, 7)
+        rows += [[image, *row[1:]] for row in found if row[1] != -1]
+    if not rows:
+        return np.array([[i, -1, -1, -1, -1, -1, -1] for i in range(n)], np.float32).reshape(1, 1, n, 7)
+    return np.array(rows, np.float32).reshape(1, 1, -1, 7)
+
+
+def refinedet_case(n: int, p: int, c: int, seed: int) -> tuple[np.ndarray, ...]:
+    """detection_case's loc, conf, priors plus RefineDet's arm_conf (softmaxed pairs, (n, p * 2); a
+    third of the priors below 0.3 objectness, one NaN) and arm_loc (n, p * 4)."""
+    loc, conf, prior = detection_case(n, p, c, seed)
+    rng = np.random.default_rng(seed + 100)
+    logits = rng.normal(0, 1.5, (n, p, 2))
+    arm_conf = (np.exp(logits) / np.exp(logits).sum(axis=2, keepdims=True)).astype(np.float32)
+    arm_conf[0, 1, 1] = np.nan
+    arm_loc = rng.normal(0, 0.7, (n, p * 4)).astype(np.float32)
+    return loc, conf, prior, arm_conf.reshape(n, p * 2), arm_loc
+
+
+# name: (DetectionOutput attributes, images, priors, classes, seed, arm bottoms used: 1 or 2)
+REFINEDET_CASES: dict[str, tuple[dict, int, int, int, int, int]] = {
+    "center_size_keep_top_k": (dict(num_classes=4, code_type="center_size", confidence_threshold=0.05,
+                                    nms_threshold=0.45, top_k=20, keep_top_k=15, objectness_score=0.3),
+                               2, 30, 4, 7, 2),
+    # No confidence threshold: the filtered priors' zero scores are candidates too, and with the
+    # background at label 2 their 1.0 for class 0 is a detection.
+    "corner_size_no_threshold_background_2": (dict(num_classes=3, code_type="corner_size", background_label_id=2,
+                                                   nms_threshold=0.5, top_k=12, keep_top_k=-1,
+                                                   objectness_score=0.4), 2, 20, 3, 8, 2),
+    "corner_eta_filter_only": (dict(num_classes=3, code_type="corner", confidence_threshold=0.1,
+                                    nms_threshold=0.9, eta=0.8, objectness_score=0.5), 2, 25, 3, 9, 1),
+}
+
+
+def refinedet_inputs(case: tuple) -> tuple[ops.DetectionOutput, list[np.ndarray]]:
+    """A REFINEDET_CASES entry as its node and inputs (loc, conf, prior, arm_conf[, arm_loc])."""
+    attributes, n, p, c, seed, arm = case
+    names = ["loc", "conf", "prior", "arm_conf", "arm_loc"][:3 + arm]
+    node = ops.DetectionOutput(name="detection_out", inputs=names, outputs=["det"], **attributes)
+    return node, list(refinedet_case(n, p, c, seed)[:3 + arm])
+
+
+def refinedet_graph(node: ops.DetectionOutput, inputs: Sequence[np.ndarray]) -> Graph:
+    """The node alone, its inputs the graph's, output "det"."""
+    shapes = {name: value.shape for name, value in zip(node.inputs, inputs, strict=True)}
+    return graph_of(node, {**shapes, "det": (1, 1, 1, 7)}, inputs=node.inputs)
+
+
+def assert_refinedet_detections(actual: np.ndarray, node: ops.DetectionOutput, inputs: list[np.ndarray]) -> None:
+    """The rows are refinedet_loop's, row for row, and differ from what the SSD fork gives without
+    the ARM bottoms (so the case exercises them)."""
+    loc, conf, prior, arm_conf, *arm_loc = inputs
+    expected = refinedet_loop(loc, conf, prior, arm_conf, arm_loc[0] if arm_loc else None, node)
+    assert actual.dtype == np.float32 and actual.shape == expected.shape
+    np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-6)
+    plain = detection_loop(loc, conf, prior, node)
+    assert plain.shape != expected.shape or not np.allclose(plain, expected)
+
 NORMALIZE_CASES = {  # (shape, scale: () shared or (C,), across_spatial, eps)
     "per_position_per_channel": ((2, 3, 4, 5), np.linspace(1, 3, 3, dtype=np.float32), False, 1e-10),
     "across_shared": ((2, 3, 4, 5), np.array(20.0, np.float32), True, 1e-10),

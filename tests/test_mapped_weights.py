@@ -96,7 +96,9 @@ def test_converting_leaves_the_caffemodel_out_of_resident_memory(tmp_path) -> No
     net.layer.add(name="data", type="Input", top=["data"]).input_param.shape.add(dim=[1, 2048])
     layer = net.layer.add(name="fc", type="InnerProduct", bottom=["data"], top=["fc"])
     layer.inner_product_param.num_output = 2048
-    weights = {"fc": [np.random.default_rng(0).standard_normal((2048, 2048), np.float32), np.zeros(2048, np.float32)]}
+    net.layer.add(name="bn", type="BatchNorm", bottom=["fc"], top=["fc"])  # folded into fc: reads its weight
+    weights = {"fc": [np.random.default_rng(0).standard_normal((2048, 2048), np.float32), np.zeros(2048, np.float32)],
+               "bn": [np.zeros(2048, np.float32), np.full(2048, 3.0, np.float32), np.ones(1, np.float32)]}
     caffemodel = tmp_path / "wide.caffemodel"
     write_caffemodel(caffemodel, net, weights)
     from google.protobuf import text_format
@@ -104,10 +106,28 @@ def test_converting_leaves_the_caffemodel_out_of_resident_memory(tmp_path) -> No
     (tmp_path / "wide.prototxt").write_text(text_format.MessageToString(net))
     conversion = pipeline.convert(tmp_path / "wide.prototxt", caffemodel)
     str(conversion.graph.metadata["source.1.sha256"])  # the hashing thread's windows are gone
-    # Every weight was read (checked finite), yet the 16 MB file is not resident in this process.
+    # Every weight was read (checked finite, folded), yet the 16 MB file is not resident in this process.
     assert _resident_bytes_of(caffemodel) < 1 << 20
     pipeline.emit(conversion, formats=("onnx", "pytorch"))
     pipeline.save(conversion, tmp_path, "wide")
     assert _resident_bytes_of(caffemodel) < 1 << 20
     state = torch.load(tmp_path / "wide.pth", weights_only=True)
-    assert np.array_equal(state[next(k for k in state if k.endswith("weight"))].numpy(), weights["fc"][0])
+    # Caffe's BatchNorm at test time: (x - mean / s) / sqrt(var / s + eps), s = 1, eps = 1e-5.
+    folded = weights["fc"][0] / np.sqrt(3.0 + 1e-5)
+    np.testing.assert_allclose(state[next(k for k in state if k.endswith("weight"))].numpy(), folded, rtol=1e-6)
+
+
+def test_weights_truncated_before_they_are_copied_are_named(tmp_path) -> None:
+    from converter.errors import ConverterError
+
+    case = golden_case("squeezenet_v1.1")
+    weights = tmp_path / "sq.caffemodel"
+    weights.write_bytes(case["weights_path"].read_bytes())
+    conversion = pipeline.convert(case["prototxt_path"], weights)
+    pipeline.emit(conversion, formats=("onnx", "pytorch"))
+    str(conversion.graph.metadata["source.1.sha256"])  # no hashing thread still reading the file
+    os.truncate(weights, 100)  # as another process would, while the file is mapped
+    out = tmp_path / "out"
+    with pytest.raises(ConverterError, match=f"{weights}: changed while squeeze-convert was reading it"):
+        pipeline.save(conversion, out, "sq")
+    assert not out.exists() or list(out.iterdir()) == []  # nothing half-written

@@ -497,6 +497,13 @@ class DetectionOutput(Node):
     Output (1, 1, R, 7): rows [image, class, score, xmin, ymin, xmax, ymax] by image, class
     ascending, then in kept order (score descending). R is known only at run time (the graph's
     shape records 1); with no row at all the output is N rows [n, -1, -1, -1, -1, -1, -1].
+
+    RefineDet: a fourth input arm_conf (N, P * 2), read as (N, P, 2), replaces the conf row of every
+    prior whose objectness arm_conf[n, p, 1] < objectness_score (not for NaN) by [1, 0, ..., 0] (class
+    0 scores 1, whatever background_label_id); a fifth, arm_loc (N, P * 4) (needs share_location),
+    refines the priors per image first: each prior's corners become arm_loc decoded against it as
+    above (same code type and variances), and loc is decoded against those refined corners with the
+    priors' variances.
     """
 
     num_classes: int
@@ -509,14 +516,18 @@ class DetectionOutput(Node):
     eta: float = 1.0
     top_k: int = -1
     keep_top_k: int = -1
+    objectness_score: float = 0.01
     batch_axis: ClassVar[int | None] = None
     run_time_dims: ClassVar[dict[int, str]] = {2: "detections"}
 
     def __post_init__(self) -> None:
         if self.code_type not in ("corner", "center_size", "corner_size"):
             raise InvalidNode(self.name, f"unknown code type {self.code_type!r}")
-        if len(self.inputs) != 3 or len(self.outputs) != 1:
-            raise InvalidNode(self.name, "takes loc, conf and priors, gives one output")
+        if not 3 <= len(self.inputs) <= 5 or len(self.outputs) != 1:
+            raise InvalidNode(self.name, "takes loc, conf, priors (and RefineDet's arm_conf, arm_loc), "
+                                         "gives one output")
+        if len(self.inputs) == 5 and not self.share_location:
+            raise InvalidNode(self.name, "RefineDet's arm_loc refines shared boxes only (share_location)")
 
 
 @dataclass(kw_only=True)

@@ -21,6 +21,7 @@ import numpy as np
 
 from converter.ir import BatchNorm, Conv, Dense, Graph, Node, Scale
 from converter.ir.graph import ConsumerIndex
+from converter.mapped import release_pages
 
 
 def _channel_scale(node: Node | None, channels: int) -> bool:
@@ -61,7 +62,9 @@ def fold_batchnorm(graph: Graph) -> int:
         if not chain or not (np.isfinite(factor).all() and np.isfinite(shift).all()):
             continue
         bias = linear.bias.reshape(-1).astype(np.float64) if linear.bias is not None else np.zeros(channels)
-        linear.weight = (linear.weight * factor.reshape(-1, *[1] * (linear.weight.ndim - 1))).astype(np.float32)
+        folded = (linear.weight * factor.reshape(-1, *[1] * (linear.weight.ndim - 1))).astype(np.float32)
+        release_pages(linear.weight)  # a mapped caffemodel's pages just read are not kept resident
+        linear.weight = folded
         linear.bias = (bias * factor + shift).astype(np.float32)
         inner = [linear.outputs[0], *(node.outputs[0] for node in chain[:-1])]
         for name in inner:

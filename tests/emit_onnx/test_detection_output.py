@@ -1,6 +1,7 @@
 """DetectionOutput against emit_common.detection_loop, a box-by-box loop written from the IR
 docstring: every code type, shared and per-class boxes, adaptive eta, keep_top_k, no detection,
-equal scores, boxes with xmax < xmin and infinite boxes; the row count is known only at run time."""
+equal scores, boxes with xmax < xmin and infinite boxes; the row count is known only at run time.
+RefineDet's ARM inputs against emit_common.refinedet_loop (from RefineDet's C++)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ import pytest
 
 from converter.emit.onnx import emit_onnx
 from converter.ir import DetectionOutput
-from emit_common import DETECTION_CASES, EDGE_DETECTION_CASES, assert_detections, detection_inputs, graph_of
+from emit_common import (
+    DETECTION_CASES,
+    EDGE_DETECTION_CASES,
+    REFINEDET_CASES,
+    assert_detections,
+    assert_refinedet_detections,
+    detection_inputs,
+    graph_of,
+    refinedet_graph,
+    refinedet_inputs,
+)
 from emit_onnx.helpers import run
 
 
@@ -64,3 +75,11 @@ def test_saved_model_runs(tmp_path) -> None:
     build_onnx(graph).save(tmp_path / "det.onnx")
     actual = run(onnx.load(tmp_path / "det.onnx"), {"loc": loc, "conf": conf, "prior": prior})["det"]
     assert_detections(actual, node, loc, conf, prior)
+
+
+@pytest.mark.parametrize("case", REFINEDET_CASES.values(), ids=REFINEDET_CASES.keys())
+def test_refinedet_matches_the_loop(case: tuple) -> None:
+    node, inputs = refinedet_inputs(case)
+    model = emit_onnx(refinedet_graph(node, inputs), opset=17)
+    onnx.checker.check_model(model, full_check=True)
+    assert_refinedet_detections(run(model, dict(zip(node.inputs, inputs, strict=True)))["det"], node, inputs)

@@ -6,18 +6,22 @@ functional ops or a numpy loop written in the test or in emit_common).
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from converter.emit.torch import TorchExport, emit_torch, load_module
+from converter.emit.torch.writer import as_state_dict
 from converter.ir import Graph
 from converter.ir.graph import Shape
 from emit_common import Oracle, compare_outputs, graph_of, rand
 
-__all__ = ["Emitted", "check", "emit", "graph_of", "rand", "run"]
+__all__ = ["Emitted", "check", "emit", "graph_of", "import_generated", "rand", "run"]
 
 
 @dataclass
@@ -73,3 +77,17 @@ def check(graph: Graph, oracle: Oracle, *, batches: Sequence[int] = (1, 3),
     compare_outputs(graph, lambda feeds: run(emitted, graph, feeds), oracle, batches=batches, inputs=inputs,
                     rtol=rtol, atol=atol)
     return emitted
+
+
+def import_generated(export: TorchExport, folder: Path, stem: str) -> torch.nn.Module:
+    """The generated class imported from a file (torch.jit.script reads its source there), with the
+    export's weights, in eval mode."""
+    path = folder / f"{stem}.py"
+    path.write_text(export.source)
+    spec = importlib.util.spec_from_file_location(stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[stem] = module
+    spec.loader.exec_module(module)
+    net = getattr(module, export.class_name)()
+    net.load_state_dict(as_state_dict(export.state_dict))
+    return net.eval()

@@ -16,6 +16,18 @@ whenever the intersection's width or height is not positive. If the image keeps 
 std::sort leaves the order of equal scores unspecified; here the earlier class and earlier kept
 box win).
 
+RefineDet (sfzhang15/RefineDet, a fork of the SSD fork) adds two bottoms: arm_conf (N, num_priors
+* 2, the anchor refinement module's softmaxed background/object scores) and arm_loc (N, num_priors *
+4). With arm_conf (OSGetConfidenceScores), a prior whose objectness arm_conf[2p + 1] is below
+`objectness_score` (strictly; NaN is not below) gets the scores [1, 0, 0, ...] (class 0 scores 1,
+whatever background_label_id says) in place of its conf row. With arm_loc too (CasRegDecodeBBoxesAll),
+each image's priors are first refined, decoded from arm_loc as a loc prediction against the priors,
+and the loc predictions are decoded against those refined boxes (with the priors' variances). The
+fork reads arm_loc only with `share_location`. The SSD fork's own DetectionOutput takes a fourth
+bottom only to draw on (`visualize`); a fourth bottom is RefineDet's arm_conf when the layer sets
+`objectness_score` (a RefineDet field), and a fourth bottom shaped as an arm_conf without it is
+refused as ambiguous.
+
 Top: (1, 1, R, 7), one row [image, label, score, xmin, ymin, xmax, ymax] per kept detection, by
 image, then label ascending, then score descending; boxes are not clipped. With no detection at
 all the top is (1, 1, N, 7) of -1 with column 0 the image index. Caffe's Reshape gives (1, 1, 1, 7)
@@ -48,6 +60,7 @@ class DetectionSettings:
     eta: float
     top_k: int  # -1: all candidates
     keep_top_k: int  # -1: all detections
+    objectness_score: float = 0.01  # RefineDet, with an arm_conf bottom
 
     @property
     def num_loc_classes(self) -> int:
@@ -70,12 +83,13 @@ def settings(layer: CaffeLayer) -> DetectionSettings:
     return DetectionSettings(int(p.num_classes), bool(p.share_location), int(p.background_label_id),
                              CODE_TYPES[int(p.code_type)], bool(p.variance_encoded_in_target), threshold,
                              float(nms.nms_threshold), float(nms.eta), int(nms.top_k) if nms.HasField("top_k") else -1,
-                             int(p.keep_top_k))
+                             int(p.keep_top_k), float(p.objectness_score))
 
 
 def num_priors(layer: CaffeLayer, bottoms: list[Shape]) -> int:
-    """DetectionOutputLayer::Reshape: the priors bottom's height / 4, checked against loc and conf."""
-    expect_count(layer, bottoms, bottoms_n=(3, 4))
+    """DetectionOutputLayer::Reshape: the priors bottom's height / 4, checked against loc and conf
+    (and RefineDet's arm_conf and arm_loc, which the fork reads unchecked)."""
+    expect_count(layer, bottoms, bottoms_n=(3, 5))
     s = settings(layer)
     loc, conf, prior = bottoms[:3]
     if len(prior) < 3 or prior[:2] != (1, 2) or len(prior) > 3 and count(prior, 3) != 1:
@@ -87,7 +101,27 @@ def num_priors(layer: CaffeLayer, bottoms: list[Shape]) -> int:
         if len(shape) < 2 or shape[1] != priors * per_prior or count(shape, 1) != shape[1]:
             raise fail(layer, f"number of priors ({priors}) must match number of {what} predictions: "
                               f"expected (N, {priors * per_prior}), got {list(shape)}")
+    arm = arm_bottoms(layer, bottoms, priors)
+    if arm == 2 and not s.share_location:
+        raise fail(layer, "RefineDet's DetectionOutput reads arm_loc (the fifth bottom) only with share_location")
+    for what, shape, per_prior in zip(("arm_conf", "arm_loc"), bottoms[3:3 + arm], (2, 4), strict=False):
+        if shape[0] != loc[0] or count(shape, 1) != priors * per_prior:
+            raise fail(layer, f"RefineDet's {what} bottom must have shape ({loc[0]}, {priors * per_prior}), "
+                              f"got {list(shape)}")
     return priors
+
+
+def arm_bottoms(layer: CaffeLayer, bottoms: list[Shape], priors: int) -> int:
+    """How many of RefineDet's bottoms (arm_conf, arm_loc) the layer reads: 0, 1 or 2."""
+    if len(bottoms) != 4:
+        return max(0, len(bottoms) - 3)
+    if layer.param.detection_output_param.HasField("objectness_score"):
+        return 1
+    if count(bottoms[3], 1) == priors * 2:
+        raise fail(layer, "a fourth bottom shaped as RefineDet's arm_conf, without objectness_score: RefineDet "
+                          "reads it as the anchors' objectness, the SSD fork only draws on it (visualize); set "
+                          "objectness_score (RefineDet's default is 0.01) or drop the bottom (SSD)")
+    return 0
 
 
 def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
@@ -95,15 +129,28 @@ def output_shapes(layer: CaffeLayer, bottoms: list[Shape]) -> list[Shape]:
     return [(1, 1, 1, 7)]
 
 
-def decode_boxes(s: DetectionSettings, loc: np.ndarray, prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def decode_boxes(s: DetectionSettings, loc: np.ndarray, prior: np.ndarray,
+                 arm_loc: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """DecodeBBox for every image, prior and loc class: boxes (N, P, L, 4) and their sizes (N, P, L),
-    in float32 as Caffe computes them (its `/ 2.` steps in double)."""
-    f32, f64 = np.float32, np.float64
+    in float32 as Caffe computes them (its `/ 2.` steps in double). With RefineDet's arm_loc the
+    priors are first refined per image (CasRegDecodeBBoxesAll)."""
     n = loc.shape[0]
     p = prior.shape[2] // 4
-    boxes_in = np.asarray(loc, f32).reshape(n, p, s.num_loc_classes, 4)
-    pb = np.asarray(prior, f32).reshape(2, p, 4)[0][None, :, None, :]
-    var = np.asarray(prior, f32).reshape(2, p, 4)[1][None, :, None, :]
+    pb = np.asarray(prior, np.float32).reshape(2, p, 4)[0][None, :, None, :]
+    var = np.asarray(prior, np.float32).reshape(2, p, 4)[1][None, :, None, :]
+    with np.errstate(invalid="ignore", over="ignore"):
+        if arm_loc is not None:
+            pb = _decode(s, np.asarray(arm_loc, np.float32).reshape(n, p, 1, 4), pb, var)
+        boxes = _decode(s, np.asarray(loc, np.float32).reshape(n, p, s.num_loc_classes, 4), pb, var)
+        sizes = (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
+    invalid = (boxes[..., 2] < boxes[..., 0]) | (boxes[..., 3] < boxes[..., 1])
+    return boxes, np.where(invalid, np.float32(0), sizes).astype(np.float32)
+
+
+def _decode(s: DetectionSettings, boxes_in: np.ndarray, pb: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """DecodeBBox of the predictions (N, P, L, 4) against the prior corners and variances
+    (broadcasting to (N, P, L, 4)): the decoded corners."""
+    f32, f64 = np.float32, np.float64
     if not s.variance_encoded_in_target:
         var_x, var_y, var_w, var_h = (var[..., i] for i in range(4))
     else:
@@ -132,11 +179,7 @@ def decode_boxes(s: DetectionSettings, loc: np.ndarray, prior: np.ndarray) -> tu
             half_w, half_h = w.astype(f64) / 2.0, h.astype(f64) / 2.0
             with np.errstate(invalid="ignore"):
                 out = [cx - half_w, cy - half_h, cx + half_w, cy + half_h]
-    boxes = np.stack([np.asarray(v).astype(f32) for v in out], axis=-1)
-    with np.errstate(invalid="ignore", over="ignore"):
-        sizes = (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
-    invalid = (boxes[..., 2] < boxes[..., 0]) | (boxes[..., 3] < boxes[..., 1])
-    return boxes, np.where(invalid, f32(0), sizes).astype(f32)
+    return np.stack([np.asarray(v).astype(f32) for v in out], axis=-1)
 
 
 def _overlaps(box: np.ndarray, size: np.float32, others: np.ndarray, other_sizes: np.ndarray) -> np.ndarray:
@@ -171,11 +214,26 @@ def apply_nms_fast(s: DetectionSettings, boxes: np.ndarray, sizes: np.ndarray, s
     return kept
 
 
-def detect(s: DetectionSettings, loc: np.ndarray, conf: np.ndarray, prior: np.ndarray) -> np.ndarray:
+def objectness_filtered(s: DetectionSettings, conf: np.ndarray, arm_conf: np.ndarray) -> np.ndarray:
+    """OSGetConfidenceScores: scores (N, P, C), a prior whose ARM objectness is below
+    objectness_score scoring 1 for class 0 and 0 for the others."""
+    n = conf.shape[0]
+    scores = np.asarray(conf, np.float32).reshape(n, -1, s.num_classes)
+    objectness = np.asarray(arm_conf, np.float32).reshape(n, -1, 2)[:, :, 1]
+    easy = np.zeros(s.num_classes, np.float32)
+    easy[0] = 1
+    return np.where((objectness < np.float32(s.objectness_score))[:, :, None], easy, scores)
+
+
+def detect(s: DetectionSettings, loc: np.ndarray, conf: np.ndarray, prior: np.ndarray,
+           arm_conf: np.ndarray | None = None, arm_loc: np.ndarray | None = None) -> np.ndarray:
     """DetectionOutputLayer::Forward_cpu: the (1, 1, R, 7) top."""
     n = loc.shape[0]
-    boxes, sizes = decode_boxes(s, loc, prior)
-    scores = np.asarray(conf, np.float32).reshape(n, -1, s.num_classes)
+    boxes, sizes = decode_boxes(s, loc, prior, arm_loc)
+    if arm_conf is None:
+        scores = np.asarray(conf, np.float32).reshape(n, -1, s.num_classes)
+    else:
+        scores = objectness_filtered(s, conf, arm_conf)
     rows: list[list[float]] = []
     for image in range(n):
         kept: dict[int, list[int]] = {}
@@ -204,8 +262,9 @@ def detect(s: DetectionSettings, loc: np.ndarray, conf: np.ndarray, prior: np.nd
 
 
 def forward(layer: CaffeLayer, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    num_priors(layer, [tuple(x.shape) for x in inputs])
-    return [detect(settings(layer), inputs[0], inputs[1], inputs[2])]
+    shapes = [tuple(x.shape) for x in inputs]
+    arm = arm_bottoms(layer, shapes, num_priors(layer, shapes))
+    return [detect(settings(layer), *inputs[:3 + arm])]
 
 
 register("DetectionOutput", output_shapes=output_shapes, forward=forward,

@@ -16,9 +16,12 @@ def prior_box_(layer: CaffeLayer) -> Constant:
 @converts("DetectionOutput")
 def detection_output_(layer: CaffeLayer) -> DetectionOutput:
     s = detection_output.settings(layer)
-    return DetectionOutput(name=layer.name, inputs=list(layer.bottoms[:3]), outputs=list(layer.tops),
+    shapes = list(layer.bottom_shapes)
+    arm = detection_output.arm_bottoms(layer, shapes, detection_output.num_priors(layer, shapes))
+    return DetectionOutput(name=layer.name, inputs=list(layer.bottoms[:3 + arm]), outputs=list(layer.tops),
                            num_classes=s.num_classes, share_location=s.share_location,
                            background_label_id=s.background_label_id, code_type=s.code_type,  # type: ignore[arg-type]
                            variance_encoded_in_target=s.variance_encoded_in_target,
                            confidence_threshold=s.confidence_threshold, nms_threshold=s.nms_threshold, eta=s.eta,
-                           top_k=s.top_k, keep_top_k=s.keep_top_k)
+                           top_k=s.top_k, keep_top_k=s.keep_top_k,
+                           objectness_score=s.objectness_score)

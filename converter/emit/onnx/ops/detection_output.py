@@ -60,40 +60,60 @@ def _reduce(b: _Builder, op: str, x: str, axes: list[int], keepdims: int, opset:
     return b(op, x, axes=axes, keepdims=keepdims)
 
 
-def _decode(node: DetectionOutput, b: _Builder, loc: str, prior: str, p: int) -> tuple[list[str], str]:
-    """Boxes as four (N, L, P) coordinate tensors and their sizes (N, L, P)."""
-    n_loc = 1 if node.share_location else node.num_classes
-    shaped = b("Reshape", loc, b.i(0, p, n_loc, 4, hint="loc_shape"), hint="loc")
-    shaped = b("Transpose", shaped, perm=[0, 2, 1, 3], hint="loc_by_class")
-    d = b.many("Split", shaped, b.i(1, 1, 1, 1, hint="split"), outputs=4, axis=3, hint="d")
-    d = [b("Squeeze", v, b.i(3, hint="last"), hint="d") for v in d]
+def _columns(b: _Builder, x: str, hint: str) -> list[str]:
+    """The four coordinates of an (..., 4) tensor, each without the last axis."""
+    return [b("Squeeze", v, b.i(3, hint="last"), hint=hint)
+            for v in b.many("Split", x, b.i(1, 1, 1, 1, hint="split"), outputs=4, axis=3, hint=hint)]
+
+
+def _decode(node: DetectionOutput, b: _Builder, loc: str, prior: str, p: int, arm_loc: str | None
+            ) -> tuple[list[str], str]:
+    """Boxes as four (N, L, P) coordinate tensors and their sizes (N, L, P); with RefineDet's arm_loc
+    decoded against the refined priors, each (N, 1, P)."""
     rows = b("Reshape", prior, b.i(2, 1, p, 4, hint="prior_shape"), hint="priors")
     prior_box, variance = b.many("Split", rows, b.i(1, 1, hint="halves"), outputs=2, axis=0, hint="prior")
-    pc = [b("Squeeze", v, b.i(3, hint="last"), hint="prior")
-          for v in b.many("Split", prior_box, b.i(1, 1, 1, 1, hint="split"), outputs=4, axis=3, hint="prior")]
-    if not node.variance_encoded_in_target:
-        vs = [b("Squeeze", v, b.i(3, hint="last"), hint="variance")
-              for v in b.many("Split", variance, b.i(1, 1, 1, 1, hint="split"), outputs=4, axis=3, hint="variance")]
-        d = [b("Mul", v, x, hint="scaled") for v, x in zip(vs, d, strict=True)]
-    if node.code_type == "corner":
-        coords = [b("Add", c, x, hint="corner") for c, x in zip(pc, d, strict=True)]
-    else:
-        pw, ph = b("Sub", pc[2], pc[0], hint="prior_w"), b("Sub", pc[3], pc[1], hint="prior_h")
-        if node.code_type == "corner_size":
-            coords = [b("Add", c, b("Mul", x, side, hint="offset"), hint="corner")
-                      for c, x, side in zip(pc, d, (pw, ph, pw, ph), strict=True)]
-        else:
-            half = b.f(0.5, "half")
-            cx = b("Add", b("Mul", d[0], pw), b("Mul", b("Add", pc[0], pc[2]), half), hint="cx")
-            cy = b("Add", b("Mul", d[1], ph), b("Mul", b("Add", pc[1], pc[3]), half), hint="cy")
-            hw = b("Mul", b("Mul", b("Exp", d[2]), pw), half, hint="half_w")
-            hh = b("Mul", b("Mul", b("Exp", d[3]), ph), half, hint="half_h")
-            coords = [b("Sub", cx, hw, hint="x0"), b("Sub", cy, hh, hint="y0"),
-                      b("Add", cx, hw, hint="x1"), b("Add", cy, hh, hint="y1")]
-    x0, y0, x1, y1 = coords
+    corners = _columns(b, prior_box, "prior")
+    variances = None if node.variance_encoded_in_target else _columns(b, variance, "variance")
+    if arm_loc is not None:
+        corners = _decode_against(node, b, arm_loc, p, 1, corners, variances)
+    x0, y0, x1, y1 = coords = _decode_against(node, b, loc, p, 1 if node.share_location else node.num_classes,
+                                              corners, variances)
     area = b("Mul", b("Sub", x1, x0), b("Sub", y1, y0), hint="area")
     invalid = b("Or", b("Less", x1, x0), b("Less", y1, y0), hint="invalid")
     return coords, b("Where", invalid, b.f(0.0, "zero"), area, hint="size")
+
+
+def _decode_against(node: DetectionOutput, b: _Builder, loc: str, p: int, n_loc: int, pc: list[str],
+                    variances: list[str] | None) -> list[str]:
+    """loc (N, P * n_loc * 4) decoded against the prior corners pc (each (1 or N, 1, P)): (N, n_loc, P) each."""
+    shaped = b("Reshape", loc, b.i(0, p, n_loc, 4, hint="loc_shape"), hint="loc")
+    d = _columns(b, b("Transpose", shaped, perm=[0, 2, 1, 3], hint="loc_by_class"), "d")
+    if variances is not None:
+        d = [b("Mul", v, x, hint="scaled") for v, x in zip(variances, d, strict=True)]
+    if node.code_type == "corner":
+        return [b("Add", c, x, hint="corner") for c, x in zip(pc, d, strict=True)]
+    pw, ph = b("Sub", pc[2], pc[0], hint="prior_w"), b("Sub", pc[3], pc[1], hint="prior_h")
+    if node.code_type == "corner_size":
+        return [b("Add", c, b("Mul", x, side, hint="offset"), hint="corner")
+                for c, x, side in zip(pc, d, (pw, ph, pw, ph), strict=True)]
+    half = b.f(0.5, "half")
+    cx = b("Add", b("Mul", d[0], pw), b("Mul", b("Add", pc[0], pc[2]), half), hint="cx")
+    cy = b("Add", b("Mul", d[1], ph), b("Mul", b("Add", pc[1], pc[3]), half), hint="cy")
+    hw = b("Mul", b("Mul", b("Exp", d[2]), pw), half, hint="half_w")
+    hh = b("Mul", b("Mul", b("Exp", d[3]), ph), half, hint="half_h")
+    return [b("Sub", cx, hw, hint="x0"), b("Sub", cy, hh, hint="y0"), b("Add", cx, hw, hint="x1"),
+            b("Add", cy, hh, hint="y1")]
+
+
+def _objectness_filtered(node: DetectionOutput, b: _Builder, conf: str, arm_conf: str, p: int) -> str:
+    """RefineDet: conf (N, P, C) with the rows of priors whose objectness is below objectness_score
+    replaced by [1, 0, ..., 0]."""
+    pairs = b("Reshape", arm_conf, b.i(0, p, 2, hint="arm_conf_shape"), hint="arm_conf")
+    objectness = b("Gather", pairs, b.i(1, hint="object"), axis=2, hint="objectness")  # (N, P, 1)
+    easy = b("Less", objectness, b.f(node.objectness_score, "objectness_score"), hint="easy")
+    row = np.zeros(node.num_classes, np.float32)
+    row[0] = 1
+    return b("Where", easy, b.ctx.const(f"{node.name}.easy_row", row), conf, hint="filtered")
 
 
 def _suppress(node: DetectionOutput, ctx: Context, b: _Builder, boxes: list[str], sizes: str, valid: str,
@@ -150,13 +170,17 @@ def _suppress(node: DetectionOutput, ctx: Context, b: _Builder, boxes: list[str]
 
 @converts(DetectionOutput)
 def detection_output(node: DetectionOutput, ctx: Context) -> None:
-    loc, conf, prior = node.inputs
+    loc, conf, prior = node.inputs[:3]
+    arm_conf, arm_loc = (*node.inputs[3:], None, None)[:2]
     b = _Builder(ctx, node.name, ctx.nodes)
     p = ctx.shape(prior)[2] // 4
     c = node.num_classes
     k = p if node.top_k < 0 else max(1, min(node.top_k, p))
-    coords, size = _decode(node, b, loc, prior, p)
-    scores = b("Transpose", b("Reshape", conf, b.i(0, p, c, hint="conf_shape")), perm=[0, 2, 1], hint="scores")
+    coords, size = _decode(node, b, loc, prior, p, arm_loc)
+    conf_rows = b("Reshape", conf, b.i(0, p, c, hint="conf_shape"))
+    if arm_conf is not None:
+        conf_rows = _objectness_filtered(node, b, conf_rows, arm_conf, p)
+    scores = b("Transpose", conf_rows, perm=[0, 2, 1], hint="scores")
     threshold = b.f(node.confidence_threshold, "confidence_threshold")
     classes = np.arange(c).reshape(1, c, 1) != node.background_label_id
     valid = b("And", b("Greater", scores, threshold), ctx.const(f"{node.name}.classes", classes, np.bool_))

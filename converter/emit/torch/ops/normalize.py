@@ -20,7 +20,9 @@ class L2Normalize(nn.Module):
             y = x * (1 / norm)
         else:
             y = x / torch.sqrt((x * x).sum(dim=1, keepdim=True) + self.eps)
-        return y * self.scale.reshape(self.scale.shape + (1,) * (x.dim() - 2) if self.scale.dim() else ())
+        if self.scale.dim() == 0:
+            return y * self.scale
+        return y * self.scale.reshape([-1] + [1] * (x.dim() - 2))
 ''')
 
 

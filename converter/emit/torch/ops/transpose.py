@@ -12,7 +12,7 @@ class Permute(nn.Module):
         self.order = order
 
     def forward(self, x):
-        return x.permute(*self.order).contiguous()
+        return x.permute(self.order).contiguous()
 ''')
 
 
