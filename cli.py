@@ -118,6 +118,11 @@ class DefaultToConvert(click.Group):
             ["--caffe-proto"], type=click.Path(path_type=Path), expose_value=False, is_eager=True,
             callback=use_caffe_proto,
             help="Read the prototxt with this fork's caffe.proto (compiled at run time; needs grpcio-tools)."))
+        cmd.params.append(click.Option(
+            ["--caffe-fork"], type=click.Choice(["bvlc", "yolov3", "hed"]), expose_value=False, is_eager=True,
+            callback=use_caffe_fork,
+            help="The Caffe the net was written for where builds differ (yolov3: the YOLOv3 ports' Pooling; hed: "
+                 "HED's Crop without crop_param); default: BVLC's unless the net's shapes need the other."))
         super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -162,6 +167,16 @@ def use_caffe_proto(ctx: click.Context, _param: click.Parameter, value: Path | N
     schema.load_fork_schema(value)  # compile now: a bad .proto is reported before anything else
     token = schema.use_caffe_proto(value)
     ctx.call_on_close(lambda: schema.reset_caffe_proto(token))
+
+
+def use_caffe_fork(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """Every net this command reads is read for that Caffe build, until the command ends."""
+    if value is None:
+        return
+    from converter.caffe import fork_semantics
+
+    token = fork_semantics.use_caffe_fork(value)
+    ctx.call_on_close(lambda: fork_semantics.reset_caffe_fork(token))
 
 
 def parse_input_shapes(values: tuple[str, ...]) -> dict[str, tuple[int, ...]] | list[tuple[int, ...]]:
@@ -489,6 +504,8 @@ def convert(prototxt: Path, weights: Path | None, input_shape: tuple[str, ...], 
     click.echo(f"{prototxt}: {len(conversion.net.layers)} layers -> {len(graph.nodes)} IR nodes"
                + (f" ({len(fires)} Fire: " + ", ".join(
                    f"{f.name}({f.s1x1},{f.e1x1},{f.e3x3})" for f in fires) + ")" if fires else ""))
+    for note in conversion.net.notes:
+        click.echo(f"note: {note}")
     stem = name or pipeline.output_stem(prototxt, conversion.net)
     target = out_dir or prototxt.parent  # as the user wrote it: "wrote" lines show paths in their form
     pipeline.emit(conversion, formats=formats, opset=opset, bake=bake, batch=batch, dynamic_hw=dynamic_hw)

@@ -370,9 +370,11 @@ def _test_phase_definition(net: CaffeNet, for_opencv: bool = False) -> Iterator[
     `for_opencv`: OpenCV 4.14's importer builds Axpy (a, x, y) as a * y + x, where SENet's layer
     computes a * x + y, so OpenCV is handed each Axpy with x and y swapped; and it knows no
     `DepthwiseConvolution`, which is Convolution under another name, so it gets those as
-    Convolution (always a rewritten file then)."""
+    Convolution; HED's Crops get the offsets HED's Caffe computes (always a rewritten file then)."""
     prototxt = net.source_files[0]
-    rewrite = for_opencv and any(layer.type in ("Axpy", *OPENCV_TYPE_NAMES) for layer in net.layers)
+    # HED's Crop offsets were written into the layers' crop_param (converter.caffe.fork_semantics).
+    rewrite = for_opencv and any(layer.type in ("Axpy", *OPENCV_TYPE_NAMES) or layer.type == "Crop" and layer.fork
+                                 for layer in net.layers)
     if not rewrite and not _drops_layers(prototxt, net) and _read_inputs(net) == set(net.inputs):
         yield prototxt
         return

@@ -205,6 +205,7 @@ def run_verification(
     report = verify(net, graph, chosen, dict(inputs), recorded_layers, recorded_outputs, tolerance, model=model)
     report.runs = {name: describe(name, models) for name in backends}
     report.versions = package_versions()
+    report.notes += [f"Caffe: {note}" for note in net.notes]
     if conversion.torch_export is not None:
         report.notes += [f"PyTorch: {note}" for note in conversion.torch_export.notes]
     if conversion.baked_graph is not None:
@@ -303,11 +304,14 @@ def convert(
     digests: Mapping[Path, FileDigest] | None = None,
     preprocessing: Mapping[str, object] | None = None,
     caffe_proto: str | Path | None = None,
+    caffe_fork: str | None = None,
 ) -> Conversion:
     """Load a Caffe model and build its IR (nothing written). Emit and verify with the functions below.
 
     `caffe_proto` is a fork's own caffe.proto to read the prototxt with (compiled at run time; fields
-    the converter does not know are refused, naming layer, field and file:line).
+    the converter does not know are refused, naming layer, field and file:line). `caffe_fork` is the
+    Caffe build the net was written for where builds read a prototxt differently ("bvlc", or
+    "yolov3": the YOLOv3 ports' Pooling); None decides by the net's shapes (`net.notes` says how).
 
     The source files' sha256 (for the metadata) is computed in the background from here on (or
     from earlier: `digests` already started, by path), and waited for only when the metadata is
@@ -315,7 +319,7 @@ def convert(
     """
     sources = [Path(prototxt), *([Path(weights)] if weights is not None else [])]
     digests = {path: (digests or {}).get(path) or FileDigest(path) for path in sources}
-    net = load_net(prototxt, weights, input_shapes, caffe_proto)
+    net = load_net(prototxt, weights, input_shapes, caffe_proto, caffe_fork)
     if weights is None and (needing := layers_with_parameters(net)):
         shown = ", ".join(needing[:4]) + (f" and {len(needing) - 4} more" if len(needing) > 4 else "")
         raise WeightsError(f"no weights given, and {len(needing)} layers hold parameters ({shown}): "
@@ -441,13 +445,56 @@ def at_another_size(conversion: Conversion) -> tuple[CaffeNet, Graph]:
               for name, shape in net.inputs.items()}
     prototxt, *weights = net.source_files
     try:
-        other = load_net(prototxt, weights[0] if weights else None, shapes, conversion.caffe_proto)
+        other = load_net(prototxt, weights[0] if weights else None, shapes, conversion.caffe_proto, net.caffe_fork)
     except ConverterError as error:
         size = "x".join(map(str, shapes[images[0]][2:]))
         raise ConverterError(f"--dynamic-hw: the net fixes its input's height and width (at {size}: {error})") from None
     # The files were hashed once already: the same digests, not a second hashing.
     digests = {path: conversion.graph.metadata[f"source.{i}.sha256"] for i, path in enumerate(other.source_files)}
-    return other, build_graph(other, digests=digests, **conversion.build_options)  # type: ignore[arg-type]
+    other_graph = build_graph(other, digests=digests, **conversion.build_options)  # type: ignore[arg-type]
+    _refuse_size_constants(conversion.net, conversion.graph, other_graph, other)
+    return other, other_graph
+
+
+def _refuse_size_constants(net: CaffeNet, graph: Graph, other_graph: Graph, other_net: CaffeNet) -> None:
+    """A node holding a value computed from the input size holds at the converted size only: an
+    ONNX model with a symbolic H and W would carry that size's value. Such values are PriorBox's
+    default boxes (a Constant, from the feature map's and the image's height and width) and a
+    Reshape's target written out for the converted size. Nets with them are refused, naming each
+    layer with its line in the prototxt, and the DetectionOutput layers reading the boxes."""
+    from converter.ir import Constant, Reshape
+
+    others = {node.name: node for node in other_graph.nodes}
+    size, other_size = ("x".join(str(d) for d in next(s for s in n.inputs.values() if len(s) == 4)[2:])
+                        for n in (net, other_net))
+    fixed: list[tuple[str, str]] = []
+    for node in graph.nodes:
+        other = others.get(node.name)
+        if isinstance(node, Constant) and isinstance(other, Constant) and (
+                node.value.shape != other.value.shape or not np.array_equal(node.value, other.value)):
+            fixed.append((node.name, ""))
+        elif isinstance(node, Reshape) and isinstance(other, Reshape) and tuple(node.shape) != tuple(other.shape):
+            fixed.append((node.name, f"target {list(node.shape)} ({list(other.shape)} at {other_size})"))
+    if not fixed:
+        return
+    prototxt = net.source_files[0]
+    text = prototxt.read_text(errors="replace")
+    types = {layer.name: layer.type for layer in net.layers}
+
+    def where(name: str, what: str) -> str:
+        found = re.search(rf'name:\s*"{re.escape(name)}"', text)
+        line = f", line {text.count(chr(10), 0, found.start()) + 1}" if found else ""
+        return f"'{name}' ({types.get(name, 'layer')}{line}{': ' + what if what else ''})"
+
+    readers = [layer.name for layer in net.layers if layer.type == "DetectionOutput"]
+    shown = "; ".join(where(*item) for item in fixed[:8]) + (f"; and {len(fixed) - 8} more" if len(fixed) > 8 else "")
+    raise ConverterError(
+        f"--dynamic-hw: {prototxt}: layer {shown} hold values computed for the {size} input when the net is "
+        "converted (PriorBox: the default boxes of each feature map cell, normalised by the image size; Reshape: "
+        "its target shape), so a model with a symbolic height and width would keep them at every size"
+        + (f", and {', '.join(repr(r) for r in readers)} would decode other sizes' boxes against them"
+           if readers and any(types.get(name) == "PriorBox" for name, _ in fixed) else "")
+        + "; convert at each input size instead (--input-shape)")
 
 
 def verify_at_other_size(conversion: Conversion, tolerance: float) -> list[Comparison]:

@@ -75,3 +75,43 @@ def test_dynamic_hw_is_refused_naming_the_layer_that_fixes_the_size(tmp_path) ->
     conversion = pipeline.convert(prototxt, weights)
     with pytest.raises(ConverterError, match="--dynamic-hw.*classifier"):
         pipeline.emit(conversion, dynamic_hw=True)
+
+
+def test_dynamic_hw_is_refused_for_priorbox_naming_the_layers_and_lines(tmp_path) -> None:
+    # PriorBox's boxes depend on the feature map's and the image's size at conversion: a model with
+    # symbolic H and W would carry one size's boxes. Refused (exit 2), nothing written, even without
+    # verification.
+    import cli
+    from converter.caffe.synthetic import write_synthetic_weights
+
+    prototxt = tmp_path / "ssd.prototxt"
+    prototxt.write_text('input: "data"\ninput_shape { dim: 1 dim: 3 dim: 16 dim: 16 }\n'
+                        'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
+                        "convolution_param { num_output: 4 kernel_size: 3 stride: 2 } }\n"
+                        'layer {\n  name: "priors"\n  type: "PriorBox" bottom: "conv" bottom: "data" top: "priors" '
+                        "prior_box_param { min_size: 4 aspect_ratio: 2 flip: true } }\n")
+    weights = tmp_path / "ssd.caffemodel"
+    write_synthetic_weights(prototxt, weights)
+    out = tmp_path / "out"
+    out.mkdir()
+    done = CliRunner().invoke(cli.main, [str(prototxt), "-w", str(weights), "--dynamic-hw", "--no-verify",
+                                         "-o", str(out)])
+    assert done.exit_code == 2, done.output
+    assert "--dynamic-hw" in done.output and "'priors' (PriorBox, line 5)" in done.output
+    assert "Traceback" not in done.output and not list(out.iterdir())
+
+
+def test_dynamic_hw_is_refused_for_a_reshape_target_written_for_one_size(tmp_path) -> None:
+    # Caffe's dims {0, -1, 2} follow the size, but the converted Reshape holds the target computed
+    # at the converted size: refused naming the layer, both targets and the line (was an internal
+    # error when ONNX Runtime ran the model at the second size).
+    from converter.errors import ConverterError
+
+    prototxt = tmp_path / "reshape.prototxt"
+    prototxt.write_text('input: "data"\ninput_shape { dim: 1 dim: 2 dim: 6 dim: 6 }\n'
+                        'layer { name: "r" type: "Reshape" bottom: "data" top: "r" '
+                        "reshape_param { shape { dim: 0 dim: -1 dim: 2 } } }\n")
+    conversion = pipeline.convert(prototxt)
+    with pytest.raises(ConverterError, match=r"'r' \(Reshape, line 3: target \[0, 36, 2\] \(\[0, 247, 2\] at "
+                                             r"13x19\)\)"):
+        pipeline.emit(conversion, formats=("onnx",), dynamic_hw=True)

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from converter.caffe import caffe_pb2
-from converter.caffe.fork_semantics import assign_forks
+from converter.caffe.fork_semantics import infer_for_fork
 from converter.caffe.layers import LAYER_TYPES
 from converter.caffe.limits import MAX_LAYERS
 from converter.caffe.net import CaffeNet, Shape
@@ -31,11 +31,15 @@ def build_net(
     input_shapes: Mapping[str, Shape] | None = None,
     source_files: Sequence[Path] = (),
     parsed: ParsedPrototxt | None = None,
+    caffe_fork: str | None = None,
 ) -> CaffeNet:
     """Select the TEST-phase layers, find inputs, check the types and infer every shape.
 
     `parsed` (from read_prototxt) brings the fields and values the text named that the schema
     lacks: they are reported together with every unsupported layer type, all at once.
+    `caffe_fork`: the Caffe build the net was written for, where builds read it differently
+    (converter.caffe.fork_semantics; None: the command line's --caffe-fork, else decided by the
+    net's shapes).
     """
     count = max(len(proto.layer), len(proto.layers)) + len(proto.input)
     if count > MAX_LAYERS:
@@ -64,9 +68,8 @@ def build_net(
     for name, shape in inputs.items():
         check_shape(shape, f"input '{name}'")
 
-    assign_forks(layers)
-    infer_shapes(layers, inputs)
-    return CaffeNet(proto.name, inputs, layers, list(source_files))
+    fork, notes = infer_for_fork(layers, inputs, infer_shapes, caffe_fork)  # type: ignore[arg-type]
+    return CaffeNet(proto.name, inputs, layers, list(source_files), caffe_fork=fork, notes=notes)
 
 
 def load_net(
@@ -74,14 +77,17 @@ def load_net(
     weights: str | Path | None = None,
     input_shapes: Mapping[str, Shape] | None = None,
     caffe_proto: str | Path | None = None,
+    caffe_fork: str | None = None,
 ) -> CaffeNet:
     """Read a deploy (or train_val) prototxt and, if given, its weights into a checked CaffeNet.
 
     `caffe_proto`: a fork's own caffe.proto to read the prototxt with (see converter.caffe.schema).
+    `caffe_fork`: the Caffe build the net was written for where builds differ ("bvlc", "yolov3";
+    converter.caffe.fork_semantics); None decides by the net's shapes.
     """
     prototxt = Path(prototxt)
     parsed = read_prototxt(prototxt, caffe_proto)
-    net = build_net(parsed.net, input_shapes, [prototxt], parsed)
+    net = build_net(parsed.net, input_shapes, [prototxt], parsed, caffe_fork)
     if weights is not None:
         weights = Path(weights)
         attach_weights(net, read_weights(weights, net), str(weights))

@@ -26,8 +26,8 @@ class CaffeLayer:
     # Shapes Caffe would give each bottom and top, filled in by shape inference.
     bottom_shapes: list[Shape] = field(default_factory=list)
     top_shapes: list[Shape] = field(default_factory=list)
-    # The fork whose semantics the layer follows where forks read the same prototxt differently
-    # (converter.caffe.fork_semantics); "" for BVLC's.
+    # The fork whose semantics the layer follows where Caffe builds read the same prototxt
+    # differently (converter.caffe.fork_semantics); "" for BVLC's.
     fork: str = ""
     # `name` is unique in the net; the file's own name is `param.name`, which two layers may share
     # (Caffe never checks). Caffe copies a caffemodel's weights into the first layer of a name only.
@@ -44,6 +44,10 @@ class CaffeNet:
     inputs: dict[str, Shape]
     layers: list[CaffeLayer]
     source_files: list[Path] = field(default_factory=list)
+    # The Caffe whose reading the net follows where builds differ (converter.caffe.fork_semantics),
+    # and notes on how it was chosen, for the user.
+    caffe_fork: str = "bvlc"
+    notes: list[str] = field(default_factory=list)
 
     @property
     def outputs(self) -> list[str]:

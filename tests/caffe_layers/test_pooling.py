@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -211,11 +213,13 @@ def test_ceil_mode_true_is_the_default_rounding_and_contradictions_are_refused()
 
 
 def yolo_fork_max_pool(x: np.ndarray, k: int, s: int) -> np.ndarray:
-    """ChenYingpeng/caffe-yolov3's pooling_layer.cpp: ceil((H - k) / s) + 1 windows, one more on both
-    axes when (k - s) is odd; each MAX window clipped to the input."""
+    """darknet2caffe's caffe_layers/pooling_layer/pooling_layer.cpp (the YOLOv3 ports' Caffe):
+    ceil((H - k) / s) + 1 windows, one more on both axes when `(kernel_h_ - stride_h_) % 2 == 1` in
+    C++ (math.fmod keeps C++'s sign: kernel 1 stride 2 gives -1, no extra window); each MAX window
+    clipped to the input."""
     h, w = x.shape[2:]
-    oh, ow = -(-(h - k) // s) + 1, -(-(w - k) // s) + 1
-    if (k - s) % 2 == 1:
+    oh, ow = math.ceil((h - k) / s) + 1, math.ceil((w - k) / s) + 1
+    if math.fmod(k - s, 2) == 1:
         oh, ow = oh + 1, ow + 1
     y = np.full((*x.shape[:2], oh, ow), -FLT_MAX, np.float32)
     for i in range(oh):
@@ -225,20 +229,18 @@ def yolo_fork_max_pool(x: np.ndarray, k: int, s: int) -> np.ndarray:
     return y
 
 
-@pytest.mark.parametrize(("k", "s"), [(2, 1), (2, 2), (3, 2)])
-def test_yolo_fork_rounding_in_a_net_with_yolo_upsample(tmp_path, k: int, s: int) -> None:
+@pytest.mark.parametrize(("k", "s"), [(2, 1), (2, 2), (3, 2), (1, 2), (4, 1)])
+def test_yolo_fork_rounding_when_the_net_is_read_for_that_caffe(tmp_path, k: int, s: int) -> None:
     from converter.caffe.loader import load_net
 
     # YOLOv3-tiny's size 2 stride 1 maxpool keeps 13 at 13 in the YOLO ports' Caffe (BVLC: 12).
-    body = (f'layer {{ name: "pool" type: "Pooling" bottom: "data" top: "pool" '
-            f'pooling_param {{ pool: MAX kernel_size: {k} stride: {s} }} }}\n')
-    upsample = 'layer { name: "up" type: "Upsample" bottom: "pool" top: "up" upsample_param { scale: 2 } }\n'
+    (tmp_path / "pool.prototxt").write_text(
+        'input: "data" input_shape { dim: 1 dim: 2 dim: 13 dim: 13 }\n'
+        f'layer {{ name: "pool" type: "Pooling" bottom: "data" top: "pool" '
+        f'pooling_param {{ pool: MAX kernel_size: {k} stride: {s} }} }}\n')
     x = np.random.default_rng(2).standard_normal((1, 2, 13, 13)).astype(np.float32)
-    header = 'input: "data" input_shape { dim: 1 dim: 2 dim: 13 dim: 13 }\n'
-    (tmp_path / "yolo.prototxt").write_text(header + body + upsample)
-    (tmp_path / "bvlc.prototxt").write_text(header + body)
-    yolo = load_net(tmp_path / "yolo.prototxt").layers[0]
+    yolo = load_net(tmp_path / "pool.prototxt", caffe_fork="yolov3").layers[0]
     (y,) = POOL.forward(yolo, [x])
     np.testing.assert_array_equal(y, yolo_fork_max_pool(x, k, s))
-    bvlc = load_net(tmp_path / "bvlc.prototxt").layers[0]
-    assert bvlc.top_shapes[0][2] == -(-(13 - k) // s) + 1
+    bvlc = load_net(tmp_path / "pool.prototxt").layers[0]  # both fit: BVLC's reading
+    assert bvlc.top_shapes[0][2] == math.ceil((13 - k) / s) + 1

@@ -14,7 +14,8 @@ Caffe's rules (pooling_layer.cpp):
 - Padding is only allowed for MAX and AVE and must be smaller than the kernel. STOCHASTIC pooling is
   not implemented on Caffe's CPU path and is rejected here.
 - In a net written for the YOLOv3 ports' Caffe (converter.caffe.fork_semantics), each axis gets one more
-  window, clipped to the input, when kernel_h - stride_h is odd (darknet's size 2 stride 1 maxpool).
+  window, clipped to the input, when kernel_h - stride_h is positive and odd (darknet's size 2 stride 1
+  maxpool).
 - MAX may have a second top, the argmax mask (SegNet-style nets keep it; no BVLC layer reads it):
   per output cell, the index h * W + w within the bottom's channel plane of the first cell, in
   row-major order, whose value beats all before it, starting from -FLT_MAX (`>`, so the first of
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from converter.caffe import caffe_pb2
-from converter.caffe.fork_semantics import YOLO
+from converter.caffe.fork_semantics import YOLOV3, yolo_extra_window
 from converter.caffe.layers import register
 from converter.caffe.layers.common import expect_count, fail, pad_hw, tap
 from converter.caffe.net import CaffeLayer, Shape
@@ -90,7 +91,7 @@ def geometry(layer: CaffeLayer, bottoms: list[Shape]) -> PoolGeometry:
         span = size + 2 * pad[axis] - kernel[axis]
         rounded = math.floor(span / stride[axis]) if floor else -(-span // stride[axis])
         out.append(rounded + 1)
-    if layer.fork == YOLO and (kernel[0] - stride[0]) % 2 == 1:
+    if layer.fork == YOLOV3 and yolo_extra_window(kernel[0], stride[0]):
         # The YOLO ports' extra window (converter.caffe.fork_semantics), added on both axes as their Reshape does.
         out = [o + 1 for o in out]
     # Caffe applies this clip to both axes as soon as either pad is nonzero.
