@@ -42,7 +42,8 @@ from converter.errors import ConverterError
 from converter.ir import Abs, Conv, ConvTranspose, Dense, Elu, Fire, Graph, Node, Pool, PRelu, Relu, Sigmoid, Tanh
 
 ACTIVATIONS = (Relu, PRelu, Elu, Sigmoid, Tanh, Abs)
-WEIGHTED_TYPES = {"Convolution", "Deconvolution", "InnerProduct"}  # blob 0 is the weight tensor
+# Layer types whose blob 0 is the weight tensor (the forks' depthwise convolutions too).
+WEIGHTED_TYPES = {"Convolution", "Deconvolution", "InnerProduct", "ConvolutionDepthwise", "DepthwiseConvolution"}
 
 
 @dataclass

@@ -113,3 +113,15 @@ def tiny(tmp_path: Path) -> tuple[Path, Path]:
     write_synthetic_weights(proto, weights)
     return proto, weights
 
+
+
+def with_demo_weights(folder: Path, name: str, text: str) -> tuple[Path, Path]:
+    """`text` written to folder/<name>.prototxt and its deterministic demo weights to
+    folder/<name>.caffemodel (calibrated as make-weights does)."""
+    from converter.caffe.synthetic import write_synthetic_weights
+
+    proto = folder / f"{name}.prototxt"
+    proto.write_text(text)
+    weights = folder / f"{name}.caffemodel"
+    write_synthetic_weights(proto, weights)
+    return proto, weights

@@ -254,3 +254,22 @@ def test_every_supported_wild_prototxt_inspects(name: str) -> None:
     table = inspect_net(shared_path("wild", name, "deploy.prototxt"), input_shapes={"data": WILD_MODELS[name]})
     assert table.rows and table.params > 0
     assert table.totals()["fp32_bytes"] == 4 * table.params
+
+
+@pytest.mark.parametrize("kind", ["DepthwiseConvolution", "ConvolutionDepthwise"])
+def test_the_forks_depthwise_convolutions_count_their_weights(tmp_path: Path, kind: str) -> None:
+    # Blob 0 of the forks' depthwise layers is their weight tensor, as Convolution's is: counted in
+    # `weights`, its zeros in the sparsity. Weights written here, with 5 of the 4 * 9 zeroed.
+    prototxt = tmp_path / "dw.prototxt"
+    prototxt.write_text('input: "data" input_shape { dim: 1 dim: 4 dim: 6 dim: 6 }\n'
+                        f'layer {{ name: "dw" type: "{kind}" bottom: "data" top: "dw" '
+                        "convolution_param { num_output: 4 group: 4 kernel_size: 3 bias_term: false } }\n")
+    weight = np.arange(1, 37, dtype=np.float32).reshape(4, 1, 3, 3)
+    weight.reshape(-1)[[0, 7, 12, 20, 35]] = 0
+    model = caffe_pb2.NetParameter()
+    blob = model.layer.add(name="dw", type=kind).blobs.add()
+    blob.shape.dim.extend(weight.shape)
+    blob.data.extend(weight.reshape(-1).tolist())
+    (tmp_path / "dw.caffemodel").write_bytes(model.SerializeToString())
+    (row,) = [r for r in inspect_net(prototxt, tmp_path / "dw.caffemodel").rows if r.name == "dw"]
+    assert (row.params, row.weights, row.zeros, row.distinct) == (36, 36, 5, 32)

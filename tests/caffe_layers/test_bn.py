@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from caffe_layers.helpers import assert_close, make_layer, run
+from conftest import with_demo_weights
 from converter.caffe.layers import LAYER_TYPES
 from converter.errors import ModelError
 from converter.ir import BatchMomentNorm, Scale
@@ -81,17 +82,12 @@ def test_learn_mode_converts_and_both_exports_follow_the_fork(tmp_path) -> None:
     # statistics span the batch.
     from converter import pipeline
     from converter.backends import onnx_backend, torch_backend
-    from converter.caffe.synthetic import write_synthetic_weights
 
-    prototxt = tmp_path / "segnet_block.prototxt"
-    prototxt.write_text('input: "data" input_shape { dim: 2 dim: 2 dim: 5 dim: 6 }\n'
-                        'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
-                        'convolution_param { num_output: 3 kernel_size: 3 pad: 1 } }\n'
-                        'layer { name: "bn" type: "BN" bottom: "conv" top: "conv" '
-                        'bn_param { scale_filler { type: "constant" value: 1 } } }\n')
-    weights = tmp_path / "segnet_block.caffemodel"
-    write_synthetic_weights(prototxt, weights)
-    conversion = pipeline.convert(prototxt, weights)
+    conversion = pipeline.convert(*with_demo_weights(
+        tmp_path, "segnet_block", 'input: "data" input_shape { dim: 2 dim: 2 dim: 5 dim: 6 }\n'
+        'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
+        'convolution_param { num_output: 3 kernel_size: 3 pad: 1 } }\n'
+        'layer { name: "bn" type: "BN" bottom: "conv" top: "conv" bn_param { scale_filler { value: 1 } } }\n'))
     pipeline.emit(conversion)
     x = np.random.default_rng(5).uniform(2.0, 6.0, (2, 2, 5, 6)).astype(np.float32)
     (bn,) = [layer for layer in conversion.net.layers if layer.type == "BN"]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from caffe_layers.helpers import assert_close, make_layer, opencv_forward, run
+from conftest import with_demo_weights
 from converter.caffe.layers import LAYER_TYPES
 
 DEPTHWISE = LAYER_TYPES["DepthwiseConvolution"]
@@ -67,20 +68,15 @@ def test_a_caffemodel_with_depthwise_convolutions_converts_and_verifies(tmp_path
     # The weights come from the caffemodel by the type's blob shapes; OpenCV, which has no layer of
     # that name, is handed the layers as Convolution.
     from converter import pipeline
-    from converter.caffe.synthetic import write_synthetic_weights
 
-    prototxt = tmp_path / "mobilenet_block.prototxt"
-    prototxt.write_text(
-        'input: "data" input_shape { dim: 1 dim: 3 dim: 9 dim: 9 }\n'
+    conversion = pipeline.convert(*with_demo_weights(
+        tmp_path, "mobilenet_block", 'input: "data" input_shape { dim: 1 dim: 3 dim: 9 dim: 9 }\n'
         'layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" '
         'convolution_param { num_output: 6 kernel_size: 3 stride: 2 pad: 1 } }\n'
         'layer { name: "conv2/dw" type: "DepthwiseConvolution" bottom: "conv1" top: "conv2/dw" '
         'convolution_param { num_output: 6 group: 6 kernel_size: 3 pad: 1 bias_term: false } }\n'
         'layer { name: "conv2" type: "Convolution" bottom: "conv2/dw" top: "conv2" '
-        'convolution_param { num_output: 5 kernel_size: 1 } }\n')
-    weights = tmp_path / "mobilenet_block.caffemodel"
-    write_synthetic_weights(prototxt, weights)
-    conversion = pipeline.convert(prototxt, weights)
+        'convolution_param { num_output: 5 kernel_size: 1 } }\n'))
     (dw,) = [layer for layer in conversion.net.layers if layer.type == "DepthwiseConvolution"]
     assert [b.shape for b in dw.blobs] == [(6, 1, 3, 3)]
     pipeline.emit(conversion)

@@ -65,15 +65,22 @@ def test_output_dims_and_no_detection_rows() -> None:
     np.testing.assert_array_equal(actual, [[[[0, -1, -1, -1, -1, -1, -1], [1, -1, -1, -1, -1, -1, -1]]]])
 
 
-def test_saved_model_runs(tmp_path) -> None:
-    # The model as `save` streams it (its boolean and 0-axis initializers too) runs the same.
+@pytest.mark.parametrize("external", [False, True])
+def test_saved_model_runs(tmp_path, external: bool) -> None:
+    # The model as `save` streams it (its boolean and 0-axis initializers too) runs the same, also with
+    # its weights as external data (big nets: verification runs them so), which ONNX Runtime loads
+    # from the file itself.
+    import onnxruntime as ort
+
     from converter.emit.onnx import build_onnx
 
     node, loc, conf, prior = detection_inputs(DETECTION_CASES["center_size_keep_top_k"])
     graph = graph_of(node, {"loc": loc.shape, "conf": conf.shape, "prior": prior.shape, "det": (1, 1, 1, 7)},
                      inputs=["loc", "conf", "prior"])
-    build_onnx(graph).save(tmp_path / "det.onnx")
-    actual = run(onnx.load(tmp_path / "det.onnx"), {"loc": loc, "conf": conf, "prior": prior})["det"]
+    build_onnx(graph).save(tmp_path / "det.onnx", external_threshold=0 if external else None)
+    assert (tmp_path / "det.onnx.data").exists() is external
+    session = ort.InferenceSession(str(tmp_path / "det.onnx"), providers=["CPUExecutionProvider"])
+    (actual,) = session.run(["det"], {"loc": loc, "conf": conf, "prior": prior})
     assert_detections(actual, node, loc, conf, prior)
 
 

@@ -97,6 +97,13 @@ class OnnxModel:
             with atomic_output(path.with_name(data_name)) as data, \
                     progress(self.weight_bytes, f"writing {data_name}") as bar:
                 for name, array in self.weights:
+                    if array.ndim == 0 or array.dtype.kind != "f":
+                        # Shapes, indices, masks and scalars (a Reshape's shape, Range's bounds, a Loop's
+                        # condition) stay in the model: ONNX Runtime's shape inference reads such inputs
+                        # when it loads a model, and fails on external data.
+                        model.graph.initializer.append(onnx.TensorProto.FromString(proto.tensor(name, array)))
+                        bar.update(array.nbytes)
+                        continue
                     padding = -offset % _ALIGNMENT
                     data.write(b"\0" * padding)
                     offset += padding
