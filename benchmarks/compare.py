@@ -160,6 +160,48 @@ def bench_convert(work: Path, models: list[str], rounds: int) -> None:
                         VGG16_TARGET_RSS_X_FILE) for label in VGG16_TARGETS]
             print("VGG-16 targets: " + "; ".join(f"{what}: {ratio:.2f}x {'met' if ratio <= limit else 'MISSED'}"
                                                   for what, ratio, limit in checks))
+            print_thread_times([by_name[label] for label in VGG16_TARGETS], rounds, cp_cpu)
+
+
+# Runs the command line in-process and prints each thread's own CPU time at exit (stderr, JSON).
+THREAD_TIMES = """
+import atexit, json, runpy, sys, threading, time
+times = {}
+run = threading.Thread.run
+def timed(self):
+    try:
+        run(self)
+    finally:
+        times[self.name] = time.thread_time()
+threading.Thread.run = timed
+atexit.register(lambda: print(json.dumps({"main": time.thread_time(), **times}), file=sys.stderr))
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def print_thread_times(steps: list[Step], rounds: int, cp_cpu: float) -> None:
+    """Each thread's CPU time (median over the rounds): what the conversion's main thread, the
+    sha256 thread and the .pth's CRC thread would each take on a core of their own. On an idle
+    machine of 2 cores the wall time is at least max(main thread, all threads / 2), compared with
+    cp's CPU time (cp is CPU-bound: on an idle machine its wall time is about its CPU time)."""
+    for step in steps:
+        samples: dict[str, list[float]] = {}
+        for _ in range(rounds):
+            for path in step.fresh:
+                path.unlink(missing_ok=True)
+            done = subprocess.run([sys.executable, "-c", THREAD_TIMES, *step.argv[1:]], capture_output=True,
+                                  text=True, check=True, env=STEP_ENV)
+            per_kind: dict[str, float] = {}
+            for thread, seconds in json.loads(done.stderr.strip().splitlines()[-1]).items():
+                kind = thread.split()[0]  # "sha256 <file>": the sha256 threads together
+                per_kind[kind] = per_kind.get(kind, 0.0) + seconds
+            for kind, seconds in per_kind.items():
+                samples.setdefault(kind, []).append(seconds)
+        medians = {kind: statistics.median(values) for kind, values in samples.items()}
+        bound = max(medians["main"], sum(medians.values()) / 2)
+        print(f"{step.name} thread CPU s: " + ", ".join(f"{k} {v:.3f}" for k, v in medians.items())
+              + f"; idle 2-core bound {bound:.3f} s = {bound / cp_cpu:.2f}x cp's CPU time")
 
 
 # torchvision's SqueezeNet (torchvision/models/squeezenet.py): Fire as the generated files' helper is

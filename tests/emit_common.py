@@ -515,11 +515,14 @@ REFINEDET_CASES: dict[str, tuple[dict, int, int, int, int, int]] = {
 
 
 def refinedet_inputs(case: tuple) -> tuple[ops.DetectionOutput, list[np.ndarray]]:
-    """A REFINEDET_CASES entry as its node and inputs (loc, conf, prior, arm_conf[, arm_loc])."""
+    """A REFINEDET_CASES entry as its node and inputs (loc, conf, prior, arm_conf[, arm_loc]); the
+    first image's third prior has an objectness of exactly objectness_score (not below it: kept)."""
     attributes, n, p, c, seed, arm = case
     names = ["loc", "conf", "prior", "arm_conf", "arm_loc"][:3 + arm]
     node = ops.DetectionOutput(name="detection_out", inputs=names, outputs=["det"], **attributes)
-    return node, list(refinedet_case(n, p, c, seed)[:3 + arm])
+    inputs = list(refinedet_case(n, p, c, seed)[:3 + arm])
+    inputs[3][0, 2 * 2 + 1] = np.float32(node.objectness_score)
+    return node, inputs
 
 
 def refinedet_graph(node: ops.DetectionOutput, inputs: Sequence[np.ndarray]) -> Graph:

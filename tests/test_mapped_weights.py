@@ -95,10 +95,10 @@ def test_converting_leaves_the_caffemodel_out_of_resident_memory(tmp_path) -> No
     net = caffe_pb2.NetParameter(name="wide")
     net.layer.add(name="data", type="Input", top=["data"]).input_param.shape.add(dim=[1, 2048])
     layer = net.layer.add(name="fc", type="InnerProduct", bottom=["data"], top=["fc"])
-    layer.inner_product_param.num_output = 2048
+    layer.inner_product_param.num_output = 1024
     net.layer.add(name="bn", type="BatchNorm", bottom=["fc"], top=["fc"])  # folded into fc: reads its weight
-    weights = {"fc": [np.random.default_rng(0).standard_normal((2048, 2048), np.float32), np.zeros(2048, np.float32)],
-               "bn": [np.zeros(2048, np.float32), np.full(2048, 3.0, np.float32), np.ones(1, np.float32)]}
+    weights = {"fc": [np.random.default_rng(0).standard_normal((1024, 2048), np.float32), np.zeros(1024, np.float32)],
+               "bn": [np.zeros(1024, np.float32), np.full(1024, 3.0, np.float32), np.ones(1, np.float32)]}
     caffemodel = tmp_path / "wide.caffemodel"
     write_caffemodel(caffemodel, net, weights)
     from google.protobuf import text_format
@@ -106,7 +106,7 @@ def test_converting_leaves_the_caffemodel_out_of_resident_memory(tmp_path) -> No
     (tmp_path / "wide.prototxt").write_text(text_format.MessageToString(net))
     conversion = pipeline.convert(tmp_path / "wide.prototxt", caffemodel)
     str(conversion.graph.metadata["source.1.sha256"])  # the hashing thread's windows are gone
-    # Every weight was read (checked finite, folded), yet the 16 MB file is not resident in this process.
+    # Every weight was read (checked finite, folded), yet the 8 MB file is not resident in this process.
     assert _resident_bytes_of(caffemodel) < 1 << 20
     pipeline.emit(conversion, formats=("onnx", "pytorch"))
     pipeline.save(conversion, tmp_path, "wide")

@@ -244,3 +244,24 @@ def test_yolo_fork_rounding_when_the_net_is_read_for_that_caffe(tmp_path, k: int
     np.testing.assert_array_equal(y, yolo_fork_max_pool(x, k, s))
     bvlc = load_net(tmp_path / "pool.prototxt").layers[0]  # both fit: BVLC's reading
     assert bvlc.top_shapes[0][2] == math.ceil((13 - k) / s) + 1
+
+
+def test_follow_ties_takes_another_cell_only_where_values_tie_within_the_tolerance() -> None:
+    """pooling.follow_ties, which verification uses when a run's mask differs from the reference's:
+    a cell of the same window within the tolerance of the maximum is taken (pooled value and mask);
+    a cell clearly below it, or one outside the window even if equal, is not a tie (None)."""
+    from converter.caffe.layers.pooling import follow_ties
+
+    layer = make_layer('name: "p" type: "Pooling" bottom: "x" top: "p" top: "m" '
+                       'pooling_param { pool: MAX kernel_size: 2 stride: 2 }')
+    x = np.array([[[[1.0, 1.000001, 0.0, 1.000001],
+                    [0.5, 0.2, 0.3, 0.1]]]], np.float32)  # 2x4: two windows, cells 0,1,4,5 and 2,3,6,7
+    tops = run(layer, x)
+    assert tops[1].tolist() == [[[[1.0, 3.0]]]]
+    followed = follow_ties(layer, x, tops, np.array([[[[0.0, 3.0]]]], np.float32), 1e-4)
+    assert followed is not None and followed[1] == 1
+    assert followed[0][1].tolist() == [[[[0.0, 3.0]]]] and followed[0][0][0, 0, 0, 0] == np.float32(1.0)
+    assert follow_ties(layer, x, tops, np.array([[[[0.0, 3.0]]]], np.float32), 1e-7) is None  # not within
+    assert follow_ties(layer, x, tops, np.array([[[[4.0, 3.0]]]], np.float32), 1e-4) is None  # 0.5: below
+    assert follow_ties(layer, x, tops, np.array([[[[1.0, 1.0]]]], np.float32), 1e-4) is None  # another window
+    assert follow_ties(layer, x, tops, tops[1], 1e-4)[1] == 0  # the same mask: nothing to follow

@@ -201,4 +201,36 @@ def _argmax_mask(xp: np.ndarray, g: PoolGeometry, width: int) -> np.ndarray:
     return index.astype(np.float32)
 
 
+def follow_ties(layer: CaffeLayer, x: np.ndarray, tops: list[np.ndarray], chosen: np.ndarray,
+                tolerance: float) -> tuple[list[np.ndarray], int] | None:
+    """`tops` (pooled values, mask) of a MAX Pooling over `x` with each window's cell taken from
+    `chosen` (another run's mask) where the two masks differ, and how many windows that changed;
+    None unless every such cell lies in its window and holds a value within `tolerance` * max(1,
+    max|x|) of the window's maximum (a near-tie, which float32 rounding may resolve either way)."""
+    pooled, mask = tops
+    if chosen.shape != mask.shape or not np.all(np.isfinite(chosen)):
+        return None
+    differ = np.nonzero(chosen != mask)
+    if not differ[0].size:
+        return tops, 0
+    g = geometry(layer, [tuple(x.shape)])
+    _, _, h, w = x.shape
+    index = chosen[differ]
+    cell = index.astype(np.int64)
+    row, col = np.divmod(cell, w)
+    first_row = differ[2] * g.stride[0] - g.pad[0]
+    first_col = differ[3] * g.stride[1] - g.pad[1]
+    inside = ((index == cell) & (cell >= 0) & (cell < h * w) & (row >= first_row) & (row < first_row + g.kernel[0])
+              & (col >= first_col) & (col < first_col + g.kernel[1]))
+    if not inside.all():
+        return None
+    values = x[differ[0], differ[1], row, col]
+    bound = tolerance * max(1.0, float(np.abs(x[np.isfinite(x)]).max(initial=0.0)))
+    if not np.all(pooled[differ].astype(np.float64) - values <= bound):
+        return None
+    pooled, mask = pooled.copy(), mask.copy()
+    pooled[differ], mask[differ] = values, index
+    return [pooled, mask], int(index.size)
+
+
 register("Pooling", output_shapes=output_shapes, forward=forward)
