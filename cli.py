@@ -430,10 +430,10 @@ def _verify_and_print(conversion: Any, opset: int, expect: Path | None, toleranc
 
 def summary(report: Any) -> str:
     """What was compared with what: blobs per truth, blobs per run, the worst error."""
-    truths = {kind: len({c.blob for c in report.comparisons if c.truth == kind}) for kind in ("caffe", "reference")}
-    against = " and ".join(f"{label} ({truths[kind]})" for kind, label in
-                           (("caffe", "Caffe's recorded blobs"), ("reference", "the reference executor"))
-                           if truths[kind])
+    labels = {"caffe": "Caffe's recorded blobs", "reference": "the reference executor",
+              "ref+ties": "the reference executor taking a run's cells of near-tied pooling windows"}
+    truths = {kind: len({c.blob for c in report.comparisons if c.truth == kind}) for kind in labels}
+    against = " and ".join(f"{label} ({truths[kind]})" for kind, label in labels.items() if truths[kind])
     runs: dict[str, int] = {}
     for c in report.comparisons:
         runs[c.backend] = runs.get(c.backend, 0) + 1

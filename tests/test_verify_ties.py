@@ -116,6 +116,9 @@ def test_runs_that_resolve_a_near_tie_otherwise_verify(conversion) -> None:
         assert _rows(report, "conv|conv", backend).truth == "ref+ties"
     notes = [note for note in report.notes if "near-tie" in note]
     assert len(notes) == 2 and all("pool 1" in note for note in notes)  # one window, in layer 'pool'
+    from cli import summary
+
+    assert "near-tied pooling windows (4)" in summary(report)  # pooled value, mask, unpooling, convolution
     # Without the swap the runs agree with the reference itself: no tie followed, no note.
     plain = verify(conversion.net, conversion.graph, {"pytorch": torch_backend()}, {"data": x})
     assert plain.passed and not any("near-tie" in note for note in plain.notes)

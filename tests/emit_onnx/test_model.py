@@ -137,8 +137,11 @@ def test_save_external_data(tmp_path) -> None:
     OnnxModel.from_proto(emit_onnx(graph)).save(path, external_threshold=0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["small.onnx", "small.onnx.data"]
     skeleton = onnx.load(str(path), load_external_data=False)
-    assert all(t.data_location == onnx.TensorProto.EXTERNAL for t in skeleton.graph.initializer)
-    assert not any(t.raw_data for t in skeleton.graph.initializer)
+    weights = [t for t in skeleton.graph.initializer if t.data_type == onnx.TensorProto.FLOAT and t.dims]
+    shapes = [t for t in skeleton.graph.initializer if t not in weights]
+    assert weights and all(t.data_location == onnx.TensorProto.EXTERNAL and not t.raw_data for t in weights)
+    # Shapes and scalars stay in the model: ONNX Runtime reads them while loading it.
+    assert all(t.data_location != onnx.TensorProto.EXTERNAL for t in shapes)
     assert (tmp_path / "small.onnx.data").stat().st_size >= build_onnx(graph).weight_bytes
     _same_model(path, graph, net)
 
