@@ -9,9 +9,10 @@ BatchNorm that uses stored statistics gets the mean and variance of the data it 
 (slightly perturbed, so that it still does some work). Fan-in scaling alone is not enough: BatchNorm
 statistics that do not match the data, and residual sums, grow activations geometrically with depth.
 Then each residual branch (`residual_branches`: an Eltwise SUM's, or an SENet Axpy's) is scaled to
-a quarter of its shortcut's standard deviation where the two are summed, so that every residual block is close to the identity, as in
-a trained net: at full strength the blocks' small gains compound over ResNet-152's 50 blocks into an
-ill-conditioned net whose float32 runtimes disagree with each other by 3e-4.
+a quarter of its shortcut's standard deviation where the two are summed, so that every residual
+block is close to the identity, as in a trained net: at full strength the blocks' small gains
+compound over ResNet-152's 50 blocks into an ill-conditioned net whose float32 runtimes disagree
+with each other by 3e-4.
 
 Everything is deterministic for a seed: the calibration factors and statistics are rounded to three
 significant digits, so summation-order differences between BLAS builds do not change a bit of the
