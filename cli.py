@@ -759,9 +759,8 @@ def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: 
     """Top-5 classes of IMAGE with the converted model (ONNX Runtime). The image is resized bilinearly
     to the input size and prepared as the model's metadata says: Caffe-style by default (BGR 0-255
     minus the data layers' mean, else the ImageNet mean 104,117,123), or as a baked model takes it."""
-    import onnxruntime as ort
-
     from converter import demo, pipeline
+    from converter.backends import one_shot_session
     from converter.memory import check_fits
     from converter.preprocessing import from_metadata
     from converter.verify import top5
@@ -781,7 +780,7 @@ def classify_command(prototxt: Path, image: Path, weights: Path | None, labels: 
     fed_as = from_metadata({p.key: p.value for p in model.metadata_props}) \
         if conversion.preprocessing.mean_image is None or bake else conversion.preprocessing
     x = demo.load_image_as(image, shape[2:], fed_as)
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = one_shot_session(model.SerializeToString())
     output = conversion.graph.outputs[0]
     (scores,) = session.run([output], {name: x})
     names = demo.class_names(labels)
@@ -817,9 +816,8 @@ def detect_command(prototxt: Path, image: Path, weights: Path | None, output: Pa
     Runtime): printed (label, score, box in the image's pixels) and drawn on a copy of the image.
     Caffe-style preprocessing: BGR pixels resized bilinearly to the input size, minus the mean,
     times the scale."""
-    import onnxruntime as ort
-
     from converter import demo, pipeline
+    from converter.backends import one_shot_session
     from converter.fileio import check_outputs, write_bytes_atomic
     from converter.ir import DetectionOutput
     from converter.memory import check_fits
@@ -840,7 +838,7 @@ def detect_command(prototxt: Path, image: Path, weights: Path | None, output: Pa
     picture = demo.read_image(image)
     x = demo.preprocess(picture, shape[2:], bgr_mean, scale)
     pipeline.emit(conversion, formats=("onnx",))
-    session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = one_shot_session(conversion.onnx_model.SerializeToString())
     (rows,) = session.run([heads[0]], {name: x})
     names = demo.detection_labels(labels)
     found = demo.detections_in_pixels(rows, picture.shape[:2], threshold)
