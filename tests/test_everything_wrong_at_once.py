@@ -89,6 +89,33 @@ def test_the_command_line_lists_every_problem_of_a_long_list(tmp_path):
     assert "Frobnicate: odd" in done.stderr and "left out" not in done.stderr
 
 
+def test_a_value_its_field_cannot_hold_is_listed_with_the_rest(tmp_path):
+    # A value of the wrong kind used to stop the parse: the unsupported type after it went unnamed.
+    prototxt = tmp_path / "values.prototxt"
+    prototxt.write_text('input: "data" input_shape { dim: 1 dim: 3 dim: 4 dim: 4 }\n'
+                        'layer { name: "fc" type: "InnerProduct" bottom: "data" top: "fc" '
+                        'inner_product_param { num_output: "three" bias_term: maybe } }\n'
+                        'layer { name: "odd" type: "Frobnicate" bottom: "fc" top: "odd" '
+                        'convolution_param { kernel_size: 1.5 frobs: 2 } }\n')
+    with pytest.raises(UnsupportedLayersError) as caught:
+        load_net(prototxt)
+    message = str(caught.value)
+    assert "Frobnicate: odd" in message
+    lines = prototxt.read_text().split("\n")
+
+    def at(line: int, word: str) -> str:  # file:line:column of a word, found in the text itself
+        return f"{prototxt}:{line}:{lines[line - 1].index(word) + 1}"
+
+    for where, what in [(at(2, '"three"'), "layer 'fc' (InnerProduct): InnerProductParameter.num_output: "
+                                           'Couldn\'t parse integer: "three"'),
+                        (at(2, "maybe"), "layer 'fc' (InnerProduct): InnerProductParameter.bias_term: "
+                                         'Expected "true" or "false".'),
+                        (at(3, "1.5"), "layer 'odd' (Frobnicate): ConvolutionParameter.kernel_size: "
+                                       "Couldn't parse integer: 1.5"),
+                        (at(3, "frobs"), "layer 'odd' (Frobnicate): ConvolutionParameter has no field 'frobs'")]:
+        assert f"{where}: {what}" in message
+
+
 def test_unknown_field_positions_survive_a_layer_named_after_the_field(tmp_path):
     # The layer's name comes after the unknown field: it is still named.
     prototxt = tmp_path / "late_name.prototxt"
