@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -125,3 +127,29 @@ def with_demo_weights(folder: Path, name: str, text: str) -> tuple[Path, Path]:
     weights = folder / f"{name}.caffemodel"
     write_synthetic_weights(proto, weights)
     return proto, weights
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """What a run of the command line gave: exit code, stdout and stderr apart."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli_in_process(*args: str | Path, cwd: Path | None = None) -> CliRun:
+    """`squeeze-convert ARGS` run in this process by click's CliRunner, reported as a subprocess's run
+    would be. It spares each call an interpreter and the imports of torch and onnxruntime (about 2 s of
+    CPU); tests of what only a real process shows (entry points, signals, what reaches file
+    descriptor 1, a fresh interpreter's imports) start one. An exception escaping the command (which
+    a real process would turn into exit 1, a verification mismatch's code) is raised, not reported."""
+    from click.testing import CliRunner
+
+    import cli
+
+    with contextlib.chdir(cwd) if cwd is not None else contextlib.nullcontext():
+        result = CliRunner().invoke(cli.main, [str(arg) for arg in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return CliRun(result.exit_code, result.stdout, result.stderr)
