@@ -1,8 +1,9 @@
 """Side by side: conversion speed and memory, and the emitted models' inference latency against
 the runtimes peers use, as ratios measured in one run.
 
-    python benchmarks/compare.py [--workdir DIR] [--part convert|infer|all] [--rounds N]
+    python benchmarks/compare.py [--workdir DIR] [--part convert,infer,vgg16 | all] [--rounds N]
                                  [--models a,b,...] [--compile a,b,...] [--iterations N]
+                                 [--peers-venv DIR]
 
 convert: AlexNet, ResNet-50-sized and VGG-16-sized caffemodels (demo weights, `make-weights`) to
 each format (`--no-verify`), each step a fresh process under `peak_rss.py`, against `cp` of the
@@ -16,10 +17,22 @@ threads, over interleaved rounds (every runtime runs its iterations once per rou
 the emitted ONNX in ONNX Runtime, the generated PyTorch module eager (and under torch.compile for
 the models given with --compile), OpenCV's own Caffe importer on the original files, and for
 SqueezeNets torchvision's SqueezeNet class (written below from torchvision's squeezenet.py, since
-torchvision is not installed) with the same weights. Ratios are against OpenCV.
+torchvision is not installed) with the same weights. Ratios are against OpenCV. With --peers-venv
+(made by `python benchmarks/peers.py setup DIR`), the peers' ONNX (caffe2onnx, X2Paddle +
+paddle2onnx; converted from a copy of the prototxt at batch 1, since both keep the file's batch) runs
+beside ours at batch 1. Every runtime's output is compared with OpenCV's and ours on the same
+input (the project's images minus the ImageNet mean): the largest difference relative to the
+output's largest magnitude, and whether the top-1 class agrees for every image.
 
-The machine's load average is printed with the figures: on a shared machine, compare ratios, not
-absolute times.
+vgg16: why OpenCV runs VGG-16 faster than ONNX Runtime runs any converter's ONNX: at batch 1, 1 and
+2 threads, our ONNX under ONNX Runtime's graph optimization levels (all = the default, with its
+NCHWc layout; extended; basic), without intra-op spinning, without weight prepacking (as
+verification runs it), the peers' ONNX, and OpenCV with and without its Winograd convolutions;
+every output against OpenCV without Winograd.
+
+On one thread every runtime computes on the calling thread, so its CPU time is printed too: on a
+loaded machine it varies far less than the wall time. The machine's load average is printed with the
+figures: on a shared machine, compare ratios, not absolute times.
 """
 
 from __future__ import annotations
@@ -34,6 +47,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -224,23 +239,29 @@ class SqueezeNet(nn.Module):
         return torch.flatten(x, 1)
 '''
 
-INFER_PROGRAM = r'''
+INFER_PROGRAM = r"""
 import json, statistics, sys, time, importlib.util
 import numpy as np
 spec = json.loads(sys.argv[1])
-threads, batch, rounds, iterations = spec["threads"], spec["batch"], spec["rounds"], spec["iterations"]
+threads, rounds, iterations = spec["threads"], spec["rounds"], spec["iterations"]
 import torch, onnxruntime as ort, cv2
 torch.set_num_threads(threads)
 cv2.setNumThreads(threads)
-x = np.random.default_rng(0).uniform(-1, 1, [batch, *spec["shape"][1:]]).astype(np.float32)
+x = np.load(spec["input"])
 runners = {}
 
-options = ort.SessionOptions()
-options.intra_op_num_threads = threads
-options.inter_op_num_threads = 1
-session = ort.InferenceSession(spec["onnx"], options, providers=["CPUExecutionProvider"])
-feed = {session.get_inputs()[0].name: x}
-runners["onnxruntime"] = lambda: session.run(None, feed)
+def ort_runner(path):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: x}
+    return lambda: session.run(None, feed)[0]
+
+runners["onnxruntime"] = ort_runner(spec["onnx"])
+for peer, path in spec.get("peers", {}).items():
+    runners[f"{peer} (onnxruntime)"] = ort_runner(path)
 
 def module_from(path, name):
     loader = importlib.util.spec_from_file_location(name, path)
@@ -249,9 +270,7 @@ def module_from(path, name):
     return module
 
 generated = module_from(spec["py"], "generated")
-cls = next(v for k, v in vars(generated).items() if isinstance(v, type) and issubclass(v, torch.nn.Module)
-           and v.__module__ == "generated" and k not in {"Fire", "Power", "Filled"} and k == spec["class"])
-net = cls()
+net = getattr(generated, spec["class"])()
 net.load_state_dict(generated.load_weights(spec["pth"]))
 net.eval()
 xt = torch.from_numpy(x)
@@ -259,7 +278,7 @@ xt = torch.from_numpy(x)
 def torch_runner(module):
     def run():
         with torch.inference_mode():
-            module(xt)
+            return module(xt)
     return run
 
 runners["pytorch eager"] = torch_runner(net)
@@ -269,36 +288,120 @@ if spec.get("torchvision"):
     tv = namespace["SqueezeNet"](spec["version"])
     tv.load_state_dict(generated.load_weights(spec["pth"]))
     tv.eval()
-    runners["torchvision class"] = torch_runner(tv)
+    # Softmax after it, as the Caffe net (and so the generated module) ends in one.
+    runners["torchvision class"] = torch_runner(torch.nn.Sequential(tv, torch.nn.Softmax(1)))
 if spec.get("compile"):
     compiled = torch.compile(net)
     torch_runner(compiled)()
     runners["torch.compile"] = torch_runner(compiled)
+    # PyTorch's advice for CPU inference: weights frozen into the graph (constant-folded, prepacked
+    # for oneDNN, ReLU fused) and channels_last tensors. Own options: a backend of its own, so the
+    # compiled graph above is not reused.
+    tuned = getattr(generated, spec["class"])()
+    tuned.load_state_dict(generated.load_weights(spec["pth"]))
+    tuned = torch.compile(tuned.eval().to(memory_format=torch.channels_last), options={"freezing": True})
+    xt_last = xt.contiguous(memory_format=torch.channels_last)
+    def run_tuned():
+        with torch.inference_mode():
+            return tuned(xt_last)
+    run_tuned()
+    runners["torch.compile (freezing, channels_last)"] = run_tuned
 
 cv_net = cv2.dnn.readNetFromCaffe(spec["prototxt"], spec["caffemodel"])
 cv_net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
 def opencv():
     cv_net.setInput(x)
-    cv_net.forward()
+    return cv_net.forward()
 runners["opencv (caffe files)"] = opencv
 
-for run in runners.values():
-    run(); run()
+outputs = {}
+for name, run in runners.items():
+    outputs[name] = np.asarray(run()).reshape(len(x), -1)
+    run()
+exactness = {}
+for name, out in outputs.items():
+    exactness[name] = {}
+    for against in ("opencv (caffe files)", "onnxruntime"):
+        truth = outputs[against]
+        exactness[name][against] = {
+            "rel_err": float(np.abs(out - truth).max() / max(float(np.abs(truth).max()), 1e-30)),
+            "top1": bool((out.argmax(1) == truth.argmax(1)).all())}
+# On one thread every runtime computes on the calling thread, so its CPU time is also measured: on
+# a loaded machine it varies far less than the wall time (waiting for a core is not counted).
 times = {name: [] for name in runners}
+cpu_times = {name: [] for name in runners}
 for _ in range(rounds):
     for name, run in runners.items():
-        samples = []
+        samples, cpu_samples = [], []
         for _ in range(iterations):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.thread_time()
             run()
             samples.append(time.perf_counter() - start)
+            cpu_samples.append(time.thread_time() - cpu_start)
         times[name].append(statistics.median(samples))
-print(json.dumps({name: statistics.median(values) for name, values in times.items()}))
-'''
+        cpu_times[name].append(statistics.median(cpu_samples))
+print(json.dumps({"medians": {name: statistics.median(values) for name, values in times.items()},
+                  "cpu_medians": {name: statistics.median(values) for name, values in cpu_times.items()},
+                  "exactness": exactness}))
+"""
 
 
-def bench_infer(work: Path, models: list[str], compiled: set[str], rounds: int, iterations: int) -> None:
+def at_batch(prototxt: Path, batch: int, path: Path) -> Path:
+    """A copy of `prototxt` whose inputs have batch `batch` (the peers keep the file's batch)."""
+    from google.protobuf import text_format
+
+    from converter.caffe.prototxt import parse_prototxt
+
+    net = parse_prototxt(prototxt)
+    for shape in net.input_shape:
+        shape.dim[0] = batch
+    for i in range(0, len(net.input_dim), 4):
+        net.input_dim[i] = batch
+    for layer in net.layer:
+        if layer.type == "Input":
+            for shape in layer.input_param.shape:
+                shape.dim[0] = batch
+    path.write_text(text_format.MessageToString(net))
+    return path
+
+
+def image_batch(shape: list[int], batch: int, path: Path) -> Path:
+    """The project's images, resized to the input, minus the ImageNet mean (BGR) and divided by 128
+    (the demo weights were calibrated on inputs in [-1, 1]: unscaled pixels saturate every softmax,
+    which would hide differences between runtimes), cycled to fill the batch; saved as .npy."""
+    from converter import demo
+    from converter.defaults import IMAGENET_MEAN_BGR
+
+    images = sorted((SHARED / "images").glob("*.jpg"))
+    blobs = [demo.preprocess(demo.read_image(images[i % len(images)]), tuple(shape[2:]), IMAGENET_MEAN_BGR, 1 / 128)
+             for i in range(batch)]
+    np.save(path, np.concatenate(blobs))
+    return path
+
+
+def peer_models(work: Path, name: str, prototxt: Path, weights: Path, peers_python: str | None) -> dict[str, str]:
+    """The peers' ONNX of the model at batch 1 (converted once into work/peers-NAME): path by peer;
+    a peer that fails is reported here and left out."""
+    if peers_python is None:
+        return {}
+    from peers import CAFFE_PB2, convert_all
+
+    out = work / f"peers-{name}"
+    out.mkdir(exist_ok=True)
+    if not all((out / f"{peer}.onnx").exists() for peer in CAFFE_PB2):
+        results = convert_all(peers_python, at_batch(prototxt, 1, out / "deploy-batch1.prototxt"), weights, out)
+        for peer, result in results.items():
+            print(f"  {peer}: " + (f"converted in {result['seconds']} s" if "seconds" in result
+                                   else f"FAILED: {result['error']}"))
+    return {peer: str(out / f"{peer}.onnx") for peer in CAFFE_PB2 if (out / f"{peer}.onnx").exists()}
+
+
+def bench_infer(work: Path, models: list[str], compiled: set[str], rounds: int, iterations: int,
+                peers_python: str | None, batches: list[int], thread_counts: list[int]) -> None:
     python = sys.executable
+    from converter.caffe.loader import declared_inputs
+    from converter.caffe.prototxt import parse_prototxt
+
     for name in models:
         prototxt, weights = model_files(name, work)
         out = work / f"infer-{name}"
@@ -308,18 +411,17 @@ def bench_infer(work: Path, models: list[str], compiled: set[str], rounds: int, 
         # The net's class is the file's last one (helper classes come first).
         class_name = [line.split()[1].split("(")[0] for line in source.splitlines()
                       if line.startswith("class ") and "(nn.Module)" in line][-1]
-        from converter.caffe.loader import declared_inputs
-        from converter.caffe.prototxt import parse_prototxt
-
         shape = list(next(iter(declared_inputs(parse_prototxt(prototxt)).values())))
         print(f"\n{name}: median ms of one forward ({rounds} interleaved rounds x {iterations}); "
               f"x = against OpenCV on the Caffe files")
-        for batch in (1, 8):
-            for threads in (1, 2):
-                spec = {"threads": threads, "batch": batch, "rounds": rounds, "iterations": iterations,
-                        "shape": shape, "onnx": str(out / "m.onnx"), "py": str(out / "m.py"),
-                        "pth": str(out / "m.pth"), "class": class_name, "prototxt": str(prototxt),
-                        "caffemodel": str(weights), "compile": name in compiled and batch == 1}
+        peers = peer_models(work, name, prototxt, weights, peers_python)
+        for batch in batches:
+            inputs = image_batch(shape, batch, out / f"input-{batch}.npy")
+            for threads in thread_counts:
+                spec = {"threads": threads, "rounds": rounds, "iterations": iterations, "input": str(inputs),
+                        "onnx": str(out / "m.onnx"), "py": str(out / "m.py"), "pth": str(out / "m.pth"),
+                        "class": class_name, "prototxt": str(prototxt), "caffemodel": str(weights),
+                        "compile": name in compiled and batch == 1, "peers": peers if batch == 1 else {}}
                 if name.startswith("squeezenet"):
                     spec |= {"torchvision": TORCHVISION_SQUEEZENET, "version": "1_0" if name.endswith("1.0") else "1_1"}
                 before = os.getloadavg()[0]
@@ -328,31 +430,141 @@ def bench_infer(work: Path, models: list[str], compiled: set[str], rounds: int, 
                 if done.returncode != 0:
                     print(f"  batch {batch}, {threads} thread(s): failed\n{done.stderr[-2000:]}")
                     continue
-                medians = json.loads(done.stdout.strip().splitlines()[-1])
-                opencv = medians["opencv (caffe files)"]
-                row = ", ".join(f"{k} {v * 1e3:.1f} ({v / opencv:.2f}x)" for k, v in medians.items())
-                print(f"  batch {batch}, {threads} thread(s), load {before:.1f}: {row}")
+                result = json.loads(done.stdout.strip().splitlines()[-1])
+                print(f"  batch {batch}, {threads} thread(s), load {before:.1f}: {ratios(result['medians'])}")
+                if threads == 1:
+                    print(f"  batch {batch}, 1 thread, CPU time: {ratios(result['cpu_medians'])}")
+                    print(f"  exactness at batch {batch} (max |difference| / max |output|; top-1 on all images):")
+                    for runner, against in result["exactness"].items():
+                        cells = "; ".join(f"vs {k}: {v['rel_err']:.1e}, top-1 {'same' if v['top1'] else 'DIFFERS'}"
+                                          for k, v in against.items() if k != runner)
+                        print(f"    {runner:<40} {cells}")
+
+
+VGG_PROGRAM = r"""
+import json, statistics, sys, time
+import numpy as np
+spec = json.loads(sys.argv[1])
+threads = spec["threads"]
+import onnxruntime as ort, cv2
+cv2.setNumThreads(threads)
+x = np.load(spec["input"])
+levels = {"all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL, "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+          "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC}
+runners = {}
+
+def ort_runner(path, level="all", config=()):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    options.graph_optimization_level = levels[level]
+    for key, value in config:
+        options.add_session_config_entry(key, value)
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: x}
+    return lambda: session.run(None, feed)[0]
+
+runners["onnxruntime"] = ort_runner(spec["onnx"])
+runners["onnxruntime extended (no NCHWc)"] = ort_runner(spec["onnx"], "extended")
+runners["onnxruntime basic"] = ort_runner(spec["onnx"], "basic")
+runners["onnxruntime no spinning"] = ort_runner(spec["onnx"], config=[("session.intra_op.allow_spinning", "0")])
+runners["onnxruntime no prepacking"] = ort_runner(spec["onnx"], config=[("session.disable_prepacking", "1")])
+for peer, path in spec["peers"].items():
+    runners[f"{peer} (onnxruntime)"] = ort_runner(path)
+for winograd in (True, False):
+    net = cv2.dnn.readNetFromCaffe(spec["prototxt"], spec["caffemodel"])
+    net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+    net.enableWinograd(winograd)
+    def opencv(net=net):
+        net.setInput(x)
+        return net.forward()
+    runners["opencv" + ("" if winograd else " without winograd")] = opencv
+outputs = {name: np.asarray(run()).reshape(len(x), -1) for name, run in runners.items()}
+truth = outputs["opencv without winograd"]
+exactness = {name: float(np.abs(out - truth).max() / np.abs(truth).max()) for name, out in outputs.items()}
+times = {name: [] for name in runners}
+cpu_times = {name: [] for name in runners}
+for _ in range(spec["rounds"]):
+    for name, run in runners.items():
+        start, cpu_start = time.perf_counter(), time.thread_time()
+        run()
+        times[name].append(time.perf_counter() - start)
+        cpu_times[name].append(time.thread_time() - cpu_start)
+print(json.dumps({"medians": {name: statistics.median(v) for name, v in times.items()},
+                  "cpu_medians": {name: statistics.median(v) for name, v in cpu_times.items()},
+                  "exactness": exactness}))
+"""
+
+
+def bench_vgg16(work: Path, rounds: int, peers_python: str | None, thread_counts: list[int]) -> None:
+    """VGG-16 at batch 1: ONNX Runtime's settings against OpenCV with and without Winograd."""
+    python = sys.executable
+    prototxt, weights = model_files("vgg16", work)
+    out = work / "infer-vgg16"
+    subprocess.run([python, str(ROOT / "cli.py"), str(prototxt), "-w", str(weights), "--no-verify", "-o", str(out),
+                    "--force", "--name", "m"], check=True, stdout=subprocess.DEVNULL)
+    inputs = image_batch([1, 3, 224, 224], 1, out / "input-1.npy")
+    peers = peer_models(work, "vgg16", prototxt, weights, peers_python)
+    print(f"\nvgg16, batch 1: median ms of one forward over {rounds} interleaved rounds; x = against ONNX Runtime "
+          "with its default settings; error = max |difference| / max |output| against OpenCV without Winograd")
+    for threads in thread_counts:
+        spec = {"threads": threads, "rounds": rounds, "input": str(inputs), "onnx": str(out / "m.onnx"),
+                "peers": peers, "prototxt": str(prototxt), "caffemodel": str(weights)}
+        before = os.getloadavg()[0]
+        done = subprocess.run([python, "-c", VGG_PROGRAM, json.dumps(spec)], capture_output=True, text=True,
+                              env=STEP_ENV)
+        if done.returncode != 0:
+            print(f"  {threads} thread(s): failed\n{done.stderr[-2000:]}")
+            continue
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        print(f"  {threads} thread(s), load {before:.1f}:")
+        ort_wall, ort_cpu = result["medians"]["onnxruntime"], result["cpu_medians"]["onnxruntime"]
+        for name, wall in result["medians"].items():
+            cpu = result["cpu_medians"][name]
+            cpu_cell = f", CPU {cpu * 1e3:7.1f} ({cpu / ort_cpu:.2f}x)" if threads == 1 else ""
+            print(f"    {name:<34} {wall * 1e3:7.1f} ({wall / ort_wall:.2f}x){cpu_cell}, "
+                  f"error {result['exactness'][name]:.1e}")
+
+
+def ratios(medians: dict[str, float]) -> str:
+    """Each runtime's median in ms, and as a multiple of OpenCV's."""
+    opencv = medians["opencv (caffe files)"]
+    return ", ".join(f"{k} {v * 1e3:.1f} ({v / opencv:.2f}x)" for k, v in medians.items())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, help="where to keep the generated files (default: a temp dir)")
-    parser.add_argument("--part", choices=["convert", "infer", "all"], default="all")
+    parser.add_argument("--part", default="all", help="convert, infer, vgg16 (comma-separated), or all")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=5, help="forwards per runtime per round")
     parser.add_argument("--models", help="comma-separated subset of the models")
     parser.add_argument("--compile", default="squeezenet_v1.1",
                         help="models also run under torch.compile (batch 1; compiling is slow)")
+    parser.add_argument("--batches", default="1,8", help="batch sizes of the latency figures")
+    parser.add_argument("--threads", default="1,2", help="thread counts of the latency figures")
+    parser.add_argument("--peers-venv", type=Path,
+                        help="a venv holding the peer converters (python benchmarks/peers.py setup DIR): their "
+                             "ONNX runs beside ours at batch 1")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="squeeze-compare-"))
     work.mkdir(parents=True, exist_ok=True)
     chosen = set(args.models.split(",")) if args.models else None
     started = time.time()
-    if args.part in ("convert", "all"):
+    parts = {"convert", "infer", "vgg16"} if args.part == "all" else set(args.part.split(","))
+    if not parts <= {"convert", "infer", "vgg16"}:
+        parser.error(f"--part: unknown {', '.join(sorted(parts - {'convert', 'infer', 'vgg16'}))}")
+    peers_python = str(args.peers_venv / "bin" / "python") if args.peers_venv else None
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    if "convert" in parts:
         bench_convert(work, [m for m in CONVERT_MODELS if chosen is None or m in chosen], args.rounds)
-    if args.part in ("infer", "all"):
+    if "infer" in parts:
         bench_infer(work, [m for m in INFER_MODELS if chosen is None or m in chosen],
-                    set(filter(None, args.compile.split(","))), args.rounds, args.iterations)
+                    set(filter(None, args.compile.split(","))), args.rounds, args.iterations,
+                    peers_python, [int(b) for b in args.batches.split(",")], thread_counts)
+    if "vgg16" in parts:
+        bench_vgg16(work, max(args.rounds, 5), peers_python, thread_counts)
     print(f"\n({time.time() - started:.0f} s; files in {work})")
 
 

@@ -20,12 +20,12 @@ def test_squeezenet_v1_0_notes_fold_into_one_line_and_stay_in_the_report(tmp_pat
     assert done.exit_code == 0, done.output
     notes = [line for line in done.output.splitlines() if line.startswith("note:")]
     assert len(notes) == 1 and len(notes[0]) <= 120, notes
-    assert notes[0].endswith("3 more notes in v10.report.json")
+    assert notes[0].endswith("4 more notes in v10.report.json")
 
     conversion = pipeline.convert(case["prototxt_path"], case["weights_path"], input_shapes={"data": (1, 3, 99, 99)})
     pipeline.emit(conversion, formats=("pytorch",))
     expected = [f"PyTorch: {note}" for note in conversion.torch_export.notes]
-    assert len(expected) == 4
+    assert len(expected) == 5
     assert json.loads((tmp_path / "v10.report.json").read_text())["notes"] == expected
 
     done = CliRunner().invoke(main, [*args, "--force", "--no-verify", "--verbose"])

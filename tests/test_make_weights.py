@@ -155,3 +155,42 @@ def test_resnet152_runtimes_agree_at_the_default_tolerance(tmp_path) -> None:
                                    ("onnxruntime vs pytorch", onnx_logits, torch_logits)]:
         err = float(np.abs(actual.reshape(expected.shape).astype(np.float64) - expected).max())
         assert err <= DEFAULT_TOLERANCE * max(1.0, float(np.abs(expected).max())), f"{what}: {err:.3g}"
+
+
+def test_residual_branches_are_found_and_scaled_to_a_quarter_of_their_shortcut() -> None:
+    """ResNet-152's 50 Eltwise sums (shortcut: the block input, or the projection branch1 in each
+    stage's first block) and SE-ResNet-50's 16 Axpy (a * x + y; the SE block's first convolution
+    reads x too and is compensated); on the calibration input, each SE branch's standard deviation
+    is a quarter of its shortcut's where they are summed (factors rounded to three digits)."""
+    from converter.caffe.reference import run_reference
+    from converter.caffe.synthetic import RESIDUAL_RATIO, calibration_inputs, residual_branches
+
+    resnet = _load(shared_path("wild", "resnet152", "deploy.prototxt"))
+    sums = residual_branches(resnet)
+    assert len(sums) == 50
+    for index, (shortcut, branches) in sums.items():
+        layer = resnet.layers[index]
+        block_input = "branch" not in layer.bottoms[shortcut]  # the previous block's output
+        assert layer.type == "Eltwise" and (block_input or layer.bottoms[shortcut] == f"{layer.name}_branch1")
+        assert [resnet.layers[b.target].name for b in branches.values()] == [f"scale{layer.name[3:]}_branch2c"]
+    se_proto = upgrade_net(parse_prototxt(shared_path("wild", "se_resnet50", "deploy.prototxt")))
+    assert len(residual_branches(calibration_net(se_proto, {"data": (1, 3, 195, 195)}))) == 16
+    # Its first two stages (seven SE blocks) at 64x64, calibrated.
+    del se_proto.layer[[layer.name for layer in se_proto.layer].index("conv3_4/relu") + 1 :]
+    se = calibration_net(se_proto, {"data": (1, 3, 64, 64)})
+    axpys = residual_branches(se)
+    assert len(axpys) == 7
+    for index, (shortcut, branches) in axpys.items():
+        name = se.layers[index].name
+        scaled = [(se.layers[b.target].name, [se.layers[c].name for c in b.compensated]) for b in branches.values()]
+        assert shortcut == 2 and scaled == [(f"{name}_1x1_increase/bn/scale", [f"{name}_1x1_down"])]
+    weights = synthetic_blobs(se, seed=0)
+    for layer in se.layers:
+        layer.blobs = weights.get(layer.name, [])
+    blobs = run_reference(se, calibration_inputs(se, seed=0))
+    written = {}
+    for layer in se.layers:
+        written.update((top, blobs[(layer.name, top)]) for top in layer.tops)
+        if se.layers.index(layer) in axpys:
+            x, y = written[layer.bottoms[1]], written[layer.bottoms[2]]
+            assert float(np.std(x)) == pytest.approx(RESIDUAL_RATIO * float(np.std(y)), rel=0.01), layer.name

@@ -8,10 +8,11 @@ Deconvolution and InnerProduct is rescaled so that its output's standard deviati
 BatchNorm that uses stored statistics gets the mean and variance of the data it actually sees there
 (slightly perturbed, so that it still does some work). Fan-in scaling alone is not enough: BatchNorm
 statistics that do not match the data, and residual sums, grow activations geometrically with depth.
-Then each residual branch (`residual_branches`) is scaled to a quarter of its shortcut's standard
-deviation where the two are summed, so that every residual block is close to the identity, as in
-a trained net: at full strength the blocks' small gains compound over ResNet-152's 50 blocks into an
-ill-conditioned net whose float32 runtimes disagree with each other by 3e-4.
+Then each residual branch (`residual_branches`: an Eltwise SUM's, or an SENet Axpy's) is scaled to
+a quarter of its shortcut's standard deviation where the two are summed, so that every residual
+block is close to the identity, as in a trained net: at full strength the blocks' small gains
+compound over ResNet-152's 50 blocks into an ill-conditioned net whose float32 runtimes disagree
+with each other by 3e-4.
 
 Everything is deterministic for a seed: the calibration factors and statistics are rounded to three
 significant digits, so summation-order differences between BLAS builds do not change a bit of the
@@ -121,14 +122,16 @@ def calibrate_weights(net: CaffeNet, weights: dict[str, list[np.ndarray]], seed:
         if index in branches:
             shortcut, scaled = branches[index]
             reference = float(np.std(bottoms[shortcut], dtype=np.float64))
-            for position, target in scaled.items():
+            for position, branch in scaled.items():
                 std = float(np.std(bottoms[position], dtype=np.float64))
                 if not (math.isfinite(std) and std > 0 and math.isfinite(reference) and reference > 0):
                     continue
                 factor = np.float32(_significant(RESIDUAL_RATIO * reference / std))
-                target_params = weights[net.layers[target].param.name]
+                target_params = weights[net.layers[branch.target].param.name]
                 for i in range(min(2, len(target_params))):
                     target_params[i] *= factor
+                for compensated in branch.compensated:
+                    weights[net.layers[compensated].param.name][0] /= factor
                 bottoms[position] = bottoms[position] * factor
         if params is not None and layer.type == "BatchNorm" and uses_global_stats(layer):
             _fit_batch_norm(params, bottoms[0], rng)
@@ -157,33 +160,49 @@ HOMOGENEOUS = {"ReLU", "Dropout"}
 RESIDUAL_RATIO = 0.25
 
 
-def residual_branches(net: CaffeNet) -> dict[int, tuple[int, dict[int, int]]]:
-    """The residual sums of `net`, by layer index: (the shortcut's bottom position, {position of a
-    residual branch's bottom: index of the layer whose blobs scale that branch}).
+@dataclasses.dataclass(frozen=True)
+class Branch:
+    """How calibration scales a residual branch: the blobs (weights and bias) of `target` times a
+    factor, the weights alone of each `compensated` layer (another reader of the branch's value, such
+    as an SE block's first convolution, which then computes what it did) divided by it."""
 
-    A residual sum is an Eltwise SUM whose bottoms are chains of one-bottom layers from fork points
-    (blobs read more than once); the shortcut is the chain with the fewest weighted layers (an identity
-    shortcut has none, a projection shortcut one), unique; every other chain is a residual branch,
-    scaled by the last Scale or weighted layer in it, when only positively homogeneous layers
-    (ReLU, Dropout) follow that one.
+    target: int
+    compensated: tuple[int, ...] = ()
+
+
+def residual_branches(net: CaffeNet) -> dict[int, tuple[int, dict[int, Branch]]]:
+    """The residual sums of `net`, by layer index: (the shortcut's bottom position, {position of a
+    residual branch's bottom: how to scale it}).
+
+    An Eltwise SUM whose bottoms are chains of one-bottom layers from fork points (blobs read more
+    than once): the shortcut is the chain with the fewest weighted layers (an identity shortcut has
+    none, a projection shortcut one), unique; every other chain is a residual branch, scaled by the
+    last Scale or weighted layer in it, when only positively homogeneous layers (ReLU, Dropout)
+    follow that one. An Axpy (SENet: a * x + y): y is the shortcut, x the branch, scaled by the Scale
+    or weighted layer that wrote it; the other readers of x (the SE block's pooling, then its first
+    convolution) are compensated.
     """
     writer: dict[str, int] = {}
     reads: list[list[int]] = []  # per layer, the index of the layer that wrote each bottom (-1: an input)
-    readers: dict[tuple[int, str], int] = {}
+    consumers: dict[tuple[int, str], list[int]] = {}
     for index, layer in enumerate(net.layers):
         reads.append([writer.get(bottom, -1) for bottom in layer.bottoms])
         for bottom, source in zip(layer.bottoms, reads[-1], strict=True):
-            readers[(source, bottom)] = readers.get((source, bottom), 0) + 1
+            consumers.setdefault((source, bottom), []).append(index)
         writer.update((top, index) for top in layer.tops)
+
+    def scales(index: int) -> bool:
+        layer = net.layers[index]
+        return (layer.type in RESCALED or layer.type == "Scale") and len(layer.bottoms) == 1
 
     def chain(source: int, blob: str) -> tuple[int, int | None]:
         """(weighted layers in the chain ending at `blob` as `source` wrote it, the layer scaling it)."""
         weighted, target, scalable = 0, None, True
-        while source >= 0 and readers[(source, blob)] == 1:
+        while source >= 0 and len(consumers[(source, blob)]) == 1:
             layer = net.layers[source]
             if layer.type in RESCALED or layer.type == "Scale":
                 weighted += layer.type != "Scale"
-                if scalable and target is None and len(layer.bottoms) == 1:
+                if scalable and target is None and scales(source):
                     target = source
             if layer.type not in HOMOGENEOUS:
                 scalable = False
@@ -192,8 +211,32 @@ def residual_branches(net: CaffeNet) -> dict[int, tuple[int, dict[int, int]]]:
             source, blob = reads[source][0], layer.bottoms[0]
         return weighted, target
 
-    found: dict[int, tuple[int, dict[int, int]]] = {}
+    def compensable(reader: int) -> tuple[int, ...] | None:
+        """The weighted layers that, divided by a factor, undo it for `reader` and all after it; None
+        when some path reaches anything else first."""
+        layer = net.layers[reader]
+        if layer.type in RESCALED and len(layer.bottoms) == 1:
+            return (reader,)
+        if layer.type not in {*HOMOGENEOUS, "Pooling"} or len(layer.bottoms) != 1 or len(layer.tops) != 1:
+            return None
+        found: list[int] = []
+        for after in consumers.get((reader, layer.tops[0]), []):
+            further = compensable(after)
+            if further is None:
+                return None
+            found.extend(further)
+        return tuple(found)
+
+    found: dict[int, tuple[int, dict[int, Branch]]] = {}
     for index, layer in enumerate(net.layers):
+        if layer.type == "Axpy" and len(layer.bottoms) == 3:
+            source = reads[index][1]
+            if source < 0 or not scales(source):
+                continue
+            others = [compensable(r) for r in consumers[(source, layer.bottoms[1])] if r != index]
+            if all(other is not None for other in others):
+                found[index] = (2, {1: Branch(source, tuple(i for other in others for i in other or ()))})
+            continue
         p = layer.param.eltwise_param
         if layer.type != "Eltwise" or p.operation != caffe_pb2.EltwiseParameter.SUM or p.coeff \
                 or len(layer.bottoms) < 2:
@@ -203,7 +246,7 @@ def residual_branches(net: CaffeNet) -> dict[int, tuple[int, dict[int, int]]]:
         shortcut = lengths.index(min(lengths))
         targets = {i: target for i, (_, target) in enumerate(chains) if i != shortcut}
         if lengths.count(min(lengths)) == 1 and all(target is not None for target in targets.values()):
-            found[index] = (shortcut, targets)
+            found[index] = (shortcut, {i: Branch(target) for i, target in targets.items() if target is not None})
     return found
 
 
