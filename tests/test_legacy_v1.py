@@ -83,11 +83,11 @@ def test_v1_squeezenet_gives_caffes_numbers(v1_files):
     case, folder = v1_files
     conversion = pipeline.convert(folder / "deploy.prototxt", folder / "weights.caffemodel")
     assert len(list(conversion.graph.nodes_of(Fire))) == 8
+    pipeline.emit(conversion)  # verified below, and run here too
     report = pipeline.run_verification(conversion, expect=case["blobs_path"])
     assert report.passed, report.first_failure
     for backend in ("reference", "onnxruntime", "pytorch"):
         assert any(c.backend == backend and c.truth == "caffe" for c in report.comparisons), backend
-    pipeline.emit(conversion)
     blobs = np.load(case["blobs_path"])
     session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
     (prob,) = session.run(["prob"], {"data": blobs["input|data"]})

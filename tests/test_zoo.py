@@ -27,12 +27,12 @@ def test_golden_case_matches_caffe(name, fold):
     case = golden_case(name)
     conversion = pipeline.convert(case["prototxt_path"], case["weights_path"],
                                   input_shapes={case["input_name"]: tuple(case["input_shape"])}, fold_batchnorm=fold)
+    pipeline.emit(conversion)  # verified below, and run here too
     report = pipeline.run_verification(conversion, expect=case["blobs_path"])
     assert report.passed, report.first_failure
     assert {c.backend for c in report.comparisons} == {"reference", "onnxruntime", "pytorch"}
     blobs = np.load(case["blobs_path"])
     x = blobs[f"input|{case['input_name']}"]
-    pipeline.emit(conversion)
     session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
     from converter.emit.torch import load_module
 
