@@ -31,6 +31,26 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     require_shared()
 
 
+# The modules holding the suite's longest tests (tens of seconds each on a loaded 2-core machine), run
+# first: xdist (--dist worksteal, pyproject.toml) gives each worker half of the tests in this order and
+# lets a worker that runs dry take tests still waiting on the other, so the long tests start early and
+# the short ones fill in at the end, instead of one worker finishing a long test alone. Whole modules
+# move (their module-scoped fixtures stay shared); the order is only about time: no test depends on it.
+RUN_FIRST = ("test_make_weights.py", "test_squeezenet_end_to_end.py", "test_zoo.py", "test_oracle_backends.py",
+             "test_verify_images.py", "test_legacy_v1.py", "test_verify_artifacts.py",
+             "emit_torch/test_detection_output.py", "test_deploy_torch_module.py", "test_wild_models.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    rank = {name: i for i, name in enumerate(RUN_FIRST)}
+
+    def module_rank(item: pytest.Item) -> int:
+        return rank.get(item.path.relative_to(tests).as_posix(), len(RUN_FIRST))
+
+    items.sort(key=module_rank)  # stable: collection order within and after these modules
+
+
 # The public fork prototxts in ../shared/wild that convert, each with the batch-1 input shape the
 # sweeps run it at (the smallest the net allows, or near it, to keep the tests fast).
 WILD_MODELS: dict[str, tuple[int, ...]] = {
