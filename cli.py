@@ -40,7 +40,8 @@ INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGIN
 
 
 TERMINATED = 143  # 128 + SIGTERM: CI cancelling a job, `timeout`, `docker stop`
-MESSAGE_LIMIT = 2000  # characters of an error message shown (a stranger's names can be megabytes)
+MESSAGE_LIMIT = 2000  # characters of one line of an error message shown (a stranger's names can be megabytes)
+MESSAGE_TOTAL = 100_000  # characters of a whole message: every problem of a net is listed up to this
 
 
 class Terminated(KeyboardInterrupt):
@@ -256,12 +257,23 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
 
 
-def shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
-    """At most about `limit` characters: the start and the end, and how much was left out."""
-    if len(text) <= limit:
-        return text
-    head, tail = text[: limit * 3 // 4], text[-(limit // 4):]
-    return f"{head}\n... ({len(text) - len(head) - len(tail):,} characters left out) ...\n{tail}"
+def shorten(text: str, limit: int = MESSAGE_LIMIT, total: int = MESSAGE_TOTAL) -> str:
+    """Each line at most about `limit` characters (its start and end, and how much was left out), and
+    the lines that fit in about `total` characters (then how many more there were): a list of every
+    problem in a net (one per line) is shown whole, a stranger's megabyte name is not."""
+    shown: list[str] = []
+    size = 0
+    lines = text.split("\n")
+    for line in lines:
+        if len(line) > limit:
+            head, tail = line[: limit * 3 // 4], line[-(limit // 4):]
+            line = f"{head}\n... ({len(line) - len(head) - len(tail):,} characters left out) ...\n{tail}"
+        if shown and size + len(line) > total:
+            shown.append(f"... ({len(lines) - len(shown):,} more lines left out)")
+            break
+        shown.append(line)
+        size += len(line) + 1
+    return "\n".join(shown)
 
 
 def fail(error: ConverterError) -> None:

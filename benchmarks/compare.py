@@ -396,17 +396,31 @@ def peer_models(work: Path, name: str, prototxt: Path, weights: Path, peers_pyth
     return {peer: str(out / f"{peer}.onnx") for peer in CAFFE_PB2 if (out / f"{peer}.onnx").exists()}
 
 
+def run_program(program: str, spec: dict, label: str) -> dict | None:
+    """`program` run with `spec` in a fresh Python: its JSON result, or None (the failure printed)."""
+    done = subprocess.run([sys.executable, "-c", program, json.dumps(spec)], capture_output=True, text=True,
+                          env=STEP_ENV)
+    if done.returncode != 0:
+        print(f"  {label}: failed\n{done.stderr[-2000:]}")
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def convert_ours(prototxt: Path, weights: Path, out: Path) -> None:
+    """Our ONNX, module and state_dict of the net, as out/m.*."""
+    subprocess.run([sys.executable, str(ROOT / "cli.py"), str(prototxt), "-w", str(weights), "--no-verify", "-o",
+                    str(out), "--force", "--name", "m"], check=True, stdout=subprocess.DEVNULL)
+
+
 def bench_infer(work: Path, models: list[str], compiled: set[str], rounds: int, iterations: int,
                 peers_python: str | None, batches: list[int], thread_counts: list[int]) -> None:
-    python = sys.executable
     from converter.caffe.loader import declared_inputs
     from converter.caffe.prototxt import parse_prototxt
 
     for name in models:
         prototxt, weights = model_files(name, work)
         out = work / f"infer-{name}"
-        subprocess.run([python, str(ROOT / "cli.py"), str(prototxt), "-w", str(weights), "--no-verify", "-o",
-                        str(out), "--force", "--name", "m"], check=True, stdout=subprocess.DEVNULL)
+        convert_ours(prototxt, weights, out)
         source = (out / "m.py").read_text()
         # The net's class is the file's last one (helper classes come first).
         class_name = [line.split()[1].split("(")[0] for line in source.splitlines()
@@ -425,12 +439,9 @@ def bench_infer(work: Path, models: list[str], compiled: set[str], rounds: int, 
                 if name.startswith("squeezenet"):
                     spec |= {"torchvision": TORCHVISION_SQUEEZENET, "version": "1_0" if name.endswith("1.0") else "1_1"}
                 before = os.getloadavg()[0]
-                done = subprocess.run([python, "-c", INFER_PROGRAM, json.dumps(spec)], capture_output=True, text=True,
-                                      env=STEP_ENV)
-                if done.returncode != 0:
-                    print(f"  batch {batch}, {threads} thread(s): failed\n{done.stderr[-2000:]}")
+                result = run_program(INFER_PROGRAM, spec, f"batch {batch}, {threads} thread(s)")
+                if result is None:
                     continue
-                result = json.loads(done.stdout.strip().splitlines()[-1])
                 print(f"  batch {batch}, {threads} thread(s), load {before:.1f}: {ratios(result['medians'])}")
                 if threads == 1:
                     print(f"  batch {batch}, 1 thread, CPU time: {ratios(result['cpu_medians'])}")
@@ -499,11 +510,9 @@ print(json.dumps({"medians": {name: statistics.median(v) for name, v in times.it
 
 def bench_vgg16(work: Path, rounds: int, peers_python: str | None, thread_counts: list[int]) -> None:
     """VGG-16 at batch 1: ONNX Runtime's settings against OpenCV with and without Winograd."""
-    python = sys.executable
     prototxt, weights = model_files("vgg16", work)
     out = work / "infer-vgg16"
-    subprocess.run([python, str(ROOT / "cli.py"), str(prototxt), "-w", str(weights), "--no-verify", "-o", str(out),
-                    "--force", "--name", "m"], check=True, stdout=subprocess.DEVNULL)
+    convert_ours(prototxt, weights, out)
     inputs = image_batch([1, 3, 224, 224], 1, out / "input-1.npy")
     peers = peer_models(work, "vgg16", prototxt, weights, peers_python)
     print(f"\nvgg16, batch 1: median ms of one forward over {rounds} interleaved rounds; x = against ONNX Runtime "
@@ -512,12 +521,9 @@ def bench_vgg16(work: Path, rounds: int, peers_python: str | None, thread_counts
         spec = {"threads": threads, "rounds": rounds, "input": str(inputs), "onnx": str(out / "m.onnx"),
                 "peers": peers, "prototxt": str(prototxt), "caffemodel": str(weights)}
         before = os.getloadavg()[0]
-        done = subprocess.run([python, "-c", VGG_PROGRAM, json.dumps(spec)], capture_output=True, text=True,
-                              env=STEP_ENV)
-        if done.returncode != 0:
-            print(f"  {threads} thread(s): failed\n{done.stderr[-2000:]}")
+        result = run_program(VGG_PROGRAM, spec, f"{threads} thread(s)")
+        if result is None:
             continue
-        result = json.loads(done.stdout.strip().splitlines()[-1])
         print(f"  {threads} thread(s), load {before:.1f}:")
         ort_wall, ort_cpu = result["medians"]["onnxruntime"], result["cpu_medians"]["onnxruntime"]
         for name, wall in result["medians"].items():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -204,13 +205,24 @@ def opencv_backend(net: CaffeNet) -> Backend:
                 found.update(zip(tops[layer], outputs, strict=False))
             values = [found[top] for _, top in sources]
         except cv2.error as error:
-            message = str(error).strip().splitlines()[-1]
-            raise ConverterError(f"OpenCV's Caffe importer cannot run this net: {message}") from None
+            raise ConverterError(f"OpenCV's Caffe importer cannot run this net: {_opencv_error_text(error)}") from None
         return {tensor: _as_caffe_rows(np.asarray(value), inputs) if isinstance(graph.producer(tensor), DetectionOutput)
                 else np.asarray(value).reshape(graph.tensors[tensor].shape)
                 for tensor, value in zip(wanted, values, strict=True)}
 
     return run
+
+
+def _opencv_error_text(error: Exception) -> str:
+    """OpenCV's error on one line: its first line without the build's path, then the lines of a failed
+    CV_Check (each starting with '>'), which alone say little ("'2' is 2")."""
+    first, *rest = str(error).strip().splitlines()
+    text = " ".join([re.sub(r"^OpenCV\([^)]*\) \S+: error: \([^)]*\)\s*", "", first),
+                     *(line.lstrip("> ").strip() for line in rest)])
+    if "extractCustomParams" in text:
+        text += (" (OpenCV reads a field its caffe.proto lacks, such as a fork layer's parameters, as a custom"
+                 " layer's name/value pairs)")
+    return text
 
 
 def checked_by_outputs_only(graph: Graph) -> list[str]:

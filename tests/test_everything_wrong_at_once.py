@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import shared_path
+from conftest import ROOT, shared_path
 from converter.caffe.loader import load_net
 from converter.errors import UnsupportedLayersError, WeightsError
 
@@ -64,6 +64,56 @@ def test_the_command_line_says_it_all_with_exit_2(tmp_path):
     for part in ("weight_quantum", "frobnicate_param", "MEDIAN", "Frobnicate: mystery", "RoIDataLayer"):
         assert part in done.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_the_command_line_lists_every_problem_of_a_long_list(tmp_path):
+    # MobileNet-SSD read with BVLC's schema has 19 unknown fields, over 2,000 characters: the middle
+    # of the list was cut out ("... characters left out ..."). Each line is listed, none cut.
+    from click.testing import CliRunner
+
+    from cli import main
+
+    layers = "".join(f'layer {{ name: "conv{i}_mbox_loc_perm" type: "Permute" bottom: "data" top: "p{i}" '
+                     f'permute_param {{ order: 0 order: 2 order: 3 order: 1 }} }}\n' for i in range(30))
+    prototxt = tmp_path / "ssd_heads.prototxt"
+    prototxt.write_text('input: "data" input_shape { dim: 1 dim: 3 dim: 4 dim: 4 }\n' + layers
+                        + 'layer { name: "odd" type: "Frobnicate" bottom: "data" top: "odd" }\n')
+    done = CliRunner().invoke(main, ["inspect", str(prototxt), "--caffe-proto",
+                                     str(ROOT / "tests" / "fakes" / "bvlc_caffe.proto")])
+    assert done.exit_code == 2 and "Traceback" not in done.stderr
+    lines = prototxt.read_text().split("\n")
+    for i in range(30):
+        column = lines[i + 1].index("permute_param") + 1
+        assert (f"{prototxt}:{i + 2}:{column}: layer 'conv{i}_mbox_loc_perm' (Permute): "
+                "LayerParameter has no field 'permute_param'") in done.stderr
+    assert "Frobnicate: odd" in done.stderr and "left out" not in done.stderr
+
+
+def test_a_value_its_field_cannot_hold_is_listed_with_the_rest(tmp_path):
+    # A value of the wrong kind used to stop the parse: the unsupported type after it went unnamed.
+    prototxt = tmp_path / "values.prototxt"
+    prototxt.write_text('input: "data" input_shape { dim: 1 dim: 3 dim: 4 dim: 4 }\n'
+                        'layer { name: "fc" type: "InnerProduct" bottom: "data" top: "fc" '
+                        'inner_product_param { num_output: "three" bias_term: maybe } }\n'
+                        'layer { name: "odd" type: "Frobnicate" bottom: "fc" top: "odd" '
+                        'convolution_param { kernel_size: 1.5 frobs: 2 } }\n')
+    with pytest.raises(UnsupportedLayersError) as caught:
+        load_net(prototxt)
+    message = str(caught.value)
+    assert "Frobnicate: odd" in message
+    lines = prototxt.read_text().split("\n")
+
+    def at(line: int, word: str) -> str:  # file:line:column of a word, found in the text itself
+        return f"{prototxt}:{line}:{lines[line - 1].index(word) + 1}"
+
+    for where, what in [(at(2, '"three"'), "layer 'fc' (InnerProduct): InnerProductParameter.num_output: "
+                                           'Couldn\'t parse integer: "three"'),
+                        (at(2, "maybe"), "layer 'fc' (InnerProduct): InnerProductParameter.bias_term: "
+                                         'Expected "true" or "false".'),
+                        (at(3, "1.5"), "layer 'odd' (Frobnicate): ConvolutionParameter.kernel_size: "
+                                       "Couldn't parse integer: 1.5"),
+                        (at(3, "frobs"), "layer 'odd' (Frobnicate): ConvolutionParameter has no field 'frobs'")]:
+        assert f"{where}: {what}" in message
 
 
 def test_unknown_field_positions_survive_a_layer_named_after_the_field(tmp_path):

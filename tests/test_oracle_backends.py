@@ -226,3 +226,25 @@ def test_verify_report_on_stdout_is_pure_json_and_the_summary_counts_truths(tmp_
     assert recorded and others
     assert (f"against Caffe's recorded blobs ({len(recorded)}) and the reference executor ({len(others)})"
             in done.stderr)
+
+
+def test_opencv_failing_on_a_fork_field_says_what_and_where(tmp_path):
+    # OpenCV 4.14 reads ENet's bn_param (a field its caffe.proto lacks; here its scale_filler) as a
+    # custom layer's parameters and stops in a CV_Check whose last line alone was the message:
+    # ">     '2' is 2".
+    from converter import pipeline
+    from converter.caffe.synthetic import write_synthetic_weights
+    from converter.errors import ConverterError
+
+    prototxt = tmp_path / "bn.prototxt"
+    prototxt.write_text('input: "data" input_shape { dim: 1 dim: 2 dim: 3 dim: 3 }\n'
+                        'layer { name: "bn" type: "BN" bottom: "data" top: "bn" '
+                        'bn_param { scale_filler { type: "constant" value: 1 } bn_mode: INFERENCE } }\n')
+    write_synthetic_weights(prototxt, tmp_path / "bn.caffemodel")
+    conversion = pipeline.convert(prototxt, tmp_path / "bn.caffemodel")
+    with pytest.raises(ConverterError) as raised:
+        pipeline.run_verification(conversion, backends=("opencv",))
+    message = str(raised.value)
+    assert message.startswith("OpenCV's Caffe importer cannot run this net: in function ")
+    assert "extractCustomParams" in message and "UnknownField should have at least 2 items" in message
+    assert "such as a fork layer's parameters" in message and "\n" not in message

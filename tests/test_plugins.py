@@ -10,13 +10,7 @@ import pytest
 from conftest import ROOT
 
 EXAMPLE = ROOT / "examples" / "square_plugin.py"
-NET = """name: "squares"
-input: "data" input_shape { dim: 1 dim: 2 dim: 3 dim: 3 }
-layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"
-  convolution_param { num_output: 2 kernel_size: 1 } }
-layer { name: "square" type: "Python" bottom: "conv" top: "squared"
-  python_param { module: "my_layers" layer: "Square" } }
-"""
+NET = (ROOT / "examples" / "square.prototxt").read_text()  # the README runs it with the plugin
 
 
 @pytest.fixture

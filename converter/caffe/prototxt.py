@@ -119,7 +119,8 @@ def _with_v1_types(parsed: ParsedPrototxt) -> ParsedPrototxt:
 
 def _unknown_fields(parser: _RecordingParser) -> list[UnknownField]:
     return [UnknownField(record.path, record.line, record.column, record.message_type, record.name,
-                         layer.name if layer is not None else None, _layer_type_name(layer), record.value)
+                         layer.name if layer is not None else None, _layer_type_name(layer), record.value,
+                         record.reason)
             for record, layer in parser.records]
 
 
@@ -149,6 +150,7 @@ class _Record:
     message_type: str
     name: str
     value: str | None = None  # set for an unknown enum value
+    reason: str | None = None  # set for a value the field's type cannot hold ("three" for an integer)
 
 
 class _RecordingParser(text_format._Parser):  # noqa: SLF001 - protobuf offers no public lenient hook
@@ -194,15 +196,20 @@ class _RecordingParser(text_format._Parser):  # noqa: SLF001 - protobuf offers n
         super()._SkipFieldContents(tokenizer, field_name, immediate_message_type)
 
     def _MergeScalarField(self, tokenizer, message, field):  # noqa: N802
-        if field.enum_type is None:
-            return super()._MergeScalarField(tokenizer, message, field)
         line, column, token = tokenizer._line + 1, tokenizer._column + 1, tokenizer.token
         try:
             return super()._MergeScalarField(tokenizer, message, field)
-        except text_format.ParseError:
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*|-?\d+", token or ""):
+        except text_format.ParseError as error:
+            # One word, number or quoted string the field cannot take: recorded and skipped, so that
+            # the rest of the net (its other problems, its layer types) is still read. Anything else
+            # (a brace, a missing value) leaves the text's structure unknown: a syntax error.
+            if field.enum_type is not None and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*|-?\d+", token or ""):
+                value, reason = token, None
+            elif field.enum_type is None and re.fullmatch(r"[-+.\w]+|\"[^\"\n]*\"|'[^'\n]*'", token or ""):
+                value, reason = None, re.sub(r"^.*': ", "", _syntax_error(error, self.origin).detail, flags=re.DOTALL)
+            else:
                 raise
             tokenizer.NextToken()
-            record = _Record(self.origin, line, column, field.containing_type.full_name, field.name, token)
+            record = _Record(self.origin, line, column, field.containing_type.full_name, field.name, value, reason)
             self.records.append((record, self._enclosing_layer()))
             return None

@@ -69,6 +69,24 @@ def test_generic_layout_keys_taps_and_class_name() -> None:
     assert export.notes == []
 
 
+def test_a_net_with_convolutions_computes_in_channels_last() -> None:
+    # oneDNN's CPU convolutions skip reordering NHWC tensors: the weights are kept channels_last
+    # (load_state_dict copies into them) and a contiguous input is turned so; the values are the
+    # functional ops' (check). A net without convolutions is left as it is.
+    graph, params = small_net()
+    emitted = check(graph, lambda x: torch_small(params, x), rtol=1e-4, atol=1e-6)
+    conv = emitted.module.layers["conv1_3x3"]
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    seen = []
+    last = torch.channels_last
+    conv.register_forward_pre_hook(lambda _, args: seen.append(args[0].is_contiguous(memory_format=last)))
+    with torch.no_grad():
+        emitted.module(torch.rand((1, 3, 5, 5)))
+    assert seen == [True]
+    relu_only = graph_of([Relu(name="relu", inputs=["data"], outputs=["r"])], {"data": (1, 3, 5, 5), "r": (1, 3, 5, 5)})
+    assert "channels_last" not in emit(relu_only).export.source
+
+
 def test_taps_see_every_intermediate() -> None:
     graph, params = small_net()
     emitted = emit(graph)
