@@ -30,11 +30,9 @@ from types import ModuleType
 
 from converter.errors import ConverterError
 
+# The plugins this package ships (converter/bundled_plugins/) are declared in pyproject.toml under this
+# group and load as any installed plugin does: one mechanism.
 ENTRY_POINT_GROUP = "squeeze_convert.plugins"
-# The plugins this package ships, declared in pyproject.toml under ENTRY_POINT_GROUP and also imported
-# by name: an install whose metadata predates one (an editable install not reinstalled since) still
-# has it. Importing a module twice registers nothing twice (Python imports it once).
-BUNDLED_PLUGINS = ("converter.bundled_plugins.py_faster_rcnn",)
 
 _loaded_files: dict[Path, ModuleType] = {}
 _entry_points_loaded = False
@@ -83,8 +81,6 @@ def load_installed_plugins() -> None:
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
-    for module in BUNDLED_PLUGINS:
-        importlib.import_module(module)
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:
             loaded = entry_point.load()

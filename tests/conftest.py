@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,26 @@ def require_shared(folder: Path = SHARED) -> None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     require_shared()
+
+
+# The modules holding the suite's longest tests (tens of seconds each on a loaded 2-core machine), run
+# first: xdist (--dist worksteal, pyproject.toml) gives each worker half of the tests in this order and
+# lets a worker that runs dry take tests still waiting on the other, so the long tests start early and
+# the short ones fill in at the end, instead of one worker finishing a long test alone. Whole modules
+# move (their module-scoped fixtures stay shared); the order is only about time: no test depends on it.
+RUN_FIRST = ("test_make_weights.py", "test_squeezenet_end_to_end.py", "test_zoo.py", "test_oracle_backends.py",
+             "test_verify_images.py", "test_legacy_v1.py", "test_verify_artifacts.py",
+             "emit_torch/test_detection_output.py", "test_deploy_torch_module.py", "test_wild_models.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    rank = {name: i for i, name in enumerate(RUN_FIRST)}
+
+    def module_rank(item: pytest.Item) -> int:
+        return rank.get(item.path.relative_to(tests).as_posix(), len(RUN_FIRST))
+
+    items.sort(key=module_rank)  # stable: collection order within and after these modules
 
 
 # The public fork prototxts in ../shared/wild that convert, each with the batch-1 input shape the
@@ -125,3 +147,29 @@ def with_demo_weights(folder: Path, name: str, text: str) -> tuple[Path, Path]:
     weights = folder / f"{name}.caffemodel"
     write_synthetic_weights(proto, weights)
     return proto, weights
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """What a run of the command line gave: exit code, stdout and stderr apart."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli_in_process(*args: str | Path, cwd: Path | None = None) -> CliRun:
+    """`squeeze-convert ARGS` run in this process by click's CliRunner, reported as a subprocess's run
+    would be. It spares each call an interpreter and the imports of torch and onnxruntime (about 2 s of
+    CPU); tests of what only a real process shows (entry points, signals, what reaches file
+    descriptor 1, a fresh interpreter's imports) start one. An exception escaping the command (which
+    a real process would turn into exit 1, a verification mismatch's code) is raised, not reported."""
+    from click.testing import CliRunner
+
+    import cli
+
+    with contextlib.chdir(cwd) if cwd is not None else contextlib.nullcontext():
+        result = CliRunner().invoke(cli.main, [str(arg) for arg in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return CliRun(result.exit_code, result.stdout, result.stderr)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, golden_case
+from conftest import ROOT, golden_case, run_cli_in_process
 
 POOL_ONLY = """name: "pool_only"
 layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 2 dim: 5 dim: 5 } } }
@@ -17,6 +17,7 @@ layer { name: "prob" type: "Softmax" bottom: "pool" top: "prob" }
 
 
 def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """A real process (the other tests run the command in this one: run_cli_in_process)."""
     return subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)], capture_output=True, text=True)
 
 
@@ -24,7 +25,7 @@ def test_the_single_caffemodel_beside_the_prototxt_is_used(tmp_path):
     case = golden_case("squeezenet_v1.1")
     shutil.copy(case["prototxt_path"], tmp_path / "deploy.prototxt")
     shutil.copy(case["weights_path"], tmp_path / "squeezenet.caffemodel")
-    done = run_cli(tmp_path / "deploy.prototxt", "--input-shape", "1,3,99,99")
+    done = run_cli_in_process(tmp_path / "deploy.prototxt", "--input-shape", "1,3,99,99")
     assert done.returncode == 0, done.stderr
     # deploy.prototxt is a generic name: outputs take the folder's name, beside the prototxt.
     stem = tmp_path.name.replace("-", "_")
@@ -36,14 +37,14 @@ def test_several_caffemodels_beside_it_ask_for_a_choice(tmp_path):
     shutil.copy(case["prototxt_path"], tmp_path / "deploy.prototxt")
     for name in ("a.caffemodel", "b.caffemodel"):
         shutil.copy(case["weights_path"], tmp_path / name)
-    done = run_cli(tmp_path / "deploy.prototxt")
+    done = run_cli_in_process(tmp_path / "deploy.prototxt")
     assert done.returncode == 2
     assert "a.caffemodel, b.caffemodel" in done.stderr and "--weights" in done.stderr
 
 
 def test_a_net_without_parameters_needs_no_weights(tmp_path):
     (tmp_path / "pool_only.prototxt").write_text(POOL_ONLY)
-    done = run_cli(tmp_path / "pool_only.prototxt", "-o", tmp_path / "out")
+    done = run_cli_in_process(tmp_path / "pool_only.prototxt", "-o", tmp_path / "out")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "pool_only.onnx").exists()
 

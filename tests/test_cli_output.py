@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 from cli import main
-from conftest import golden_case
+from conftest import golden_case, run_cli_in_process
 
 
 def test_squeezenet_v1_0_notes_fold_into_one_line_and_stay_in_the_report(tmp_path):
@@ -35,10 +35,6 @@ def test_squeezenet_v1_0_notes_fold_into_one_line_and_stay_in_the_report(tmp_pat
 
 
 def test_paths_are_printed_as_the_user_wrote_them(tmp_path):
-    import subprocess
-    import sys
-
-    from conftest import ROOT
     from converter.caffe.synthetic import write_synthetic_weights
 
     folder = tmp_path / "nets"
@@ -48,8 +44,7 @@ def test_paths_are_printed_as_the_user_wrote_them(tmp_path):
         'layer { name: "c1" type: "Convolution" bottom: "data" top: "c1" '
         "convolution_param { num_output: 4 kernel_size: 3 } }\n")
     write_synthetic_weights(folder / "tiny.prototxt", folder / "tiny.caffemodel")
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "nets/tiny.prototxt"], cwd=tmp_path,
-                          capture_output=True, text=True)
+    done = run_cli_in_process("nets/tiny.prototxt", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("nets/tiny.prototxt: ")

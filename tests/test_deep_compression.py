@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, SHARED, golden_case
+from conftest import ROOT, SHARED, golden_case, run_cli_in_process
 from converter.caffe import caffe_pb2
 from converter.caffe.loader import load_net
 from converter.caffe.net import CaffeLayer, CaffeNet
@@ -56,15 +56,6 @@ def test_a_file_that_does_not_fit_the_prototxt_is_refused_with_sizes(tmp_path, c
         load_net(PROTOTXT, bad)
 
 
-def test_cli_converts_and_verifies_against_caffe(tmp_path):
-    case = golden_case("deep_compression_cat")
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), str(PROTOTXT), "--weights", str(NET_FILE),
-                           "--out-dir", str(tmp_path), "--expect", str(case["blobs_path"])],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "against Caffe's recorded blobs" in done.stdout
-
-
 def test_cat_top5_is_caffes(golden_weights):
     import onnxruntime as ort
 
@@ -86,10 +77,10 @@ def test_compact_onnx_is_small_its_weights_are_caffes_and_its_sizes_are_reported
     import onnxruntime as ort
 
     case = golden_case("deep_compression_cat")
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), str(PROTOTXT), "--weights", str(NET_FILE),
-                           "--out-dir", str(tmp_path), "--name", "dc", "--compact",
-                           "--expect", str(case["blobs_path"])], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    done = run_cli_in_process(PROTOTXT, "--weights", NET_FILE, "--out-dir", tmp_path, "--name", "dc", "--compact",
+                              "--expect", case["blobs_path"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "against Caffe's recorded blobs" in done.stdout
     compact, dense = tmp_path / "dc.compact.onnx", tmp_path / "dc.onnx"
     sizes = {path.name: path.stat().st_size for path in (compact, dense, NET_FILE)}
     # Issue 7: at most twice the .net; the stored form makes it barely more than the .net itself.
@@ -127,8 +118,7 @@ def test_compact_onnx_is_small_its_weights_are_caffes_and_its_sizes_are_reported
 
 def test_compact_needs_deep_compression_weights_and_writes_nothing_otherwise(tmp_path):
     golden = golden_case("deep_compression_cat")["weights_path"]
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), str(PROTOTXT), "--weights", str(golden),
-                           "--out-dir", str(tmp_path), "--compact", "--no-verify"], capture_output=True, text=True)
+    done = run_cli_in_process(PROTOTXT, "--weights", golden, "--out-dir", tmp_path, "--compact", "--no-verify")
     assert done.returncode == 2 and "Deep Compression" in done.stderr and "Traceback" not in done.stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -136,9 +126,8 @@ def test_compact_needs_deep_compression_weights_and_writes_nothing_otherwise(tmp
 def test_an_existing_compact_output_stops_before_anything_is_written(tmp_path):
     existing = tmp_path / "dc.compact.onnx"
     existing.write_bytes(b"keep me")
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), str(PROTOTXT), "--weights", str(NET_FILE),
-                           "--out-dir", str(tmp_path), "--name", "dc", "--compact", "--no-verify"],
-                          capture_output=True, text=True)
+    done = run_cli_in_process(PROTOTXT, "--weights", NET_FILE, "--out-dir", tmp_path, "--name", "dc", "--compact",
+                              "--no-verify")
     assert done.returncode == 3 and "dc.compact.onnx" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dc.compact.onnx"]
     assert existing.read_bytes() == b"keep me"
@@ -147,10 +136,9 @@ def test_an_existing_compact_output_stops_before_anything_is_written(tmp_path):
 def test_classify_the_cat_from_the_jpeg_gives_caffes_top5():
     """From cat.jpg itself (BGR, 227x227 bilinear, minus 104/117/123), as the golden case was made."""
     case = golden_case("deep_compression_cat")
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "classify", str(PROTOTXT),
-                           str(SHARED / "reference_models" / "images" / "cat.jpg"), "--weights", str(NET_FILE),
-                           "--labels", str(SHARED / "reference_models" / "images" / "imagenet_synset_words.txt")],
-                          capture_output=True, text=True)
+    done = run_cli_in_process("classify", PROTOTXT, SHARED / "reference_models" / "images" / "cat.jpg", "--weights",
+                              NET_FILE, "--labels",
+                              SHARED / "reference_models" / "images" / "imagenet_synset_words.txt")
     assert done.returncode == 0, done.stderr
     header, *rows = done.stdout.splitlines()
     # The net ends at the global average pool (no softmax): its outputs are scores, not probabilities.
@@ -161,9 +149,8 @@ def test_classify_the_cat_from_the_jpeg_gives_caffes_top5():
 
 def test_classify_calls_the_outputs_of_a_softmax_probabilities():
     case = golden_case("squeezenet_v1.1")
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "classify", str(case["prototxt_path"]),
-                           str(SHARED / "reference_models" / "images" / "cat.jpg"), "-w", str(case["weights_path"])],
-                          capture_output=True, text=True)
+    done = run_cli_in_process("classify", case["prototxt_path"], SHARED / "reference_models" / "images" / "cat.jpg",
+                              "-w", case["weights_path"])
     assert done.returncode == 0, done.stderr
     header, *rows = done.stdout.splitlines()
     assert header.split() == ["rank", "class", "prob"] and len(rows) == 5
@@ -177,15 +164,15 @@ def test_classify_a_train_val_net_given_its_input_size():
     case = golden_case("deep_compression_cat")
     trainval = PROTOTXT.parent / "SqueezeNet_trainval.prototxt"
     cat = SHARED / "reference_models" / "images" / "cat.jpg"
-    args = [sys.executable, str(ROOT / "cli.py"), "classify", str(trainval), str(cat), "-w", str(NET_FILE)]
-    done = subprocess.run(args, capture_output=True, text=True)
+    args = ["classify", trainval, cat, "-w", NET_FILE]
+    done = run_cli_in_process(*args)
     assert done.returncode == 2 and "give --input-shape" in done.stderr
-    done = subprocess.run([*args, "--input-shape", "1,3,227,227"], capture_output=True, text=True)
+    done = run_cli_in_process(*args, "--input-shape", "1,3,227,227")
     assert done.returncode == 0, done.stderr
     assert [int(line.split()[1]) for line in done.stdout.splitlines()[1:]] == case["top5"]
-    done = subprocess.run([*args, "--input-shape", "1,3,227,227", "--mean", "0,0,255"], capture_output=True, text=True)
+    done = run_cli_in_process(*args, "--input-shape", "1,3,227,227", "--mean", "0,0,255")
     assert done.returncode == 0 and [int(line.split()[1]) for line in done.stdout.splitlines()[1:]] != case["top5"]
-    done = subprocess.run([*args, "--mean", "1,2"], capture_output=True, text=True)
+    done = run_cli_in_process(*args, "--mean", "1,2")
     assert done.returncode == 2 and "three numbers" in done.stderr
 
 
@@ -362,9 +349,8 @@ def test_compact_onnx_for_checks_the_expansion_bit_for_bit(tiny, monkeypatch):
 
 def test_compact_is_checked_under_no_verify_too(tiny, tmp_path):
     prototxt, net_file, _ = tiny
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), str(prototxt), "--weights", str(net_file),
-                           "--out-dir", str(tmp_path / "out"), "--compact", "--no-verify"],
-                          capture_output=True, text=True)
+    done = run_cli_in_process(prototxt, "--weights", net_file, "--out-dir", tmp_path / "out", "--compact",
+                              "--no-verify")
     assert done.returncode == 0, done.stderr
     assert "compact ONNX expands its 3 codebook weights bit for bit" in done.stdout
 

@@ -12,12 +12,11 @@ import click
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_fuzz_reader import mutated_bytes
+from test_fuzz_reader import caffemodel_reader, mutations_raise_only_converter_errors
 
 from conftest import golden_case
 from converter import pipeline
-from converter.caffe.caffemodel import read_caffemodel
-from converter.caffe.loader import attach_weights, build_net, load_net
+from converter.caffe.loader import load_net
 from converter.caffe.prototxt import parse_prototxt_text
 from converter.errors import ConverterError
 
@@ -50,17 +49,12 @@ def test_mutated_deep_compression_files_raise_only_converter_errors(tmp_path_fac
     net = load_net(prototxt)
     assert len(decode(valid, net, "valid.net")) == 3
 
-    @FEW
-    @given(mutated_bytes(valid))
-    def check(data: bytes) -> None:
+    def read(path: Path) -> None:
         with contextlib.suppress(ConverterError):
-            decode(data, net, "mutated.net")
-        path = folder / "m.net"
-        path.write_bytes(data)
-        with contextlib.suppress(ConverterError):
-            load_net(prototxt, path)
+            decode(path.read_bytes(), net, "mutated.net")
+        load_net(prototxt, path)
 
-    check()
+    mutations_raise_only_converter_errors(valid, read, folder / "m.net", FEW)
 
 
 def test_mutated_recorded_blobs_raise_only_converter_errors(tiny, tmp_path_factory):
@@ -75,15 +69,8 @@ def test_mutated_recorded_blobs_raise_only_converter_errors(tiny, tmp_path_facto
                                   "output|c2": np.ones((1, 2, 6, 6), np.float32)})
     assert load_recorded_for(net, valid).layers
 
-    @FEW
-    @given(mutated_bytes(valid.read_bytes()))
-    def check(data: bytes) -> None:
-        path = folder / "m.npz"
-        path.write_bytes(data)
-        with contextlib.suppress(ConverterError):
-            load_recorded_for(net, path)
-
-    check()
+    mutations_raise_only_converter_errors(valid.read_bytes(), lambda path: load_recorded_for(net, path),
+                                          folder / "m.npz", FEW)
 
 
 @settings(max_examples=60, deadline=None)
@@ -103,17 +90,11 @@ def test_mutations_anywhere_in_a_whole_caffemodel_raise_only_converter_errors(tm
     """The whole SqueezeNet caffemodel, mutated anywhere (the reader test cuts it to its head)."""
     case = golden_case("squeezenet_v1.1")
     net_proto = parse_prototxt_text(Path(case["prototxt_path"]).read_text())
-    folder = tmp_path_factory.mktemp("whole")
-
-    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(mutated_bytes(Path(case["weights_path"]).read_bytes()))
-    def check(data: bytes) -> None:
-        path = folder / "m.caffemodel"
-        path.write_bytes(data)
-        with contextlib.suppress(ConverterError):
-            attach_weights(build_net(net_proto), read_caffemodel(path), str(path))
-
-    check()
+    whole = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                            HealthCheck.data_too_large])
+    mutations_raise_only_converter_errors(
+        Path(case["weights_path"]).read_bytes(),
+        caffemodel_reader(net_proto), tmp_path_factory.mktemp("whole") / "m.caffemodel", whole)
 
 
 @st.composite

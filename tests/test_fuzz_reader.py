@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -69,22 +70,32 @@ def mutated_bytes(draw: st.DrawFn, data: bytes) -> bytes:
     return bytes(out)
 
 
-def test_mutated_caffemodel_raises_only_converter_errors(tmp_path_factory):
-    source = _weights_source()
-    net_proto = parse_prototxt_text(PROTOTXT.read_text())
-    # Cut to the head of the file so each example stays fast; the tail repeats the same structure.
-    head = source.read_bytes()[:300_000]
-    folder = tmp_path_factory.mktemp("fuzz")
+def mutations_raise_only_converter_errors(valid: bytes, read: Callable[[Path], object], path: Path,
+                                          fuzz: settings = FUZZ) -> None:
+    """For mutated copies of `valid` (flips, cuts, insertions, zeroed runs), each written to `path`,
+    `read(path)` returns or raises a ConverterError: any other exception fails the test."""
 
-    @FUZZ
-    @given(mutated_bytes(head))
-    def check(blob: bytes) -> None:
-        path = folder / "m.caffemodel"
-        path.write_bytes(blob)
+    @fuzz
+    @given(mutated_bytes(valid))
+    def check(data: bytes) -> None:
+        path.write_bytes(data)
         with contextlib.suppress(ConverterError):
-            attach_weights(build_net(net_proto), read_caffemodel(path), str(path))
+            read(path)
 
     check()
+
+
+def caffemodel_reader(net_proto: object) -> Callable[[Path], object]:
+    """Reads a caffemodel's weights into `net_proto`'s net, as conversion does."""
+    return lambda path: attach_weights(build_net(net_proto), read_caffemodel(path), str(path))
+
+
+def test_mutated_caffemodel_raises_only_converter_errors(tmp_path_factory):
+    net_proto = parse_prototxt_text(PROTOTXT.read_text())
+    # Cut to the head of the file so each example stays fast; the tail repeats the same structure.
+    head = _weights_source().read_bytes()[:300_000]
+    mutations_raise_only_converter_errors(
+        head, caffemodel_reader(net_proto), tmp_path_factory.mktemp("fuzz") / "m.caffemodel")
 
 
 @FUZZ

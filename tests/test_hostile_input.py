@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import ROOT, golden_case
+from conftest import ROOT, golden_case, run_cli_in_process
 from converter.caffe.loader import build_net, load_net
 from converter.caffe.prototxt import parse_prototxt, parse_prototxt_text
 from converter.errors import (
@@ -34,6 +34,7 @@ def conv(name: str, bottom: str, top: str, outputs: int = 4, kernel: int = 3) ->
 
 
 def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """A real process: its exit status, and no traceback on its stderr."""
     return subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)],
                           capture_output=True, text=True, cwd=cwd)
 
@@ -89,7 +90,7 @@ def test_every_unsupported_type_listed_at_once(tmp_path):
     assert caught.value.unsupported == {"Foo": ["a", "c"], "Bar": ["b"]}
     path = tmp_path / "u.prototxt"
     path.write_text(text)
-    done = run_cli(path, "--weights", path, "--out-dir", tmp_path / "out")
+    done = run_cli_in_process(path, "--weights", path, "--out-dir", tmp_path / "out")
     assert done.returncode == 2
     assert "Foo: a, c" in done.stderr and "Bar: b" in done.stderr
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
@@ -188,13 +189,13 @@ def _digest(paths: list[Path]) -> dict[Path, str]:
 def test_outputs_never_overwrite_inputs_and_need_force(tmp_path):
     proto, weights = _tiny(tmp_path)
     before = _digest([proto, weights])
-    clash = run_cli(proto, "--weights", weights, "--name", "tiny", "--format", "onnx", "--no-verify",
+    clash = run_cli_in_process(proto, "--weights", weights, "--name", "tiny", "--format", "onnx", "--no-verify",
                     "--out-dir", tmp_path)
     assert clash.returncode == 0, clash.stderr  # tiny.onnx does not clash with tiny.prototxt
-    again = run_cli(proto, "--weights", weights, "--name", "tiny", "--format", "onnx", "--no-verify",
+    again = run_cli_in_process(proto, "--weights", weights, "--name", "tiny", "--format", "onnx", "--no-verify",
                     "--out-dir", tmp_path)
     assert again.returncode == 3 and "--force" in again.stderr
-    forced = run_cli(proto, "--weights", weights, "--name", "tiny", "--format", "onnx", "--no-verify",
+    forced = run_cli_in_process(proto, "--weights", weights, "--name", "tiny", "--format", "onnx", "--no-verify",
                      "--out-dir", tmp_path, "--force")
     assert forced.returncode == 0, forced.stderr
     assert _digest([proto, weights]) == before
@@ -232,7 +233,7 @@ def test_golden_inputs_untouched_by_a_conversion(tmp_path):
     case = golden_case("squeezenet_v1.1")
     files = [case["prototxt_path"], case["weights_path"]]
     before = _digest(files)
-    done = run_cli(case["prototxt_path"], "--weights", case["weights_path"], "--out-dir", tmp_path,
+    done = run_cli_in_process(case["prototxt_path"], "--weights", case["weights_path"], "--out-dir", tmp_path,
                    "--no-verify", "--format", "onnx")
     assert done.returncode == 0, done.stderr
     assert _digest(files) == before
@@ -300,7 +301,7 @@ def test_empty_blob_names_are_refused():
 def test_weight_blobs_no_caffemodel_could_hold_are_refused_before_allocating(tmp_path, layer):
     proto = tmp_path / "huge.prototxt"
     proto.write_text(HEADER + layer)
-    done = run_cli("make-weights", proto)
+    done = run_cli_in_process("make-weights", proto)
     assert done.returncode == 2, done.stderr
     assert "a caffemodel can hold" in done.stderr and "out of memory" not in done.stderr
     assert not proto.with_suffix(".caffemodel").exists()
@@ -383,7 +384,7 @@ def test_syntax_error_quotes_at_most_the_start_of_a_long_line():
 def test_invisible_characters_in_names_are_shown_escaped(tmp_path):
     path = tmp_path / "names.prototxt"
     path.write_text(HEADER + conv("evil\u202e\x1b[2J", "nowhere", "x"))
-    done = run_cli("inspect", path)
+    done = run_cli_in_process("inspect", path)
     assert done.returncode == 2
     assert "evil\\u202e\\x1b[2J" in done.stderr
     assert "\u202e" not in done.stderr and "\x1b" not in done.stderr

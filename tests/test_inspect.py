@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, WILD_MODELS, golden_case, shared_path
+from conftest import ROOT, WILD_MODELS, golden_case, run_cli_in_process, shared_path
 from converter.caffe import caffe_pb2
 from converter.inspect import Row, Table, inspect_net
 
@@ -127,8 +127,7 @@ def test_with_and_without_weights_agree() -> None:
 
 
 def _cli(*args: str | Path) -> str:
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "inspect", *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT)
+    done = run_cli_in_process("inspect", *args, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -83,11 +83,11 @@ def test_v1_squeezenet_gives_caffes_numbers(v1_files):
     case, folder = v1_files
     conversion = pipeline.convert(folder / "deploy.prototxt", folder / "weights.caffemodel")
     assert len(list(conversion.graph.nodes_of(Fire))) == 8
+    pipeline.emit(conversion)  # verified below, and run here too
     report = pipeline.run_verification(conversion, expect=case["blobs_path"])
     assert report.passed, report.first_failure
     for backend in ("reference", "onnxruntime", "pytorch"):
         assert any(c.backend == backend and c.truth == "caffe" for c in report.comparisons), backend
-    pipeline.emit(conversion)
     blobs = np.load(case["blobs_path"])
     session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
     (prob,) = session.run(["prob"], {"data": blobs["input|data"]})
@@ -147,17 +147,21 @@ def any_to_v1(net: caffe_pb2.NetParameter, input_shape: list[int] | None = None)
 
 
 @pytest.mark.parametrize("model", ["bvlc_alexnet", "bvlc_reference_caffenet", "bvlc_googlenet"])
-def test_v1_bvlc_nets_match_opencv(model, tmp_path):
-    """V1 enums CONVOLUTION, RELU, POOLING, LRN, INNER_PRODUCT, DROPOUT, CONCAT, SOFTMAX, with 4-D legacy
-    blobs (InnerProduct weights as (1, 1, N, K), biases as (1, 1, 1, N)) and input_dim: the logits
-    OpenCV computes, both from the current-format files and from the V1 files (OpenCV's importer
-    upgrades V1 itself)."""
+def test_bvlc_nets_current_and_v1_match_opencv(model, tmp_path):
+    """BVLC's nets against OpenCV's own Caffe importer, each converted from its current-format files
+    and from the same net and weights as V1 files: V1 enums CONVOLUTION, RELU, POOLING, LRN,
+    INNER_PRODUCT, DROPOUT, CONCAT, SOFTMAX, with 4-D legacy blobs (InnerProduct weights as
+    (1, 1, N, K), biases as (1, 1, 1, N)) and input_dim. The logits and the softmax of both
+    conversions are compared with what OpenCV computes from either pair of files (its importer
+    upgrades V1 itself). (This was two tests, one per format; tests/test_zoo.py ran the current
+    format at the deploy size.)"""
     import onnxruntime as ort
 
     from converter import pipeline
     from converter.caffe.caffemodel import write_caffemodel
     from converter.caffe.loader import build_net
     from converter.caffe.synthetic import synthetic_blobs
+    from converter.emit.onnx import emit_onnx
 
     prototxt = shared_path("reference_models", "bvlc", model, "deploy.prototxt")
     # AlexNet/CaffeNet at 99x99 leave pool5 2x2, so fc6 holds 4 M weights instead of 38 M (test speed).
@@ -170,22 +174,26 @@ def test_v1_bvlc_nets_match_opencv(model, tmp_path):
     (tmp_path / "v1.caffemodel").write_bytes(v1_caffemodel_bytes(any_to_v1(current), weights))
     assert "layers {" in (tmp_path / "v1.prototxt").read_text()
 
-    conversion = pipeline.convert(tmp_path / "v1.prototxt", tmp_path / "v1.caffemodel")
-    logits = conversion.graph.producer("prob").inputs[0]
-    caffe_logits = conversion.graph.tensors[logits].sources[-1][1]
-    from converter.emit.onnx import emit_onnx
-
-    model_proto = emit_onnx(conversion.graph, extra_outputs=[logits]).SerializeToString()
     x = np.random.default_rng(5).uniform(-50, 50, shape).astype(np.float32)
-    ours = ort.InferenceSession(model_proto, providers=["CPUExecutionProvider"]).run([logits, "prob"], {"data": x})
-    for files in ((prototxt, tmp_path / "w.caffemodel"), (tmp_path / "v1.prototxt", tmp_path / "v1.caffemodel")):
+    pairs = {"current": (prototxt, tmp_path / "w.caffemodel"),
+             "v1": (tmp_path / "v1.prototxt", tmp_path / "v1.caffemodel")}
+    ours = {}
+    for form, (net_file, weights_file) in pairs.items():
+        conversion = pipeline.convert(net_file, weights_file, input_shapes={"data": tuple(shape)})
+        logits = conversion.graph.producer("prob").inputs[0]
+        caffe_logits = conversion.graph.tensors[logits].sources[-1][1]
+        model_proto = emit_onnx(conversion.graph, extra_outputs=[logits]).SerializeToString()
+        session = ort.InferenceSession(model_proto, providers=["CPUExecutionProvider"])
+        ours[form] = session.run([logits, "prob"], {"data": x})
+    for cv_form, files in pairs.items():
         cv_net = cv2.dnn.readNetFromCaffe(*map(str, files))
         cv_net.setInput(x)
         theirs = cv_net.forward([caffe_logits, "prob"])
-        for actual, expected in zip(ours, theirs, strict=True):
-            expected = np.asarray(expected)
-            err = np.abs(actual.reshape(expected.shape) - expected).max()
-            assert err <= 1e-4 * max(1.0, np.abs(expected).max()), (files, err)
+        for form, outputs in ours.items():
+            for actual, expected in zip(outputs, theirs, strict=True):
+                expected = np.asarray(expected)
+                err = np.abs(actual.reshape(expected.shape) - expected).max()
+                assert err <= 1e-4 * max(1.0, np.abs(expected).max()), (form, cv_form, err)
 
 
 def test_v1_train_val_keeps_the_test_phase_and_drops_training_layers(tmp_path):

@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, golden_case
+from conftest import ROOT, golden_case, run_cli_in_process
 
 
 def _verify(case_name: str, backend: str, expect: bool = False):
@@ -135,10 +135,8 @@ def test_opencv_skips_an_input_left_over_as_an_output():
 def test_cli_verify_with_the_opencv_backend_writes_a_passing_report(tmp_path):
     case = golden_case("squeezenet_v1.1")
     report = tmp_path / "report.json"
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "verify", str(case["prototxt_path"]), "-w", str(case["weights_path"]),
-         "--expect", str(case["blobs_path"]), "--backend", "opencv", "--backend", "onnxruntime",
-         "--report", str(report)], capture_output=True, text=True)
+    done = run_cli_in_process("verify", case["prototxt_path"], "-w", case["weights_path"], "--expect",
+                              case["blobs_path"], "--backend", "opencv", "--backend", "onnxruntime", "--report", report)
     assert done.returncode == 0, done.stderr
     rows = json.loads(report.read_text())["comparisons"]
     assert {r["backend"] for r in rows} == {"reference", "opencv", "onnxruntime"}
@@ -157,9 +155,8 @@ def test_opencv_checks_tops_not_named_after_their_layer(tmp_path):
                         "pooling_param { pool: MAX kernel_size: 3 stride: 2 pad: 1 } }\n")
     write_synthetic_weights(prototxt, tmp_path / "masks.caffemodel")
     report = tmp_path / "report.json"
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "verify", str(prototxt), "-w",
-                           str(tmp_path / "masks.caffemodel"), "--backend", "opencv", "--report", str(report)],
-                          capture_output=True, text=True)
+    done = run_cli_in_process("verify", prototxt, "-w", tmp_path / "masks.caffemodel", "--backend", "opencv",
+                              "--report", report)
     assert done.returncode == 0, done.stderr
     rows = json.loads(report.read_text())["comparisons"]
     assert {(r["blob"], r["backend"], r["ok"]) for r in rows} == {("pool|pooled", "opencv", True),
@@ -177,8 +174,7 @@ def test_opencv_is_not_offered_a_batchnorm_with_batch_statistics(tmp_path):
                         'convolution_param { num_output: 2 kernel_size: 1 } }\n'
                         'layer { name: "bn" type: "BatchNorm" bottom: "conv" top: "conv" phase: TRAIN }\n')
     write_synthetic_weights(prototxt, tmp_path / "bn.caffemodel")
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "verify", str(prototxt), "-w",
-                           str(tmp_path / "bn.caffemodel"), "--backend", "opencv"], capture_output=True, text=True)
+    done = run_cli_in_process("verify", prototxt, "-w", tmp_path / "bn.caffemodel", "--backend", "opencv")
     assert done.returncode == 2, done.stderr
     assert "does not follow Caffe's BatchNorm with batch statistics (layer 'bn')" in done.stderr
     assert "Traceback" not in done.stderr
@@ -217,7 +213,8 @@ def test_the_cli_offers_every_backend():
 
 def test_verify_report_on_stdout_is_pure_json_and_the_summary_counts_truths(tmp_path):
     """`--report -` is for piping: stdout holds the JSON alone; the summary goes to stderr and says
-    how many blobs Caffe recorded and how many only the reference executor vouches for."""
+    how many blobs Caffe recorded and how many only the reference executor vouches for. A real
+    process: whatever any library writes to file descriptor 1 would be in the pipe too."""
     case = golden_case("squeezenet_v1.0")  # Caffe recorded a selection of its blobs
     done = subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), "verify", str(case["prototxt_path"]), "-w", str(case["weights_path"]),

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ROOT, golden_case
+from conftest import ROOT, golden_case, run_cli_in_process
 
 CASES = ["squeezenet_v1.0", "squeezenet_v1.1", "deep_compression_cat"]
 PAPER_FIRES = [(16, 64, 64), (16, 64, 64), (32, 128, 128), (32, 128, 128),
@@ -139,31 +139,43 @@ def test_verification_report_passes_against_golden(converted):
         assert any(c.backend == backend and c.truth == "caffe" for c in report.comparisons)
 
 
-def test_generated_module_runs_in_a_fresh_interpreter(converted, tmp_path):
-    case, _, out, blobs = converted
-    name = case["input_name"]
-    np.save(tmp_path / "x.npy", blobs[f"input|{name}"])
-    (top,) = case["outputs"]
-    np.save(tmp_path / "y.npy", blobs[f"output|{top}"])
+def test_generated_modules_run_in_a_fresh_interpreter(tmp_path):
+    """Each case's written model.py and model.pth, in one interpreter that never imported the
+    converter (one for all three cases: starting it and importing torch is most of the cost)."""
+    from converter import pipeline
+
+    for name in CASES:
+        case = golden_case(name)
+        conversion = pipeline.convert(case["prototxt_path"], case["weights_path"],
+                                      input_shapes={case["input_name"]: tuple(case["input_shape"])})
+        pipeline.emit(conversion, formats=("pytorch",))
+        pipeline.save(conversion, tmp_path / name, "model")
+        blobs = np.load(case["blobs_path"])
+        np.save(tmp_path / name / "x.npy", blobs[f"input|{case['input_name']}"])
+        (top,) = case["outputs"]
+        np.save(tmp_path / name / "y.npy", blobs[f"output|{top}"])
     script = f"""
-import sys, numpy, torch
-sys.path.insert(0, {str(out)!r})
-import model
-net = [v for v in vars(model).values() if isinstance(v, type) and issubclass(v, torch.nn.Module)
-       and v.__module__ == "model" and v.__name__ != "Fire"][0]()
-net.load_state_dict(torch.load({str(out / "model.pth")!r}, weights_only=True))
-net.eval()
-y = net(torch.from_numpy(numpy.load("x.npy"))).detach().numpy()
-ref = numpy.load("y.npy")
-err = abs(y - ref).max()
-assert err <= 1e-4 * max(1.0, abs(ref).max()), err
+import importlib.util, sys, numpy, torch
+for name in {CASES!r}:
+    folder = {str(tmp_path)!r} + "/" + name
+    spec = importlib.util.spec_from_file_location("model_" + name.replace(".", "_"), folder + "/model.py")
+    model = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(model)
+    net = [v for v in vars(model).values() if isinstance(v, type) and issubclass(v, torch.nn.Module)
+           and v.__module__ == model.__name__ and v.__name__ != "Fire"][0]()
+    net.load_state_dict(torch.load(folder + "/model.pth", weights_only=True))
+    net.eval()
+    y = net(torch.from_numpy(numpy.load(folder + "/x.npy"))).detach().numpy()
+    ref = numpy.load(folder + "/y.npy")
+    err = abs(y - ref).max()
+    assert err <= 1e-4 * max(1.0, abs(ref).max()), (name, err)
+    print("ok", name)
 assert "converter" not in sys.modules
-print("ok")
 """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
+    assert done.stdout.split() == [word for name in CASES for word in ("ok", name)]
 
 
 def test_other_batch_keeps_each_item_exact():
@@ -215,10 +227,8 @@ def test_cli_converts_with_input_shape(tmp_path):
 
     case = golden_case("squeezenet_v1.1")
     shape = (2, 3, 163, 163)
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), str(case["prototxt_path"]), "--weights",
-         str(case["weights_path"]), "--out-dir", str(tmp_path), "--input-shape", ",".join(map(str, shape))],
-        capture_output=True, text=True)
+    done = run_cli_in_process(case["prototxt_path"], "--weights", case["weights_path"], "--out-dir", tmp_path,
+                              "--input-shape", ",".join(map(str, shape)))
     assert done.returncode == 0, done.stderr
     assert {p.suffix for p in tmp_path.iterdir()} == {".onnx", ".pth", ".py", ".json"}
     assert "verified" in done.stdout
@@ -252,10 +262,8 @@ def test_one_changed_weight_fails_verification_naming_the_layer(tmp_path):
     tampered = tmp_path / "tampered.caffemodel"
     _tamper(case["weights_path"], tampered, "fire6/expand3x3")
     report = tmp_path / "report.json"
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "verify", str(case["prototxt_path"]), "--weights",
-         str(tampered), "--expect", str(case["blobs_path"]), "--report", str(report)],
-        capture_output=True, text=True)
+    done = run_cli_in_process("verify", case["prototxt_path"], "--weights", tampered, "--expect", case["blobs_path"],
+                              "--report", report)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "fire6/expand3x3" in done.stderr
     import json
@@ -265,15 +273,14 @@ def test_one_changed_weight_fails_verification_naming_the_layer(tmp_path):
 
 def test_untampered_weights_pass_the_cli_parity_check(tmp_path):
     case = golden_case("squeezenet_v1.1")
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "verify", str(case["prototxt_path"]), "--weights",
-         str(case["weights_path"]), "--expect", str(case["blobs_path"]), "--report", "-"],
-        capture_output=True, text=True)
+    done = run_cli_in_process("verify", case["prototxt_path"], "--weights", case["weights_path"], "--expect",
+                              case["blobs_path"], "--report", "-")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_convert_on_a_mismatch_exits_1_and_writes_only_the_report(tmp_path):
-    """README: the default command exits 1 on a verification mismatch and writes no model."""
+    """README: the default command exits 1 on a verification mismatch and writes no model (a real
+    process: its exit status, not CliRunner's)."""
     case = golden_case("squeezenet_v1.1")
     tampered = tmp_path / "tampered.caffemodel"
     _tamper(case["weights_path"], tampered, "fire6/expand3x3")

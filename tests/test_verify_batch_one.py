@@ -4,12 +4,10 @@ verification costs and checks nothing more, since every image of a batch runs th
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import onnx
 
-from conftest import ROOT, shared_path
+from conftest import run_cli_in_process, shared_path
 
 
 def test_googlenet_converts_with_verification_at_batch_1(tmp_path):
@@ -19,8 +17,7 @@ def test_googlenet_converts_with_verification_at_batch_1(tmp_path):
     assert "dim: 10" in prototxt.read_text()
     weights = tmp_path / "googlenet.caffemodel"
     write_synthetic_weights(prototxt, weights)
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), str(prototxt), "-w", str(weights), "-o",
-                           str(tmp_path), "--format", "onnx"], capture_output=True, text=True)
+    done = run_cli_in_process(prototxt, "-w", weights, "-o", tmp_path, "--format", "onnx")
     assert done.returncode == 0, done.stderr
     assert "verifying at batch 1 (the prototxt declares data [10, 3, 224, 224]" in done.stderr
     report = json.loads((tmp_path / "bvlc_googlenet.report.json").read_text())

@@ -1,5 +1,6 @@
 """Issue 4: beyond SqueezeNet. Golden MobileNets and layer_zoo against real Caffe's blobs (with and
-without BatchNorm folding), and the BVLC nets against OpenCV's own Caffe importer."""
+without BatchNorm folding), and train_val and SSD nets against OpenCV's own Caffe importer (the BVLC
+nets: tests/test_legacy_v1.py, from their current-format and V1 files)."""
 
 from __future__ import annotations
 
@@ -26,12 +27,12 @@ def test_golden_case_matches_caffe(name, fold):
     case = golden_case(name)
     conversion = pipeline.convert(case["prototxt_path"], case["weights_path"],
                                   input_shapes={case["input_name"]: tuple(case["input_shape"])}, fold_batchnorm=fold)
+    pipeline.emit(conversion)  # verified below, and run here too
     report = pipeline.run_verification(conversion, expect=case["blobs_path"])
     assert report.passed, report.first_failure
     assert {c.backend for c in report.comparisons} == {"reference", "onnxruntime", "pytorch"}
     blobs = np.load(case["blobs_path"])
     x = blobs[f"input|{case['input_name']}"]
-    pipeline.emit(conversion)
     session = ort.InferenceSession(conversion.onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
     from converter.emit.torch import load_module
 
@@ -50,35 +51,6 @@ def test_folding_removes_batchnorm_and_scale():
     case = golden_case("mobilenet_v1")
     conversion = pipeline.convert(case["prototxt_path"], case["weights_path"], fold_batchnorm=True)
     assert not list(conversion.graph.nodes_of(BatchNorm)) and not list(conversion.graph.nodes_of(Scale))
-
-
-@pytest.mark.parametrize("model,output", [("bvlc_alexnet", "prob"), ("bvlc_reference_caffenet", "prob"),
-                                          ("bvlc_googlenet", "prob")])
-def test_bvlc_nets_match_opencv(model, output, tmp_path):
-    import onnxruntime as ort
-
-    from converter.caffe.synthetic import write_synthetic_weights
-    from converter.emit.onnx import emit_onnx
-
-    prototxt = shared_path("reference_models", "bvlc", model, "deploy.prototxt")
-    shape = (1, 3, 224, 224) if model == "bvlc_googlenet" else (1, 3, 227, 227)
-    weights = tmp_path / "w.caffemodel"
-    write_synthetic_weights(prototxt, weights, seed=4, input_shapes={"data": shape})
-    conversion = pipeline.convert(prototxt, weights, input_shapes={"data": shape})
-    x = np.random.default_rng(2).uniform(-50, 50, shape).astype(np.float32)
-    net = cv2.dnn.readNetFromCaffe(str(prototxt), str(weights))
-    net.setInput(x)
-    expected = net.forward(output)
-    # A softmax over near-uniform scores hides errors: compare the logits too (one session for both:
-    # these nets hold 240 MB of weights).
-    logits = conversion.graph.producer(output).inputs[0]
-    with_logits = emit_onnx(conversion.graph, extra_outputs=[logits]).SerializeToString()
-    session = ort.InferenceSession(with_logits, providers=["CPUExecutionProvider"])
-    actual, ours = session.run([output, logits], {"data": x})
-    assert_close(actual.reshape(expected.shape), expected, f"{model} {output}")
-    caffe_top = conversion.graph.tensors[logits].sources[-1][1]
-    theirs = net.forward(caffe_top)
-    assert_close(ours.reshape(theirs.shape), theirs, f"{model} {caffe_top}")
 
 
 def test_train_val_converts_like_its_deploy_form(tmp_path):

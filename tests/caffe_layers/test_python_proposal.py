@@ -73,21 +73,32 @@ def test_batch_of_one_only() -> None:
 
 
 def test_shipped_through_the_entry_point_group(tmp_path) -> None:
-    # The package declares the plugin as a squeeze_convert.plugins entry point (pyproject.toml), so a
-    # net holding the Python layer loads with no --plugin.
+    # The package declares the plugin as a squeeze_convert.plugins entry point (pyproject.toml), the
+    # only way it is loaded: a net holding the Python layer loads with no --plugin, in an interpreter
+    # that never imported the plugin (this module does, so a fresh one).
+    import importlib.metadata
+    import subprocess
+    import sys
+
     import tomllib
 
     from conftest import ROOT
-    from converter.caffe.loader import load_net
     from converter.plugins import ENTRY_POINT_GROUP
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["entry-points"][ENTRY_POINT_GROUP]["py_faster_rcnn"] == "converter.bundled_plugins.py_faster_rcnn"
+    installed = {ep.name: ep.value for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    assert installed["py_faster_rcnn"] == "converter.bundled_plugins.py_faster_rcnn"
     proposal = LAYER.format("'feat_stride': 16")
     prototxt = tmp_path / "rpn.prototxt"
     prototxt.write_text('input: "cls" input_shape { dim: 1 dim: 18 dim: 4 dim: 5 }\n'
                         'input: "bbox" input_shape { dim: 1 dim: 36 dim: 4 dim: 5 }\n'
                         'input: "im_info" input_shape { dim: 1 dim: 3 }\n'
                         f"layer {{ {proposal} }}\n")
-    (layer,) = load_net(prototxt, None).layers
-    assert layer.type == "rpn.proposal_layer.ProposalLayer" and layer.top_shapes == [(300, 5)]
+    script = ("import sys\nfrom converter.caffe.loader import load_net\n"
+              "assert 'converter.bundled_plugins.py_faster_rcnn' not in sys.modules\n"
+              f"(layer,) = load_net({str(prototxt)!r}, None).layers\n"
+              "print(layer.type, layer.top_shapes)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split(" ", 1) == ["rpn.proposal_layer.ProposalLayer", "[(300, 5)]\n"]
