@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pytest
+# One compute thread per test process: the suite runs on two xdist workers (CI has 2 cores), and a
+# BLAS or PyTorch (OpenMP) pool of one thread per core in each worker oversubscribes the cores, its
+# threads spinning while they wait: about half of the suite's CPU time went there. Set before numpy
+# or torch is imported (here, in the controller, before the workers start: they inherit it, as do the
+# processes tests start); a value given in the environment is kept.
+for _threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_threads, "1")
+
+import numpy as np  # noqa: E402 - after the thread settings
+import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
