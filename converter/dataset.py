@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,19 +72,19 @@ def image_files(folder: Path) -> list[Path]:
     return found
 
 
-# What the workers run, set by the parent before it forks them (inherited, never pickled).
+# What a worker runs: the job its initializer received, and the runtimes it built from it.
 _JOB: dict[str, Any] = {}
 _RUNNERS: dict[str, Any] = {}
 
 
-def _start_worker() -> None:
+def _start_worker(job: dict[str, Any]) -> None:
     import onnxruntime as ort
     import torch
 
     from converter.emit.torch import load_module
 
     torch.set_num_threads(1)
-    job = _JOB
+    _JOB.update(job)
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.log_severity_level = 3
@@ -152,24 +154,28 @@ def run_dataset(conversion: Any, folder: Path, tolerance: float,
 
         proto.graph.output.append(helper.make_tensor_value_info(logits, TensorProto.FLOAT, None))
     (name,) = net.inputs
-    _JOB.clear()
-    _JOB.update(net=net, input=name, size=shape[2:], mean=mean, onnx=proto.SerializeToString(),
-                torch=conversion.torch_export, torch_tap=taps[0] if taps and logits not in graph.outputs else None,
-                logits_tensor=logits, logits_blob=graph.tensors[logits].sources[-1],
-                graph_outputs=list(graph.outputs))
+    job = dict(net=net, input=name, size=shape[2:], mean=mean, onnx=proto.SerializeToString(),
+               torch=conversion.torch_export, torch_tap=taps[0] if taps and logits not in graph.outputs else None,
+               logits_tensor=logits, logits_blob=graph.tensors[logits].sources[-1],
+               graph_outputs=list(graph.outputs))
     del proto
     report = DatasetReport(str(folder), [p.name for p in images], "|".join(graph.tensors[logits].sources[-1]),
                            tolerance, {run: RunParity() for run in RUNS})
-    import onnxruntime  # noqa: F401 - imported once here, inherited by the forked workers
-    import torch  # noqa: F401
-
     count = max(1, min(workers or os.cpu_count() or 1, len(images)))
-    context = multiprocessing.get_context("fork")
-    with run_progress("images", len(images)) as bar, context.Pool(count, initializer=_start_worker) as pool:
-        for path, reference, found in pool.imap_unordered(_one_image, [str(p) for p in images]):
-            _score(report, Path(path).name, reference, found)
-            bar.update(1)
-    _JOB.clear()
+    # Workers come from a fresh server process, not forked from this one: by now this process runs
+    # ONNX Runtime's and PyTorch's threads, and a child forked while one of them holds a lock can
+    # wait on it forever. A worker that dies breaks the pool (an error), where a Pool would wait.
+    context = multiprocessing.get_context("forkserver")
+    try:
+        with run_progress("images", len(images)) as bar, \
+                ProcessPoolExecutor(count, mp_context=context, initializer=_start_worker, initargs=(job,)) as pool:
+            for done in as_completed([pool.submit(_one_image, str(p)) for p in images]):
+                path, reference, found = done.result()
+                _score(report, Path(path).name, reference, found)
+                bar.update(1)
+    except BrokenProcessPool as error:
+        raise ConverterError(f"--images: a worker process stopped ({error}); "
+                             "run with fewer workers or less memory in use") from None
     return report
 
 
