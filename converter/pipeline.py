@@ -462,6 +462,7 @@ def _refuse_size_constants(net: CaffeNet, graph: Graph, other_graph: Graph, othe
     default boxes (a Constant, from the feature map's and the image's height and width) and a
     Reshape's target written out for the converted size. Nets with them are refused, naming each
     layer with its line in the prototxt, and the DetectionOutput layers reading the boxes."""
+    from converter.caffe.prototxt import layer_position
     from converter.ir import Constant, Reshape
 
     others = {node.name: node for node in other_graph.nodes}
@@ -482,8 +483,8 @@ def _refuse_size_constants(net: CaffeNet, graph: Graph, other_graph: Graph, othe
     types = {layer.name: layer.type for layer in net.layers}
 
     def where(name: str, what: str) -> str:
-        found = re.search(rf'name:\s*"{re.escape(name)}"', text)
-        line = f", line {text.count(chr(10), 0, found.start()) + 1}" if found else ""
+        found = layer_position(text, name)
+        line = f", line {found[0]}" if found else ""
         return f"'{name}' ({types.get(name, 'layer')}{line}{': ' + what if what else ''})"
 
     readers = [layer.name for layer in net.layers if layer.type == "DetectionOutput"]

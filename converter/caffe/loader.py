@@ -12,8 +12,8 @@ from converter.caffe.fork_semantics import infer_for_fork
 from converter.caffe.layers import LAYER_TYPES
 from converter.caffe.limits import MAX_LAYERS
 from converter.caffe.net import CaffeNet, Shape
-from converter.caffe.prototxt import ParsedPrototxt, read_prototxt
-from converter.caffe.select import declared_inputs, select_layers
+from converter.caffe.prototxt import ParsedPrototxt, layer_position, read_prototxt
+from converter.caffe.select import declared_inputs, select_layers, unique_layer_names
 from converter.caffe.shapes import MAX_BLOB_AXES, MAX_BLOB_ELEMENTS, check_finite, check_shape, infer_shapes
 from converter.caffe.upgrade import upgrade_net
 from converter.caffe.weights import attach_weights, layers_with_parameters, read_weights
@@ -87,9 +87,30 @@ def load_net(
     """
     prototxt = Path(prototxt)
     parsed = read_prototxt(prototxt, caffe_proto)
-    net = build_net(parsed.net, input_shapes, [prototxt], parsed, caffe_fork)
+    try:
+        net = build_net(parsed.net, input_shapes, [prototxt], parsed, caffe_fork)
+    except ModelError as error:
+        raise _located(error, prototxt, parsed.net) from None
     if weights is not None:
         weights = Path(weights)
         attach_weights(net, read_weights(weights, net), str(weights))
         net.source_files.append(weights)
     return net
+
+
+def _located(error: ModelError, prototxt: Path, proto: caffe_pb2.NetParameter) -> ModelError:
+    """`error` about a layer, prefixed with where that layer is written (file:line:column). A layer
+    sharing its name with others is known by its unique name (OpenCV's: the second "relu" is "relu_1")."""
+    if error.layer is None:
+        return error
+    names = [layer.name for layer in (proto.layer or proto.layers)]
+    unique = unique_layer_names(names)
+    index = unique.index(error.layer) if error.layer in unique else None
+    name = names[index] if index is not None else error.layer
+    occurrence = names[:index].count(name) if index is not None else 0
+    where = layer_position(prototxt.read_text(errors="replace"), name, occurrence)
+    if where is None:
+        return error
+    located = ModelError(f"{prototxt}:{where[0]}:{where[1]}: {error}")
+    located.layer = error.layer
+    return located

@@ -35,6 +35,18 @@ class ParsedPrototxt:
     unknown_v1_types: dict[str, str] = field(default_factory=dict)
 
 
+def layer_position(text: str, name: str, occurrence: int = 0) -> tuple[int, int] | None:
+    """Line and column (1-based) of the layer named `name` in prototxt `text` (the `occurrence`-th of
+    that name, from 0): its `name:` field inside a block (the net's own top-level name is skipped)."""
+    for found in re.finditer(rf'\bname\s*:\s*["\']{re.escape(name)}["\']', text):
+        before = text[:found.start()]
+        if before.count("{") > before.count("}"):
+            if occurrence == 0:
+                return before.count("\n") + 1, found.start() - before.rfind("\n")
+            occurrence -= 1
+    return None
+
+
 def _read_text(path: Path) -> str:
     raw = read_input_bytes(path)  # a regular file only: a FIFO would block, /dev/zero never end
     # Editors on Windows start UTF-8 files with a byte order mark; protobuf would stop at it.
