@@ -33,6 +33,8 @@ class ParsedPrototxt:
     unknown: list[UnknownField] = field(default_factory=list)
     # V1 layers whose enum type was not a known value: layer name -> the type written.
     unknown_v1_types: dict[str, str] = field(default_factory=dict)
+    # The text parsed (decoded, byte order mark removed): where a layer is written is found in it.
+    text: str = ""
 
 
 def layer_position(text: str, name: str, occurrence: int = 0) -> tuple[int, int] | None:
@@ -93,14 +95,14 @@ def read_prototxt_text(text: str, origin: str = "<prototxt>",
     caffe_proto = caffe_proto if caffe_proto is not None else active_caffe_proto()
     if caffe_proto is None:
         net = caffe_pb2.NetParameter()
-        return _with_v1_types(ParsedPrototxt(net, _parse(text, origin, net, None)))
+        return _with_v1_types(ParsedPrototxt(net, _parse(text, origin, net, None), text=text))
     schema = load_fork_schema(caffe_proto)
     fork_net, positions = schema.new_net(), Positions()
     unknown = _parse(text, origin, fork_net, positions)  # fields not even the fork's schema has
     net = caffe_pb2.NetParameter()
     unknown += to_superset(fork_net, net, origin, positions)
     unknown.sort(key=lambda field: (field.line, field.column))
-    return _with_v1_types(ParsedPrototxt(net, unknown))
+    return _with_v1_types(ParsedPrototxt(net, unknown, text=text))
 
 
 def _parse(text: str, origin: str, net: _message.Message, positions: Positions | None) -> list[UnknownField]:
