@@ -466,8 +466,7 @@ def _refuse_size_constants(net: CaffeNet, graph: Graph, other_graph: Graph, othe
     from converter.ir import Constant, Reshape
 
     others = {node.name: node for node in other_graph.nodes}
-    size, other_size = ("x".join(str(d) for d in next(s for s in n.inputs.values() if len(s) == 4)[2:])
-                        for n in (net, other_net))
+    size, other_size = _image_size(net), _image_size(other_net)
     fixed: list[tuple[str, str]] = []
     for node in graph.nodes:
         other = others.get(node.name)
@@ -498,6 +497,11 @@ def _refuse_size_constants(net: CaffeNet, graph: Graph, other_graph: Graph, othe
         + "; convert at each input size instead (--input-shape)")
 
 
+def _image_size(net: CaffeNet) -> str:
+    """The height and width of the net's first N x C x H x W input, as "HxW"."""
+    return "x".join(map(str, next(shape for shape in net.inputs.values() if len(shape) == 4)[2:]))
+
+
 def verify_at_other_size(conversion: Conversion, tolerance: float) -> list[Comparison]:
     """The dynamic ONNX export run at the second size, every blob against the reference executor
     there."""
@@ -505,7 +509,7 @@ def verify_at_other_size(conversion: Conversion, tolerance: float) -> list[Compa
 
     assert conversion.other_size is not None and conversion.onnx_export is not None
     net, graph = conversion.other_size
-    size = "x".join(str(d) for d in next(s for s in net.inputs.values() if len(s) == 4)[2:])
+    size = _image_size(net)
     report = verify(net, graph, {f"onnxruntime (at {size})": onnx_backend(export=conversion.onnx_export)},
                     default_inputs(net, seed=3), tolerance=tolerance)
     return [c for c in report.comparisons if c.backend != "reference"]
