@@ -462,7 +462,7 @@ def _refuse_size_constants(net: CaffeNet, graph: Graph, other_graph: Graph, othe
     default boxes (a Constant, from the feature map's and the image's height and width) and a
     Reshape's target written out for the converted size. Nets with them are refused, naming each
     layer with its line in the prototxt, and the DetectionOutput layers reading the boxes."""
-    from converter.caffe.prototxt import layer_position
+    from converter.caffe.prototxt import layer_position, prototxt_source
     from converter.ir import Constant, Reshape
 
     others = {node.name: node for node in other_graph.nodes}
@@ -478,7 +478,7 @@ def _refuse_size_constants(net: CaffeNet, graph: Graph, other_graph: Graph, othe
     if not fixed:
         return
     prototxt = net.source_files[0]
-    text = prototxt.read_text(errors="replace")
+    text = prototxt_source(prototxt)
     types = {layer.name: layer.type for layer in net.layers}
 
     def where(name: str, what: str) -> str:

@@ -49,7 +49,8 @@ def layer_position(text: str, name: str, occurrence: int = 0) -> tuple[int, int]
     return None
 
 
-def _read_text(path: Path) -> str:
+def prototxt_source(path: str | Path) -> str:
+    """The text of a prototxt as the parser reads it: a regular file, UTF-8, without a byte order mark."""
     raw = read_input_bytes(path)  # a regular file only: a FIFO would block, /dev/zero never end
     # Editors on Windows start UTF-8 files with a byte order mark; protobuf would stop at it.
     raw = raw.removeprefix(codecs.BOM_UTF8)
@@ -69,7 +70,7 @@ def read_prototxt(path: str | Path, caffe_proto: str | Path | None = None) -> Pa
     superset lacks is reported like an unknown field.
     """
     path = Path(path)
-    return read_prototxt_text(_read_text(path), str(path), caffe_proto)
+    return read_prototxt_text(prototxt_source(path), str(path), caffe_proto)
 
 
 def parse_prototxt(path: str | Path, caffe_proto: str | Path | None = None) -> caffe_pb2.NetParameter:
