@@ -2,7 +2,7 @@
 loop comparing a backend's outputs with an oracle, and the oracles too long to write twice.
 
 Every oracle here is written from the IR op's docstring (numpy loops, or torch.nn.functional where
-that is the textbook definition), never from emitter code.
+that is the textbook definition) or from the Caffe fork's C++ (interp_loop), never from emitter code.
 """
 
 from __future__ import annotations
@@ -765,28 +765,42 @@ def argmax_loop(x: np.ndarray, axis: int | None, top_k: int, out_max_val: bool, 
     return np.moveaxis(y, -1, axis)
 
 
-def bilinear_interp_loop(x: np.ndarray, size: Pair, begin: int = 0, end: int = 0) -> np.ndarray:
-    """The IR BilinearInterp docstring, cell by cell, float32 positions and weights."""
-    x = x[:, :, begin : x.shape[2] - end, begin : x.shape[3] - end]
-    h, w = x.shape[2:]
-    if tuple(size) == (h, w):
-        return x.copy()
-
-    def source(n: int, out: int, i: int) -> tuple[int, int, np.float32]:
-        ratio = np.float32(n - 1) / np.float32(out - 1) if out > 1 else np.float32(0)
-        position = np.float32(ratio * np.float32(i))
-        first = int(position)
-        return first, min(first + 1, n - 1), np.float32(position - np.float32(first))
-
-    y = np.zeros((*x.shape[:2], *size), np.float32)
-    for i in range(size[0]):
-        r0, r1, lr = source(h, size[0], i)
-        for j in range(size[1]):
-            c0, c1, lc = source(w, size[1], j)
-            upper = (1 - lc) * x[:, :, r0, c0] + lc * x[:, :, r0, c1]
-            lower = (1 - lc) * x[:, :, r1, c0] + lc * x[:, :, r1, c1]
-            y[:, :, i, j] = (1 - lr) * upper + lr * lower
+def interp_loop(x: np.ndarray, out_h: int, out_w: int, pad_beg: int = 0, pad_end: int = 0) -> np.ndarray:
+    """The DeepLab/PSPNet fork's caffe_cpu_interp2 (tests/caffe_layers/test_interp.py):
+    caffe_cpu_interp2(x1 = y1 = -pad_beg, height1 = H + pad_beg + pad_end, ...), not packed."""
+    f32 = np.float32
+    top = -pad_beg
+    h1, w1 = x.shape[2] + pad_beg + pad_end, x.shape[3] + pad_beg + pad_end
+    y = np.empty((*x.shape[:2], out_h, out_w), np.float32)
+    if (h1, w1) == (out_h, out_w):
+        return x[:, :, top : top + h1, top : top + w1].copy()
+    rheight = f32(h1 - 1) / f32(out_h - 1) if out_h > 1 else f32(0)
+    rwidth = f32(w1 - 1) / f32(out_w - 1) if out_w > 1 else f32(0)
+    for h2 in range(out_h):
+        h1r = f32(rheight * f32(h2))
+        h = int(h1r)
+        hp = 1 if h < h1 - 1 else 0
+        h1lambda = f32(h1r - f32(h))
+        h0lambda = f32(1) - h1lambda
+        for w2 in range(out_w):
+            w1r = f32(rwidth * f32(w2))
+            w = int(w1r)
+            wp = 1 if w < w1 - 1 else 0
+            w1lambda = f32(w1r - f32(w))
+            w0lambda = f32(1) - w1lambda
+            p = x[:, :, top + h, top + w]
+            right = x[:, :, top + h, top + w + wp]
+            down = x[:, :, top + h + hp, top + w]
+            diagonal = x[:, :, top + h + hp, top + w + wp]
+            y[:, :, h2, w2] = h0lambda * (w0lambda * p + w1lambda * right) + h1lambda * (w0lambda * down
+                                                                                     + w1lambda * diagonal)
     return y
+
+
+def bilinear_interp_loop(x: np.ndarray, size: Pair, begin: int = 0, end: int = 0) -> np.ndarray:
+    """The IR BilinearInterp (`begin`/`end` cells cropped each side, then resized to `size`): the
+    fork's Interp loop with pad_beg = -begin, pad_end = -end."""
+    return interp_loop(x, size[0], size[1], -begin, -end)
 
 
 def shuffle_loop(x: np.ndarray, group: int) -> np.ndarray:

@@ -3,7 +3,7 @@ module, the report) and baked into the model (folded into the first convolution 
 
 Expected inputs are computed here from Caffe's DataTransformer semantics ((pixel - mean) * scale,
 center crop of a mean image at TEST) and torchvision's Normalize; outputs are compared with Caffe's
-recorded blobs or with the plain model, itself verified against the reference executor."""
+recorded blobs or with Caffe's convolution and ReLU written as loops (emit_common.conv_loop)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from emit_torch.test_torchvision_layout import torchvision_forward, torchvision_
 
 from conftest import golden_case, shared_path
 from converter import pipeline
+from emit_common import conv_loop
 
 TORCHVISION_MEAN = np.array([0.485, 0.456, 0.406])
 TORCHVISION_STD = np.array([0.229, 0.224, 0.225])
@@ -119,7 +120,11 @@ def test_baked_model_on_the_raw_image_equals_the_plain_one_on_the_preprocessed_i
     shift = mean_image[None] if "mean_file" in mean else np.array([103.94, 116.78, 123.68]).reshape(1, 3, 1, 1)
     caffe_input = ((bgr255 - shift) * 0.017).astype(np.float32)
     raw = {"rgb01": rgb01, "rgb255": rgb01 * 255, "bgr255": bgr255}[target].astype(np.float32)
-    expected = run(conversion.onnx_export, caffe_input)
+    # Caffe's conv1 then ReLU on what its DataTransformer gives, as loops (not the plain export's output).
+    weight, bias = next(layer.blobs for layer in conversion.net.layers if layer.name == "conv1")
+    pad = (1, 1) if conv == "pad: 1" else (0, 0)
+    expected = np.maximum(conv_loop(caffe_input, weight, bias, (1, 1), pad, (0, 0), (1, 1), 1), 0)
+    np.testing.assert_allclose(run(conversion.onnx_export, caffe_input), expected, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(run(conversion.baked_onnx, raw), expected, rtol=1e-4, atol=1e-4)
     from converter.emit.torch import load_module
 

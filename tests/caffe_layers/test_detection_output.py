@@ -157,6 +157,9 @@ def test_ssd_fourth_bottom_is_ignored() -> None:
     layer = make_layer(_layer_text(attributes, ("loc", "conf", "prior", "data")))
     image = np.zeros((n, 3, 4, 4), np.float32)
     (actual,) = DETECTION_OUTPUT.forward(layer, [loc, conf, prior, image])
+    expected = detection_loop(loc, conf, prior, DetectionOutput(name="d", inputs=["a", "b", "c"], outputs=["o"],
+                                                                **attributes))
+    np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-6)  # the loop reads three bottoms only
     np.testing.assert_array_equal(actual, DETECTION_OUTPUT.forward(make_layer(_layer_text(attributes)),
                                                                    [loc, conf, prior])[0])
 

@@ -1,5 +1,6 @@
 """Interp (DeepLab v2 / PSPNet interp_layer.cpp over caffe_cpu_interp2) against a loop written from
-the fork's C++ (float32 ratios and weights) and OpenCV's importer where it reads the same fields."""
+the fork's C++ (float32 ratios and weights: emit_common.interp_loop, which the emitter tests share) and
+OpenCV's importer where it reads the same fields."""
 
 from __future__ import annotations
 
@@ -9,39 +10,9 @@ import pytest
 from caffe_layers.helpers import assert_close, make_layer, opencv_forward, run
 from converter.caffe.layers import LAYER_TYPES
 from converter.errors import ModelError
+from emit_common import interp_loop as fork_loop
 
 INTERP = LAYER_TYPES["Interp"]
-
-
-def fork_loop(x: np.ndarray, out_h: int, out_w: int, pad_beg: int = 0, pad_end: int = 0) -> np.ndarray:
-    """caffe_cpu_interp2(x1 = y1 = -pad_beg, height1 = H + pad_beg + pad_end, ...), not packed."""
-    f32 = np.float32
-    top = -pad_beg
-    h1, w1 = x.shape[2] + pad_beg + pad_end, x.shape[3] + pad_beg + pad_end
-    y = np.empty((*x.shape[:2], out_h, out_w), np.float32)
-    if (h1, w1) == (out_h, out_w):
-        return x[:, :, top : top + h1, top : top + w1].copy()
-    rheight = f32(h1 - 1) / f32(out_h - 1) if out_h > 1 else f32(0)
-    rwidth = f32(w1 - 1) / f32(out_w - 1) if out_w > 1 else f32(0)
-    for h2 in range(out_h):
-        h1r = f32(rheight * f32(h2))
-        h = int(h1r)
-        hp = 1 if h < h1 - 1 else 0
-        h1lambda = f32(h1r - f32(h))
-        h0lambda = f32(1) - h1lambda
-        for w2 in range(out_w):
-            w1r = f32(rwidth * f32(w2))
-            w = int(w1r)
-            wp = 1 if w < w1 - 1 else 0
-            w1lambda = f32(w1r - f32(w))
-            w0lambda = f32(1) - w1lambda
-            p = x[:, :, top + h, top + w]
-            right = x[:, :, top + h, top + w + wp]
-            down = x[:, :, top + h + hp, top + w]
-            diagonal = x[:, :, top + h + hp, top + w + wp]
-            y[:, :, h2, w2] = h0lambda * (w0lambda * p + w1lambda * right) + h1lambda * (w0lambda * down
-                                                                                     + w1lambda * diagonal)
-    return y
 
 
 CASES = {
