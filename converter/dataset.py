@@ -63,9 +63,11 @@ class DatasetReport:
                          f"executor, tolerance {self.tolerance:g}" for name, run in self.runs.items())
 
 
-def image_files(folder: Path) -> list[Path]:
+def image_files(folder: Path, what: str = "images") -> list[Path]:
+    """The image files in `folder` (known by their suffix), sorted; none is an error. `what` names the folder's
+    use in the messages ("calibration images")."""
     if not folder.is_dir():
-        raise ConverterError(f"{folder}: not a folder of images")
+        raise ConverterError(f"{folder}: not a folder of {what}")
     found = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not found:
         raise ConverterError(f"{folder}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")

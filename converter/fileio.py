@@ -412,14 +412,15 @@ class _NoBar:
 
 
 @contextlib.contextmanager
-def progress(total_bytes: int, label: str, minimum: int = 64 << 20) -> Iterator[Any]:
-    """A tqdm progress bar for long steps, shown only on a terminal and for large amounts."""
-    if total_bytes < minimum or not sys.stderr.isatty():
+def progress(total: int, label: str, minimum: int = 64 << 20, unit: str = "B") -> Iterator[Any]:
+    """A tqdm progress bar for long steps, shown only on a terminal and for large amounts (bytes,
+    shown scaled: kB, MB; or steps of another `unit`)."""
+    if total < minimum or not sys.stderr.isatty():
         yield _NoBar()
         return
     from tqdm import tqdm
 
-    with tqdm(total=total_bytes, unit="B", unit_scale=True, desc=label, leave=False) as bar:
+    with tqdm(total=total, unit=unit, unit_scale=unit == "B", desc=label, leave=False) as bar:
         yield bar
 
 

@@ -462,12 +462,11 @@ def _refuse_size_constants(net: CaffeNet, graph: Graph, other_graph: Graph, othe
     default boxes (a Constant, from the feature map's and the image's height and width) and a
     Reshape's target written out for the converted size. Nets with them are refused, naming each
     layer with its line in the prototxt, and the DetectionOutput layers reading the boxes."""
-    from converter.caffe.prototxt import layer_position
+    from converter.caffe.prototxt import layer_position, prototxt_source
     from converter.ir import Constant, Reshape
 
     others = {node.name: node for node in other_graph.nodes}
-    size, other_size = ("x".join(str(d) for d in next(s for s in n.inputs.values() if len(s) == 4)[2:])
-                        for n in (net, other_net))
+    size, other_size = _image_size(net), _image_size(other_net)
     fixed: list[tuple[str, str]] = []
     for node in graph.nodes:
         other = others.get(node.name)
@@ -479,7 +478,7 @@ def _refuse_size_constants(net: CaffeNet, graph: Graph, other_graph: Graph, othe
     if not fixed:
         return
     prototxt = net.source_files[0]
-    text = prototxt.read_text(errors="replace")
+    text = prototxt_source(prototxt)
     types = {layer.name: layer.type for layer in net.layers}
 
     def where(name: str, what: str) -> str:
@@ -498,6 +497,11 @@ def _refuse_size_constants(net: CaffeNet, graph: Graph, other_graph: Graph, othe
         + "; convert at each input size instead (--input-shape)")
 
 
+def _image_size(net: CaffeNet) -> str:
+    """The height and width of the net's first N x C x H x W input, as "HxW"."""
+    return "x".join(map(str, next(shape for shape in net.inputs.values() if len(shape) == 4)[2:]))
+
+
 def verify_at_other_size(conversion: Conversion, tolerance: float) -> list[Comparison]:
     """The dynamic ONNX export run at the second size, every blob against the reference executor
     there."""
@@ -505,7 +509,7 @@ def verify_at_other_size(conversion: Conversion, tolerance: float) -> list[Compa
 
     assert conversion.other_size is not None and conversion.onnx_export is not None
     net, graph = conversion.other_size
-    size = "x".join(str(d) for d in next(s for s in net.inputs.values() if len(s) == 4)[2:])
+    size = _image_size(net)
     report = verify(net, graph, {f"onnxruntime (at {size})": onnx_backend(export=conversion.onnx_export)},
                     default_inputs(net, seed=3), tolerance=tolerance)
     return [c for c in report.comparisons if c.backend != "reference"]

@@ -20,13 +20,12 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from converter.dataset import image_files
 from converter.defaults import FP16_TOLERANCE, INT8_TOLERANCE
-from converter.errors import ConverterError
 
 __all__ = ["FP16_TOLERANCE", "INT8_TOLERANCE", "ReducedCheck", "calibration_images", "check_reduced", "fp16_model",
            "int8_model"]
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp"}
 MAX_CALIBRATION_IMAGES = 64
 
 
@@ -59,13 +58,7 @@ class ReducedCheck:
 
 def calibration_images(folder: Path) -> list[Path]:
     """The images in `folder` (sorted, at most MAX_CALIBRATION_IMAGES); none is an error."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ConverterError(f"{folder}: not a folder of calibration images")
-    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not images:
-        raise ConverterError(f"{folder}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    return images[:MAX_CALIBRATION_IMAGES]
+    return image_files(Path(folder), "calibration images")[:MAX_CALIBRATION_IMAGES]
 
 
 def fp16_model(model: onnx.ModelProto) -> onnx.ModelProto:

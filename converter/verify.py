@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-import sys
 import zipfile
 import zlib
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from converter.caffe.net import CaffeLayer, CaffeNet
 from converter.caffe.reference import run_reference
 from converter.defaults import DEFAULT_TOLERANCE
 from converter.errors import ConverterError
-from converter.fileio import open_input
+from converter.fileio import open_input, progress
 from converter.ir import Graph
 
 Observed = Mapping[str | tuple[str, str], np.ndarray]
@@ -531,23 +530,10 @@ def follow_ties(net: CaffeNet, inputs: dict[str, np.ndarray], reference: Mapping
     return (rerun, windows) if windows else None
 
 
-@contextlib.contextmanager
-def run_progress(name: str, steps: int) -> Iterator[Any]:
+def run_progress(name: str, steps: int) -> contextlib.AbstractContextManager[Any]:
     """A progress bar for one run (on a terminal only): the reference executor advances it layer
     by layer, a backend once its run is done and then blob by blob as they are compared."""
-    if not sys.stderr.isatty():
-        yield _Silent()
-        return
-    from tqdm import tqdm
-
-    with tqdm(total=steps, desc=f"verify: {name}", unit="blob" if name != "reference" else "layer",
-              leave=False) as bar:
-        yield bar
-
-
-class _Silent:
-    def update(self, _steps: int) -> None:
-        pass
+    return progress(steps, f"verify: {name}", minimum=0, unit="layer" if name == "reference" else "blob")
 
 
 def format_table(report: Report, failures_only: bool = False) -> str:

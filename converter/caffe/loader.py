@@ -90,7 +90,7 @@ def load_net(
     try:
         net = build_net(parsed.net, input_shapes, [prototxt], parsed, caffe_fork)
     except ModelError as error:
-        raise _located(error, prototxt, parsed.net) from None
+        raise _located(error, prototxt, parsed) from None
     if weights is not None:
         weights = Path(weights)
         attach_weights(net, read_weights(weights, net), str(weights))
@@ -98,17 +98,17 @@ def load_net(
     return net
 
 
-def _located(error: ModelError, prototxt: Path, proto: caffe_pb2.NetParameter) -> ModelError:
+def _located(error: ModelError, prototxt: Path, parsed: ParsedPrototxt) -> ModelError:
     """`error` about a layer, prefixed with where that layer is written (file:line:column). A layer
     sharing its name with others is known by its unique name (OpenCV's: the second "relu" is "relu_1")."""
     if error.layer is None:
         return error
-    names = [layer.name for layer in (proto.layer or proto.layers)]
+    names = [layer.name for layer in (parsed.net.layer or parsed.net.layers)]
     unique = unique_layer_names(names)
     index = unique.index(error.layer) if error.layer in unique else None
     name = names[index] if index is not None else error.layer
     occurrence = names[:index].count(name) if index is not None else 0
-    where = layer_position(prototxt.read_text(errors="replace"), name, occurrence)
+    where = layer_position(parsed.text, name, occurrence)
     if where is None:
         return error
     located = ModelError(f"{prototxt}:{where[0]}:{where[1]}: {error}")

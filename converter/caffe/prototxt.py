@@ -33,6 +33,8 @@ class ParsedPrototxt:
     unknown: list[UnknownField] = field(default_factory=list)
     # V1 layers whose enum type was not a known value: layer name -> the type written.
     unknown_v1_types: dict[str, str] = field(default_factory=dict)
+    # The text parsed (decoded, byte order mark removed): where a layer is written is found in it.
+    text: str = ""
 
 
 def layer_position(text: str, name: str, occurrence: int = 0) -> tuple[int, int] | None:
@@ -47,7 +49,8 @@ def layer_position(text: str, name: str, occurrence: int = 0) -> tuple[int, int]
     return None
 
 
-def _read_text(path: Path) -> str:
+def prototxt_source(path: str | Path) -> str:
+    """The text of a prototxt as the parser reads it: a regular file, UTF-8, without a byte order mark."""
     raw = read_input_bytes(path)  # a regular file only: a FIFO would block, /dev/zero never end
     # Editors on Windows start UTF-8 files with a byte order mark; protobuf would stop at it.
     raw = raw.removeprefix(codecs.BOM_UTF8)
@@ -67,7 +70,7 @@ def read_prototxt(path: str | Path, caffe_proto: str | Path | None = None) -> Pa
     superset lacks is reported like an unknown field.
     """
     path = Path(path)
-    return read_prototxt_text(_read_text(path), str(path), caffe_proto)
+    return read_prototxt_text(prototxt_source(path), str(path), caffe_proto)
 
 
 def parse_prototxt(path: str | Path, caffe_proto: str | Path | None = None) -> caffe_pb2.NetParameter:
@@ -93,14 +96,14 @@ def read_prototxt_text(text: str, origin: str = "<prototxt>",
     caffe_proto = caffe_proto if caffe_proto is not None else active_caffe_proto()
     if caffe_proto is None:
         net = caffe_pb2.NetParameter()
-        return _with_v1_types(ParsedPrototxt(net, _parse(text, origin, net, None)))
+        return _with_v1_types(ParsedPrototxt(net, _parse(text, origin, net, None), text=text))
     schema = load_fork_schema(caffe_proto)
     fork_net, positions = schema.new_net(), Positions()
     unknown = _parse(text, origin, fork_net, positions)  # fields not even the fork's schema has
     net = caffe_pb2.NetParameter()
     unknown += to_superset(fork_net, net, origin, positions)
     unknown.sort(key=lambda field: (field.line, field.column))
-    return _with_v1_types(ParsedPrototxt(net, unknown))
+    return _with_v1_types(ParsedPrototxt(net, unknown, text=text))
 
 
 def _parse(text: str, origin: str, net: _message.Message, positions: Positions | None) -> list[UnknownField]:
