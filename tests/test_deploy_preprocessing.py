@@ -13,7 +13,7 @@ import pytest
 import torch
 from emit_torch.test_torchvision_layout import torchvision_forward, torchvision_state_shapes
 
-from conftest import golden_case, shared_path
+from conftest import caffemodel_blobs, golden_case, shared_path
 from converter import pipeline
 from emit_common import conv_loop
 
@@ -121,7 +121,7 @@ def test_baked_model_on_the_raw_image_equals_the_plain_one_on_the_preprocessed_i
     caffe_input = ((bgr255 - shift) * 0.017).astype(np.float32)
     raw = {"rgb01": rgb01, "rgb255": rgb01 * 255, "bgr255": bgr255}[target].astype(np.float32)
     # Caffe's conv1 then ReLU on what its DataTransformer gives, as loops (not the plain export's output).
-    weight, bias = next(layer.blobs for layer in conversion.net.layers if layer.name == "conv1")
+    weight, bias = caffemodel_blobs(weights)["conv1"]  # protobuf's own reading, not the converter's
     pad = (1, 1) if conv == "pad: 1" else (0, 0)
     expected = np.maximum(conv_loop(caffe_input, weight, bias, (1, 1), pad, (0, 0), (1, 1), 1), 0)
     np.testing.assert_allclose(run(conversion.onnx_export, caffe_input), expected, rtol=1e-4, atol=1e-4)

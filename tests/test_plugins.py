@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, caffemodel_blobs
 
 EXAMPLE = ROOT / "examples" / "square_plugin.py"
 NET = (ROOT / "examples" / "square.prototxt").read_text()  # the README runs it with the plugin
@@ -56,8 +56,8 @@ def test_example_plugin_converts_and_verifies_a_python_layer(tmp_path, registrie
     assert [type(node).__name__ for node in conversion.graph.nodes] == ["Conv", "Square"]
     # The plugin's reference forward is x * x of the convolution's output (checked independently).
     x = np.random.default_rng(0).standard_normal((1, 2, 3, 3)).astype(np.float32)
-    conv = conversion.net.layers[0]
-    expected = np.einsum("oi,nihw->nohw", conv.blobs[0][:, :, 0, 0], x) + conv.blobs[1][None, :, None, None]
+    weight, bias = caffemodel_blobs(tmp_path / "net.caffemodel")["conv"]  # protobuf's reading, not the converter's
+    expected = np.einsum("oi,nihw->nohw", weight[:, :, 0, 0], x) + bias[None, :, None, None]
     blobs = run_reference(conversion.net, {"data": x})
     np.testing.assert_allclose(blobs["square", "squared"], expected * expected, rtol=1e-5, atol=1e-6)
     # ONNX Runtime and PyTorch run the plugin's emitters and agree with that reference.

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from caffe_layers.helpers import assert_close, make_layer, run
-from conftest import with_demo_weights
+from conftest import caffemodel_blobs, with_demo_weights
 from converter.caffe.layers import LAYER_TYPES
 from converter.errors import ModelError
 from converter.ir import BatchMomentNorm, Scale
 from converter.lift.registry import CONVERTERS
+from emit_common import conv_loop
 
 BN = LAYER_TYPES["BN"]
 
@@ -83,17 +84,18 @@ def test_learn_mode_converts_and_both_exports_follow_the_fork(tmp_path) -> None:
     from converter import pipeline
     from converter.backends import onnx_backend, torch_backend
 
-    conversion = pipeline.convert(*with_demo_weights(
+    prototxt, weights = with_demo_weights(
         tmp_path, "segnet_block", 'input: "data" input_shape { dim: 2 dim: 2 dim: 5 dim: 6 }\n'
         'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
         'convolution_param { num_output: 3 kernel_size: 3 pad: 1 } }\n'
-        'layer { name: "bn" type: "BN" bottom: "conv" top: "conv" bn_param { scale_filler { value: 1 } } }\n'))
+        'layer { name: "bn" type: "BN" bottom: "conv" top: "conv" bn_param { scale_filler { value: 1 } } }\n')
+    conversion = pipeline.convert(prototxt, weights)
     pipeline.emit(conversion)
     x = np.random.default_rng(5).uniform(2.0, 6.0, (2, 2, 5, 6)).astype(np.float32)
-    (bn,) = [layer for layer in conversion.net.layers if layer.type == "BN"]
-    (conv,) = [layer for layer in conversion.net.layers if layer.type == "Convolution"]
-    (conv_top,) = run(conv, x)
-    expected = _segnet_learn_loop(conv_top, *bn.blobs)
+    # Both layers as loops, on the blobs as protobuf reads the caffemodel (not the converter's forward).
+    blobs = caffemodel_blobs(weights)
+    conv_top = conv_loop(x, *blobs["conv"], (1, 1), (1, 1), (0, 0), (1, 1), 1)
+    expected = _segnet_learn_loop(conv_top, *blobs["bn"])
     output = conversion.graph.outputs[0]
     for backend in (onnx_backend(export=conversion.onnx_export), torch_backend(conversion.torch_export)):
         assert_close(np.asarray(backend(conversion.graph, {"data": x})[output]), expected)
