@@ -630,7 +630,7 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
     """Parity check for CI: convert in memory (or check models converted earlier: --onnx, --pytorch),
     compare every blob, exit 1 on mismatch."""
     from converter import pipeline
-    from converter.fileio import check_outputs, json_text, refuse_special_output, write_bytes_atomic
+    from converter.fileio import check_outputs, refuse_special_output, write_bytes_atomic
 
     outputs = [path for path in (report_path, junit_path, html_path) if path is not None and str(path) != "-"]
     for path in outputs:
@@ -644,12 +644,8 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
         _dataset_parity(conversion, images, tolerance, _parse_mean(mean), report_path, force)
     to_stdout = report_path is not None and str(report_path) == "-"
     report = _verify_and_print(conversion, opset, expect, tolerance, backends, verbose, to_stderr=to_stdout)
-    text = json_text(pipeline.report_document(conversion, report.model))
-    if to_stdout:
-        click.echo(text)
-    elif report_path is not None:
-        write_bytes_atomic(report_path, (text + "\n").encode(), force=force)
-        click.echo(f"wrote {report_path}")
+    if report_path is not None:  # the document (sources' digests) is made only for a report asked for
+        _write_report(report_path, pipeline.report_document(conversion, report.model), force)
     if junit_path is not None:
         write_bytes_atomic(junit_path, report.to_junit(), force=force)
         click.echo(f"wrote {junit_path}", err=to_stdout)
@@ -661,21 +657,28 @@ def verify_command(prototxt: Path, weights: Path | None, input_shape: tuple[str,
     sys.exit(0 if report.passed else 1)
 
 
+def _write_report(report_path: Path, document: object, force: bool) -> None:
+    """verify's JSON report on stdout (--report -) or written to its file."""
+    from converter.fileio import json_text, write_bytes_atomic
+
+    text = json_text(document)
+    if str(report_path) == "-":
+        click.echo(text)
+    else:
+        write_bytes_atomic(report_path, (text + "\n").encode(), force=force)
+        click.echo(f"wrote {report_path}")
+
+
 def _dataset_parity(conversion: Any, images: Path, tolerance: float, mean: tuple[float, float, float],
                     report_path: Path | None, force: bool) -> None:
     from converter.dataset import run_dataset
-    from converter.fileio import json_text, write_bytes_atomic
 
     parity = run_dataset(conversion, images, tolerance, mean)
     to_stdout = report_path is not None and str(report_path) == "-"
     click.echo(f"{len(parity.images)} images in {images}, logits: blob {parity.logits}", err=to_stdout)
     click.echo(parity.summary(), err=to_stdout)
-    text = json_text(parity.to_json())
-    if to_stdout:
-        click.echo(text)
-    elif report_path is not None:
-        write_bytes_atomic(report_path, (text + "\n").encode(), force=force)
-        click.echo(f"wrote {report_path}")
+    if report_path is not None:
+        _write_report(report_path, parity.to_json(), force)
     if not parity.passed:
         click.echo(f"MISMATCH: a logit error exceeds the tolerance {tolerance:g}", err=True)
     sys.exit(0 if parity.passed else 1)
