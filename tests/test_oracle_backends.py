@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, golden_case, run_cli_in_process
+from conftest import ROOT, golden_case, run_cli_in_process, with_demo_weights
 
 
 def _verify(case_name: str, backend: str, expect: bool = False):
@@ -147,15 +147,12 @@ def test_opencv_checks_tops_not_named_after_their_layer(tmp_path):
     # OpenCV finds outputs by layer name: a Pooling's mask top (and any top named otherwise than its
     # layer) is taken from the layer's outputs. OpenCV's mask follows Caffe's (h * W + w, first of
     # equal maxima), so the two must agree exactly.
-    from converter.caffe.synthetic import write_synthetic_weights
-
-    prototxt = tmp_path / "masks.prototxt"
-    prototxt.write_text('input: "data" input_shape { dim: 2 dim: 3 dim: 7 dim: 7 }\n'
-                        'layer { name: "pool" type: "Pooling" bottom: "data" top: "pooled" top: "mask" '
-                        "pooling_param { pool: MAX kernel_size: 3 stride: 2 pad: 1 } }\n")
-    write_synthetic_weights(prototxt, tmp_path / "masks.caffemodel")
+    prototxt, weights = with_demo_weights(
+        tmp_path, "masks", 'input: "data" input_shape { dim: 2 dim: 3 dim: 7 dim: 7 }\n'
+        'layer { name: "pool" type: "Pooling" bottom: "data" top: "pooled" top: "mask" '
+        "pooling_param { pool: MAX kernel_size: 3 stride: 2 pad: 1 } }\n")
     report = tmp_path / "report.json"
-    done = run_cli_in_process("verify", prototxt, "-w", tmp_path / "masks.caffemodel", "--backend", "opencv",
+    done = run_cli_in_process("verify", prototxt, "-w", weights, "--backend", "opencv",
                               "--report", report)
     assert done.returncode == 0, done.stderr
     rows = json.loads(report.read_text())["comparisons"]
@@ -166,15 +163,12 @@ def test_opencv_checks_tops_not_named_after_their_layer(tmp_path):
 def test_opencv_is_not_offered_a_batchnorm_with_batch_statistics(tmp_path):
     # OpenCV ignores a layer's own phase: it would normalise with the stored statistics, and the
     # mismatch would be blamed on the conversion. It is refused instead, naming the layer.
-    from converter.caffe.synthetic import write_synthetic_weights
-
-    prototxt = tmp_path / "bn.prototxt"
-    prototxt.write_text('input: "data" input_shape { dim: 1 dim: 2 dim: 3 dim: 3 }\n'
-                        'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
-                        'convolution_param { num_output: 2 kernel_size: 1 } }\n'
-                        'layer { name: "bn" type: "BatchNorm" bottom: "conv" top: "conv" phase: TRAIN }\n')
-    write_synthetic_weights(prototxt, tmp_path / "bn.caffemodel")
-    done = run_cli_in_process("verify", prototxt, "-w", tmp_path / "bn.caffemodel", "--backend", "opencv")
+    prototxt, weights = with_demo_weights(
+        tmp_path, "bn", 'input: "data" input_shape { dim: 1 dim: 2 dim: 3 dim: 3 }\n'
+        'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv" '
+        'convolution_param { num_output: 2 kernel_size: 1 } }\n'
+        'layer { name: "bn" type: "BatchNorm" bottom: "conv" top: "conv" phase: TRAIN }\n')
+    done = run_cli_in_process("verify", prototxt, "-w", weights, "--backend", "opencv")
     assert done.returncode == 2, done.stderr
     assert "does not follow Caffe's BatchNorm with batch statistics (layer 'bn')" in done.stderr
     assert "Traceback" not in done.stderr
@@ -188,14 +182,12 @@ def test_opencv_is_not_offered_a_padded_depthwise_convolution_on_a_thin_map(tmp_
     # OpenCV 4.14 gets it wrong (tests/caffe_layers/test_convolution_depthwise.py shows how): the
     # mismatch would be blamed on the conversion. Refused instead, naming the layer.
     from converter import pipeline
-    from converter.caffe.synthetic import write_synthetic_weights
     from converter.errors import ConverterError
 
-    prototxt = tmp_path / "dw.prototxt"
-    prototxt.write_text('input: "data" input_shape { dim: 1 dim: 4 dim: 1 dim: 5 }\n'
-                        f'layer {{ name: "dw" {layer} bottom: "data" top: "dw" }}\n')
-    write_synthetic_weights(prototxt, tmp_path / "dw.caffemodel")
-    conversion = pipeline.convert(prototxt, tmp_path / "dw.caffemodel")
+    prototxt, weights = with_demo_weights(
+        tmp_path, "dw", 'input: "data" input_shape { dim: 1 dim: 4 dim: 1 dim: 5 }\n'
+        f'layer {{ name: "dw" {layer} bottom: "data" top: "dw" }}\n')
+    conversion = pipeline.convert(prototxt, weights)
     with pytest.raises(ConverterError, match="depthwise convolution on a map one row or column high wrongly "
                                              r"\(layer 'dw'\)"):
         pipeline.run_verification(conversion, backends=("opencv",))
@@ -233,15 +225,13 @@ def test_opencv_failing_on_a_fork_field_says_what_and_where(tmp_path):
     # custom layer's parameters and stops in a CV_Check whose last line alone was the message:
     # ">     '2' is 2".
     from converter import pipeline
-    from converter.caffe.synthetic import write_synthetic_weights
     from converter.errors import ConverterError
 
-    prototxt = tmp_path / "bn.prototxt"
-    prototxt.write_text('input: "data" input_shape { dim: 1 dim: 2 dim: 3 dim: 3 }\n'
-                        'layer { name: "bn" type: "BN" bottom: "data" top: "bn" '
-                        'bn_param { scale_filler { type: "constant" value: 1 } bn_mode: INFERENCE } }\n')
-    write_synthetic_weights(prototxt, tmp_path / "bn.caffemodel")
-    conversion = pipeline.convert(prototxt, tmp_path / "bn.caffemodel")
+    prototxt, weights = with_demo_weights(
+        tmp_path, "bn", 'input: "data" input_shape { dim: 1 dim: 2 dim: 3 dim: 3 }\n'
+        'layer { name: "bn" type: "BN" bottom: "data" top: "bn" '
+        'bn_param { scale_filler { type: "constant" value: 1 } bn_mode: INFERENCE } }\n')
+    conversion = pipeline.convert(prototxt, weights)
     with pytest.raises(ConverterError) as raised:
         pipeline.run_verification(conversion, backends=("opencv",))
     message = str(raised.value)
