@@ -50,3 +50,14 @@ def test_a_layer_sharing_its_name_is_found_by_its_place(tmp_path: Path) -> None:
     prototxt.write_text(NET.replace('name: "relu"', 'name: "pool"'))
     with pytest.raises(ModelError, match=r"net.prototxt:11:5: layer 'pool_1': kernel 20"):
         load_net(prototxt)
+
+
+def test_train_only_layers_of_the_name_are_counted_in_the_file_not_in_the_net(tmp_path: Path) -> None:
+    """Unique names come from Caffe's TEST net; the block is found among every layer of the file."""
+    prototxt = tmp_path / "net.prototxt"
+    train_only = ('layer {\n  name: "pool"\n  type: "ReLU"\n  bottom: "data"\n  top: "data"\n'
+                  '  include { phase: TRAIN }\n}\n')
+    prototxt.write_text(NET.replace("layer {", train_only + "layer {", 1).replace('name: "relu"', 'name: "pool"'))
+    # TEST net: the ReLU named "pool" (line 12), then the failing "pool" (line 18), its "pool_1".
+    with pytest.raises(ModelError, match=r"net.prototxt:18:5: layer 'pool_1': kernel 20"):
+        load_net(prototxt)

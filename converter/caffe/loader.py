@@ -13,7 +13,7 @@ from converter.caffe.layers import LAYER_TYPES
 from converter.caffe.limits import MAX_LAYERS
 from converter.caffe.net import CaffeNet, Shape
 from converter.caffe.prototxt import ParsedPrototxt, layer_position, read_prototxt
-from converter.caffe.select import declared_inputs, select_layers, unique_layer_names
+from converter.caffe.select import declared_inputs, select_layers, written_as
 from converter.caffe.shapes import MAX_BLOB_AXES, MAX_BLOB_ELEMENTS, check_finite, check_shape, infer_shapes
 from converter.caffe.upgrade import upgrade_net
 from converter.caffe.weights import attach_weights, layers_with_parameters, read_weights
@@ -103,11 +103,7 @@ def _located(error: ModelError, prototxt: Path, parsed: ParsedPrototxt) -> Model
     sharing its name with others is known by its unique name (OpenCV's: the second "relu" is "relu_1")."""
     if error.layer is None:
         return error
-    names = [layer.name for layer in (parsed.net.layer or parsed.net.layers)]
-    unique = unique_layer_names(names)
-    index = unique.index(error.layer) if error.layer in unique else None
-    name = names[index] if index is not None else error.layer
-    occurrence = names[:index].count(name) if index is not None else 0
+    name, occurrence = written_as(upgrade_net(parsed.net), error.layer) or (error.layer, 0)
     where = layer_position(parsed.text, name, occurrence)
     if where is None:
         return error

@@ -95,6 +95,24 @@ def unique_layer_names(names: list[str]) -> list[str]:
     return unique
 
 
+def _test_net(proto: caffe_pb2.NetParameter) -> list[int]:
+    """Indices in `proto.layer` of the layers in Caffe's TEST net."""
+    stages = set(proto.state.stage)
+    return [index for index, param in enumerate(proto.layer) if in_phase(param, caffe_pb2.TEST, stages)]
+
+
+def written_as(proto: caffe_pb2.NetParameter, unique_name: str) -> tuple[str, int] | None:
+    """The file's name of the layer select_layers calls `unique_name`, and how many layers of that
+    name come before it in the file (TRAIN-only ones included): which block of that name it is."""
+    in_test_net = _test_net(proto)
+    names = unique_layer_names([proto.layer[index].name for index in in_test_net])
+    if unique_name not in names:
+        return None
+    at = in_test_net[names.index(unique_name)]
+    name = proto.layer[at].name
+    return name, sum(param.name == name for param in proto.layer[:at])
+
+
 def select_layers(proto: caffe_pb2.NetParameter) -> tuple[dict[str, Shape], list[CaffeLayer]]:
     """TEST-phase computing layers, and the inputs they read (shape () where the file gives none).
 
@@ -106,8 +124,7 @@ def select_layers(proto: caffe_pb2.NetParameter) -> tuple[dict[str, Shape], list
     inputs = _declared_inputs(proto)
     data_tops: dict[str, Shape] = {}
     layers: list[CaffeLayer] = []
-    stages = set(proto.state.stage)
-    in_test_net = [param for param in proto.layer if in_phase(param, caffe_pb2.TEST, stages)]
+    in_test_net = [proto.layer[index] for index in _test_net(proto)]
     first_of_name: dict[str, int] = {}
     for index, param in enumerate(in_test_net):
         first_of_name.setdefault(param.name, index)
