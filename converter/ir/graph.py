@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 
 from converter.ir.ops import Node
 
 Shape = tuple[int, ...]
+
+
+def fresh_name(name: str, taken: Container[str]) -> str:
+    """`name`, or the first of name#2, name#3, ... that `taken` does not hold."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}#{n}"
+    return candidate
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 
 from converter.ir import Graph, Tensor
-from converter.ir.graph import Shape
+from converter.ir.graph import Shape, fresh_name
 
 
 def resolve_in_place(
@@ -22,11 +22,7 @@ def resolve_in_place(
     graph.tensors = {}
 
     def fresh(name: str) -> str:
-        candidate, n = name, 1
-        while candidate in graph.tensors:
-            n += 1
-            candidate = f"{name}#{n}"
-        return candidate
+        return fresh_name(name, graph.tensors)
 
     for blob, shape in input_shapes.items():
         current[blob] = blob

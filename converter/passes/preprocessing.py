@@ -17,6 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from converter.ir import Bias, Conv, Graph, Node, Tensor
+from converter.ir.graph import fresh_name
 from converter.preprocessing import Affine
 
 
@@ -60,12 +61,7 @@ def bake(graph: Graph, image: str, affine: Affine) -> tuple[Graph, str]:
 
 
 def _fresh(graph: Graph, name: str) -> str:
-    taken = set(graph.tensors) | {node.name for node in graph.nodes}
-    candidate, n = name, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{name}#{n}"
-    return candidate
+    return fresh_name(name, set(graph.tensors) | {node.name for node in graph.nodes})
 
 
 def _copy(graph: Graph, nodes: list[Node], tensors: dict[str, Tensor]) -> Graph:
